@@ -1,0 +1,46 @@
+"""The ``pygbs`` command line: ``score``, ``compare``, ``map`` and ``report``.
+
+Each subcommand lives in its own module and is a thin layer: parse options, call the
+Python API, write the outputs atomically. Bad input exits with code 2 and one line on
+stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from pygbs import __version__
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="pygbs")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """Geo-Bias Scores of a model's per-location predictions.
+
+    \b
+    Examples:
+      pygbs score preds.csv.gz --scale 100km --scale nn50 --out result/
+      pygbs compare model_a.csv model_b.csv --out table/
+      pygbs map preds.csv --out maps/
+      pygbs report a.csv b.csv --out report.html
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from pygbs.cli.compare import compare_cmd
+    from pygbs.cli.map import map_cmd
+    from pygbs.cli.report import report_cmd
+    from pygbs.cli.score import score_cmd
+
+    for cmd in (score_cmd, compare_cmd, map_cmd, report_cmd):
+        main.add_command(cmd)
+
+
+_register()
