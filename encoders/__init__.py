@@ -1,5 +1,51 @@
-"""encoders: the TorchSpatial location-encoder zoo in PyTorch."""
+"""encoders: the TorchSpatial location-encoder zoo in PyTorch.
+
+Locations are ``(..., 2)`` tensors of (longitude, latitude) in **degrees**. Quick start::
+
+    import torch, encoders
+    enc = encoders.build("Sphere2Vec-sphereC", frequency_num=32)
+    emb = enc(torch.tensor([[2.35, 48.86]]))      # (1, 256)
+    encoders.list()                                # the 15 canonical names
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from encoders._validation import check_lonlat
+from encoders.encoder import LocationEncoder
+from encoders.nets import FCNet, MultiLayerFeedForwardNN, SirenNet
+from encoders.pe._base import PositionEncoding
+from encoders.pe.rbf import rbf_anchors_from, uniform_sphere_anchors
+from encoders.registry import (
+    REGISTRY,
+    EncoderSpec,
+    build,
+    canonical_name,
+    get_spec,
+    list_encoders,
+    register,
+)
+
+list = list_encoders  # noqa: A001 - ``encoders.list()`` is the public spelling
+
+__all__ = [
+    "REGISTRY",
+    "EncoderSpec",
+    "FCNet",
+    "LocationEncoder",
+    "MultiLayerFeedForwardNN",
+    "PositionEncoding",
+    "SirenNet",
+    "build",
+    "canonical_name",
+    "check_lonlat",
+    "get_spec",
+    "list",
+    "list_encoders",
+    "rbf_anchors_from",
+    "register",
+    "uniform_sphere_anchors",
+]
+
+# --- training API (trainer helper) ---
+# (import lines for the datasets / trainer / export / zoo public names go here)
+# --- end training API ---

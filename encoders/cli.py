@@ -1,10 +1,325 @@
-"""The ``encoders`` command line (placeholder until implemented)."""
+"""The ``encoders`` command line: ``list``, ``train`` and ``zoo``.
+
+A thin layer over :mod:`encoders.train` and :mod:`encoders.zoo`: parse, call the library,
+write. Bad options (unknown encoder, dataset, dataset option or hyper-parameter) are click
+usage errors (exit code 2).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
 import click
 
+__all__ = ["main"]
 
-@click.group()
-def main() -> None:
-    """Location-encoder zoo: list, train, zoo."""
+log = logging.getLogger("encoders.cli")
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _parse_value(text: str) -> Any:
+    """``"3"`` -> 3, ``"0.5"`` -> 0.5, ``"true"`` -> True, ``"[1, 2]"`` -> [1, 2], else str."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _key_values(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict:
+    out: dict[str, Any] = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx=ctx, param=param)
+        key, _, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not key:
+            raise click.BadParameter(f"empty key in {item!r}", ctx=ctx, param=param)
+        out[key] = _parse_value(value)
+    return out
+
+
+def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from encoders.data import list_datasets
+
+    if value is not None and value not in list_datasets():
+        raise click.BadParameter(
+            f"unknown dataset {value!r}; choose one of: {', '.join(list_datasets())}",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
+def _encoder_name(name: str, ctx: click.Context, param: click.Parameter | None) -> str:
+    import encoders
+    from encoders.train import NO_PRIOR
+
+    if name == NO_PRIOR:
+        return name
+    try:
+        return encoders.canonical_name(name)
+    except ValueError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from err
+
+
+def _check_encoder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _encoder_name(value, ctx, param)
+
+
+def _check_encoders(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise click.BadParameter("give at least one encoder name", ctx=ctx, param=param)
+    return [_encoder_name(n, ctx, param) for n in names]
+
+
+def _common(f: Any) -> Any:
+    """Options shared by ``train`` and ``zoo``."""
+    options = [
+        click.option("--data-option", "data_options", multiple=True, metavar="KEY=VALUE",
+                     callback=_key_values,
+                     help="Dataset loader option (repeatable), e.g. n_train=5000, path=my.csv."),
+        click.option("--hparam", "hparams", multiple=True, metavar="KEY=VALUE",
+                     callback=_key_values,
+                     help="Encoder hyper-parameter (repeatable), e.g. hidden_dim=512."),
+        click.option("--epochs", type=click.IntRange(min=1), help="Maximum number of epochs."),
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True),
+                     help="Adam learning rate of the first epoch."),
+        click.option("--lr-decay", type=click.FloatRange(0, 1, min_open=True),
+                     help="Per-epoch learning-rate factor (default 0.98)."),
+        click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size."),
+        click.option("--patience", type=click.IntRange(min=1),
+                     help="Early stopping: epochs without validation improvement."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                     show_default=True, help="auto = CUDA when available."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of the data, the model and the training."),
+        click.option("--resume", is_flag=True,
+                     help="Continue from the checkpoints (and finished runs) in --out."),
+        click.option("--threads", type=click.IntRange(min=1),
+                     help="torch CPU threads (default: torch's choice)."),
+        click.option("--no-progress", is_flag=True, help="No progress bars."),
+        click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+                     help="Output folder."),
+    ]  # fmt: skip
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def _trainer_options(**kw: Any) -> dict[str, Any]:
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+def _setup(threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _load(dataset: str, options: dict[str, Any]) -> Any:
+    from encoders.data import load_dataset
+    from pygbs.errors import InputError
+
+    try:
+        return load_dataset(dataset, **options)
+    except InputError as err:
+        raise click.UsageError(str(err)) from err
+
+
+@click.group(context_settings=_CONTEXT)
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Location-encoder zoo (TorchSpatial's 15 encoders): list, train, zoo.
+
+    \b
+    Examples:
+      encoders list
+      encoders train --encoder Sphere2Vec-sphereC --dataset synthetic-vmf --epochs 5 --out run/
+      encoders zoo --dataset synthetic-vmf --preset demo --out out/demo
+    """  # noqa: D301
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command("list")
+@click.option("--datasets", is_flag=True, help="List the datasets instead of the encoders.")
+@click.option("-l", "--long", "long_", is_flag=True, help="Add a one-line summary.")
+def list_cmd(datasets: bool, long_: bool) -> None:
+    """List the registered encoders (or, with --datasets, the datasets).
+
+    \b
+    Examples:
+      encoders list
+      encoders list --long
+      encoders list --datasets
+    """  # noqa: D301
+    if datasets:
+        from encoders.data import dataset_options, list_datasets
+
+        for name in list_datasets():
+            opts = ", ".join(dataset_options(name))
+            click.echo(f"{name}\t{opts}" if long_ else name)
+        return
+    import encoders
+
+    for name in encoders.list():
+        click.echo(f"{name}\t{encoders.get_spec(name).summary}" if long_ else name)
+
+
+@main.command("train", context_settings=_CONTEXT)
+@click.option(
+    "--encoder",
+    required=True,
+    callback=_check_encoder,
+    help="Encoder name (see `encoders list`), or no_prior for the baseline.",
+)
+@click.option(
+    "--dataset",
+    required=True,
+    callback=_check_dataset,
+    help="Dataset: synthetic-vmf, cities, locbench or table.",
+)
+@_common
+def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epochs: int | None,
+              lr: float | None, lr_decay: float | None, batch_size: int | None,
+              patience: int | None, device: str, seed: int, resume: bool, threads: int | None,
+              no_progress: bool, out: str) -> None:  # fmt: skip
+    """Train one encoder on one dataset; write model.pt, metrics.json, predictions.csv.
+
+    predictions.csv holds the per-sample test predictions in TorchSpatial's layout (lon,
+    lat, true_class_prob, reciprocal_rank, hit@1, hit@3; for regression lon, lat,
+    predictions, labels, relative_error), ready for `pygbs score`.
+
+    \b
+    Examples:
+      encoders train --encoder Sphere2Vec-sphereC --dataset synthetic-vmf --out run/
+      encoders train --encoder rbf --dataset cities --data-option target=country \\
+          --epochs 20 --lr 0.001 --hparam hidden_dim=512 --out run_rbf/
+      encoders train --encoder wrap --dataset table --data-option path=obs.csv \\
+          --device cuda --out run_wrap/
+      encoders train --encoder wrap --dataset synthetic-vmf --resume --out run_wrap/
+    """  # noqa: D301
+    from encoders.train import NO_PRIOR, Trainer, build_model, train_and_evaluate
+    from pygbs.errors import InputError
+
+    _setup(threads)
+    data_options.setdefault("seed", seed)
+    ds = _load(dataset, data_options)
+    tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
+                               patience=patience)  # fmt: skip
+    try:
+        trainer = Trainer(**tr_opts, device=device, seed=seed, resume=resume,
+                          progress=False if no_progress else "auto")  # fmt: skip
+        trainer._check()
+        if device == "cuda":
+            from encoders.train import resolve_device
+
+            resolve_device(device)
+        if encoder != NO_PRIOR:
+            build_model(encoder, ds, hparams=hparams, seed=seed)
+    except (InputError, ValueError, TypeError) as err:
+        raise click.UsageError(str(err)) from err
+    t0 = time.perf_counter()
+    doc = train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
+    test = ", ".join(f"{k} {v:.4f}" for k, v in doc["test"].items() if k != "n")
+    click.echo(f"{encoder} on {ds.name}: test {test} ({time.perf_counter() - t0:.1f} s) -> {out}")
+
+
+@main.command("zoo", context_settings=_CONTEXT)
+@click.option(
+    "--dataset",
+    required=True,
+    callback=_check_dataset,
+    help="Dataset: synthetic-vmf, cities, locbench or table.",
+)
+@click.option(
+    "--encoders",
+    "encoder_names",
+    callback=_check_encoders,
+    metavar="A,B,...",
+    help="Comma-separated encoders (default: all 15); no_prior is always added.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["demo", "full"]),
+    default="demo",
+    show_default=True,
+    help="demo: minutes on 2 CPU cores; full: TorchSpatial sizes and 30 epochs.",
+)
+@click.option("--no-score", is_flag=True, help="Skip the geo-bias scoring with pygbs.")
+@click.option("--no-report", is_flag=True, help="Skip report.html.")
+@_common
+def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: bool,
+            no_report: bool, data_options: dict, hparams: dict, epochs: int | None,
+            lr: float | None, lr_decay: float | None, batch_size: int | None,
+            patience: int | None, device: str, seed: int, resume: bool, threads: int | None,
+            no_progress: bool, out: str) -> None:  # fmt: skip
+    """Train every encoder plus the no_prior baseline and compare accuracy and geo-bias.
+
+    Writes OUT/predictions/<model>.csv, OUT/runs/<model>/ (model.pt, metrics.json),
+    OUT/zoo.csv and OUT/zoo.md (one row per model: top-1/top-3/MRR or R2/MAE/RMSE, then the
+    geo-bias columns <score>@<scale> of `pygbs compare` at 100km, 1000km and nn50 for the
+    unmarked and marked SSI), OUT/compare/ and OUT/report.html (when pygbs can write it).
+
+    \b
+    Examples:
+      encoders zoo --dataset synthetic-vmf --preset demo --out out/demo
+      encoders zoo --dataset cities --encoders xyz,wrap,Sphere2Vec-sphereC --out out/cities
+      encoders zoo --dataset locbench --data-option root=geo_prior_data/data \\
+          --data-option benchmark=yfcc --preset full --device cuda --out out/yfcc
+    """  # noqa: D301
+    from encoders.train import Trainer
+    from encoders.zoo import run_zoo
+    from pygbs.errors import InputError
+
+    _setup(threads)
+    tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
+                               patience=patience)  # fmt: skip
+    try:
+        Trainer(**tr_opts)._check()
+        if device == "cuda":
+            from encoders.train import resolve_device
+
+            resolve_device(device)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    from encoders.data import load_dataset
+    from encoders.zoo import PRESETS
+
+    opts = {"seed": seed, **PRESETS[preset].dataset_options.get(dataset, {}), **data_options}
+    try:
+        ds = load_dataset(dataset, **opts)
+    except InputError as err:
+        raise click.UsageError(str(err)) from err
+    if hparams:
+        import encoders
+
+        try:
+            encoders.build("xyz", **{k: v for k, v in hparams.items() if k != "rbf_anchors"})
+        except (ValueError, TypeError) as err:
+            raise click.UsageError(str(err)) from err
+    t0 = time.perf_counter()
+    result = run_zoo(
+        ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
+        hparams=hparams or None, device=device, seed=seed, score=not no_score,
+        report=not no_report, resume=resume, progress=False if no_progress else "auto",
+    )  # fmt: skip
+    click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))
+    extra = f", report {result.report}" if result.report else ""
+    click.echo(
+        f"zoo of {len(result.table)} models in {time.perf_counter() - t0:.1f} s -> {out}{extra}"
+    )

@@ -1,0 +1,364 @@
+"""Forward+backward throughput of every encoder against a per-sample NumPy PE baseline.
+
+For each encoder (TorchSpatial trainer defaults: 1 hidden layer x 512, leakyrelu, dropout 0.5,
+LN, skip, embedding 256; ``frequency_num=32``, ``num_rbf_anchor_pts=200``; train mode) we time
+one forward + backward pass over a batch of random locations:
+
+* ``ours``: ``encoders`` (vectorised torch PE on the input's device, float64 angles);
+* ``loop``: the reference's style as the brief states it: a Python loop over samples computing
+  the PE in NumPy (float64), then ``torch.FloatTensor`` (and a copy to the device), then the
+  same network;
+* ``numpy``: the PE in NumPy vectorised over the batch (what TorchSpatial's PE classes do),
+  then the same network.
+
+The table also gives the PE alone (``PE ours``: ``position_encoding`` without autograd;
+``PE loop``: the per-sample NumPy loop plus ``torch.FloatTensor``), where the two differ most;
+at TorchSpatial sizes the network (two dropouts on 4096 x 512) dominates fwd+bwd on a CPU.
+Median of ``--repeats`` timings after ``--warmup`` runs, measured in the same process. Example::
+
+    python benchmarks/encoders_speed.py --batch 4096 --repeats 3 --device cpu
+    python benchmarks/encoders_speed.py --encoders xyz,Sphere2Vec-sphereC --json out/speed.json
+    python benchmarks/encoders_speed.py --zoo      # also time `encoders zoo ... --preset demo`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import encoders
+from pygbs._atomic import write_text_atomic
+
+log = logging.getLogger("encoders_speed")
+
+BENCH_HPARAMS = {"frequency_num": 32, "num_rbf_anchor_pts": 200}
+
+
+# ------------------------------------------------------------------ NumPy PEs (the baseline)
+def _np_pe(enc: encoders.LocationEncoder) -> Callable[[np.ndarray], np.ndarray]:
+    """A NumPy float64 PE for ``enc`` that works on ``(..., 2)`` arrays (one sample: ``(2,)``)."""
+    name, pe = enc.name, enc.pe
+    freqs = np.array(getattr(getattr(pe, "freqs", None), "values", []), dtype=np.float64)
+
+    def grid(x):
+        ang = x[..., :, None] * freqs
+        return np.stack([np.sin(ang), np.cos(ang)], -1).reshape(*x.shape[:-1], -1)
+
+    def theory(x):
+        lon, lat = x[..., 0], x[..., 1]
+        h = math.sqrt(3) / 2
+        a = np.stack([lon, -lon / 2 + h * lat, -lon / 2 - h * lat], -1)
+        ang = freqs[:, None] * a[..., None, :]
+        return np.stack([np.sin(ang), np.cos(ang)], -1).reshape(*x.shape[:-1], -1)
+
+    def xyz(x):
+        lam, phi = np.radians(x[..., 0]), np.radians(x[..., 1])
+        return np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)], -1)
+
+    def nerf(x):
+        ang = xyz(x)[..., :, None] * freqs
+        flat = (*x.shape[:-1], -1)
+        return np.concatenate([np.sin(ang).reshape(flat), np.cos(ang).reshape(flat)], -1)
+
+    def sphere(x):
+        lam, phi = np.radians(x[..., :1]), np.radians(x[..., 1:])
+        Lm, Ph = lam * freqs, phi * freqs
+        sP, cP, sL, cL = np.sin(Ph), np.cos(Ph), np.sin(Lm), np.cos(Lm)
+        one = np.ones_like(Lm)
+        cp, cl, sl = np.cos(phi) * one, np.cos(lam) * one, np.sin(lam) * one
+        if name.endswith("dfs"):
+            A, B = np.concatenate([sL, cL], -1), np.concatenate([sP, cP], -1)
+            outer = (A[..., :, None] * B[..., None, :]).reshape(*x.shape[:-1], -1)
+            single = np.stack([sP, cP, sL, cL], -1).reshape(*x.shape[:-1], -1)
+            return np.concatenate([outer, single], -1)
+        terms = {
+            "sphereC": [sP, cP * cL, cP * sL],
+            "sphereC+": [sP, cP, sL, cL, cP * cL, cP * sL],
+            "sphereM": [sP, cP * cl, cp * cL, cP * sl, cp * sL],
+            "sphereM+": [sP, cP, sL, cL, cP * cl, cp * cL, cP * sl, cp * sL],
+        }[name.split("-")[1]]
+        return np.stack(terms, -1).reshape(*x.shape[:-1], -1)
+
+    def wrap(x):
+        a = x * np.array([math.pi / 180, math.pi / 90])
+        return np.concatenate([np.sin(a), np.cos(a)], -1)
+
+    if name == "rbf":
+        anchors = pe.anchors.cpu().numpy()
+        k = -0.5 / pe.kernel_size**2
+
+        def rbf(x):
+            return np.exp(((x[..., None, :] - anchors) ** 2).sum(-1) * k)
+
+        return rbf
+    if name == "rff":
+        W, b = pe.dirvec.cpu().numpy(), pe.shift.cpu().numpy()
+        x0, x1, y0, y1 = pe.map_range
+        lo, span = np.array([x0, y0]), np.array([x1 - x0, y1 - y0])
+
+        def rff(x):
+            return math.sqrt(2 / pe.pe_dim) * np.cos((2 * (x - lo) / span - 1) @ W + b)
+
+        return rff
+    if name == "tile_ffn":
+        x0, _, y0, _ = pe.map_range
+
+        def tile(x):  # the cell index; the lookup happens in torch
+            col = np.clip(np.floor((x[..., 0] - x0) / pe.cell_size), 0, pe.n_col - 1)
+            row = np.clip(np.floor((x[..., 1] - y0) / pe.cell_size), 0, pe.n_row - 1)
+            return (row * pe.n_col + col)[..., None]
+
+        return tile
+    if name == "Siren(SH)":
+        L, pi_m0 = pe.degree, pe.sh_basis == "anchor"
+
+        def sh(x):
+            phi, az = np.radians(x[..., 1]), np.radians(x[..., 0]) + math.pi
+            t, s = -np.sin(phi), np.cos(phi)
+            out = [None] * (L * L)
+            nmm = np.full_like(t, 1 / math.sqrt(4 * math.pi))
+            for m in range(L):
+                if m:
+                    nmm = math.sqrt((2 * m + 1) / (2 * m)) * s * nmm
+                p2, p1 = None, nmm
+                for l in range(m, L):
+                    if l == m:
+                        cur = nmm
+                    elif l == m + 1:
+                        cur = math.sqrt(2 * m + 3) * t * nmm
+                    else:
+                        a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
+                        b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
+                        cur = a * (t * p1 - b * p2)
+                    if l > m:
+                        p2, p1 = p1, cur
+                    if m == 0:
+                        out[l * l + l] = cur * (math.pi if pi_m0 else 1.0)
+                    else:
+                        out[l * l + l + m] = math.sqrt(2) * cur * np.cos(m * az)
+                        out[l * l + l - m] = math.sqrt(2) * cur * np.sin(m * az)
+            return np.stack(out, -1)
+
+        return sh
+    table = {
+        "Space2Vec-grid": grid,
+        "Space2Vec-theory": theory,
+        "xyz": xyz,
+        "NeRF": nerf,
+        "wrap": wrap,
+        "wrap_ffn": wrap,
+    }
+    return table.get(name, sphere)
+
+
+# ------------------------------------------------------------------ timing
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_ms(fn: Callable[[], None], device: torch.device, warmup: int, repeats: int) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats: int) -> dict:
+    """Time ours / loop baseline / batched-NumPy baseline for one encoder on one device."""
+    enc = encoders.build(name, **BENCH_HPARAMS).to(device).train()
+    gen = torch.Generator().manual_seed(0)
+    u = torch.rand(batch, 2, generator=gen, dtype=torch.float64)
+    lonlat64 = torch.stack([360 * u[:, 0] - 180, torch.rad2deg(torch.asin(2 * u[:, 1] - 1))], -1)
+    x = lonlat64.float().to(device)
+    x_np = lonlat64.numpy()
+    pe_np = _np_pe(enc)
+
+    def net_on(pe_array: np.ndarray) -> torch.Tensor:
+        feats = torch.FloatTensor(pe_array).to(device)
+        if name == "tile_ffn":
+            feats = enc.pe.table(feats[:, 0].long())
+        return enc.net(feats)
+
+    def ours() -> None:
+        enc.zero_grad(set_to_none=True)
+        enc(x).sum().backward()
+
+    def loop() -> None:
+        enc.zero_grad(set_to_none=True)
+        pe = np.stack([pe_np(x_np[i]) for i in range(batch)])
+        net_on(pe).sum().backward()
+
+    def batched() -> None:
+        enc.zero_grad(set_to_none=True)
+        net_on(pe_np(x_np)).sum().backward()
+
+    # the NumPy PE must be the same encoding
+    check = pe_np(x_np[:64])
+    if name == "tile_ffn":
+        check = enc.pe.table.weight[torch.as_tensor(check[:, 0]).long().to(device)].detach()
+        check = check.cpu().double().numpy()
+    ours_pe = enc.position_encoding(lonlat64[:64].to(device)).detach().cpu().numpy()
+    max_diff = float(np.abs(check - ours_pe).max())
+    if max_diff > 1e-5:
+        raise RuntimeError(f"{name}: NumPy baseline PE differs from ours by {max_diff:.2e}")
+
+    def ours_pe() -> None:
+        with torch.no_grad():
+            enc.position_encoding(x)
+
+    def loop_pe() -> None:
+        torch.FloatTensor(np.stack([pe_np(x_np[i]) for i in range(batch)])).to(device)
+
+    torch.manual_seed(0)
+    t_ours_pe = _median_ms(ours_pe, device, warmup, repeats)
+    t_loop_pe = _median_ms(loop_pe, device, min(warmup, 1), repeats)
+    t_ours = _median_ms(ours, device, warmup, repeats)
+    t_loop = _median_ms(loop, device, min(warmup, 1), repeats)
+    t_np = _median_ms(batched, device, warmup, repeats)
+    return {
+        "encoder": name,
+        "device": str(device),
+        "batch": batch,
+        "pe_dim": enc.pe_dim,
+        "params": sum(p.numel() for p in enc.parameters()),
+        "ours_ms": t_ours,
+        "loop_ms": t_loop,
+        "numpy_ms": t_np,
+        "ours_samples_per_s": batch / t_ours * 1e3,
+        "loop_samples_per_s": batch / t_loop * 1e3,
+        "numpy_samples_per_s": batch / t_np * 1e3,
+        "ours_pe_ms": t_ours_pe,
+        "loop_pe_ms": t_loop_pe,
+        "speedup_vs_loop": t_loop / t_ours,
+        "pe_speedup_vs_loop": t_loop_pe / t_ours_pe,
+        "speedup_vs_numpy": t_np / t_ours,
+        "pe_max_abs_diff": max_diff,
+    }
+
+
+def format_table(rows: list[dict]) -> str:
+    """Plain-text table of the results."""
+    head = (
+        f"{'encoder':<20} {'dev':<5} {'PE':>5} {'params':>9} {'ours ms':>9} {'ours s/s':>10} "
+        f"{'loop ms':>9} {'loop s/s':>9} {'x loop':>7} {'numpy ms':>9} {'x numpy':>8} "
+        f"{'PE ours':>8} {'PE loop':>8} {'x PE':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['encoder']:<20} {r['device']:<5} {r['pe_dim']:>5} {r['params']:>9,} "
+            f"{r['ours_ms']:>9.1f} {r['ours_samples_per_s']:>10,.0f} {r['loop_ms']:>9.1f} "
+            f"{r['loop_samples_per_s']:>9,.0f} {r['speedup_vs_loop']:>7.1f} "
+            f"{r['numpy_ms']:>9.1f} {r['speedup_vs_numpy']:>8.2f} "
+            f"{r['ours_pe_ms']:>8.2f} {r['loop_pe_ms']:>8.1f} {r['pe_speedup_vs_loop']:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def time_zoo(extra: list[str]) -> dict:
+    """Wall time of ``encoders zoo --dataset synthetic-vmf --preset demo`` (if available)."""
+    from encoders import cli
+
+    if "zoo" not in getattr(cli.main, "commands", {}):
+        return {"zoo": "skipped: `encoders zoo` is not available in encoders.cli"}
+    exe = shutil.which("encoders") or str(Path(sys.executable).with_name("encoders"))
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [exe, "zoo", "--dataset", "synthetic-vmf", "--preset", "demo"]
+        cmd += ["--out", str(Path(tmp) / "zoo"), *extra]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - t0
+    res = {"zoo_cmd": " ".join(cmd), "zoo_rc": proc.returncode, "zoo_wall_s": wall}
+    if proc.returncode != 0:
+        res["zoo_stderr_tail"] = proc.stderr[-2000:]
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (see module docstring)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=4096)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--encoders", default="all", help="comma-separated names/aliases or 'all'")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--json", type=Path, default=None, help="write results as JSON to this path")
+    ap.add_argument("--zoo", action="store_true", help="also time `encoders zoo ... --preset demo`")
+    ap.add_argument("--zoo-args", default="", help="extra arguments for the zoo command")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    names = (
+        encoders.list()
+        if args.encoders == "all"
+        else [encoders.canonical_name(n) for n in args.encoders.split(",") if n.strip()]
+    )
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda but torch.cuda.is_available() is False")
+    devices = (
+        ["cpu"]
+        if args.device == "cpu"
+        else ["cuda"]
+        if args.device == "cuda"
+        else (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    )
+    rows = []
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # max_only scale warning (parity defaults)
+        for dev in devices:
+            for name in names:
+                log.info("timing %s on %s", name, dev)
+                rows.append(
+                    bench_one(name, torch.device(dev), args.batch, args.warmup, args.repeats)
+                )
+    meta = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "batch": args.batch,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "hparams": {**BENCH_HPARAMS, "defaults": "trainer (1x512 leakyrelu, dropout .5, LN, skip)"},
+        "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    result = {"meta": meta, "rows": rows}
+    if args.zoo:
+        result["zoo"] = time_zoo(args.zoo_args.split())
+    text = format_table(rows)
+    sys.stdout.write(
+        f"encoders speed: batch {args.batch}, median of {args.repeats}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; fwd+bwd, train mode\n{text}\n"
+    )
+    if args.zoo:
+        sys.stdout.write(f"zoo: {json.dumps(result['zoo'])}\n")
+    if args.json:
+        write_text_atomic(args.json, json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,310 @@
+"""Centres per second of the fast SSI scorer against the dense reference-style baseline.
+
+For each scale, in the same process and on the same prediction file:
+
+* ``baseline``: :func:`pygbs._dense.dense_score` (a Python loop over centres, BallTree
+  neighbourhoods, dense ``m x m`` k-NN weight matrices, the public PyGBS way) on a seeded
+  random sample of ``--centres`` centres, unmarked + marked SSI;
+* ``ours``: ``pygbs.score(pred, scales=[scale], scores=("unmarked", "marked"),
+  centres=--fast-centres)``.
+
+Also reported: the numba compile time (a fresh process with an empty numba cache scores a
+tiny table twice: first call minus second call), the first-call overhead in this process
+(numba cache load), and the wall time of scoring the whole file at each scale. Example::
+
+    python benchmarks/gbs_speed.py
+    python benchmarks/gbs_speed.py --centres 50 --scales 100km,nn50 --json out/gbs_speed.json
+    python benchmarks/gbs_speed.py --file path/to/eval_yfcc__test_rbf.csv.gz
+
+The baseline and ours share the machine's cores with whatever else runs: compare ratios
+from one run, not numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("gbs_speed")
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_FILE = "../shared/data/predictions/torchspatial/eval_yfcc__test_NeRF.csv.gz"
+SCORES = ("unmarked", "marked")
+
+# Run in a fresh interpreter with an empty NUMBA_CACHE_DIR: two calls of pygbs.score on a
+# tiny synthetic table; prints the two wall times as JSON.
+_COMPILE_PROBE = """
+import json, time
+import numpy as np, pandas as pd
+import pygbs
+rng = np.random.default_rng(0)
+table = pd.DataFrame({"lon": rng.uniform(-1, 1, 200), "lat": rng.uniform(-1, 1, 200),
+                      "hit@1": rng.integers(0, 2, 200).astype(float)})
+times = []
+for _ in range(2):
+    t = time.perf_counter()
+    pygbs.score(table, scales=["100km", "nn50"], scores=("unmarked", "marked"))
+    times.append(time.perf_counter() - t)
+print(json.dumps(times))
+"""
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--file",
+        default=DEFAULT_FILE,
+        help=f"prediction file; a relative path is resolved against the repo root "
+        f"(default: {DEFAULT_FILE})",
+    )
+    p.add_argument(
+        "--centres", type=int, default=200, help="centres scored by the baseline (default: 200)"
+    )
+    p.add_argument(
+        "--fast-centres",
+        type=int,
+        default=2000,
+        help="centres scored by ours for the centres/s column (default: 2000)",
+    )
+    p.add_argument(
+        "--scales",
+        default="100km,1000km,nn50",
+        help="comma-separated scales (default: %(default)s)",
+    )
+    p.add_argument("--k-max", type=int, default=100, help="cap of distance-scale neighbourhoods")
+    p.add_argument("--min-points", type=int, default=5, help="smallest neighbourhood scored")
+    p.add_argument("--seed", type=int, default=0, help="seed of the centre samples")
+    p.add_argument(
+        "--no-full", action="store_true", help="skip the wall time of scoring the whole file"
+    )
+    p.add_argument(
+        "--no-compile", action="store_true", help="skip the cold-cache compile measurement"
+    )
+    p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    return p.parse_args(argv)
+
+
+def _resolve_file(arg: str) -> Path:
+    path = Path(arg).expanduser()
+    if not path.is_absolute():
+        path = (REPO / path).resolve()
+    if not path.is_file():
+        raise SystemExit(
+            f"gbs_speed: prediction file not found: {path}\n"
+            "  pass --file PATH (a relative path is taken from the repository root)"
+        )
+    return path
+
+
+def _require_score() -> Any:
+    import pygbs
+
+    score = getattr(pygbs, "score", None)
+    if score is None:
+        raise SystemExit(
+            "gbs_speed: pygbs.score is missing from this checkout (the fast scorer, "
+            "pygbs/api.py); nothing to compare the baseline with"
+        )
+    return score
+
+
+def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t
+
+
+def _compile_time() -> dict[str, float]:
+    """First minus second call of pygbs.score in a fresh process with an empty numba cache."""
+    with tempfile.TemporaryDirectory(prefix="gbs_speed_numba_") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        res = subprocess.run(
+            [sys.executable, "-c", _COMPILE_PROBE],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO,
+        )
+    if res.returncode != 0:
+        raise SystemExit(f"gbs_speed: the compile probe failed:\n{res.stderr.strip()}")
+    first, second = json.loads(res.stdout.strip().splitlines()[-1])
+    return {"first_call_s": first, "second_call_s": second, "compile_s": first - second}
+
+
+def _rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("nan")
+
+
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark; returns the results dict (also printed, and written with --json)."""
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    path = _resolve_file(args.file)
+    score = _require_score()
+
+    from pygbs._dense import dense_score
+    from pygbs.coding import code_performance
+    from pygbs.io import read_predictions
+    from pygbs.scales import parse_scale
+
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    parsed = {s: parse_scale(s, k_max=args.k_max, min_points=args.min_points) for s in scales}
+
+    compile_info = None if args.no_compile else _compile_time()
+    log.info("compile probe: %s", compile_info)
+
+    pred, read_s = _timed(read_predictions, path)
+    n = len(pred)
+    values = np.asarray(code_performance(pred).values, dtype=np.float64)
+    # degrees -> radians the way the reference's reader does it
+    lat = pred.lat / 180 * np.pi
+    lon = pred.lon / 180 * np.pi
+    rng = np.random.default_rng(args.seed)
+    base_rows = np.sort(rng.choice(n, size=min(args.centres, n), replace=False))
+    n_fast = min(args.fast_centres, n)
+    common = {
+        "scores": SCORES,
+        "k_max": args.k_max,
+        "min_points": args.min_points,
+        "seed": args.seed,
+    }
+
+    # first call in this process: numba functions come from the on-disk cache
+    tiny = pred.table.iloc[: min(n, 200)]
+    _, first_s = _timed(score, tiny, value=pred.value_name, scales=scales[:1], **common)
+    _, second_s = _timed(score, tiny, value=pred.value_name, scales=scales[:1], **common)
+
+    per_scale: dict[str, Any] = {}
+    for s in scales:
+        sc = parsed[s]
+        kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
+        log.info("baseline %s: %d centres", s, base_rows.shape[0])
+        _, base_s = _timed(
+            dense_score,
+            lat,
+            lon,
+            values,
+            base_rows,
+            k_max=args.k_max,
+            min_points=args.min_points,
+            **kw,
+        )
+        log.info("ours %s: %d centres", s, n_fast)
+        _, ours_s = _timed(score, pred, scales=[s], centres=n_fast, **common)
+        b_rate = _rate(base_rows.shape[0], base_s)
+        o_rate = _rate(n_fast, ours_s)
+        per_scale[s] = {
+            "baseline": {
+                "centres": int(base_rows.shape[0]),
+                "seconds": base_s,
+                "centres_per_s": b_rate,
+            },
+            "ours": {"centres": n_fast, "seconds": ours_s, "centres_per_s": o_rate},
+            "speedup": o_rate / b_rate,
+        }
+
+    full: dict[str, Any] = {}
+    if not args.no_full:
+        for s in scales:
+            log.info("whole file %s: %d centres", s, n)
+            _, full_s = _timed(score, pred, scales=[s], **common)
+            full[s] = {"centres": n, "seconds": full_s, "centres_per_s": _rate(n, full_s)}
+
+    import numba
+
+    results = {
+        "file": str(path),
+        "n_samples": n,
+        "read_seconds": read_s,
+        "parameters": {
+            "centres": int(base_rows.shape[0]),
+            "fast_centres": n_fast,
+            "scales": scales,
+            "scores": list(SCORES),
+            "k_max": args.k_max,
+            "min_points": args.min_points,
+            "method": "pygbs",
+            "k": 4,
+            "seed": args.seed,
+        },
+        "compile": compile_info,
+        "first_call_in_process": {
+            "first_call_s": first_s,
+            "second_call_s": second_s,
+            "overhead_s": first_s - second_s,
+        },
+        "scales": per_scale,
+        "full_file": full,
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "numba": numba.__version__,
+            "numba_threads": numba.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+    }
+    print(_format(results))
+    if args.json is not None:
+        from pygbs._atomic import write_text_atomic
+
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _format(r: dict[str, Any]) -> str:
+    p = r["parameters"]
+    lines = [
+        f"file: {r['file']} ({r['n_samples']} samples; read in {r['read_seconds']:.2f} s)",
+        f"scores: unmarked + marked SSI, method=pygbs, k=4, k_max={p['k_max']}, "
+        f"min_points={p['min_points']}; numba threads: {r['machine']['numba_threads']}",
+        "",
+        f"{'scale':<8} {'baseline c/s':>13} {'ours c/s':>11} {'speed-up':>9}   "
+        f"(baseline {p['centres']} centres, ours {p['fast_centres']})",
+    ]
+    for s, v in r["scales"].items():
+        lines.append(
+            f"{s:<8} {v['baseline']['centres_per_s']:>13.2f} {v['ours']['centres_per_s']:>11.1f} "
+            f"{v['speedup']:>8.1f}x"
+        )
+    c = r["compile"]
+    lines.append("")
+    if c is not None:
+        lines.append(
+            f"numba compile (fresh process, empty cache): {c['compile_s']:.2f} s "
+            f"(first call {c['first_call_s']:.2f} s, second {c['second_call_s']:.2f} s)"
+        )
+    f = r["first_call_in_process"]
+    lines.append(f"first-call overhead in this process (numba cache load): {f['overhead_s']:.2f} s")
+    if r["full_file"]:
+        lines.append("")
+        lines.append(f"whole file ({r['n_samples']} centres):")
+        for s, v in r["full_file"].items():
+            lines.append(f"  {s:<8} {v['seconds']:>8.2f} s  ({v['centres_per_s']:.0f} centres/s)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    run(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""The encoder zoo: train every encoder plus the no-location baseline, score their geo-bias.
+
+:func:`run_zoo` trains each model on one dataset (:func:`encoders.train.train_and_evaluate`),
+writes its per-sample test predictions to ``OUT/predictions/<model>.csv`` (TorchSpatial
+layout), scores all of them with :func:`pygbs.compare` and writes one row per model to
+``OUT/zoo.csv`` and ``OUT/zoo.md``: accuracy metrics (top-1 / top-3 / MRR, or R² / MAE /
+RMSE) and the geo-bias columns of the comparison (like TorchSpatial's Tables 1-2). When
+:func:`pygbs.plot.write_report` is available it also writes ``OUT/report.html``.
+
+Layout of ``OUT``::
+
+    zoo.csv, zoo.md, zoo.json       the table, as CSV / Markdown, and the run's settings
+    predictions/<model>.csv         per-sample test predictions
+    runs/<model>/                   model.pt, metrics.json, checkpoint.pt
+    compare/                        pygbs.compare's own output (per-model summaries)
+    report.html                     the pygbs HTML report (if available)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from encoders.data import GeoDataset, load_dataset
+from encoders.train import NO_PRIOR, Trainer, train_and_evaluate
+from pygbs._atomic import atomic_path, write_text_atomic
+from pygbs.errors import InputError
+
+__all__ = ["PRESETS", "SCALES", "SCORES", "Preset", "ZooResult", "run_zoo", "zoo_markdown"]
+
+log = logging.getLogger(__name__)
+
+#: Geo-bias scales of the zoo table.
+SCALES = ("100km", "1000km", "nn50")
+#: Geo-bias scores of the zoo table.
+SCORES = ("unmarked", "marked")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes and training settings of a zoo run.
+
+    Attributes
+    ----------
+    dataset_options : dict
+        Per dataset name, default loader options (user options override them).
+    trainer : dict
+        :class:`encoders.train.Trainer` options.
+    hparams : dict
+        Encoder hyper-parameters for every encoder.
+    per_encoder : dict
+        Per encoder name, hyper-parameters / trainer options (``lr``) that override the above.
+    """
+
+    dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    hparams: dict[str, Any] = field(default_factory=dict)
+    per_encoder: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+#: TorchSpatial's learning rates on birdsnap_ebird_meta (encoders.md section 4.3), used by
+#: the ``full`` preset; tile_ffn's 6.6e-5 was tuned for its single-cell bug (Q1) and is not used.
+_TORCHSPATIAL_LR = {
+    "Space2Vec-grid": 0.01, "Space2Vec-theory": 0.01, "xyz": 0.002, "NeRF": 0.01,
+    "Sphere2Vec-sphereC": 0.001, "Sphere2Vec-sphereC+": 0.001, "Sphere2Vec-sphereM": 0.001,
+    "Sphere2Vec-sphereM+": 0.001, "Sphere2Vec-dfs": 0.01, "rbf": 0.0005, "rff": 0.002,
+    "wrap": 0.005, "wrap_ffn": 0.001, "Siren(SH)": 0.005,
+}  # fmt: skip
+
+#: The presets: ``demo`` runs the whole zoo on synthetic-vmf in minutes on 2 CPU cores;
+#: ``full`` uses TorchSpatial's network sizes, learning rates and 30 epochs.
+PRESETS: dict[str, Preset] = {
+    "demo": Preset(
+        dataset_options={
+            "synthetic-vmf": {"n_train": 20_000, "n_val": 2_000, "n_test": 3_000},
+            "cities": {"n_samples": 25_000},
+        },
+        trainer={"epochs": 5, "batch_size": 512, "lr": 0.002, "patience": 3},
+        hparams={"hidden_dim": 256, "num_hidden_layer": 1},
+        per_encoder={"wrap": {"lr": 0.002}},
+    ),
+    "full": Preset(
+        dataset_options={
+            "synthetic-vmf": {"n_train": 200_000, "n_val": 10_000, "n_test": 20_000},
+            "cities": {"n_samples": 200_000},
+        },
+        trainer={"epochs": 30, "batch_size": 1024, "lr": 0.001, "patience": 5},
+        hparams={"hidden_dim": 512, "num_hidden_layer": 1},
+        per_encoder={
+            **{k: {"lr": v} for k, v in _TORCHSPATIAL_LR.items()},
+            "Sphere2Vec-dfs": {"lr": 0.01, "num_hidden_layer": 3},
+            "Siren(SH)": {"lr": 0.005, "num_hidden_layer": 3},
+        },
+    ),
+}
+
+#: Trainer option names that may appear in ``Preset.per_encoder`` entries.
+_TRAINER_KEYS = {"lr", "epochs", "batch_size", "lr_decay", "patience", "max_per_class"}
+
+
+@dataclass
+class ZooResult:
+    """What :func:`run_zoo` returns.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per model (as written to ``zoo.csv``).
+    out_dir : Path
+        The output folder.
+    comparison : object or None
+        The :class:`pygbs.Comparison` (None when scoring was off or unavailable).
+    report : Path or None
+        ``report.html`` when written.
+    """
+
+    table: pd.DataFrame
+    out_dir: Path
+    comparison: Any = None
+    report: Path | None = None
+
+
+def _metric_columns(task: str) -> tuple[str, ...]:
+    return ("top1", "top3", "mrr") if task == "classification" else ("r2", "mae", "rmse")
+
+
+def _resolve_encoders(names: list[str] | None) -> list[str]:
+    import encoders
+
+    if not names:
+        return encoders.list()
+    out = []
+    for n in names:
+        if n == NO_PRIOR:
+            continue
+        try:
+            out.append(encoders.canonical_name(n))
+        except ValueError as err:
+            raise InputError(str(err)) from err
+    return list(dict.fromkeys(out))
+
+
+def _finished(run_dir: Path, pred_path: Path) -> dict[str, Any] | None:
+    f = run_dir / "metrics.json"
+    if not (f.is_file() and pred_path.is_file()):
+        return None
+    doc = json.loads(f.read_text())
+    return doc if doc.get("status") == "finished" else None
+
+
+def _score(files: list[Path], names: list[str], out: Path) -> tuple[Any, pd.DataFrame | None]:
+    try:
+        from pygbs import compare
+    except ImportError:
+        log.warning("pygbs.compare is not available: geo-bias columns skipped")
+        return None, None
+    comp = compare([str(f) for f in files], names=names, scales=SCALES, scores=SCORES)
+    comp.write(out / "compare")
+    return comp, comp.table
+
+
+def _report(files: list[Path], out: Path, comparison: Any) -> Path | None:
+    try:
+        from pygbs.plot import write_report
+    except ImportError:
+        log.warning("pygbs.plot.write_report is not available: report.html skipped")
+        return None
+    path = out / "report.html"
+    write_report([str(f) for f in files], path, comparison=comparison, scales=SCALES, scores=SCORES)
+    return path
+
+
+def zoo_markdown(table: pd.DataFrame, task: str, title: str = "") -> str:
+    """Markdown rendering of a zoo table (accuracies in %, geo-bias with 3 decimals)."""
+    cols = list(table.columns)
+    head = []
+    for c in cols:
+        head.append(
+            {"top1": "top-1 (%)", "top3": "top-3 (%)", "mrr": "MRR", "r2": "R²", "mae": "MAE",
+             "rmse": "RMSE"}.get(c, c)
+        )  # fmt: skip
+    lines = []
+    if title:
+        lines += [f"# {title}", ""]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join("---" if c == "model" else "---:" for c in cols) + "|")
+    for _, row in table.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            if c == "model" or isinstance(v, str):
+                cells.append(str(v))
+            elif v is None or (isinstance(v, float) and np.isnan(v)):
+                cells.append("–")
+            elif c in ("top1", "top3"):
+                cells.append(f"{100 * v:.2f}")
+            elif c in ("mrr", "r2"):
+                cells.append(f"{v:.4f}")
+            elif c in ("mae", "rmse"):
+                cells.append(f"{v:.4g}")
+            elif c in ("n_test", "epochs", "best_epoch"):
+                cells.append(f"{int(v)}")
+            elif c == "train_s":
+                cells.append(f"{v:.1f}")
+            else:
+                cells.append(f"{v:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_zoo(
+    dataset: str | GeoDataset,
+    out_dir: str | Path,
+    *,
+    encoders: list[str] | None = None,
+    preset: str = "demo",
+    dataset_options: dict[str, Any] | None = None,
+    trainer_options: dict[str, Any] | None = None,
+    hparams: dict[str, Any] | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    score: bool = True,
+    report: bool = True,
+    resume: bool = False,
+    progress: bool | str = "auto",
+) -> ZooResult:
+    """Train and evaluate the zoo on one dataset, then score every model's geo-bias.
+
+    Parameters
+    ----------
+    dataset : str or GeoDataset
+        Dataset name (see :func:`encoders.data.list_datasets`) or a loaded dataset.
+    out_dir : path-like
+        Output folder (layout in the module docstring).
+    encoders : list of str, optional
+        Encoders to train (default: all registered); the no-location baseline
+        ``no_prior`` is always added.
+    preset : {'demo', 'full'}, default='demo'
+        Sizes and training settings (:data:`PRESETS`).
+    dataset_options : dict, optional
+        Loader options overriding the preset's.
+    trainer_options : dict, optional
+        :class:`encoders.train.Trainer` options overriding the preset's (``epochs``, ``lr``,
+        ``batch_size``, ...). An ``lr`` given here also overrides per-encoder rates.
+    hparams : dict, optional
+        Encoder hyper-parameters for every encoder, overriding the preset's.
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Training device.
+    seed : int, default=0
+        Seed of the dataset (unless in ``dataset_options``), the models and the training.
+    score : bool, default=True
+        Score the predictions with :func:`pygbs.compare`.
+    report : bool, default=True
+        Write ``report.html`` with :func:`pygbs.plot.write_report` when it exists.
+    resume : bool, default=False
+        Reuse finished runs in ``out_dir`` and continue interrupted ones from their checkpoint.
+    progress : bool or 'auto', default='auto'
+        Progress bars (only on a terminal with 'auto').
+
+    Returns
+    -------
+    ZooResult
+    """
+    if preset not in PRESETS:
+        raise InputError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
+    pre = PRESETS[preset]
+    out = Path(out_dir)
+    t_start = time.perf_counter()
+    if isinstance(dataset, GeoDataset):
+        ds = dataset
+    else:
+        opts = {"seed": seed, **pre.dataset_options.get(dataset, {}), **(dataset_options or {})}
+        ds = load_dataset(dataset, **opts)
+    names = _resolve_encoders(encoders)
+    models = [NO_PRIOR, *names]
+    base_trainer = {**pre.trainer, **(trainer_options or {})}
+    user_trainer = set(trainer_options or {})
+    pred_dir = out / "predictions"
+    rows, files, settings = [], [], {}
+    for name in models:
+        run_dir = out / "runs" / name
+        pred_path = pred_dir / f"{name}.csv"
+        per = dict(pre.per_encoder.get(name, {}))
+        tr_over = {k: per.pop(k) for k in list(per) if k in _TRAINER_KEYS and k not in user_trainer}
+        for k in list(per):
+            if k in _TRAINER_KEYS:
+                per.pop(k)
+        hp = {**pre.hparams, **per, **(hparams or {})}
+        trainer = replace(
+            Trainer(**{**base_trainer, **tr_over}),
+            device=device, seed=seed, resume=resume, progress=progress,
+        )  # fmt: skip
+        doc = _finished(run_dir, pred_path) if resume else None
+        if doc is None:
+            log.info("training %s on %s", name, ds.name)
+            doc = train_and_evaluate(
+                None if name == NO_PRIOR else name, ds, run_dir,
+                trainer=trainer, hparams=None if name == NO_PRIOR else hp,
+                predictions_path=pred_path.resolve(),
+            )  # fmt: skip
+        else:
+            log.info("reusing finished run %s", run_dir)
+        settings[name] = {
+            "trainer": doc.get("trainer"),
+            "hparams": hp if name != NO_PRIOR else None,
+        }
+        row = {"model": name, **{m: doc["test"][m] for m in _metric_columns(ds.task)}}
+        row.update(
+            {
+                "n_test": doc["test"]["n"],
+                "best_epoch": doc.get("best_epoch"),
+                "train_s": doc.get("train_time_s"),
+            }
+        )
+        rows.append(row)
+        files.append(pred_path)
+    table = pd.DataFrame(rows)
+    comparison = None
+    if score:
+        comparison, comp_table = _score(files, models, out)
+        if comp_table is not None:
+            geo = comp_table.drop(columns=[c for c in ("accuracy",) if c in comp_table.columns])
+            table = table.merge(geo, on="model", how="left", sort=False)
+    report_path = _report(files, out, comparison) if (score and report) else None
+    with atomic_path(out / "zoo.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    title = f"Encoder zoo on {ds.name} ({preset} preset)"
+    write_text_atomic(out / "zoo.md", zoo_markdown(table, ds.task, title))
+    meta = {
+        "dataset": ds.summary(),
+        "preset": preset,
+        "seed": seed,
+        "device": device,
+        "scales": list(SCALES),
+        "scores": list(SCORES),
+        "scored": comparison is not None,
+        "models": settings,
+        "wall_time_s": round(time.perf_counter() - t_start, 2),
+    }
+    write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
+    return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)

@@ -1,0 +1,214 @@
+"""Spatial self-information of many neighbourhoods at once (spec section 3), in numba.
+
+For each centre: gather the neighbourhood's samples, add its background points (made by
+:mod:`pygbs.background`), build the
+directed k-NN graph of all ``m`` points with a k-d tree (sparse: an (m, k) table), compute
+``S`` for the unmarked labels (samples 1, background 0) and the marked labels (samples
+their coded value, background 0), and the null distribution by the chosen method.
+Unmarked and marked scores share the point pattern and the graph unless the unmarked
+pattern is restricted to the good samples (``presence="good"``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from pygbs._kernels import kdtree
+from pygbs._kernels.stats import (
+    PYGBS_P_FLOOR,
+    analytic_moments,
+    centred_statistic,
+    graph_sums,
+    log_norm_sf,
+    permutation_pvalue,
+    pygbs_moments,
+    pygbs_pvalue,
+)
+
+METHOD_PYGBS = 0
+METHOD_ANALYTIC = 1
+METHOD_PERMUTATION = 2
+
+#: Columns of the per-score output block.
+OUT_SSI, OUT_P, OUT_S, OUT_MU, OUT_SIGMA = 0, 1, 2, 3, 4
+N_OUT = 5
+
+
+@njit(cache=True)
+def build_pattern(lat, lon, ids, bg_lat, bg_lon):
+    """Samples ``ids`` followed by the background points: (lat, lon, xyz) of all ``m``."""
+    n = ids.shape[0]
+    m = n + bg_lat.shape[0]
+    plat = np.empty(m)
+    plon = np.empty(m)
+    for t in range(n):
+        plat[t] = lat[ids[t]]
+        plon[t] = lon[ids[t]]
+    plat[n:] = bg_lat
+    plon[n:] = bg_lon
+    xyz = np.empty((m, 3))
+    for t in range(m):
+        c = math.cos(plat[t])
+        xyz[t, 0] = c * math.cos(plon[t])
+        xyz[t, 1] = c * math.sin(plon[t])
+        xyz[t, 2] = math.sin(plat[t])
+    return plat, plon, xyz
+
+
+@njit(cache=True)
+def knn_graph(plat, plon, xyz, k, reference_rule):
+    """Directed k-NN table of the ``m`` pattern points, -1 padded.
+
+    Strict rule: each point's ``k`` nearest *other* points by great-circle distance, exact
+    ties broken by index; shape (m, k). Reference rule (``reference_rule=True``, what the
+    public PyGBS code does): query the ``k + 1`` nearest points *including* the point
+    itself (ties by index) and drop the point itself if it is among them. A point with
+    ``k + 1`` or more coincident points of lower index is then not in its own list and keeps
+    ``k + 1`` neighbours; shape (m, k + 1).
+    """
+    m = xyz.shape[0]
+    kk = min(k, m - 1)
+    width = kk + 1 if reference_rule else kk
+    tree = kdtree.build(xyz)
+    nbr = np.full((m, width), -1, np.int64)
+    hh = np.empty(width)
+    row = np.empty(width, np.int64)
+    stack = np.empty(128, np.int64)
+    for a in range(m):
+        if reference_rule:
+            kdtree.knn(xyz, plat, plon, tree, a, width, -1, hh, row, stack)
+            t = 0
+            for j in range(width):
+                if row[j] != a and row[j] >= 0:
+                    nbr[a, t] = row[j]
+                    t += 1
+        else:
+            kdtree.knn(xyz, plat, plon, tree, a, kk, a, hh, nbr[a], stack)
+    return nbr
+
+
+@njit(cache=True)
+def score_pattern(z, nbr, method, permutations, seed, out):
+    """Fill ``out[:N_OUT]`` with (ssi, p, S, mu, sigma) of labels ``z`` on graph ``nbr``."""
+    s = centred_statistic(z, nbr)
+    out[OUT_S] = s
+    if method == METHOD_PYGBS:
+        mu, sigma = pygbs_moments(z)
+        p = pygbs_pvalue(s, mu, sigma)
+        out[OUT_SSI] = -math.log(p + PYGBS_P_FLOOR)
+    elif method == METHOD_ANALYTIC:
+        s0, s1, s2 = graph_sums(nbr)
+        mu, sigma = analytic_moments(z, s0, s1, s2)
+        if not (sigma > 0.0):
+            p = np.nan
+            out[OUT_SSI] = np.nan
+        else:
+            zscore = abs(s - mu) / sigma
+            logp = math.log(2.0) + log_norm_sf(zscore)
+            p = math.exp(logp)
+            out[OUT_SSI] = -logp
+    else:
+        p, mu, sigma = permutation_pvalue(z, nbr, s, permutations, seed)
+        out[OUT_SSI] = -math.log(p)
+    out[OUT_P] = p
+    out[OUT_MU] = mu
+    out[OUT_SIGMA] = sigma
+
+
+@njit(cache=True)
+def _good_ids(ids, good):
+    n_good = 0
+    for t in range(ids.shape[0]):
+        if good[ids[t]]:
+            n_good += 1
+    gids = np.empty(n_good, np.int64)
+    g = 0
+    for t in range(ids.shape[0]):
+        if good[ids[t]]:
+            gids[g] = ids[t]
+            g += 1
+    return gids
+
+
+@njit(cache=True, parallel=True)
+def ssi_batch(
+    lat,
+    lon,
+    marks,
+    good,
+    centres,
+    indptr,
+    indices,
+    bg_indptr,
+    bg_lat,
+    bg_lon,
+    gbg_indptr,
+    gbg_lat,
+    gbg_lon,
+    k,
+    reference_rule,
+    method,
+    want_unmarked,
+    want_marked,
+    unmarked_good_only,
+    permutations,
+    seed,
+):
+    """Score every centre whose background is non-empty; returns ``(out, n_points)``.
+
+    Parameters
+    ----------
+    lat, lon : (n,) radians of all samples. marks : (n,) coded values (non-zero).
+    good : (n,) bool, the samples kept when ``unmarked_good_only``.
+    centres : (c,) sample id of each centre; ``indptr``/``indices``: CSR neighbourhoods
+        (sorted by distance, ties by id).
+    bg_indptr, bg_lat, bg_lon : CSR background points of each neighbourhood (radians); a
+        centre without background points is skipped. ``gbg_*``: the same for the patterns
+        of good samples only (used when ``unmarked_good_only``).
+    k, reference_rule, method, permutations, seed : see :func:`pygbs.ssi.ssi_scores`.
+
+    Returns
+    -------
+    out : (c, 2, N_OUT) float64; ``out[:, 0]`` unmarked and ``out[:, 1]`` marked blocks of
+        (ssi, p, S, mu, sigma); NaN where not scored.
+    n_points : (c, 2) int64 size ``m`` of each pattern (samples + background), 0 if skipped.
+    """
+    nc = centres.shape[0]
+    out = np.full((nc, 2, N_OUT), np.nan)
+    n_points = np.zeros((nc, 2), np.int64)
+    for c in prange(nc):
+        b0, b1 = bg_indptr[c], bg_indptr[c + 1]
+        if b1 == b0:
+            continue
+        ids = indices[indptr[c] : indptr[c + 1]]
+        n = ids.shape[0]
+        cseed = (seed * 1000003 + centres[c]) % 4294967296
+        plat, plon, xyz = build_pattern(lat, lon, ids, bg_lat[b0:b1], bg_lon[b0:b1])
+        m = xyz.shape[0]
+        nbr = knn_graph(plat, plon, xyz, k, reference_rule)
+        if want_marked:
+            z = np.zeros(m)
+            for t in range(n):
+                z[t] = marks[ids[t]]
+            score_pattern(z, nbr, method, permutations, cseed, out[c, 1])
+            n_points[c, 1] = m
+        if want_unmarked and not unmarked_good_only:
+            z = np.zeros(m)
+            z[:n] = 1.0
+            score_pattern(z, nbr, method, permutations, cseed, out[c, 0])
+            n_points[c, 0] = m
+        elif want_unmarked:
+            g0, g1 = gbg_indptr[c], gbg_indptr[c + 1]
+            if g1 == g0:
+                continue
+            gids = _good_ids(ids, good)
+            glat, glon, gxyz = build_pattern(lat, lon, gids, gbg_lat[g0:g1], gbg_lon[g0:g1])
+            gnbr = knn_graph(glat, glon, gxyz, k, reference_rule)
+            z = np.zeros(gxyz.shape[0])
+            z[: gids.shape[0]] = 1.0
+            score_pattern(z, gnbr, method, permutations, cseed, out[c, 0])
+            n_points[c, 0] = gxyz.shape[0]
+    return out, n_points

@@ -1,0 +1,339 @@
+"""The user-facing functions :func:`score` and :func:`compare`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pygbs import __version__
+from pygbs.coding import code_performance
+from pygbs.errors import InputError
+from pygbs.io import read_predictions
+from pygbs.neighbours import Neighbourhoods, SphereIndex
+from pygbs.predictions import Predictions
+from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult, aggregate
+from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
+from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD, sri_scores
+from pygbs.ssi import METHODS, ssi_scores
+
+__all__ = ["score", "compare", "DEFAULT_SCALES", "DEFAULT_SCORES"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCALES = ("100km", "1000km", "nn50")
+DEFAULT_SCORES = ("unmarked", "marked")
+_SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
+
+
+def _as_predictions(predictions: Any, value: str | None, coords_from: Any) -> Predictions:
+    if isinstance(predictions, Predictions):
+        if value is not None and value != predictions.value_name:
+            raise InputError(
+                f"predictions were read with value column {predictions.value_name!r}; "
+                f"read them again with value={value!r}"
+            )
+        return predictions
+    return read_predictions(predictions, value=value, coords_from=coords_from)
+
+
+def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
+    if centres is None:
+        return np.arange(n, dtype=np.int64)
+    if isinstance(centres, int | np.integer):
+        if centres < 1:
+            raise InputError(f"centres must be a positive number of rows; got {centres}")
+        return np.arange(min(int(centres), n), dtype=np.int64)
+    arr = np.asarray(centres)
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise InputError("centres must be a number or a list of row indices")
+    bad = (arr < 0) | (arr >= n)
+    if bad.any():
+        raise InputError(f"centre row {int(arr[bad][0])} is outside the table (0..{n - 1})")
+    return arr.astype(np.int64)
+
+
+def score(
+    predictions: Predictions | str | Path | pd.DataFrame,
+    *,
+    value: str | None = None,
+    scales: Sequence[str] = DEFAULT_SCALES,
+    scores: Sequence[str] = DEFAULT_SCORES,
+    method: str = "pygbs",
+    k: int = 4,
+    k_max: int | None = DEFAULT_K_MAX,
+    min_points: int = DEFAULT_MIN_POINTS,
+    centres: int | Sequence[int] | None = None,
+    threshold: float | str | None = None,
+    lower_is_better: bool | None = None,
+    raw: bool = False,
+    presence: str = "all",
+    graph: str | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+    alpha: float = 0.05,
+    sri_scale: float | None = None,
+    sri_lag: float | None = None,
+    sri_sectors: int = DEFAULT_N_SPLITS,
+    sri_threshold: int = DEFAULT_SRI_THRESHOLD,
+    sri_bins: int | None = None,
+    coords_from: str | Path | pd.DataFrame | None = None,
+    progress: bool = False,
+) -> GeoBiasResult:
+    """Geo-bias scores of one model's per-location predictions.
+
+    Parameters
+    ----------
+    predictions : Predictions, path or DataFrame
+        What :func:`pygbs.read_predictions` reads.
+    value : str, optional
+        Performance column (default: detected, e.g. ``hit@1`` or ``relative_error``).
+    scales : sequence of str, default=('100km', '1000km', 'nn50')
+        ``'<r>km'`` distance scales and ``'nn<K>'`` nearest-neighbour scales.
+    scores : sequence of str, default=('unmarked', 'marked')
+        Any of ``'unmarked'``, ``'marked'``, ``'sri-grid'``, ``'sri-lag'``, ``'sri-sector'``.
+    method : {'pygbs', 'analytic', 'permutation'}, default='pygbs'
+        SSI null distribution (spec section 3).
+    k : int, default=4
+        Neighbours per point of the SSI weight graph.
+    k_max : int or None, default=100
+        Cap on distance-scale neighbourhoods of SSI (None: no cap).
+    min_points : int, default=5
+        Smaller neighbourhoods get no score (NaN) and are counted as skipped.
+    centres : int or sequence of int, optional
+        Score the first N valid rows, or these rows; default all.
+    threshold, lower_is_better, raw
+        Performance coding, see :func:`pygbs.code_performance`.
+    presence : {'all', 'good'}, default='all'
+        Unmarked SSI over all samples or the good ones only.
+    graph : {'reference', 'strict'}, optional
+        k-NN rule for coincident points; see :func:`pygbs.ssi.ssi_scores`.
+    permutations, seed : int
+        Permutation test size and seed (``method='permutation'``).
+    alpha : float, default=0.05
+        Level of the ``share_significant`` aggregate.
+    sri_scale, sri_lag : float, optional
+        Grid cell side and ring width of SRI in radians (default: half and a quarter of
+        each neighbourhood's radius).
+    sri_sectors, sri_threshold, sri_bins : int
+        SRI direction sectors, minimum part size, histogram bins (default 2 for +-1 codes).
+    coords_from : path or DataFrame, optional
+        Coordinates for a prediction file that has none (row by row).
+    progress : bool, default=False
+        Show a progress bar over scales.
+
+    Returns
+    -------
+    GeoBiasResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"lon": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+    ...                    "lat": [0.0, 0.1, 0.0, 0.1, 0.0, 0.1],
+    ...                    "hit@1": [1, 1, 0, 0, 1, 0]})
+    >>> res = score(df, scales=["nn5"], scores=["unmarked", "marked"])
+    >>> list(res.centres.columns[:4])
+    ['row', 'lon', 'lat', 'scale']
+    """
+    unknown = [s for s in scores if s not in SCORE_COLUMNS]
+    if unknown or not scores:
+        raise InputError(
+            f"unknown score {unknown[0] if unknown else '(none)'!r}; choose from {list(SCORE_COLUMNS)}"
+        )
+    if method not in METHODS:
+        raise InputError(f"method must be one of {sorted(METHODS)}; got {method!r}")
+    if not scales:
+        raise InputError("give at least one scale")
+    parsed = [parse_scale(s, k_max=k_max, min_points=min_points) for s in scales]
+    if len({s.name for s in parsed}) != len(parsed):
+        raise InputError(f"scales repeat: {[s.name for s in parsed]}")
+    pred = _as_predictions(predictions, value, coords_from)
+    coding = code_performance(
+        pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw
+    )
+    marks = np.asarray(coding.values, dtype=np.float64)
+    rows = _select_centres(len(pred), centres)
+    index = SphereIndex(pred.lon, pred.lat)
+    want_unmarked, want_marked = "unmarked" in scores, "marked" in scores
+    blocks: list[pd.DataFrame] = []
+    aggregates: dict[str, dict[str, Any]] = {SCORE_COLUMNS[s]: {} for s in scores}
+    iterator = parsed
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        iterator = tqdm(parsed, desc="scales", unit="scale")
+    for scale in iterator:
+        nb = Neighbourhoods.from_scale(index, rows, scale)
+        cols: dict[str, np.ndarray] = {
+            "row": rows,
+            "lon": pred.lon[rows],
+            "lat": pred.lat[rows],
+            "scale": np.full(len(rows), scale.name, dtype=object),
+            "n_neighbours": nb.sizes,
+            "radius_km": nb.radius * EARTH_RADIUS_KM,
+            "mean_performance": nb.mean_of(pred.value),
+        }
+        pvals: dict[str, np.ndarray | None] = {}
+        if want_unmarked or want_marked:
+            res = ssi_scores(
+                index, nb, marks, unmarked=want_unmarked, marked=want_marked, method=method,
+                k=k, min_points=min_points, presence=presence, graph=graph,
+                permutations=permutations, seed=seed,
+            )
+            for name in ("unmarked", "marked"):
+                if name in scores:
+                    col = SCORE_COLUMNS[name]
+                    cols[col] = res[f"{name}_ssi"]
+                    cols[f"{col}_p"] = res[f"{name}_ssi_p"]
+                    pvals[col] = res[f"{name}_ssi_p"]
+        sri_wanted = [s for s in scores if s in _SRI]
+        if sri_wanted:
+            # SRI uses every sample within the radius (no k_max cap)
+            full = nb if scale.is_knn else Neighbourhoods.from_scale(index, rows, scale, cap=False)
+            for s in sri_wanted:
+                vals, _ = sri_scores(
+                    index.lat_rad, index.lon_rad, marks, rows, full.indptr, full.indices,
+                    full.dist, full.radius, partition=_SRI[s], scale=sri_scale, lag=sri_lag,
+                    n_splits=sri_sectors, threshold=sri_threshold, bins=sri_bins,
+                )
+                vals = np.where(full.sizes >= min_points, vals, np.nan)
+                cols[SCORE_COLUMNS[s]] = vals
+                pvals[SCORE_COLUMNS[s]] = None
+        block = pd.DataFrame(cols)
+        blocks.append(block)
+        for col, p in pvals.items():
+            aggregates[col][scale.name] = aggregate(block[col].to_numpy(), nb.sizes, p, alpha)
+    table = pd.concat(blocks, ignore_index=True)
+    ordered = [c for c in table.columns if c not in SCORE_COLUMNS.values() and not c.endswith("_p")]
+    for col in SCORE_COLUMNS.values():
+        if col in table.columns:
+            ordered.append(col)
+            if f"{col}_p" in table.columns:
+                ordered.append(f"{col}_p")
+    table = table[ordered]
+    lonlat = np.column_stack([pred.lon, pred.lat])
+    n_dup = int(len(lonlat) - len(np.unique(lonlat, axis=0)))
+    summary = {
+        "pygbs_version": __version__,
+        "parameters": {
+            "scales": [s.name for s in parsed],
+            "scores": list(scores),
+            "method": method,
+            "k": k,
+            "k_max": k_max,
+            "min_points": min_points,
+            "presence": presence,
+            "graph": graph or ("reference" if method == "pygbs" else "strict"),
+            "permutations": permutations if method == "permutation" else None,
+            "seed": seed,
+            "alpha": alpha,
+            "centres": "all" if centres is None else (
+                int(centres) if isinstance(centres, int | np.integer) else "list"
+            ),
+            "n_centres": int(len(rows)),
+            "earth_radius_km": EARTH_RADIUS_KM,
+            "sri": {
+                "scale_rad": sri_scale,
+                "lag_rad": sri_lag,
+                "sectors": sri_sectors,
+                "threshold": sri_threshold,
+                "bins": sri_bins,
+            } if any(s in _SRI for s in scores) else None,
+        },
+        "input": {
+            "source": pred.source,
+            "model": pred.name,
+            "value_name": pred.value_name,
+            "n_rows": pred.n_rows,
+            "n_missing_coords": pred.n_missing_coords,
+            "n_valid": len(pred),
+            "n_duplicate_locations": n_dup,
+            "accuracy": float(np.mean(pred.value)),
+            "coding": coding.to_dict(),
+        },
+        "aggregates": aggregates,
+    }
+    return GeoBiasResult(table, summary, pred)
+
+
+def compare(
+    sources: Sequence[Predictions | str | Path | pd.DataFrame],
+    *,
+    names: Sequence[str] | None = None,
+    value: str | None = None,
+    coords_from: str | Path | pd.DataFrame | None = None,
+    **score_kwargs: Any,
+) -> Comparison:
+    """The same scores for several models' predictions of one dataset.
+
+    Parameters
+    ----------
+    sources : sequence
+        Prediction files, DataFrames or :class:`Predictions`, one per model.
+    names : sequence of str, optional
+        Model names (default: the file stems).
+    value : str, optional
+        Performance column of every source.
+    coords_from : path or DataFrame, optional
+        Coordinates for sources that have none (e.g. a no-prior baseline).
+    **score_kwargs
+        Passed to :func:`score`.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        If the sources do not share the same locations (row by row) or names repeat.
+    """
+    if not sources:
+        raise InputError("give at least one prediction file")
+    preds: list[Predictions] = []
+    for src in sources:
+        if isinstance(src, Predictions):
+            preds.append(src)
+            continue
+        try:
+            preds.append(read_predictions(src, value=value))
+        except InputError as err:
+            if coords_from is None or "coords" not in str(err).lower():
+                raise
+            preds.append(read_predictions(src, value=value, coords_from=coords_from))
+    labels = list(names) if names is not None else [p.name for p in preds]
+    if len(labels) != len(preds):
+        raise InputError(f"{len(labels)} names for {len(preds)} sources")
+    if len(set(labels)) != len(labels):
+        raise InputError(f"model names repeat: {labels}; pass names=")
+    ref = preds[0]
+    for p, label in zip(preds[1:], labels[1:], strict=True):
+        if len(p) != len(ref) or not (
+            np.array_equal(p.lon, ref.lon) and np.array_equal(p.lat, ref.lat)
+        ):
+            n_diff = (
+                int(np.sum((p.lon != ref.lon) | (p.lat != ref.lat)))
+                if len(p) == len(ref) else None
+            )
+            detail = f"{n_diff} rows differ" if n_diff is not None else f"{len(p)} vs {len(ref)} rows"
+            raise InputError(
+                f"{label}: locations differ from {labels[0]} ({detail}); geo-bias scores are "
+                "comparable only on the same locations"
+            )
+    results: dict[str, GeoBiasResult] = {}
+    rows = []
+    for p, label in zip(preds, labels, strict=True):
+        res = score(p, **score_kwargs)
+        results[label] = res
+        row: dict[str, Any] = {"model": label, "accuracy": float(np.mean(p.value)), "n": len(p)}
+        for col, per_scale in res.summary["aggregates"].items():
+            for scale, agg in per_scale.items():
+                row[f"{col}@{scale}"] = np.nan if agg["mean"] is None else agg["mean"]
+        rows.append(row)
+    return Comparison(pd.DataFrame(rows), results)

@@ -1,0 +1,41 @@
+"""Maps and reports of geo-bias: score maps, density, hotspots, HTML reports.
+
+Everything draws with matplotlib (the Agg backend is enough) on plain
+:class:`~matplotlib.figure.Figure` objects, in the equal-area Equal Earth projection, over
+Natural Earth country polygons shipped inside an installed package (nothing is downloaded).
+
+Public API
+----------
+plot_centres
+    Centres coloured by their SSI or SRI at one scale.
+plot_density
+    Where the samples are (hexagon counts on an equal-area grid).
+plot_hotspots, local_hotspots, sphere_graph
+    Local Getis-Ord Gi* and local Moran (esda) of per-sample performance on a
+    great-circle k-NN or distance-band graph, with permutation inference.
+write_maps
+    Every map of a :class:`~pygbs.GeoBiasResult` into a folder.
+write_report
+    One self-contained HTML report comparing models.
+"""
+
+from __future__ import annotations
+
+from pygbs.plot.basemap import load_basemap
+from pygbs.plot.frame import MapFrame, choose_frame
+from pygbs.plot.hotspots import local_hotspots, plot_hotspots, sphere_graph
+from pygbs.plot.maps import plot_centres, plot_density, write_maps
+from pygbs.plot.report import write_report
+
+__all__ = [
+    "MapFrame",
+    "choose_frame",
+    "load_basemap",
+    "local_hotspots",
+    "plot_centres",
+    "plot_density",
+    "plot_hotspots",
+    "sphere_graph",
+    "write_maps",
+    "write_report",
+]

@@ -1,0 +1,144 @@
+"""Spatial self-information (SSI) of many neighbourhoods: the validated entry point.
+
+See spec section 3. The work happens in :mod:`pygbs._kernels.ssi` (numba, parallel over
+centres); this module checks the options, builds the background points and unpacks the
+results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pygbs._kernels import ssi as _k
+from pygbs.background import background_batch
+from pygbs.errors import InputError
+from pygbs.neighbours import Neighbourhoods, SphereIndex
+
+__all__ = ["METHODS", "ssi_scores"]
+
+#: Null-distribution methods of spec section 3.
+METHODS = {
+    "pygbs": _k.METHOD_PYGBS,
+    "analytic": _k.METHOD_ANALYTIC,
+    "permutation": _k.METHOD_PERMUTATION,
+}
+
+
+def ssi_scores(
+    index: SphereIndex,
+    nbhd: Neighbourhoods,
+    marks: np.ndarray,
+    *,
+    unmarked: bool = True,
+    marked: bool = True,
+    method: str = "pygbs",
+    k: int = 4,
+    min_points: int = 5,
+    presence: str = "all",
+    graph: str | None = None,
+    permutations: int = 999,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Unmarked and marked SSI of every neighbourhood.
+
+    Parameters
+    ----------
+    index : SphereIndex
+        All samples.
+    nbhd : Neighbourhoods
+        Neighbourhoods of the centres (one scale).
+    marks : ndarray of shape (n,)
+        Coded performance per sample (non-zero; 0 is the background label).
+    unmarked, marked : bool, default=True
+        Which scores to compute.
+    method : {'pygbs', 'analytic', 'permutation'}, default='pygbs'
+        Null distribution (spec section 3).
+    k : int, default=4
+        Neighbours per point in the weight graph.
+    min_points : int, default=5
+        Neighbourhoods with fewer samples, or with radius 0 (all samples at one place), are
+        not scored.
+    presence : {'all', 'good'}, default='all'
+        Unmarked SSI over all samples, or over the good ones (``marks > 0``) only.
+    graph : {'reference', 'strict'}, optional
+        k-NN rule for coincident points: 'strict' gives every point exactly ``k`` other
+        points; 'reference' queries ``k + 1`` points including the point itself and drops
+        it only if present (the public implementation; a point with ``k + 1`` coincident
+        points of lower index keeps ``k + 1`` neighbours). Default: 'reference' for
+        ``method='pygbs'``, 'strict' otherwise.
+    permutations : int, default=999
+        Label permutations for ``method='permutation'``.
+    seed : int, default=0
+        Seed of the permutations (centre ``i`` uses a stream derived from ``seed`` and its
+        row, so results do not depend on threading).
+
+    Returns
+    -------
+    dict
+        ``unmarked_ssi``, ``unmarked_ssi_p``, ``unmarked_S``, ``unmarked_mu``,
+        ``unmarked_sigma`` and the same for ``marked``; ``n_points`` (pattern size with
+        background) — arrays of length ``len(nbhd.centres)``, NaN where not scored.
+    """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {sorted(METHODS)}; got {method!r}")
+    if presence not in ("all", "good"):
+        raise InputError(f"presence must be 'all' or 'good'; got {presence!r}")
+    if graph is None:
+        graph = "reference" if method == "pygbs" else "strict"
+    if graph not in ("reference", "strict"):
+        raise InputError(f"graph must be 'reference' or 'strict'; got {graph!r}")
+    if int(k) != k or k < 1:
+        raise InputError(f"k must be a positive integer; got {k!r}")
+    if method == "permutation" and (int(permutations) != permutations or permutations < 1):
+        raise InputError(f"permutations must be a positive integer; got {permutations!r}")
+    marks = np.ascontiguousarray(marks, dtype=np.float64)
+    if marks.shape != (len(index),):
+        raise InputError(f"marks must have one value per sample ({len(index)}); got {marks.shape}")
+    if np.any(marks == 0) or not np.all(np.isfinite(marks)):
+        bad = int(np.flatnonzero((marks == 0) | ~np.isfinite(marks))[0])
+        raise InputError(f"coded values must be finite and non-zero; row {bad} has {marks[bad]!r}")
+
+    centres = nbhd.centres
+    sizes = nbhd.sizes
+    clat, clon = index.lat_rad[centres], index.lon_rad[centres]
+    active = (sizes >= min_points) & (nbhd.radius > 0)
+    bg = background_batch(clat, clon, nbhd.radius, sizes, active)
+    good = marks > 0
+    good_only = bool(unmarked and presence == "good")
+    if good_only:
+        n_good = np.bincount(
+            np.repeat(np.arange(len(centres)), sizes), weights=good[nbhd.indices], minlength=len(centres)
+        ).astype(np.int64)
+        gbg = background_batch(clat, clon, nbhd.radius, n_good, active & (n_good >= 1))
+    else:
+        gbg = bg
+    out, n_points = _k.ssi_batch(
+        index.lat_rad,
+        index.lon_rad,
+        marks,
+        good,
+        centres,
+        nbhd.indptr,
+        nbhd.indices,
+        *bg,
+        *gbg,
+        int(k),
+        graph == "reference",
+        METHODS[method],
+        bool(unmarked),
+        bool(marked),
+        good_only,
+        int(permutations),
+        int(seed),
+    )
+    res: dict[str, np.ndarray] = {}
+    for j, name in ((0, "unmarked"), (1, "marked")):
+        if not (unmarked if j == 0 else marked):
+            continue
+        res[f"{name}_ssi"] = out[:, j, _k.OUT_SSI]
+        res[f"{name}_ssi_p"] = out[:, j, _k.OUT_P]
+        res[f"{name}_S"] = out[:, j, _k.OUT_S]
+        res[f"{name}_mu"] = out[:, j, _k.OUT_MU]
+        res[f"{name}_sigma"] = out[:, j, _k.OUT_SIGMA]
+    res["n_points"] = n_points.max(axis=1)
+    return res

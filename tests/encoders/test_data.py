@@ -1,0 +1,342 @@
+"""Datasets: vMF sampler against its exact law, synthetic-vmf, cities, table and LocBench
+loaders (on small files generated in tmp_path in TorchSpatial's layout), option errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse, stats
+
+from encoders.data import GeoDataset, Split, list_datasets, load_dataset
+from encoders.data._simulate import far_apart_groups, lonlat_to_xyz, xyz_to_lonlat
+from encoders.data.synthetic_vmf import sample_vmf
+from pygbs.errors import InputError
+
+
+# --------------------------------------------------------------------------- vMF sampler
+@pytest.mark.parametrize("kappa", [0.5, 5.0, 50.0, 2000.0])
+def test_vmf_w_follows_exact_law(kappa):
+    # on S^2, w = mu.x has density ∝ exp(kappa w) on [-1, 1]:
+    # CDF F(w) = (exp(kappa (w + 1)) - 1) / (exp(2 kappa) - 1), mean coth(kappa) - 1/kappa
+    rng = np.random.default_rng(1)
+    mu = np.tile(lonlat_to_xyz(np.array([[30.0, 60.0]])), (20_000, 1))
+    x = sample_vmf(mu, np.full(20_000, kappa), rng)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-12)
+    w = x @ mu[0]
+
+    def cdf(t):
+        return np.expm1(kappa * (t + 1.0)) / np.expm1(2.0 * kappa)
+
+    assert stats.kstest(w, cdf).pvalue > 1e-3
+    mean = 1.0 / np.tanh(kappa) - 1.0 / kappa
+    assert abs(w.mean() - mean) < 5 * w.std() / np.sqrt(w.size) + 1e-9
+
+
+def test_vmf_tangent_direction_is_uniform():
+    rng = np.random.default_rng(2)
+    mu = np.tile([[0.0, 0.0, 1.0]], (20_000, 1))  # north pole: azimuth = longitude
+    x = sample_vmf(mu, np.full(20_000, 10.0), rng)
+    lon = xyz_to_lonlat(x)[:, 0]
+    assert stats.kstest((lon + 180) / 360, "uniform").pvalue > 1e-3
+
+
+def test_lonlat_xyz_round_trip():
+    ll = np.array([[0.0, 0.0], [-179.5, 45.0], [120.0, -89.0], [33.3, 12.0]])
+    np.testing.assert_allclose(xyz_to_lonlat(lonlat_to_xyz(ll)), ll, atol=1e-9)
+
+
+def test_far_apart_groups_are_far_apart():
+    rng = np.random.default_rng(0)
+    ll = np.stack([rng.uniform(-180, 180, 40), np.degrees(np.arcsin(rng.uniform(-1, 1, 40)))], 1)
+    xyz = lonlat_to_xyz(ll)
+    g = far_apart_groups(xyz, 4, np.random.default_rng(0))
+    assert np.bincount(g).max() == 4 and set(np.bincount(g)) == {4}
+
+    def min_angle(groups):
+        out = []
+        for k in np.unique(groups):
+            m = xyz[groups == k]
+            c = m @ m.T
+            out.append(np.degrees(np.arccos(np.clip(c[~np.eye(len(m), dtype=bool)].max(), -1, 1))))
+        return np.mean(out)
+
+    random_groups = np.random.default_rng(5).permutation(np.repeat(np.arange(10), 4))
+    assert min_angle(g) > min_angle(random_groups) + 20
+
+
+# --------------------------------------------------------------------------- synthetic-vmf
+def test_list_datasets():
+    assert list_datasets() == ["synthetic-vmf", "cities", "locbench", "table"]
+
+
+def test_synthetic_vmf_contract_and_seed():
+    a = load_dataset("synthetic-vmf", n_train=300, n_val=50, n_test=60, num_classes=10, seed=3)
+    b = load_dataset("synthetic-vmf", n_train=300, n_val=50, n_test=60, num_classes=10, seed=3)
+    c = load_dataset("synthetic-vmf", n_train=300, n_val=50, n_test=60, num_classes=10, seed=4)
+    assert isinstance(a, GeoDataset) and a.task == "classification" and a.num_classes == 10
+    assert [len(a[s]) for s in ("train", "val", "test")] == [300, 50, 60]
+    assert a.train.lonlat.dtype == np.float32 and a.train.label.dtype == np.int64
+    assert a.train.image_probs is None
+    np.testing.assert_allclose(a.test.image_probs.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(a.test.lonlat, b.test.lonlat)
+    np.testing.assert_array_equal(a.test.image_probs, b.test.image_probs)
+    assert not np.array_equal(a.test.lonlat, c.test.lonlat)
+
+
+def test_synthetic_vmf_polar_and_concentration():
+    d = load_dataset(
+        "synthetic-vmf",
+        n_train=2000,
+        n_val=10,
+        n_test=10,
+        num_classes=6,
+        polar_fraction=1.0,
+        kappa_low=500,
+        kappa_high=500,
+    )
+    assert np.percentile(np.abs(d.train.lonlat[:, 1]), 5) > 60
+    # high concentration: each class is a tight blob (mean angle to class mean ~ 1/sqrt(kappa))
+    xyz = lonlat_to_xyz(d.train.lonlat)
+    for k in range(6):
+        m = xyz[d.train.label == k]
+        centre = m.mean(0) / np.linalg.norm(m.mean(0))
+        assert np.degrees(np.arccos(np.clip(m @ centre, -1, 1))).mean() < 5
+
+
+def test_synthetic_vmf_image_model_is_noisy_but_informative():
+    d = load_dataset("synthetic-vmf", n_train=10, n_val=10, n_test=4000)
+    acc = (d.test.image_probs.argmax(1) == d.test.label).mean()
+    assert 0.3 < acc < 0.8
+
+
+def test_synthetic_vmf_regression():
+    d = load_dataset(
+        "synthetic-vmf",
+        task="regression",
+        n_train=500,
+        n_val=50,
+        n_test=50,
+        feature_dim=4,
+        label_noise=0.0,
+        feature_noise=0.0,
+    )
+    assert d.task == "regression" and d.num_classes is None
+    assert d.train.label.dtype == np.float32 and d.train.image_features.shape == (500, 4)
+    # without feature noise the features are label * w for a unit vector w
+    np.testing.assert_allclose(
+        np.linalg.norm(d.train.image_features, axis=1), np.abs(d.train.label), rtol=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "word"),
+    [
+        ({"n_train": 0}, "n_train"),
+        ({"num_classes": 1}, "num_classes"),
+        ({"kappa_low": 5, "kappa_high": 1}, "kappa"),
+        ({"task": "segment"}, "task"),
+        ({"polar_fraction": 2}, "polar_fraction"),
+        ({"bogus": 1}, "bogus"),
+    ],
+)
+def test_synthetic_vmf_bad_options(options, word):
+    with pytest.raises(InputError, match=word):
+        load_dataset("synthetic-vmf", **options)
+
+
+def test_unknown_dataset_and_missing_option():
+    with pytest.raises(InputError, match="synthetic-vmf"):
+        load_dataset("imagenet")
+    with pytest.raises(InputError, match="'path'"):
+        load_dataset("table")
+
+
+# --------------------------------------------------------------------------- cities
+def test_cities_continent():
+    d = load_dataset("cities", n_samples=3000, jitter_km=0.0, seed=1)
+    assert d.class_names == ("AF", "AS", "EU", "NA", "OC", "SA")
+    # population-weighted: Asia is the largest class
+    assert np.bincount(d.train.label).argmax() == d.class_names.index("AS")
+    # without jitter every sample sits on a city of its continent
+    from encoders.data.cities import city_table
+
+    t = city_table()
+    ll = np.stack([t["lon"], t["lat"]], 1).astype(np.float32)
+    keys = {tuple(r) for r in ll}
+    assert all(tuple(r) in keys for r in d.test.lonlat)
+    paris = np.argmin(np.abs(t["lon"] - 2.3488) + np.abs(t["lat"] - 48.8534))
+    assert t["continent"][paris] == "EU"
+    d2 = load_dataset("cities", n_samples=3000, jitter_km=0.0, seed=1)
+    np.testing.assert_array_equal(d.test.lonlat, d2.test.lonlat)
+
+
+def test_cities_country_top_n_and_jitter():
+    d = load_dataset("cities", target="country", top_n=5, n_samples=2000, jitter_km=20.0)
+    assert d.num_classes == 5 and "CN" in d.class_names and "IN" in d.class_names
+    assert np.all(np.abs(d.train.lonlat[:, 1]) <= 90)
+    with pytest.raises(InputError, match="target"):
+        load_dataset("cities", target="city")
+    with pytest.raises(InputError, match="fractions"):
+        load_dataset("cities", fractions=(0.5, 0.5, 0.5))
+
+
+# --------------------------------------------------------------------------- table
+def _table(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-80, 80, n),
+        "label": rng.choice(["cat", "dog", "eel"], n),
+        "feat_a": rng.normal(size=n), "feat_b": rng.normal(size=n),
+    })  # fmt: skip
+
+
+def test_table_csv_strings_random_split(tmp_path):
+    df = _table()
+    df.loc[3, ["lon", "lat"]] = np.nan
+    path = tmp_path / "obs.csv"
+    df.to_csv(path, index=False)
+    d = load_dataset("table", path=str(path), fractions=(0.6, 0.2, 0.2), seed=1)
+    assert d.task == "classification" and d.class_names == ("cat", "dog", "eel")
+    assert d.train.image_features.shape[1] == 2
+    assert sum(len(d[s]) for s in ("train", "val", "test")) in (59, 60)
+    assert np.isfinite(d.train.lonlat).all()
+    # labels were mapped in sorted order
+    lab = dict(zip(map(tuple, df[["lon", "lat"]].to_numpy(np.float32)), df["label"]))
+    for ll, y in zip(d.val.lonlat, d.val.label):
+        if np.isfinite(ll).all():
+            assert d.class_names[y] == lab[tuple(ll)]
+
+
+def test_table_parquet_split_column_regression_probs(tmp_path):
+    df = _table(30)
+    df["label"] = np.linspace(0.1, 3.3, 30)
+    df["split"] = ["train"] * 20 + ["val"] * 5 + ["test"] * 5
+    df.to_parquet(tmp_path / "obs.parquet")
+    d = load_dataset("table", path=tmp_path / "obs.parquet")
+    assert d.task == "regression" and len(d.train) == 20 and len(d.test) == 5
+    np.testing.assert_allclose(d.test.label, df["label"].to_numpy()[25:], rtol=1e-6)
+    df2 = _table(30)
+    df2["label"] = np.arange(30) % 3
+    for k in range(3):
+        df2[f"prob_{k}"] = 1 / 3
+    d2 = load_dataset("table", path=df2, seed=0)
+    assert d2.num_classes == 3 and d2.test.image_probs.shape == (len(d2.test), 3)
+
+
+def test_table_errors(tmp_path):
+    df = _table(10)
+    with pytest.raises(InputError, match="'label'.*'species'"):
+        load_dataset("table", path=df, label="species")
+    df["split"] = "train"
+    df.loc[0, "split"] = "holdout"
+    with pytest.raises(InputError, match="holdout"):
+        load_dataset("table", path=df)
+    with pytest.raises(InputError, match="no such file"):
+        load_dataset("table", path=tmp_path / "missing.csv")
+
+
+# --------------------------------------------------------------------------- LocBench layouts
+def test_locbench_yfcc(tmp_path):
+    d = tmp_path / "yfcc"
+    (d / "features_inception").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rows = []
+    for split, n in (("train", 40), ("test", 12)):
+        for _ in range(n):
+            rows.append({"lon": rng.uniform(-100, 100), "lat": rng.uniform(-50, 50),
+                         "class": int(rng.integers(100)), "split": split})  # fmt: skip
+    pd.DataFrame(rows).to_csv(d / "train_test_split.csv", index=False)
+    preds = rng.dirichlet(np.ones(100), 12).astype(np.float32)
+    np.save(d / "features_inception" / "YFCC_test_preds.npy", preds)
+    ds = load_dataset("locbench", root=tmp_path, benchmark="yfcc", val_fraction=0.25)
+    assert ds.num_classes == 100 and len(ds.test) == 12
+    assert len(ds.train) == 30 and len(ds.val) == 10  # val carved out of train
+    np.testing.assert_allclose(ds.test.image_probs, preds)
+    np.testing.assert_array_equal(ds.test.label, [r["class"] for r in rows[40:]])
+
+
+def test_locbench_birdsnap_sparse_preds_and_missing_locations(tmp_path):
+    d = tmp_path / "birdsnap"
+    (d / "features_inception").mkdir(parents=True)
+
+    def img(c, lon, lat, user=1, valid=True):
+        meta = {"lon": lon, "lat": lat, "user_id": user, "date": 0.5}
+        return {"valid_image": valid, "im_path": "x.jpg", "class_id": c,
+                "ebird_meta": meta, "orig_meta": meta}  # fmt: skip
+
+    data = {
+        "train": [img(0, 10.0, 20.0), img(1, None, None), img(2, 5.0, 5.0, user=None),
+                  img(3, 1.0, 2.0)],
+        "valid": [img(1, 3.0, 4.0), img(2, 7.0, 8.0)],
+        "test": [img(0, -70.0, 45.0), img(4, None, None), img(1, 0.0, 0.0, valid=False),
+                 img(2, 30.0, -10.0)],
+        "classes": ["a", "b", "c", "d", "e"],
+    }  # fmt: skip
+    (d / "birdsnap_with_loc_2019.json").write_text(json.dumps(data))
+    p = np.zeros((3, 500), dtype=np.float32)
+    p[0, 0], p[1, 4], p[2, 1] = 0.9, 0.6, 0.3
+    sparse.save_npz(
+        d / "features_inception" / "birdsnap_test_preds_sparse.npz", sparse.csr_matrix(p)
+    )
+    ds = load_dataset("locbench", root=tmp_path, benchmark="birdsnap_ebird_meta")
+    assert ds.num_classes == 500
+    np.testing.assert_array_equal(ds.train.label, [0, 3])  # rows without location/user dropped
+    assert len(ds.val) == 2 and ds.val.image_probs is None
+    np.testing.assert_array_equal(ds.test.label, [0, 4, 2])  # invalid image dropped
+    assert np.isnan(ds.test.lonlat[1]).all() and not ds.test.has_location[1]
+    np.testing.assert_allclose(ds.test.image_probs, p)
+
+
+def test_locbench_inat_and_mosaiks(tmp_path):
+    d = tmp_path / "inat_2018"
+    d.mkdir()
+    for split, ids in (("train", [1, 2, 3, 4]), ("val", [7, 8])):
+        locs = [{"id": i, "lon": float(i), "lat": -float(i), "user_id": 5, "date_c": 0.1}
+                for i in ids]  # fmt: skip
+        ann = {"images": [{"id": i, "file_name": f"{i}.jpg"} for i in ids],
+               "annotations": [{"image_id": i, "category_id": i % 3} for i in ids]}  # fmt: skip
+        (d / f"{split}2018_locations.json").write_text(json.dumps(locs))
+        (d / f"{split}2018.json").write_text(json.dumps(ann))
+    ds = load_dataset("locbench", root=tmp_path, benchmark="inat_2018", num_classes=3,
+                      val_fraction=0.25)  # fmt: skip
+    np.testing.assert_array_equal(ds.test.lonlat, [[7, -7], [8, -8]])  # iNat val -> our test
+    np.testing.assert_array_equal(ds.test.label, [1, 2])
+    assert len(ds.train) == 3 and len(ds.val) == 1
+
+    m = tmp_path / "mosaiks"
+    m.mkdir()
+    y = pd.DataFrame({"lon": [1.0, 2, 3, 4, 5, 6], "lat": [0.0, 1, 2, 3, 4, 5],
+                      "split": ["train", "train", "val", "test", "train", "test"],
+                      "elevation": [10.0, 20, 30, 40, 50, 60]})  # fmt: skip
+    y.to_csv(m / "Y_elevation.csv", index=False)
+    np.save(m / "X_elevation.npy", np.arange(12, dtype=np.float64).reshape(6, 2))
+    ds = load_dataset("locbench", root=tmp_path, benchmark="mosaiks_elevation")
+    assert ds.task == "regression"
+    np.testing.assert_array_equal(ds.test.label, [40, 60])
+    np.testing.assert_array_equal(ds.test.image_features, [[6, 7], [10, 11]])
+
+
+def test_locbench_errors(tmp_path):
+    with pytest.raises(InputError, match="benchmark"):
+        load_dataset("locbench", root=tmp_path, benchmark="imagenet")
+    with pytest.raises(InputError, match="root"):
+        load_dataset("locbench", root=tmp_path, benchmark="yfcc")
+
+
+def test_split_validation_messages():
+    ok = Split(lonlat=np.zeros((2, 2), np.float32), label=np.array([0, 1]))
+    bad = Split(lonlat=np.array([[0, 0], [200, 0]], np.float32), label=np.array([0, 1]))
+    with pytest.raises(InputError, match="lon must be in"):
+        GeoDataset("x", "classification", bad, ok, ok, num_classes=2)
+    with pytest.raises(InputError, match="row 1 has 5"):
+        GeoDataset(
+            "x",
+            "classification",
+            ok,
+            ok,
+            Split(lonlat=ok.lonlat, label=np.array([0, 5])),
+            num_classes=2,
+        )

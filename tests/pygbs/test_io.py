@@ -1,0 +1,455 @@
+"""Tests of pygbs.io.read_predictions.
+
+Covers: every input error on tiny generated tables (the message must name the file, the
+column and the row), the layouts of the shared prediction files read without options,
+CSV/CSV.gz/Parquet/DataFrame/GeoDataFrame inputs, and coords_from.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pygbs.errors import InputError
+from pygbs.io import is_binary_name, is_lower_better_name, read_predictions
+
+CLASSIF = ",lon,lat,true_class_prob,reciprocal_rank,hit@1,hit@3\n"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def classif_rows(rows: list[tuple]) -> str:
+    return CLASSIF + "".join(",".join(map(str, (i, *r))) + "\n" for i, r in enumerate(rows))
+
+
+# ----------------------------------------------------------------------------- layouts
+
+
+def test_torchspatial_classification_layout(tmp_path):
+    path = write(
+        tmp_path,
+        "eval_x__test_m.csv.gz",
+        classif_rows([(10.0, 20.0, 0.5, 1.0, 1.0, 1.0), (-30.5, -40.25, 0.1, 0.2, 0.0, 1.0)]),
+    )
+    p = read_predictions(path)
+    assert p.value_name == "hit@1"
+    assert p.binary and not p.lower_is_better
+    np.testing.assert_array_equal(p.lon, [10.0, -30.5])
+    np.testing.assert_array_equal(p.lat, [20.0, -40.25])
+    np.testing.assert_array_equal(p.value, [1.0, 0.0])
+    assert p.lon.dtype == np.float64 and p.value.dtype == np.float64
+    assert "Unnamed: 0" not in p.table.columns
+    assert list(p.table.columns) == [
+        "lon",
+        "lat",
+        "true_class_prob",
+        "reciprocal_rank",
+        "hit@1",
+        "hit@3",
+    ]
+    assert (p.n_rows, p.n_missing_coords, len(p)) == (2, 0, 2)
+    assert p.source == str(path) and p.name == "eval_x__test_m"
+
+
+def test_regression_layout_defaults_to_relative_error(tmp_path):
+    path = write(
+        tmp_path, "r.csv", "lon,lat,predictions,labels,relative_error\n1,2,3,4,-0.25\n5,6,7,8,0.5\n"
+    )
+    p = read_predictions(path)
+    assert p.value_name == "relative_error"
+    assert p.lower_is_better and not p.binary
+    np.testing.assert_array_equal(p.value, [-0.25, 0.5])
+
+
+def test_foundation_layout_minus_one_plus_one(tmp_path):
+    path = write(
+        tmp_path,
+        "f.csv",
+        "lon,lat,hit@1,hit@3,reciprocal_rank,true_class_probability\n"
+        "1,2,-1,1,0.5,0.3\n3,4,1,1,1.0,0.9\n",
+    )
+    p = read_predictions(path)
+    assert p.value_name == "hit@1" and p.binary
+    np.testing.assert_array_equal(p.value, [-1.0, 1.0])
+
+
+def test_single_obvious_value_column_is_taken(tmp_path):
+    path = write(tmp_path, "a.csv", "id,lon,lat,true_class_probability\n7,1,2,0.3\n")
+    p = read_predictions(path)
+    assert p.value_name == "true_class_probability" and not p.binary
+    assert not p.lower_is_better
+
+
+def test_case_insensitive_coordinate_names(tmp_path):
+    path = write(tmp_path, "a.csv", "Longitude,LAT,abs_error\n1,2,0.5\n")
+    p = read_predictions(path)
+    assert (p.lon[0], p.lat[0], p.value_name, p.lower_is_better) == (1.0, 2.0, "abs_error", True)
+
+
+def test_explicit_columns(tmp_path):
+    path = write(tmp_path, "a.csv", "x,y,hit@1,score_a\n1,2,1,0.25\n3,4,0,0.75\n")
+    p = read_predictions(path, lon="x", lat="y", value="score_a")
+    np.testing.assert_array_equal(p.lon, [1.0, 3.0])
+    np.testing.assert_array_equal(p.value, [0.25, 0.75])
+    assert not p.binary
+
+
+def test_missing_coordinates_dropped_and_counted(tmp_path):
+    rows = [
+        (1.0, 1.0, 0.1, 1.0, 1.0, 1.0),
+        ("", "", 0.2, 1.0, 0.0, 1.0),
+        (3.0, "", 0.3, 1.0, 1.0, 1.0),
+        (4.0, 4.0, 0.4, 1.0, 0.0, 1.0),
+        ("", 5.0, 0.5, 1.0, 1.0, 1.0),
+        (6.0, 6.0, 0.6, 1.0, 1.0, 1.0),
+    ]
+    p = read_predictions(write(tmp_path, "m.csv", classif_rows(rows)))
+    assert (p.n_rows, p.n_missing_coords, len(p)) == (6, 3, 3)
+    np.testing.assert_array_equal(p.lon, [1.0, 4.0, 6.0])
+    np.testing.assert_array_equal(p.value, [1.0, 0.0, 1.0])
+    assert list(p.table.index) == [0, 1, 2]
+    np.testing.assert_array_equal(p.table["true_class_prob"], [0.1, 0.4, 0.6])
+
+
+def test_nan_value_allowed_on_dropped_row(tmp_path):
+    path = write(tmp_path, "a.csv", "lon,lat,hit@1\n1,2,1\n,,\n3,4,0\n")
+    p = read_predictions(path)
+    assert (len(p), p.n_missing_coords) == (2, 1)
+
+
+def test_longitude_bounds_inclusive_exclusive(tmp_path):
+    path = write(tmp_path, "a.csv", "lon,lat,hit@1\n-180,-90,1\n359.5,90,0\n")
+    p = read_predictions(path)
+    np.testing.assert_array_equal(p.lon, [-180.0, 359.5])
+
+
+def test_bool_value_column_is_binary():
+    df = pd.DataFrame({"lon": [1.0, 2.0], "lat": [3.0, 4.0], "ok": [True, False]})
+    p = read_predictions(df, value="ok")
+    assert p.binary
+    np.testing.assert_array_equal(p.value, [1.0, 0.0])
+
+
+def test_dataframe_input_not_mutated_and_unnamed_dropped():
+    df = pd.DataFrame(
+        {"": [0, 1], "lon": [1.0, 2.0], "lat": [3.0, 4.0], "hit@1": [1, 0]}, index=[10, 20]
+    )
+    before = df.copy()
+    p = read_predictions(df)
+    pd.testing.assert_frame_equal(df, before)
+    assert p.source == "<DataFrame>"
+    assert list(p.table.columns) == ["lon", "lat", "hit@1"]
+    assert list(p.table.index) == [0, 1]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".pq"])
+def test_parquet_round_trip(tmp_path, suffix):
+    df = pd.DataFrame(
+        {"lon": [1.5, np.nan, -3.0], "lat": [2.0, 1.0, 4.0], "relative_error": [0.1, 0.2, -0.3]}
+    )
+    path = tmp_path / f"p{suffix}"
+    df.to_parquet(path)
+    p = read_predictions(path)
+    ref = read_predictions(df)
+    np.testing.assert_array_equal(p.lon, ref.lon)
+    np.testing.assert_array_equal(p.value, ref.value)
+    np.testing.assert_array_equal(p.lon, [1.5, -3.0])
+    assert p.n_missing_coords == 1 and p.value_name == "relative_error"
+
+
+def test_csv_and_csv_gz_agree(tmp_path):
+    text = classif_rows([(1.0, 2.0, 0.5, 1.0, 1.0, 1.0), (3.0, 4.0, 0.5, 1.0, 0.0, 0.0)])
+    a = read_predictions(write(tmp_path, "a.csv", text))
+    b = read_predictions(write(tmp_path, "a.csv.gz", text))
+    pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_geodataframe_reprojected_points():
+    gpd = pytest.importorskip("geopandas")
+    shapely = pytest.importorskip("shapely")
+    from pyproj import Transformer
+
+    lonlat = [(10.0, 45.0), (-70.5, -33.25), (150.0, 60.0)]
+    to_merc = Transformer.from_crs(4326, 3857, always_xy=True)
+    xy = [to_merc.transform(lo, la) for lo, la in lonlat]
+    gdf = gpd.GeoDataFrame(
+        {"hit@1": [1, 0, 1]}, geometry=[shapely.Point(x, y) for x, y in xy], crs="EPSG:3857"
+    )
+    p = read_predictions(gdf)
+    np.testing.assert_allclose(p.lon, [ll[0] for ll in lonlat], atol=1e-9)
+    np.testing.assert_allclose(p.lat, [ll[1] for ll in lonlat], atol=1e-9)
+    assert p.source == "<GeoDataFrame>" and p.value_name == "hit@1"
+    assert "geometry" not in p.table.columns
+    np.testing.assert_allclose(p.table["lon"], p.lon)
+
+
+def test_geodataframe_missing_geometry_dropped():
+    gpd = pytest.importorskip("geopandas")
+    shapely = pytest.importorskip("shapely")
+    gdf = gpd.GeoDataFrame(
+        {"hit@1": [1, 0, 1]},
+        geometry=[shapely.Point(1, 2), None, shapely.Point(3, 4)],
+        crs="EPSG:4326",
+    )
+    p = read_predictions(gdf)
+    assert (p.n_rows, p.n_missing_coords) == (3, 1)
+    np.testing.assert_array_equal(p.lon, [1.0, 3.0])
+
+
+def test_geodataframe_non_point_rejected():
+    gpd = pytest.importorskip("geopandas")
+    shapely = pytest.importorskip("shapely")
+    gdf = gpd.GeoDataFrame(
+        {"hit@1": [1, 0]},
+        geometry=[shapely.Point(1, 2), shapely.LineString([(0, 0), (1, 1)])],
+        crs="EPSG:4326",
+    )
+    with pytest.raises(InputError, match=r"row 1.*Point.*LineString"):
+        read_predictions(gdf)
+
+
+def test_normalised_coordinates_warn(tmp_path, caplog):
+    path = write(tmp_path, "w.csv", "lon,lat,hit@1\n0.5,0.2,1\n-0.9,0.99,0\n")
+    with caplog.at_level(logging.WARNING, logger="pygbs.io"):
+        read_predictions(path)
+    assert "[-1, 1]" in caplog.text
+
+
+def test_name_rules():
+    for name in ["hit@1", "HIT@3", "hits@10", "hit_5", "acc@1", "top1", "correct"]:
+        assert is_binary_name(name), name
+    for name in ["reciprocal_rank", "true_class_prob", "hitrate", "relative_error"]:
+        assert not is_binary_name(name), name
+    for name in [
+        "relative_error",
+        "error",
+        "abs_error",
+        "absolute_error",
+        "MAE",
+        "rmse",
+        "residual",
+        "distance-error",
+        "rank",
+    ]:
+        assert is_lower_better_name(name), name
+    for name in ["hit@1", "reciprocal_rank", "true_class_prob", "value", "terror_count"]:
+        assert not is_lower_better_name(name), name
+
+
+# ----------------------------------------------------------------------------- coords_from
+
+
+def test_coords_from_supplies_coordinates(tmp_path):
+    enc = write(
+        tmp_path,
+        "enc.csv",
+        classif_rows([(1.0, 2.0, 0.1, 1, 1, 1), ("", "", 0.1, 1, 1, 1), (5.0, 6.0, 0.1, 1, 0, 1)]),
+    )
+    nop = write(
+        tmp_path,
+        "nop.csv",
+        ",true_class_prob,reciprocal_rank,hit@1,hit@3\n0,.1,1,0,0\n1,.2,1,1,1\n2,.3,1,1,1\n",
+    )
+    with pytest.raises(InputError, match=r"nop\.csv.*no coordinate columns.*coords-from"):
+        read_predictions(nop)
+    p = read_predictions(nop, coords_from=enc)
+    np.testing.assert_array_equal(p.lon, [1.0, 5.0])
+    np.testing.assert_array_equal(p.value, [0.0, 1.0])
+    assert (p.n_rows, p.n_missing_coords) == (3, 1)
+    assert list(p.table.columns[:2]) == ["lon", "lat"]
+    np.testing.assert_array_equal(p.table["true_class_prob"], [0.1, 0.3])
+    assert p.source == str(nop)
+
+
+def test_coords_from_row_count_mismatch(tmp_path):
+    enc = write(tmp_path, "enc.csv", "lon,lat,hit@1\n1,2,1\n3,4,0\n")
+    nop = write(tmp_path, "nop.csv", "hit@1\n1\n0\n1\n")
+    with pytest.raises(InputError, match=r"nop\.csv.* 3 rows.*enc\.csv.* 2 rows"):
+        read_predictions(nop, coords_from=enc)
+
+
+def test_coords_from_refused_when_coordinates_present(tmp_path):
+    enc = write(tmp_path, "enc.csv", "lon,lat,hit@1\n1,2,1\n")
+    with pytest.raises(InputError, match=r"already has coordinate"):
+        read_predictions(enc, coords_from=enc)
+
+
+def test_coords_from_bad_latitude_names_coords_file(tmp_path):
+    enc = write(tmp_path, "enc.csv", "lon,lat,hit@1\n1,2,1\n3,95,0\n")
+    nop = write(tmp_path, "nop.csv", "hit@1\n1\n0\n")
+    with pytest.raises(InputError, match=r"enc\.csv: column 'lat', row 1: latitude 95"):
+        read_predictions(nop, coords_from=enc)
+
+
+def test_coords_from_without_coordinates(tmp_path):
+    nop = write(tmp_path, "nop.csv", "hit@1\n1\n0\n")
+    with pytest.raises(InputError, match=r"coords_from .*no longitude column"):
+        read_predictions(nop, coords_from=pd.DataFrame({"hit@1": [1, 0]}))
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("lon,lat,hit@1\n1,2,1\n3,91,0\n", r"bad\.csv: column 'lat', row 1: latitude 91"),
+        ("lon,lat,hit@1\n1,-90.5,1\n", r"bad\.csv: column 'lat', row 0: latitude -90\.5"),
+        ("lon,lat,hit@1\n1,2,1\n1,2,1\n360,2,0\n", r"bad\.csv: column 'lon', row 2: longitude 360"),
+        ("lon,lat,hit@1\n-180.5,2,1\n", r"bad\.csv: column 'lon', row 0: longitude -180\.5"),
+        ("lon,lat,hit@1\n1,2,1\nabc,2,1\n", r"bad\.csv: column 'lon', row 1: non-numeric .*abc"),
+        ("lon,lat,hit@1\n1,2,1\n1,x,1\n", r"bad\.csv: column 'lat', row 1: non-numeric .*'x'"),
+        ("lon,lat,hit@1\n1,2,yes\n", r"bad\.csv: column 'hit@1', row 0: non-numeric .*yes"),
+        ("lon,lat,hit@1\n1,2,1\n3,4,\n", r"bad\.csv: column 'hit@1', row 1: missing value"),
+        ("lon,lat,hit@1\n1,2,1\n3,4,0\n5,6,0.5\n", r"bad\.csv: column 'hit@1', row 2: value 0\.5"),
+        ("lon,lat,hit@1\n1,2,1\n3,4,0\n5,6,-1\n", r"bad\.csv: column 'hit@1', row 2: .*mixes"),
+        ("lon,lat,hit@1\n", r"bad\.csv: the table has no data rows"),
+        ("lon,lat,hit@1\n,,1\n,,0\n", r"bad\.csv: none of the 2 rows has both coordinates"),
+        ("a,b,hit@1\n1,2,1\n", r"bad\.csv: no coordinate columns.*'a', 'b'.*coords-from"),
+        ("lat,hit@1\n1,1\n", r"bad\.csv: no longitude column"),
+        ("lon,lat,foo,bar\n1,2,3,4\n", r"bad\.csv: cannot choose .*'foo', 'bar'.*--value"),
+        (
+            "lon,lat,true_class_prob,reciprocal_rank\n1,2,.3,.5\n",
+            r"bad\.csv: cannot choose .*several candidates.*'true_class_prob'.*value=",
+        ),
+        ("Lon,LON,lat,hit@1\n1,2,3,1\n", r"bad\.csv: .*'lon' is ambiguous.*'Lon', 'LON'"),
+    ],
+)
+def test_input_errors(tmp_path, text, pattern):
+    path = write(tmp_path, "bad.csv", text)
+    with pytest.raises(InputError, match=pattern) as info:
+        read_predictions(path)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_value_lists_columns(tmp_path):
+    path = write(tmp_path, "a.csv", "lon,lat,hit@1,hit@3\n1,2,1,1\n")
+    with pytest.raises(InputError, match=r"a\.csv: value column 'acc' not found.*'hit@1', 'hit@3'"):
+        read_predictions(path, value="acc")
+
+
+def test_unknown_coordinate_column(tmp_path):
+    path = write(tmp_path, "a.csv", "lon,lat,hit@1\n1,2,1\n")
+    with pytest.raises(InputError, match=r"a\.csv: column 'x' not found.*'lon'"):
+        read_predictions(path, lon="x")
+
+
+def test_nan_in_explicit_value_column(tmp_path):
+    path = write(tmp_path, "a.csv", "lon,lat,hit@1,reciprocal_rank\n1,2,1,1\n3,4,0,\n")
+    with pytest.raises(InputError, match=r"column 'reciprocal_rank', row 1: missing value"):
+        read_predictions(path, value="reciprocal_rank")
+
+
+def test_file_not_found(tmp_path):
+    with pytest.raises(InputError, match=r"nope\.csv: file not found"):
+        read_predictions(tmp_path / "nope.csv")
+
+
+@pytest.mark.parametrize("name", ["a.txt", "a.xlsx", "a.json"])
+def test_unsupported_extension(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(json.dumps({"lon": 1}))
+    with pytest.raises(InputError, match=rf"{name}: unsupported file extension.*\.parquet"):
+        read_predictions(path)
+
+
+def test_zero_byte_file(tmp_path):
+    path = write(tmp_path, "e.csv", "")
+    with pytest.raises(InputError, match=r"e\.csv: the file is empty"):
+        read_predictions(path)
+
+
+def test_corrupt_parquet(tmp_path):
+    path = write(tmp_path, "c.parquet", "not parquet")
+    with pytest.raises(InputError, match=r"c\.parquet: cannot read as Parquet"):
+        read_predictions(path)
+
+
+def test_source_type_error():
+    with pytest.raises(TypeError, match="source must be"):
+        read_predictions(42)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- shared files
+
+SHARED_LAYOUTS = [
+    # file, n_rows, valid, value_name, binary, lower_is_better
+    ("torchspatial/eval_yfcc__test_NeRF.csv.gz", 17798, 17798, "hit@1", True, False),
+    ("torchspatial/eval_birdsnap_ebird_meta_test_wrap.csv.gz", 2262, 2217, "hit@1", True, False),
+    (
+        "torchspatial/eval_mosaiks_population__test_rbf.csv.gz",
+        4256,
+        4256,
+        "relative_error",
+        False,
+        True,
+    ),
+    (
+        "torchspatial/eval_mosaiks_elevation__test_no_prior_regress copy.csv.gz",
+        4981,
+        4981,
+        "relative_error",
+        False,
+        True,
+    ),
+    ("foundation_models/croma-finetune_eurosat.csv.gz", 5400, 5400, "hit@1", True, False),
+    ("foundation_models/gpt4o_eurosat.csv.gz", 5400, 5400, "hit@1", True, False),
+    ("foundation_models/satmae-finetune_eurosat.csv.gz", 5400, 5400, "hit@1", True, False),
+]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(("rel", "n_rows", "n_valid", "value", "binary", "lib"), SHARED_LAYOUTS)
+def test_shared_layouts(predictions_dir, rel, n_rows, n_valid, value, binary, lib):
+    path = predictions_dir / rel
+    p = read_predictions(path)
+    assert (p.n_rows, len(p), p.n_missing_coords) == (n_rows, n_valid, n_rows - n_valid)
+    assert (p.value_name, p.binary, p.lower_is_better) == (value, binary, lib)
+    # independent check with plain pandas
+    df = pd.read_csv(path)
+    ok = df["lon"].notna() & df["lat"].notna()
+    np.testing.assert_array_equal(p.lon, df.loc[ok, "lon"].to_numpy(float))
+    np.testing.assert_array_equal(p.value, df.loc[ok, value].to_numpy(float))
+    assert "Unnamed: 0" not in p.table.columns
+
+
+@pytest.mark.shared
+def test_shared_no_prior_needs_coords_from(predictions_dir):
+    nop = predictions_dir / "torchspatial/eval_yfcc__test_no_prior.csv.gz"
+    enc = predictions_dir / "torchspatial/eval_yfcc__test_NeRF.csv.gz"
+    with pytest.raises(
+        InputError,
+        match=r"eval_yfcc__test_no_prior\.csv\.gz: no coordinate.*"
+        r"coords-from",
+    ):
+        read_predictions(nop)
+    p = read_predictions(nop, coords_from=enc)
+    e = read_predictions(enc)
+    assert len(p) == 17798 and p.n_missing_coords == 0
+    np.testing.assert_array_equal(p.lon, e.lon)
+    np.testing.assert_array_equal(p.lat, e.lat)
+    assert p.value_name == "hit@1" and p.name == "eval_yfcc__test_no_prior"
+
+
+@pytest.mark.shared
+def test_shared_birdsnap_no_prior_coords_from_drops_same_rows(predictions_dir):
+    ts = predictions_dir / "torchspatial"
+    p = read_predictions(
+        ts / "eval_birdsnap_ebird_meta_test_no_prior.csv.gz",
+        coords_from=ts / "eval_birdsnap_ebird_meta_test_NeRF.csv.gz",
+    )
+    assert (p.n_rows, len(p), p.n_missing_coords) == (2262, 2217, 45)
