@@ -5,7 +5,7 @@ LN, skip, embedding 256; ``frequency_num=32``, ``num_rbf_anchor_pts=200``; train
 one forward + backward pass over a batch of random locations:
 
 * ``ours``: ``encoders`` (vectorised torch PE on the input's device, float64 angles);
-* ``loop``: the reference's style as the brief states it: a Python loop over samples computing
+* ``loop``: per-sample reference style: a Python loop over samples computing
   the PE in NumPy (float64), then ``torch.FloatTensor`` (and a copy to the device), then the
   same network;
 * ``numpy``: the PE in NumPy vectorised over the batch (what TorchSpatial's PE classes do),
@@ -14,7 +14,8 @@ one forward + backward pass over a batch of random locations:
 The table also gives the PE alone (``PE ours``: ``position_encoding`` without autograd;
 ``PE loop``: the per-sample NumPy loop plus ``torch.FloatTensor``), where the two differ most;
 at TorchSpatial sizes the network (two dropouts on 4096 x 512) dominates fwd+bwd on a CPU.
-Median of ``--repeats`` timings after ``--warmup`` runs, measured in the same process. Example::
+Median (or ``--stat min``) of ``--repeats`` timings after ``--warmup`` runs, measured in the
+same process. Example::
 
     python benchmarks/encoders_speed.py --batch 4096 --repeats 3 --device cpu
     python benchmarks/encoders_speed.py --encoders xyz,Sphere2Vec-sphereC --json out/speed.json
@@ -170,7 +171,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+STAT = {"median": statistics.median, "min": min}
+_stat = statistics.median
+
+
 def _median_ms(fn: Callable[[], None], device: torch.device, warmup: int, repeats: int) -> float:
+    """Run ``fn`` ``warmup`` times, then return the ``--stat`` (median/min) of ``repeats`` runs."""
     for _ in range(warmup):
         fn()
     times = []
@@ -180,7 +186,7 @@ def _median_ms(fn: Callable[[], None], device: torch.device, warmup: int, repeat
         fn()
         _sync(device)
         times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return _stat(times)
 
 
 def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats: int) -> dict:
@@ -302,12 +308,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--encoders", default="all", help="comma-separated names/aliases or 'all'")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument(
+        "--stat",
+        default="median",
+        choices=sorted(STAT),
+        help="statistic of the repeats (min is robust on a loaded machine)",
+    )
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     ap.add_argument("--json", type=Path, default=None, help="write results as JSON to this path")
     ap.add_argument("--zoo", action="store_true", help="also time `encoders zoo ... --preset demo`")
     ap.add_argument("--zoo-args", default="", help="extra arguments for the zoo command")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    global _stat
+    _stat = STAT[args.stat]
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -341,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "batch": args.batch,
         "repeats": args.repeats,
+        "stat": args.stat,
         "warmup": args.warmup,
         "hparams": {**BENCH_HPARAMS, "defaults": "trainer (1x512 leakyrelu, dropout .5, LN, skip)"},
         "cuda_device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -350,8 +365,9 @@ def main(argv: list[str] | None = None) -> int:
         result["zoo"] = time_zoo(args.zoo_args.split())
     text = format_table(rows)
     sys.stdout.write(
-        f"encoders speed: batch {args.batch}, median of {args.repeats}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads; fwd+bwd, train mode\n{text}\n"
+        f"encoders speed: batch {args.batch}, {args.stat} of {args.repeats}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; fwd+bwd, train mode\n"
+        f"{text}\n"
     )
     if args.zoo:
         sys.stdout.write(f"zoo: {json.dumps(result['zoo'])}\n")

@@ -48,4 +48,8 @@ __all__ = [
 
 # --- training API (trainer helper) ---
 # (import lines for the datasets / trainer / export / zoo public names go here)
+from encoders.data import GeoDataset, Split, list_datasets, load_dataset  # noqa: E402, F401
+from encoders.export import export_predictions  # noqa: E402, F401
+from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402, F401
+from encoders.zoo import run_zoo  # noqa: E402, F401
 # --- end training API ---

@@ -173,7 +173,13 @@ def _report(files: list[Path], out: Path, comparison: Any) -> Path | None:
         log.warning("pygbs.plot.write_report is not available: report.html skipped")
         return None
     path = out / "report.html"
-    write_report([str(f) for f in files], path, comparison=comparison, scales=SCALES, scores=SCORES)
+    try:
+        write_report(
+            [str(f) for f in files], path, comparison=comparison, scales=SCALES, scores=SCORES
+        )
+    except NotImplementedError:
+        log.warning("pygbs.plot.write_report is not implemented yet: report.html skipped")
+        return None
     return path
 
 
@@ -326,9 +332,8 @@ def run_zoo(
     if score:
         comparison, comp_table = _score(files, models, out)
         if comp_table is not None:
-            geo = comp_table.drop(columns=[c for c in ("accuracy",) if c in comp_table.columns])
+            geo = comp_table.drop(columns=[c for c in ("accuracy", "n") if c in comp_table.columns])
             table = table.merge(geo, on="model", how="left", sort=False)
-    report_path = _report(files, out, comparison) if (score and report) else None
     with atomic_path(out / "zoo.csv") as tmp:
         table.to_csv(tmp, index=False)
     title = f"Encoder zoo on {ds.name} ({preset} preset)"
@@ -345,4 +350,6 @@ def run_zoo(
         "wall_time_s": round(time.perf_counter() - t_start, 2),
     }
     write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
+    # the report last: the tables are already written if it fails
+    report_path = _report(files, out, comparison) if (score and report) else None
     return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)

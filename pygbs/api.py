@@ -31,7 +31,9 @@ DEFAULT_SCORES = ("unmarked", "marked")
 _SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
 
 
-def _as_predictions(predictions: Any, value: str | None, coords_from: Any) -> Predictions:
+def _as_predictions(
+    predictions: Any, value: str | None, coords_from: Any, lon: str | None, lat: str | None
+) -> Predictions:
     if isinstance(predictions, Predictions):
         if value is not None and value != predictions.value_name:
             raise InputError(
@@ -39,7 +41,7 @@ def _as_predictions(predictions: Any, value: str | None, coords_from: Any) -> Pr
                 f"read them again with value={value!r}"
             )
         return predictions
-    return read_predictions(predictions, value=value, coords_from=coords_from)
+    return read_predictions(predictions, lon=lon, lat=lat, value=value, coords_from=coords_from)
 
 
 def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
@@ -83,6 +85,8 @@ def score(
     sri_threshold: int = DEFAULT_SRI_THRESHOLD,
     sri_bins: int | None = None,
     coords_from: str | Path | pd.DataFrame | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
     progress: bool = False,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
@@ -124,6 +128,8 @@ def score(
         SRI direction sectors, minimum part size, histogram bins (default 2 for +-1 codes).
     coords_from : path or DataFrame, optional
         Coordinates for a prediction file that has none (row by row).
+    lon, lat : str, optional
+        Coordinate column names (default: detected).
     progress : bool, default=False
         Show a progress bar over scales.
 
@@ -153,7 +159,7 @@ def score(
     parsed = [parse_scale(s, k_max=k_max, min_points=min_points) for s in scales]
     if len({s.name for s in parsed}) != len(parsed):
         raise InputError(f"scales repeat: {[s.name for s in parsed]}")
-    pred = _as_predictions(predictions, value, coords_from)
+    pred = _as_predictions(predictions, value, coords_from, lon, lat)
     coding = code_performance(
         pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw
     )

@@ -36,6 +36,7 @@ class SphereIndex:
     def __init__(self, lon: np.ndarray, lat: np.ndarray) -> None:
         self.lat_rad, self.lon_rad = to_radians(lon, lat)
         self.xyz = to_unit_vectors(self.lat_rad, self.lon_rad)
+        self.coslat = kdtree.cos_all(self.lat_rad)
         self.tree = kdtree.build(self.xyz)
 
     def __len__(self) -> int:
@@ -44,7 +45,9 @@ class SphereIndex:
     def knn(self, centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples of each centre (itself included): (idx, dist radians)."""
         k = min(int(k), len(self))
-        idx, h = kdtree.knn_batch(self.xyz, self.lat_rad, self.lon_rad, self.tree, centres, k)
+        idx, h = kdtree.knn_batch(
+            self.xyz, self.lat_rad, self.lon_rad, self.coslat, self.tree, centres, k
+        )
         return idx, _h_to_angle(h)
 
     def within(
@@ -53,7 +56,7 @@ class SphereIndex:
         """All samples within ``radius`` (radians, per centre) as CSR ``(indptr, idx, dist)``."""
         h_max = np.sin(np.minimum(radius, np.pi) / 2.0) ** 2 * (1.0 + 1e-9)  # margin: see below
         indptr, idx, h = kdtree.radius_batch(
-            self.xyz, self.lat_rad, self.lon_rad, self.tree, centres, h_max
+            self.xyz, self.lat_rad, self.lon_rad, self.coslat, self.tree, centres, h_max
         )
         dist = _h_to_angle(h)  # the exact test `dist <= radius` follows
         keep = dist <= np.repeat(radius, np.diff(indptr))

@@ -16,6 +16,9 @@ from pygbs.neighbours import Neighbourhoods, SphereIndex
 
 __all__ = ["METHODS", "ssi_scores"]
 
+#: Centres per kernel call: bounds the memory of the background points of a batch.
+CHUNK = 4096
+
 #: Null-distribution methods of spec section 3.
 METHODS = {
     "pygbs": _k.METHOD_PYGBS,
@@ -98,39 +101,47 @@ def ssi_scores(
         bad = int(np.flatnonzero((marks == 0) | ~np.isfinite(marks))[0])
         raise InputError(f"coded values must be finite and non-zero; row {bad} has {marks[bad]!r}")
 
-    centres = nbhd.centres
-    sizes = nbhd.sizes
-    clat, clon = index.lat_rad[centres], index.lon_rad[centres]
-    active = (sizes >= min_points) & (nbhd.radius > 0)
-    bg = background_batch(clat, clon, nbhd.radius, sizes, active)
+    nc = len(nbhd.centres)
+    out = np.full((nc, 2, _k.N_OUT), np.nan)
+    n_points = np.zeros((nc, 2), dtype=np.int64)
     good = marks > 0
     good_only = bool(unmarked and presence == "good")
-    if good_only:
-        n_good = np.bincount(
-            np.repeat(np.arange(len(centres)), sizes), weights=good[nbhd.indices], minlength=len(centres)
-        ).astype(np.int64)
-        gbg = background_batch(clat, clon, nbhd.radius, n_good, active & (n_good >= 1))
-    else:
-        gbg = bg
-    out, n_points = _k.ssi_batch(
-        index.lat_rad,
-        index.lon_rad,
-        marks,
-        good,
-        centres,
-        nbhd.indptr,
-        nbhd.indices,
-        *bg,
-        *gbg,
-        int(k),
-        graph == "reference",
-        METHODS[method],
-        bool(unmarked),
-        bool(marked),
-        good_only,
-        int(permutations),
-        int(seed),
-    )
+    for a in range(0, nc, CHUNK):
+        b = min(a + CHUNK, nc)
+        lo, hi = nbhd.indptr[a], nbhd.indptr[b]
+        centres = nbhd.centres[a:b]
+        indptr = nbhd.indptr[a : b + 1] - lo
+        indices = nbhd.indices[lo:hi]
+        sizes = np.diff(indptr)
+        radius = nbhd.radius[a:b]
+        clat, clon = index.lat_rad[centres], index.lon_rad[centres]
+        active = (sizes >= min_points) & (radius > 0)
+        bg = background_batch(clat, clon, radius, sizes, active)
+        if good_only:
+            seg = np.repeat(np.arange(b - a), sizes)
+            n_good = np.bincount(seg, weights=good[indices], minlength=b - a).astype(np.int64)
+            gbg = background_batch(clat, clon, radius, n_good, active & (n_good >= 1))
+        else:
+            gbg = bg
+        out[a:b], n_points[a:b] = _k.ssi_batch(
+            index.lat_rad,
+            index.lon_rad,
+            marks,
+            good,
+            centres,
+            indptr,
+            indices,
+            *bg,
+            *gbg,
+            int(k),
+            graph == "reference",
+            METHODS[method],
+            bool(unmarked),
+            bool(marked),
+            good_only,
+            int(permutations),
+            int(seed),
+        )
     res: dict[str, np.ndarray] = {}
     for j, name in ((0, "unmarked"), (1, "marked")):
         if not (unmarked if j == 0 else marked):

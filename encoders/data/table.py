@@ -130,7 +130,7 @@ def load(
         except (TypeError, ValueError) as err:
             raise InputError(f"column {label!r}: regression labels must be numbers") from err
         c = None
-    lonlat = df[[lon, lat]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32)
+    lonlat = df[[lon, lat]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32, copy=True)
     feat_cols = _prefixed(df, feature_prefix)
     prob_cols = _prefixed(df, prob_prefix) if task == "classification" else []
     feats = df[feat_cols].to_numpy(np.float32) if feat_cols else None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from encoders.pe._base import DEG2RAD, PositionEncoding
+from encoders.pe._base import DEG2RAD, PositionEncoding, compute_dtype
 from encoders.pe.frequencies import FrequencyCache, geometric_frequencies, max_only_frequencies
 
 __all__ = ["SCALE_LISTS", "DFSPE", "SpherePE", "sphere_frequencies"]
@@ -180,14 +180,39 @@ class DFSPE(PositionEncoding):
         s_num = len(self.freqs)
         self.pe_dim = 4 * s_num * s_num + 4 * s_num
 
-    def encode(self, x: Tensor) -> Tensor:
-        """See class docstring."""
+    def _parts(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         w = self.freqs.get(x.device, x.dtype)
         lam_s = x[..., 0:1] * DEG2RAD * w
         phi_s = x[..., 1:2] * DEG2RAD * w
-        sl, cl, sp, cp = lam_s.sin(), lam_s.cos(), phi_s.sin(), phi_s.cos()
+        return lam_s.sin(), lam_s.cos(), phi_s.sin(), phi_s.cos()
+
+    @staticmethod
+    def _assemble(sl: Tensor, cl: Tensor, sp: Tensor, cp: Tensor) -> Tensor:
         a = torch.cat([sl, cl], -1)
         b = torch.cat([sp, cp], -1)
-        outer = (a[..., :, None] * b[..., None, :]).flatten(-2)
         single = torch.stack([sp, cp, sl, cl], -1).flatten(-2)
-        return torch.cat([outer, single], -1)
+        if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):
+            outer = (a[..., :, None] * b[..., None, :]).flatten(-2)
+            return torch.cat([outer, single], -1)
+        # no autograd needed (the usual case: coordinates are data): write the products
+        # straight into the output instead of materialising them and concatenating
+        n2 = a.shape[-1] * b.shape[-1]
+        out = a.new_empty(*a.shape[:-1], n2 + single.shape[-1])
+        torch.mul(
+            a[..., :, None], b[..., None, :], out=out[..., :n2].unflatten(-1, (a.shape[-1], -1))
+        )
+        out[..., n2:] = single
+        return out
+
+    def encode(self, x: Tensor) -> Tensor:
+        """See class docstring."""
+        return self._assemble(*self._parts(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """PE in ``x.dtype``: angles and sines in float64, the 4 S^2 products in ``x.dtype``.
+
+        The products of values in [-1, 1] need no float64; forming the large outer product
+        in the output dtype halves its memory traffic.
+        """
+        parts = self._parts(x.to(compute_dtype(x.device)))
+        return self._assemble(*(p.to(x.dtype) for p in parts))

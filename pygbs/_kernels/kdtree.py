@@ -24,16 +24,30 @@ from numba import njit, prange
 LEAF_SIZE = 16
 _STACK = 128  # depth of a median-split tree over < 2**60 points is far below this
 _BIG = np.iinfo(np.int64).max
-#: Safety factor on the chord bound used for pruning (chord^2 = 4 h in exact arithmetic).
-_PRUNE = 1.0 + 1e-9
+#: Safety factor on the chord bound used for pruning (chord^2 = 4 h in exact arithmetic;
+#: the margin covers the rounding of chords between nearly coincident unit vectors).
+_PRUNE = 1.0 + 1e-6
+_PRUNE_ABS = 1e-28
+#: Relative tolerance under which two distances are ties in the "strict" graph rule.
+TIE_RTOL = 1e-9
 
 
 @njit(cache=True, inline="always")
-def rdist(lat1, lon1, lat2, lon2):
-    """Haversine reduced distance, operation for operation as scikit-learn computes it."""
+def rdist(lat1, lon1, coslat1, lat2, lon2, coslat2):
+    """Haversine reduced distance, operation for operation as scikit-learn computes it
+    (``coslat`` = ``cos(lat)``, precomputed)."""
     sin_0 = math.sin(0.5 * (lat1 - lat2))
     sin_1 = math.sin(0.5 * (lon1 - lon2))
-    return sin_0 * sin_0 + math.cos(lat1) * math.cos(lat2) * sin_1 * sin_1
+    return sin_0 * sin_0 + coslat1 * coslat2 * sin_1 * sin_1
+
+
+@njit(cache=True)
+def cos_all(lat):
+    """``cos`` of every latitude with the C library's ``cos`` (as scikit-learn uses)."""
+    out = np.empty(lat.shape[0])
+    for i in range(lat.shape[0]):
+        out[i] = math.cos(lat[i])
+    return out
 
 
 @njit(cache=True)
@@ -109,17 +123,27 @@ def _box_dist2(lo, hi, node, q0, q1, q2):
     return d2
 
 
+@njit(cache=True, inline="always")
+def _before(ha, ia, hb, ib, tie_rtol):
+    """(distance, index) order; distances within ``tie_rtol`` (relative) count as ties."""
+    if ha == hb or (tie_rtol > 0.0 and abs(ha - hb) <= tie_rtol * max(ha, hb)):
+        return ia < ib
+    return ha < hb
+
+
 @njit(cache=True)
-def knn(pts, lat, lon, tree, q, k, exclude, out_h, out_i, stack):
+def knn(pts, lat, lon, coslat, tree, q, k, exclude, out_h, out_i, stack, tie_rtol=0.0):
     """The ``k`` nearest points of point ``q`` (not ``exclude``), by (distance, index).
 
     ``q`` indexes ``pts``/``lat``/``lon`` (queries are data points). Fills ``out_h``
     (reduced haversine distances) and ``out_i`` (indices, -1 where fewer than ``k`` points
-    exist) and returns how many were found.
+    exist) and returns how many were found. With ``tie_rtol > 0``, distances equal to
+    within that relative tolerance are ties (so that points equidistant in exact arithmetic
+    are ordered by index, not by rounding noise).
     """
     perm, start, end, left, lo, hi = tree
     q0, q1, q2 = pts[q, 0], pts[q, 1], pts[q, 2]
-    qlat, qlon = lat[q], lon[q]
+    qlat, qlon, qcos = lat[q], lon[q], coslat[q]
     for j in range(k):
         out_h[j] = np.inf
         out_i[j] = _BIG
@@ -129,7 +153,8 @@ def knn(pts, lat, lon, tree, q, k, exclude, out_h, out_i, stack):
     while sp > 0:
         sp -= 1
         node = stack[sp]
-        if _box_dist2(lo, hi, node, q0, q1, q2) > 4.0 * out_h[k - 1] * _PRUNE:
+        bound = 4.0 * out_h[k - 1] * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
+        if _box_dist2(lo, hi, node, q0, q1, q2) > bound:
             continue
         c = left[node]
         if c < 0:
@@ -137,15 +162,23 @@ def knn(pts, lat, lon, tree, q, k, exclude, out_h, out_i, stack):
                 p = perm[t]
                 if p == exclude:
                     continue
-                h = rdist(qlat, qlon, lat[p], lon[p])
-                if h < out_h[k - 1] or (h == out_h[k - 1] and p < out_i[k - 1]):
+                a = pts[p, 0] - q0
+                b = pts[p, 1] - q1
+                cc = pts[p, 2] - q2
+                if a * a + b * b + cc * cc > bound:  # cheap chord test before the trig
+                    continue
+                h = rdist(qlat, qlon, qcos, lat[p], lon[p], coslat[p])
+                if out_i[k - 1] == _BIG or _before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
                     j = k - 1
-                    while j > 0 and (out_h[j - 1] > h or (out_h[j - 1] == h and out_i[j - 1] > p)):
+                    while j > 0 and (
+                        out_i[j - 1] == _BIG or _before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)
+                    ):
                         out_h[j] = out_h[j - 1]
                         out_i[j] = out_i[j - 1]
                         j -= 1
                     out_h[j] = h
                     out_i[j] = p
+                    bound = 4.0 * out_h[k - 1] * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
         else:
             dl = _box_dist2(lo, hi, c, q0, q1, q2)
             dr = _box_dist2(lo, hi, c + 1, q0, q1, q2)
@@ -166,7 +199,7 @@ def knn(pts, lat, lon, tree, q, k, exclude, out_h, out_i, stack):
 
 
 @njit(cache=True)
-def _within(pts, lat, lon, tree, q, h_max, out_i, out_h, fill):
+def _within(pts, lat, lon, coslat, tree, q, h_max, out_i, out_h, fill):
     """Count (and if ``fill``, store) the points with reduced distance <= ``h_max``."""
     perm, start, end, left, lo, hi = tree
     q0, q1, q2 = pts[q, 0], pts[q, 1], pts[q, 2]
@@ -178,13 +211,19 @@ def _within(pts, lat, lon, tree, q, h_max, out_i, out_h, fill):
     while sp > 0:
         sp -= 1
         node = stack[sp]
-        if _box_dist2(lo, hi, node, q0, q1, q2) > 4.0 * h_max * _PRUNE:
+        bound = 4.0 * h_max * _PRUNE + _PRUNE_ABS
+        if _box_dist2(lo, hi, node, q0, q1, q2) > bound:
             continue
         c = left[node]
         if c < 0:
             for t in range(start[node], end[node]):
                 p = perm[t]
-                h = rdist(lat[q], lon[q], lat[p], lon[p])
+                a = pts[p, 0] - q0
+                b = pts[p, 1] - q1
+                cc = pts[p, 2] - q2
+                if a * a + b * b + cc * cc > bound:
+                    continue
+                h = rdist(lat[q], lon[q], coslat[q], lat[p], lon[p], coslat[p])
                 if h <= h_max:
                     if fill:
                         out_i[n] = p
@@ -198,7 +237,7 @@ def _within(pts, lat, lon, tree, q, h_max, out_i, out_h, fill):
 
 
 @njit(cache=True, parallel=True)
-def knn_batch(pts, lat, lon, tree, queries, k):
+def knn_batch(pts, lat, lon, coslat, tree, queries, k):
     """``k`` nearest data points of each data point ``queries[i]`` (itself not excluded);
     returns ``(idx, h)`` of shape (len(queries), k)."""
     nq = queries.shape[0]
@@ -206,12 +245,12 @@ def knn_batch(pts, lat, lon, tree, queries, k):
     hh = np.empty((nq, k))
     for i in prange(nq):
         stack = np.empty(_STACK, np.int64)
-        knn(pts, lat, lon, tree, queries[i], k, -1, hh[i], idx[i], stack)
+        knn(pts, lat, lon, coslat, tree, queries[i], k, -1, hh[i], idx[i], stack)
     return idx, hh
 
 
 @njit(cache=True, parallel=True)
-def radius_batch(pts, lat, lon, tree, queries, h_max):
+def radius_batch(pts, lat, lon, coslat, tree, queries, h_max):
     """All data points with reduced distance <= ``h_max[i]`` of each data point
     ``queries[i]``, as CSR sorted by (distance, index): returns ``(indptr, indices, h)``."""
     nq = queries.shape[0]
@@ -219,7 +258,9 @@ def radius_batch(pts, lat, lon, tree, queries, h_max):
     dummy_i = np.empty(0, np.int64)
     dummy_h = np.empty(0)
     for i in prange(nq):
-        counts[i + 1] = _within(pts, lat, lon, tree, queries[i], h_max[i], dummy_i, dummy_h, False)
+        counts[i + 1] = _within(
+            pts, lat, lon, coslat, tree, queries[i], h_max[i], dummy_i, dummy_h, False
+        )
     indptr = np.cumsum(counts)
     indices = np.empty(indptr[-1], np.int64)
     hs = np.empty(indptr[-1])
@@ -227,7 +268,7 @@ def radius_batch(pts, lat, lon, tree, queries, h_max):
         a, b = indptr[i], indptr[i + 1]
         ii = np.empty(b - a, np.int64)
         hh = np.empty(b - a)
-        _within(pts, lat, lon, tree, queries[i], h_max[i], ii, hh, True)
+        _within(pts, lat, lon, coslat, tree, queries[i], h_max[i], ii, hh, True)
         o1 = np.argsort(ii, kind="mergesort")
         ii = ii[o1]
         hh = hh[o1]

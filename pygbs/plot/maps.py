@@ -26,6 +26,7 @@ from pygbs._atomic import atomic_path
 from pygbs.errors import InputError
 from pygbs.plot._axes import (
     HEXBIN_ABOVE,
+    clip_to_globe,
     figure_size,
     hex_area_km2,
     hex_gridsize,
@@ -193,8 +194,6 @@ def plot_centres(
     ax, _ = map_axes(frame, ax, basemap=basemap)
     x, y = frame.project(lon, lat)
     scored = np.isfinite(values)
-    lo, hi = _robust_limits(values[scored], vmin, vmax)
-    norm = Normalize(lo, hi)
     n_scored = int(scored.sum())
     if n_scored > hexbin_above:
         gridsize = hex_gridsize(frame)
@@ -202,28 +201,33 @@ def plot_centres(
         (x0, x1), (y0, y1) = frame.limits()
         mappable = ax.hexbin(
             x[keep], y[keep], C=values[keep], reduce_C_function=np.mean, gridsize=gridsize,
-            extent=(x0, x1, y0, y1), cmap=cmap, norm=norm, mincnt=1, linewidths=0, zorder=3,
+            extent=(x0, x1, y0, y1), cmap=cmap, mincnt=1, linewidths=0, edgecolors="face",
+            zorder=3,
         )
+        clip_to_globe(mappable, ax, frame)
+        drawn = np.asarray(mappable.get_array(), dtype=np.float64)
         note = f"hexagon mean of {n_scored:,} centres"
     else:
         order = np.argsort(values[scored], kind="stable")  # high scores drawn on top
         mappable = ax.scatter(
-            x[scored][order], y[scored][order], c=values[scored][order], cmap=cmap, norm=norm,
-            s=marker_size(n_scored), linewidths=0, zorder=3,
-            rasterized=n_scored > 5000,
+            x[scored][order], y[scored][order], c=values[scored][order], cmap=cmap,
+            s=marker_size(n_scored), linewidths=0, zorder=3, rasterized=n_scored > 5000,
         )
+        drawn = values[scored]
         note = f"{n_scored:,} centres"
+    lo, hi = _robust_limits(drawn, vmin, vmax)
+    mappable.set_norm(Normalize(lo, hi))
     if (~scored).any():
+        n_not = int((~scored).sum())
         ax.scatter(
-            x[~scored], y[~scored], s=max(1.0, 0.5 * marker_size(int((~scored).sum()))),
-            marker="x", color="#8c8c8c", linewidths=0.5, zorder=2.5,
-            label=f"not scored ({int((~scored).sum()):,})",
+            x[~scored], y[~scored], s=max(1.0, 0.5 * marker_size(n_not)), marker="x",
+            color="#8c8c8c", linewidths=0.5, zorder=2.5, label=f"not scored ({n_not:,})",
         )
         ax.legend(loc="lower left", fontsize=7, frameon=False)
     if colorbar:
         cbar = ax.figure.colorbar(
             mappable, ax=ax, orientation="horizontal", shrink=0.6, aspect=40, pad=0.02,
-            extend=_extend(values[scored], lo, hi),
+            extend=_extend(drawn, lo, hi),
         )
         cbar.set_label(score_label(score_column, scale_name), fontsize=9)
         cbar.ax.tick_params(labelsize=8)
@@ -295,8 +299,9 @@ def plot_density(
         (x0, x1), (y0, y1) = frame.limits()
         mappable = ax.hexbin(
             x[keep], y[keep], gridsize=gridsize, extent=(x0, x1, y0, y1), cmap=cmap,
-            norm=LogNorm(), mincnt=1, linewidths=0, zorder=3,
+            norm=LogNorm(), mincnt=1, linewidths=0, edgecolors="face", zorder=3,
         )
+        clip_to_globe(mappable, ax, frame)
         if colorbar:
             cbar = ax.figure.colorbar(mappable, ax=ax, orientation="horizontal", shrink=0.6,
                                       aspect=40, pad=0.02)

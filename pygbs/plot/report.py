@@ -1,3 +1,361 @@
-"""placeholder"""
-def write_report(*a, **k):
-    raise NotImplementedError
+"""One self-contained HTML report comparing the geo-bias of several models.
+
+:func:`write_report` scores the models (or reuses a :class:`~pygbs.Comparison`) and writes
+one HTML file with every figure embedded as a PNG data URI: the comparison table, a bar
+chart of geo-bias per model and scale, accuracy against geo-bias, small-multiple score
+maps per model on a shared colour scale, the sample density, the inputs and parameters,
+and a short reading guide. No script, font or style sheet is loaded from anywhere, so the
+file opens offline and can be mailed or archived as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from pygbs._atomic import write_text_atomic
+from pygbs.errors import InputError
+from pygbs.plot._axes import figure_size
+from pygbs.plot.frame import choose_frame
+from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label
+
+__all__ = ["write_report"]
+
+_CSS = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-top: 1.8em;
+     border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f2f2f2; } td.text, th.text { text-align: left; }
+figure { margin: 1em 0; } figcaption { font-size: 0.88em; color: #555; }
+img { max-width: 100%; height: auto; } .grid { display: flex; flex-wrap: wrap; gap: 0.5em; }
+.grid figure { flex: 1 1 320px; margin: 0; } .note { color: #555; font-size: 0.9em; }
+code { background: #f5f5f5; padding: 0 0.2em; }
+"""
+
+_GUIDE = """
+<ul>
+<li><b>Geo-Bias Score.</b> For each centre (a sample) the scores look at its neighbourhood at a
+scale (all samples within a radius such as 100 km, or its K nearest samples, "nn50"). The
+headline number of a model at a scale is the mean over centres. Higher means more
+geographic structure.</li>
+<li><b>Marked SSI</b> (spatial self-information, in nats: -ln p) asks whether the model's
+successes and failures are arranged in space less randomly than chance would give. A high
+value means errors (or successes) come in geographic clusters: the model is worse in some
+places than in others.</li>
+<li><b>Unmarked SSI</b> measures how clustered the samples themselves are. It depends only
+on the locations, so it is the same for every model on one dataset; use it as the baseline
+against which marked SSI is read.</li>
+<li><b>SRI</b> (spatial relative information, nats) compares the distribution of performance
+in parts of a neighbourhood (grid cells, distance rings, direction sectors) with the whole
+neighbourhood: high values mean performance changes within a short distance.</li>
+<li><b>Comparing models</b> is meaningful only on the same locations, scales and
+parameters, which this report uses for every model. A model can be more accurate and more
+geo-biased at the same time: the scatter plot shows both axes.</li>
+<li><b>Maps.</b> Each dot is a centre coloured by its score at one scale, on one colour scale
+shared by all models. Bright regions are where performance is most spatially structured;
+look there for regions the model gets systematically wrong. The density map shows where the
+data is: a pattern where there are few samples is weak evidence.</li>
+<li>Hotspot maps (local Getis-Ord Gi* and local Moran) of one model are made with
+<code>pygbs map</code>; see the guide to reading hotspot maps in the documentation.</li>
+</ul>
+"""
+
+
+def _png(fig: Figure, dpi: int = 100) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(src: str, caption: str) -> str:
+    return (f'<figure><img src="{src}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return "–" if not math.isfinite(float(value)) else f"{float(value):.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(
+        f'<th class="{"text" if frame[c].dtype == object else ""}">{html.escape(str(c))}</th>'
+        for c in frame.columns
+    )
+    rows = []
+    for _, row in frame.iterrows():
+        cells = "".join(
+            f'<td class="{"text" if isinstance(row[c], str) else ""}">{html.escape(_fmt(row[c]))}</td>'
+            for c in frame.columns
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(column, score, scale) for every ``<score>@<scale>`` column of a comparison table."""
+    out = []
+    for col in table.columns:
+        if isinstance(col, str) and "@" in col:
+            score, scale = col.split("@", 1)
+            out.append((col, score, scale))
+    return out
+
+
+def _bar_chart(table: pd.DataFrame) -> str:
+    cols = _headline_columns(table)
+    scores = list(dict.fromkeys(s for _, s, _ in cols))
+    scales = list(dict.fromkeys(sc for _, _, sc in cols))
+    models = table["model"].astype(str).tolist()
+    fig = Figure(figsize=(min(4.2 * len(scores), 13), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(scores), squeeze=False)[0]
+    width = 0.8 / max(len(models), 1)
+    colours = _model_colours(len(models))
+    for ax, score in zip(axes, scores, strict=True):
+        xs = np.arange(len(scales))
+        for i, model in enumerate(models):
+            vals = [float(table.loc[table["model"].astype(str) == model, f"{score}@{sc}"].iloc[0])
+                    if f"{score}@{sc}" in table.columns else np.nan for sc in scales]
+            ax.bar(xs + (i - (len(models) - 1) / 2) * width, vals, width, label=model,
+                   color=colours[i])
+        ax.set_xticks(xs, scales)
+        ax.set_title(score_label(score, units=False), fontsize=10)
+        ax.set_ylabel(SCORE_COLUMNS.get(score, ("", "score"))[1], fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="y", color="#e5e5e5")
+        ax.set_axisbelow(True)
+    _legend(fig, axes[-1], models)
+    return _png(fig)
+
+
+def _model_colours(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _legend(fig: Figure, ax: Any, models: list[str]) -> None:
+    if len(models) <= 12:
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    else:
+        ax.legend(fontsize=6, frameon=False, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def _accuracy_scatter(table: pd.DataFrame) -> str:
+    cols = _headline_columns(table)
+    scores = list(dict.fromkeys(s for _, s, _ in cols))
+    scales = list(dict.fromkeys(sc for _, _, sc in cols))
+    markers = "osD^v<>p*h"
+    fig = Figure(figsize=(min(4.2 * len(scores), 13), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(scores), squeeze=False)[0]
+    acc = table["accuracy"].to_numpy(np.float64)
+    for ax, score in zip(axes, scores, strict=True):
+        for j, scale in enumerate(scales):
+            col = f"{score}@{scale}"
+            if col not in table.columns:
+                continue
+            ax.scatter(acc, table[col].to_numpy(np.float64), marker=markers[j % len(markers)],
+                       s=30, label=scale, zorder=3)
+            if j == 0 and len(table) <= 20:
+                for a, v, m in zip(acc, table[col], table["model"].astype(str), strict=True):
+                    ax.annotate(m, (a, v), fontsize=6, xytext=(3, 2), textcoords="offset points")
+        ax.set_xlabel("accuracy (mean of the value column)", fontsize=8)
+        ax.set_ylabel(score_label(score, units=False), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(color="#e5e5e5")
+        ax.set_axisbelow(True)
+    axes[-1].legend(fontsize=7, frameon=False, title="scale", title_fontsize=7)
+    return _png(fig)
+
+
+def _small_multiples(results: Mapping[str, Any], score: str, scale: str) -> list[tuple[str, str]]:
+    centres = {name: r.centres for name, r in results.items()}
+    lon = np.concatenate([c["lon"].to_numpy(np.float64) for c in centres.values()])
+    lat = np.concatenate([c["lat"].to_numpy(np.float64) for c in centres.values()])
+    frame = choose_frame(lon, lat)
+    pooled = np.concatenate([
+        c.loc[c["scale"].astype(str) == scale, score].to_numpy(np.float64)
+        for c in centres.values() if score in c.columns
+    ])
+    pooled = pooled[np.isfinite(pooled)]
+    vmin = float(np.percentile(pooled, 2)) if pooled.size else None
+    vmax = float(np.percentile(pooled, 98)) if pooled.size else None
+    width, height = figure_size(frame, width=5.5)
+    out = []
+    for name, table in centres.items():
+        fig = Figure(figsize=(width, height), layout="constrained")
+        ax = fig.add_subplot()
+        plot_centres(table, score, scale, ax, frame=frame, vmin=vmin, vmax=vmax,
+                     title=f"{name}")
+        out.append((name, _png(fig, dpi=90)))
+    return out
+
+
+def _pick_map_score(results: Mapping[str, Any], score: str | None, scale: str | None) -> tuple[str, str]:
+    first = next(iter(results.values()))
+    present = [c for c in SCORE_COLUMNS if c in first.centres.columns]
+    if not present:
+        raise InputError("the results hold no score column to map")
+    if score is None:
+        score = "marked_ssi" if "marked_ssi" in present else present[0]
+    elif score not in present:
+        raise InputError(f"map score {score!r} not computed; choose from {present}")
+    scales = list(dict.fromkeys(first.centres["scale"].astype(str)))
+    if scale is None:
+        scale = scales[0]
+    elif str(scale) not in scales:
+        raise InputError(f"map scale {scale!r} not computed; choose from {scales}")
+    return score, str(scale)
+
+
+def write_report(
+    sources: Sequence[Any],
+    out: str | os.PathLike[str],
+    *,
+    comparison: Any = None,
+    names: Sequence[str] | None = None,
+    title: str | None = None,
+    map_score: str | None = None,
+    map_scale: str | None = None,
+    **score_kwargs: Any,
+) -> Path:
+    """Write a self-contained HTML report of several models' geo-bias.
+
+    Parameters
+    ----------
+    sources : sequence of path or Predictions
+        One prediction table per model, all of the same dataset (same locations). Ignored
+        when ``comparison`` is given.
+    out : path-like
+        The HTML file to write (atomically).
+    comparison : Comparison, optional
+        A :func:`pygbs.compare` result to reuse instead of scoring ``sources`` again.
+    names : sequence of str, optional
+        Model names (default: file stems), passed to :func:`pygbs.compare`.
+    title : str, optional
+        Report title; defaults to "Geo-bias report" and the number of models.
+    map_score : str, optional
+        Score column of the small-multiple maps (default ``marked_ssi`` when computed).
+    map_scale : str, optional
+        Scale of the maps (default: the first scale).
+    **score_kwargs
+        Passed to :func:`pygbs.compare` (``value``, ``scales``, ``scores``, ...).
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    InputError
+        For sources that cannot be scored together or an unknown map score or scale.
+    """
+    if comparison is None:
+        from pygbs.api import compare
+
+        comparison = compare(list(sources), names=names, **score_kwargs)
+    table: pd.DataFrame = comparison.table
+    results: Mapping[str, Any] = comparison.results
+    if not results:
+        raise InputError("the comparison holds no model")
+    score, scale = _pick_map_score(results, map_score, map_scale)
+    first = next(iter(results.values()))
+    summary = first.summary or {}
+    title = title or f"Geo-bias report: {len(results)} model{'s' if len(results) != 1 else ''}"
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="note">pygbs {html.escape(str(summary.get("pygbs_version", "")))}; '
+        f"value column <code>{html.escape(str((summary.get('input') or {}).get('value_name', '')))}"
+        f"</code>; {_fmt((summary.get('parameters') or {}).get('n_centres'))} centres per model."
+        "</p>",
+        "<h2>How to read this report</h2>",
+        _GUIDE,
+        "<h2>Comparison</h2>",
+        '<p class="note">Geo-Bias Score columns are <code>score@scale</code>: the mean over '
+        "centres. Accuracy is the mean of the value column.</p>",
+        _table(table),
+    ]
+    if _headline_columns(table):
+        parts.append(_figure(_bar_chart(table), "Geo-bias per model and scale (higher = more "
+                                                "geographically structured performance)."))
+        parts.append(_figure(_accuracy_scatter(table), "Accuracy against geo-bias, one point per "
+                                                       "model and scale."))
+    parts.append(f"<h2>Maps: {html.escape(score_label(score, scale))}</h2>")
+    parts.append('<p class="note">One colour scale for every model (2nd to 98th percentile of '
+                 "all centres' scores); grey crosses are centres not scored.</p>")
+    parts.append('<div class="grid">')
+    for name, src in _small_multiples(results, score, scale):
+        parts.append(_figure(src, name))
+    parts.append("</div>")
+    pred = getattr(first, "predictions", None)
+    if pred is not None:
+        lon, lat, what = np.asarray(pred.lon), np.asarray(pred.lat), "samples"
+    else:
+        rows = first.centres.drop_duplicates("row") if "row" in first.centres else first.centres
+        lon, lat, what = rows["lon"].to_numpy(), rows["lat"].to_numpy(), "centres"
+    fig = Figure(figsize=figure_size(choose_frame(lon, lat), width=7.5), layout="constrained")
+    plot_density(lon, lat, fig.add_subplot())
+    parts.append("<h2>Where the data is</h2>")
+    parts.append(_figure(_png(fig), f"Density of the {what} (equal-area hexagons)."))
+    parts.append("<h2>Inputs</h2>")
+    inputs = []
+    for name, res in results.items():
+        info = (res.summary or {}).get("input") or {}
+        coding = info.get("coding") or {}
+        inputs.append({
+            "model": name,
+            "source": str(info.get("source", "")),
+            "value": str(info.get("value_name", "")),
+            "rows": info.get("n_rows"),
+            "missing coords": info.get("n_missing_coords"),
+            "valid": info.get("n_valid"),
+            "coding": str(coding.get("rule", "")),
+            "threshold": coding.get("threshold"),
+            "good": coding.get("n_good"),
+            "bad": coding.get("n_bad"),
+        })
+    parts.append(_table(pd.DataFrame(inputs)))
+    parts.append("<h2>Parameters</h2>")
+    params = summary.get("parameters") or {}
+    differ = [name for name, res in results.items()
+              if ((res.summary or {}).get("parameters") or {}) != params]
+    if differ:
+        parts.append(f'<p class="note"><b>Warning:</b> parameters differ for {html.escape(", ".join(differ))}; '
+                     "their scores are not comparable.</p>")
+    parts.append(_table(pd.DataFrame({"parameter": [str(k) for k in params],
+                                      "value": [_fmt(v) for v in params.values()]})))
+    parts.append("</body></html>\n")
+    path = Path(out)
+    write_text_atomic(path, "\n".join(parts))
+    return path

@@ -28,7 +28,8 @@ def test_vmf_w_follows_exact_law(kappa):
     w = x @ mu[0]
 
     def cdf(t):
-        return np.expm1(kappa * (t + 1.0)) / np.expm1(2.0 * kappa)
+        # overflow-free form of the CDF above
+        return np.exp(kappa * (t - 1.0)) * np.expm1(-kappa * (t + 1.0)) / np.expm1(-2.0 * kappa)
 
     assert stats.kstest(w, cdf).pvalue > 1e-3
     mean = 1.0 / np.tanh(kappa) - 1.0 / kappa

@@ -1,0 +1,125 @@
+"""Shared click options: a flag means the same thing in every ``pygbs`` command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pygbs.api import DEFAULT_SCALES, DEFAULT_SCORES
+from pygbs.errors import InputError
+from pygbs.result import SCORE_COLUMNS
+from pygbs.scales import DEFAULT_K_MAX
+
+__all__ = ["score_options", "scoring_kwargs", "out_option", "run_or_exit"]
+
+
+def _k_max(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    if value.lower() == "none":
+        return None
+    try:
+        k = int(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a positive integer or 'none'; got {value!r}") from None
+    if k < 1:
+        raise click.BadParameter(f"expected a positive integer or 'none'; got {value!r}")
+    return k
+
+
+def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by ``score``, ``compare``, ``map`` and ``report``."""
+    opts = [
+        click.option("--value", help="Performance column (default: detected, e.g. hit@1)."),
+        click.option("--lon", help="Longitude column (default: detected)."),
+        click.option("--lat", help="Latitude column (default: detected)."),
+        click.option(
+            "--scale", "scales", multiple=True, metavar="SCALE",
+            help="'<r>km' or 'nn<K>'; repeat for several "
+            f"(default: {' '.join(DEFAULT_SCALES)}).",
+        ),
+        click.option(
+            "--score", "scores", multiple=True, type=click.Choice(list(SCORE_COLUMNS)),
+            help=f"Score to compute; repeat for several (default: {' '.join(DEFAULT_SCORES)}).",
+        ),
+        click.option(
+            "--method", type=click.Choice(["pygbs", "analytic", "permutation"]),
+            default="pygbs", show_default=True, help="SSI null distribution.",
+        ),
+        click.option(
+            "--k-max", default=str(DEFAULT_K_MAX), show_default=True, callback=_k_max,
+            help="Cap on distance-scale neighbourhoods ('none' for no cap).",
+        ),
+        click.option("--k", "k", default=4, show_default=True, type=click.IntRange(1),
+                     help="Neighbours per point in the SSI weight graph."),
+        click.option("--min-points", default=5, show_default=True, type=click.IntRange(1),
+                     help="Smaller neighbourhoods are not scored."),
+        click.option("--centres", type=click.IntRange(1), default=None,
+                     help="Score only the first N valid rows (quick looks)."),
+        click.option("--seed", default=0, show_default=True, type=int,
+                     help="Seed of permutation tests."),
+        click.option("--permutations", default=999, show_default=True, type=click.IntRange(1),
+                     help="Permutations for --method permutation."),
+        click.option("--threshold", default=None,
+                     help="Good/bad threshold for non-binary values: a number or 'median'."),
+        click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None,
+                     help="Direction of the value (default: from the column name)."),
+        click.option("--raw", is_flag=True, help="Marked SSI on raw values, not +-1 codes."),
+        click.option("--presence", type=click.Choice(["all", "good"]), default="all",
+                     show_default=True, help="Unmarked SSI over all or only good samples."),
+        click.option("--coords-from", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Take lon/lat row by row from this prediction file (for files "
+                     "without coordinates)."),
+    ]
+    return functools.reduce(lambda acc, opt: opt(acc), reversed(opts), f)
+
+
+def out_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--out DIR`` (required)."""
+    return click.option(
+        "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+        help="Output directory (written atomically: complete or untouched).",
+    )(f)
+
+
+def scoring_kwargs(**params: Any) -> dict[str, Any]:
+    """Turn the parsed :func:`score_options` into keyword arguments of :func:`pygbs.score`."""
+    threshold = params.get("threshold")
+    if threshold is not None and threshold.lower() != "median":
+        try:
+            threshold = float(threshold)
+        except ValueError:
+            raise click.BadParameter(
+                f"expected a number or 'median'; got {threshold!r}", param_hint="--threshold"
+            ) from None
+    return {
+        "value": params.get("value"),
+        "lon": params.get("lon"),
+        "lat": params.get("lat"),
+        "scales": tuple(params.get("scales") or DEFAULT_SCALES),
+        "scores": tuple(params.get("scores") or DEFAULT_SCORES),
+        "method": params["method"],
+        "k": params["k"],
+        "k_max": params["k_max"],
+        "min_points": params["min_points"],
+        "centres": params.get("centres"),
+        "seed": params["seed"],
+        "permutations": params["permutations"],
+        "threshold": threshold,
+        "lower_is_better": params.get("lower_is_better"),
+        "raw": params.get("raw", False),
+        "presence": params["presence"],
+        "coords_from": params.get("coords_from"),
+    }
+
+
+def run_or_exit(fn: Callable[[], Any]) -> Any:
+    """Run ``fn``; bad input becomes one line on stderr and exit code 2."""
+    try:
+        return fn()
+    except (InputError, FileNotFoundError, FileExistsError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)

@@ -1,0 +1,75 @@
+"""The zoo: files, table, resume, scoring through pygbs.compare (when available)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from encoders.data import load_dataset
+from encoders.zoo import PRESETS, run_zoo, zoo_markdown
+
+TINY = {"spa_embed_dim": 16, "hidden_dim": 16}
+TRAIN = {"epochs": 1, "batch_size": 100}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_dataset("synthetic-vmf", n_train=300, n_val=60, n_test=120, num_classes=5, seed=0)
+
+
+def test_zoo_without_scoring_and_resume(tiny, tmp_path):
+    res = run_zoo(tiny, tmp_path, encoders=["xyz", "wrap_ffn"], hparams=TINY,
+                  trainer_options=TRAIN, score=False, progress=False)  # fmt: skip
+    table = pd.read_csv(tmp_path / "zoo.csv")
+    assert table["model"].tolist() == ["no_prior", "xyz", "wrap_ffn"]
+    assert {"top1", "top3", "mrr"} <= set(table.columns)
+    for m in table["model"]:
+        df = pd.read_csv(tmp_path / "predictions" / f"{m}.csv", index_col=0)
+        assert len(df) == 120
+        # zoo.csv metrics are the means of the exported per-sample columns
+        row = table.set_index("model").loc[m]
+        assert row["top1"] == pytest.approx(df["hit@1"].mean())
+        assert row["mrr"] == pytest.approx(df["reciprocal_rank"].mean())
+    assert (tmp_path / "runs" / "xyz" / "model.pt").is_file()
+    assert "| no_prior |" in (tmp_path / "zoo.md").read_text()
+    pd.testing.assert_frame_equal(res.table.reset_index(drop=True), table, check_dtype=False)
+    stamp = (tmp_path / "predictions" / "xyz.csv").stat().st_mtime_ns
+    run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN, score=False,
+            resume=True, progress=False)  # fmt: skip
+    assert (tmp_path / "predictions" / "xyz.csv").stat().st_mtime_ns == stamp
+
+
+def test_zoo_scores_with_pygbs(tiny, tmp_path):
+    pygbs = pytest.importorskip("pygbs")
+    if not hasattr(pygbs, "compare"):
+        pytest.skip("pygbs.compare not implemented yet")
+    res = run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
+                  report=False, progress=False)  # fmt: skip
+    cols = set(res.table.columns)
+    for score in ("unmarked_ssi", "marked_ssi"):
+        for scale in ("100km", "1000km", "nn50"):
+            assert f"{score}@{scale}" in cols
+    # identical locations and coding -> the unmarked SSI (location-only) is the same for all
+    nn50 = res.table["unmarked_ssi@nn50"].to_numpy()
+    assert np.isfinite(nn50).all() and np.allclose(nn50, nn50[0])
+    assert (tmp_path / "compare").is_dir()
+
+
+def test_zoo_rejects_unknown_names(tiny, tmp_path):
+    from pygbs.errors import InputError
+
+    with pytest.raises(InputError, match="unknown encoder"):
+        run_zoo(tiny, tmp_path, encoders=["resnet"], score=False)
+    with pytest.raises(InputError, match="preset"):
+        run_zoo(tiny, tmp_path, preset="huge", score=False)
+
+
+def test_presets_and_markdown():
+    assert set(PRESETS) == {"demo", "full"}
+    t = pd.DataFrame(
+        {"model": ["a"], "top1": [0.5123], "mrr": [0.61234], "marked_ssi@nn50": [1.23456],
+         "x": [np.nan]}
+    )  # fmt: skip
+    md = zoo_markdown(t, "classification", "T")
+    assert "| a | 51.23 | 0.6123 | 1.235 | – |" in md and md.startswith("# T")

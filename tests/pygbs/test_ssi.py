@@ -1,0 +1,172 @@
+"""SSI: hand-computed moments, esda agreement, invariants, duplicates, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pygbs
+from pygbs._kernels import ssi as K
+from pygbs._kernels.stats import centred_statistic, log_norm_sf, pygbs_moments
+from pygbs.background import background_points
+
+
+def test_pygbs_moments_by_hand():
+    # z = [1, 0, 0]: values (0, 1), counts (2, 1), N = 3, xbar = 1/3, R = value 0.
+    # mu = 1/9 (8/3 - 1) + 2 (-2/9)(8/3) + 4/9 (-1) = -13/9 ; V = 0 -> sigma = 1
+    mu, sigma = pygbs_moments(np.array([1.0, 0.0, 0.0]))
+    assert mu == pytest.approx(-13 / 9, rel=1e-14)
+    assert sigma == 1.0
+    # z = [1, 1, 0, 0, 0]: mu = 0.608 - 2.304 + 0.216 = -1.48;
+    # V = 2 (2-1) 4*2/5 (1 - 4*3/15) * (1-0)^4 = 0.64 -> sigma = 1.8
+    mu, sigma = pygbs_moments(np.array([1.0, 1.0, 0.0, 0.0, 0.0]))
+    assert mu == pytest.approx(-1.48, rel=1e-14)
+    assert sigma == pytest.approx(1.8, rel=1e-14)
+
+
+def test_centred_statistic_by_hand():
+    z = np.array([1.0, 0.0, 0.0, 1.0])  # mean 0.5, x = (.5, -.5, -.5, .5)
+    nbr = np.array([[1, -1], [0, 2], [3, 1], [0, -1]])
+    # row 0: .5 * (-.5) ; row 1: -.5 * (.5 - .5) ; row 2: -.5 * (.5 - .5) ; row 3: .5 * .5
+    assert centred_statistic(z, nbr) == pytest.approx(-0.25 + 0 + 0 + 0.25, abs=1e-15)
+
+
+def test_log_norm_sf_matches_scipy_and_extends_the_tail():
+    from scipy.stats import norm
+
+    for a in (0.0, 1.0, 5.0, 20.0, 29.9, 30.1, 35.0):
+        assert log_norm_sf(a) == pytest.approx(norm.logsf(a), rel=1e-10)
+    assert np.isfinite(log_norm_sf(60.0)) and log_norm_sf(60.0) < -1790
+
+
+def _pattern(n=40, seed=0, spread=0.3):
+    rng = np.random.default_rng(seed)
+    lat = np.radians(45 + rng.uniform(-spread, spread, n) * 10)
+    lon = np.radians(8 + rng.uniform(-spread, spread, n) * 10)
+    blat, blon = background_points(lat[0], lon[0], np.radians(spread * 15), n)
+    ids = np.arange(n)
+    plat, plon, pcos, xyz = K.build_pattern(lat, lon, ids, blat, blon)
+    marks = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    return plat, plon, pcos, xyz, marks
+
+
+@pytest.mark.parametrize("labels", ["unmarked", "marked"])
+def test_analytic_matches_esda(labels):
+    esda = pytest.importorskip("esda")
+    from libpysal.weights import W
+
+    plat, plon, pcos, xyz, marks = _pattern()
+    nbr = K.knn_graph(plat, plon, pcos, xyz, plat[0], plon[0], 4, False)
+    m = xyz.shape[0]
+    z = np.zeros(m)
+    z[: len(marks)] = 1.0 if labels == "unmarked" else marks
+    out = np.empty(K.N_OUT)
+    K.score_pattern(z, nbr, K.METHOD_ANALYTIC, 0, 0, out)
+    w = W({a: [int(b) for b in nbr[a]] for a in range(m)}, silence_warnings=True)
+    mi = esda.Moran(z, w, transformation="b", permutations=0)
+    # our statistic is S = I * S0 * sum(x^2) / n: compare the standardised forms
+    zs = (out[K.OUT_S] - out[K.OUT_MU]) / out[K.OUT_SIGMA]
+    assert zs == pytest.approx(mi.z_rand, rel=1e-8)
+    scale = mi.w.s0 * np.sum((z - z.mean()) ** 2) / m
+    assert out[K.OUT_MU] / scale == pytest.approx(mi.EI, rel=1e-8)
+    assert (out[K.OUT_SIGMA] / scale) ** 2 == pytest.approx(mi.VI_rand, rel=1e-8)
+    assert out[K.OUT_P] == pytest.approx(mi.p_rand, rel=1e-8)
+    assert out[K.OUT_SSI] == pytest.approx(-math.log(mi.p_rand), rel=1e-8)
+
+
+def test_permutation_is_seeded_and_consistent_with_analytic():
+    plat, plon, pcos, xyz, marks = _pattern(n=60, seed=3)
+    nbr = K.knn_graph(plat, plon, pcos, xyz, plat[0], plon[0], 4, False)
+    z = np.zeros(xyz.shape[0])
+    z[:60] = 1.0  # strongly clustered: samples vs background
+    a, b, c = np.empty(K.N_OUT), np.empty(K.N_OUT), np.empty(K.N_OUT)
+    K.score_pattern(z, nbr, K.METHOD_PERMUTATION, 199, 7, a)
+    K.score_pattern(z, nbr, K.METHOD_PERMUTATION, 199, 7, b)
+    K.score_pattern(z, nbr, K.METHOD_ANALYTIC, 0, 0, c)
+    assert np.array_equal(a, b, equal_nan=True)
+    # the observed S is far outside every permutation: p is the minimum 1/(P+1)
+    assert a[K.OUT_P] == pytest.approx(1 / 200)
+    assert c[K.OUT_P] < 1e-6
+    # permutation mean agrees with the analytic expectation under randomisation
+    assert a[K.OUT_MU] == pytest.approx(c[K.OUT_MU], rel=0.1, abs=0.5)
+
+
+def _random_table(n=400, seed=1):
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(-10, 10, n) + np.repeat(rng.uniform(-150, 150, 8), n // 8)
+    lat = rng.uniform(-5, 5, n) + np.repeat(rng.uniform(-60, 60, 8), n // 8)
+    hit = (rng.random(n) < 0.5 + 0.4 * np.sin(np.radians(lon * 3))).astype(int)
+    return pd.DataFrame({"lon": lon, "lat": lat, "hit@1": hit})
+
+
+def test_row_permutation_invariance():
+    df = _random_table()
+    perm = np.random.default_rng(5).permutation(len(df))
+    kw = dict(scales=["500km", "nn20"], scores=["unmarked", "marked"], min_points=3)
+    a = pygbs.score(df, **kw).centres
+    b = pygbs.score(df.iloc[perm].reset_index(drop=True), **kw).centres
+    # row r of the permuted table is original row perm[r]
+    b = b.assign(row=perm[b["row"].to_numpy()]).sort_values(["scale", "row"])
+    a = a.sort_values(["scale", "row"])
+    for col in ("n_neighbours", "unmarked_ssi", "marked_ssi"):
+        np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=1e-12, equal_nan=True)
+
+
+def test_rotation_about_the_axis_invariance():
+    """Rotating every point about the Earth's axis leaves the scores unchanged.
+
+    Background points that are equidistant in exact arithmetic (a ring point and the
+    centre, say) are ordered by floating-point rounding, as in the reference; a rotation
+    can change that rounding, so a few neighbourhoods may differ. Everything else must
+    agree to float tolerance.
+    """
+    df = _random_table(seed=2)
+    kw = dict(scales=["300km", "nn15"], scores=["unmarked", "marked"], graph="strict", min_points=3)
+    a = pygbs.score(df, **kw).centres
+    rot = df.assign(lon=((df["lon"] + 137.0 + 180.0) % 360.0) - 180.0)
+    b = pygbs.score(rot, **kw).centres
+    np.testing.assert_array_equal(a["n_neighbours"], b["n_neighbours"])
+    for col in ("unmarked_ssi", "marked_ssi"):
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        same = np.isclose(x, y, rtol=1e-8, equal_nan=True)
+        assert same.mean() >= 0.95, f"{col}: only {same.mean():.3f} unchanged"
+
+
+def test_duplicates_are_counted_and_scored():
+    rng = np.random.default_rng(4)
+    lon = np.repeat(rng.uniform(0, 5, 30), 4)  # every location 4 times
+    lat = np.repeat(rng.uniform(40, 45, 30), 4)
+    df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": rng.integers(0, 2, 120)})
+    res = pygbs.score(df, scales=["200km", "nn8"])
+    assert res.summary["input"]["n_duplicate_locations"] == 90
+    assert np.isfinite(res.centres["marked_ssi"]).mean() > 0.9
+
+
+def test_all_coincident_neighbourhood_is_skipped_and_counted():
+    df = pd.DataFrame({"lon": [1.0] * 10 + [50.0], "lat": [2.0] * 10 + [3.0], "hit@1": [1, 0] * 5 + [1]})
+    res = pygbs.score(df, scales=["nn5"])
+    agg = res.summary["aggregates"]["marked_ssi"]["nn5"]
+    assert agg["n_skipped"] == 10  # radius 0: no background can be placed
+    assert agg["n_scored"] == 1
+
+
+def test_deterministic_bit_for_bit():
+    df = _random_table(seed=9)
+    kw = dict(scales=["400km"], scores=["unmarked", "marked", "sri-lag"])
+    a, b = pygbs.score(df, **kw).centres, pygbs.score(df, **kw).centres
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_bad_options_name_the_value():
+    df = _random_table(n=40)
+    with pytest.raises(pygbs.InputError, match="method"):
+        pygbs.score(df, method="bogus")
+    with pytest.raises(pygbs.InputError, match="unknown score 'sri'"):
+        pygbs.score(df, scores=["sri"])
+    with pytest.raises(pygbs.InputError, match="scale"):
+        pygbs.score(df, scales=["100miles"])
+    with pytest.raises(pygbs.InputError, match="centre row 99"):
+        pygbs.score(df, centres=[0, 99])
