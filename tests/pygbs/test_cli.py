@@ -1,0 +1,115 @@
+"""The ``pygbs score`` / ``pygbs compare`` command-line contract."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import pygbs
+from pygbs.cli import main
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def _table(seed=0, n=120):
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(5, 15, n)
+    lat = rng.uniform(40, 50, n)
+    return pd.DataFrame({"lon": lon, "lat": lat, "hit@1": (rng.random(n) < 0.3 + 0.04 * (lon - 5)).astype(int)})
+
+
+def test_score_writes_summary_and_centres(runner, tmp_path):
+    f = tmp_path / "model_a.csv"
+    _table().to_csv(f)
+    out = tmp_path / "res"
+    r = runner.invoke(main, ["score", str(f), "--scale", "200km", "--scale", "nn10",
+                             "--score", "unmarked", "--score", "marked", "--score", "sri-lag",
+                             "--centres", "30", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    centres = pd.read_csv(out / "centres.csv")
+    assert summary["parameters"]["scales"] == ["200km", "nn10"]
+    assert summary["input"]["n_valid"] == 120
+    assert list(centres.columns) == ["row", "lon", "lat", "scale", "n_neighbours", "radius_km",
+                                     "mean_performance", "unmarked_ssi", "unmarked_ssi_p",
+                                     "marked_ssi", "marked_ssi_p", "sri_lag"]
+    assert len(centres) == 60 and set(centres["row"]) == set(range(30))
+    # the aggregates are the means of the per-centre table
+    agg = summary["aggregates"]["marked_ssi"]["200km"]
+    col = centres.loc[centres["scale"] == "200km", "marked_ssi"]
+    assert agg["mean"] == pytest.approx(col.mean())
+    assert agg["n_scored"] + agg["n_skipped"] == 30
+    back = pygbs.GeoBiasResult.read(out)
+    assert back.headline("marked", "200km") == pytest.approx(col.mean())
+
+
+def test_bad_input_exits_2_with_one_line_and_no_output(runner, tmp_path):
+    f = tmp_path / "bad.csv"
+    df = _table()
+    df.loc[7, "lat"] = 95.0
+    df.to_csv(f, index=False)
+    out = tmp_path / "never"
+    r = runner.invoke(main, ["score", str(f), "--out", str(out)])
+    assert r.exit_code == 2
+    assert "lat" in r.output and "7" in r.output
+    assert not out.exists()
+    assert not list(tmp_path.glob(".never*"))
+
+
+def test_unknown_scale_is_a_usage_error(runner, tmp_path):
+    f = tmp_path / "a.csv"
+    _table().to_csv(f, index=False)
+    r = runner.invoke(main, ["score", str(f), "--scale", "100miles", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "unknown scale" in r.output
+
+
+def test_compare_table_layout(runner, tmp_path):
+    df = _table()
+    a, b = tmp_path / "model_a.csv", tmp_path / "model_b.csv"
+    df.to_csv(a, index=False)
+    df.assign(**{"hit@1": 1 - df["hit@1"]}).to_csv(b, index=False)
+    out = tmp_path / "cmp"
+    r = runner.invoke(main, ["compare", str(a), str(b), "--scale", "300km", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(out / "compare.csv")
+    assert list(table["model"]) == ["model_a", "model_b"]
+    assert list(table.columns) == ["model", "accuracy", "n", "unmarked_ssi@300km", "marked_ssi@300km"]
+    assert table["accuracy"].sum() == pytest.approx(1.0)
+    # unmarked SSI depends on locations only: identical for both models
+    assert table["unmarked_ssi@300km"].nunique() == 1
+    assert (out / "compare.md").read_text().startswith("| model | accuracy")
+    assert (out / "model_a" / "summary.json").is_file()
+
+
+def test_compare_refuses_different_locations(runner, tmp_path):
+    df = _table()
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    df.to_csv(a, index=False)
+    df.assign(lon=df["lon"] + 0.5).to_csv(b, index=False)
+    r = runner.invoke(main, ["compare", str(a), str(b), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "locations differ" in r.output
+
+
+def test_coords_from(runner, tmp_path):
+    df = _table()
+    a, nop = tmp_path / "a.csv", tmp_path / "no_prior.csv"
+    df.to_csv(a, index=False)
+    df[["hit@1"]].to_csv(nop, index=False)
+    r = runner.invoke(main, ["score", str(nop), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "coords-from" in r.output
+    r = runner.invoke(main, ["score", str(nop), "--coords-from", str(a), "--scale", "nn10",
+                             "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+
+
+def test_help_lists_every_command(runner):
+    r = runner.invoke(main, ["--help"])
+    for cmd in ("score", "compare", "map", "report"):
+        assert cmd in r.output
