@@ -19,6 +19,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover - source tree without install
     __version__ = "0.0.0"
 
+from pygbs.api import compare, score  # noqa: E402  (needs __version__ above)
 from pygbs.coding import Coding, code_performance
 from pygbs.errors import InputError
 from pygbs.io import read_predictions
@@ -28,7 +29,6 @@ from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult
 from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
 from pygbs.sri import sri_scores
 from pygbs.ssi import ssi_scores
-from pygbs.api import compare, score  # noqa: E402  (needs __version__ above)
 
 __all__ = [
     "EARTH_RADIUS_KM",

@@ -149,9 +149,8 @@ def score(
     """
     unknown = [s for s in scores if s not in SCORE_COLUMNS]
     if unknown or not scores:
-        raise InputError(
-            f"unknown score {unknown[0] if unknown else '(none)'!r}; choose from {list(SCORE_COLUMNS)}"
-        )
+        bad = unknown[0] if unknown else "(none)"
+        raise InputError(f"unknown score {bad!r}; choose from {list(SCORE_COLUMNS)}")
     if method not in METHODS:
         raise InputError(f"method must be one of {sorted(METHODS)}; got {method!r}")
     if not scales:
@@ -160,9 +159,7 @@ def score(
     if len({s.name for s in parsed}) != len(parsed):
         raise InputError(f"scales repeat: {[s.name for s in parsed]}")
     pred = _as_predictions(predictions, value, coords_from, lon, lat)
-    coding = code_performance(
-        pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw
-    )
+    coding = code_performance(pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw)
     marks = np.asarray(coding.values, dtype=np.float64)
     rows = _select_centres(len(pred), centres)
     index = SphereIndex(pred.lon, pred.lat)
@@ -188,9 +185,18 @@ def score(
         pvals: dict[str, np.ndarray | None] = {}
         if want_unmarked or want_marked:
             res = ssi_scores(
-                index, nb, marks, unmarked=want_unmarked, marked=want_marked, method=method,
-                k=k, min_points=min_points, presence=presence, graph=graph,
-                permutations=permutations, seed=seed,
+                index,
+                nb,
+                marks,
+                unmarked=want_unmarked,
+                marked=want_marked,
+                method=method,
+                k=k,
+                min_points=min_points,
+                presence=presence,
+                graph=graph,
+                permutations=permutations,
+                seed=seed,
             )
             for name in ("unmarked", "marked"):
                 if name in scores:
@@ -204,9 +210,20 @@ def score(
             full = nb if scale.is_knn else Neighbourhoods.from_scale(index, rows, scale, cap=False)
             for s in sri_wanted:
                 vals, _ = sri_scores(
-                    index.lat_rad, index.lon_rad, marks, rows, full.indptr, full.indices,
-                    full.dist, full.radius, partition=_SRI[s], scale=sri_scale, lag=sri_lag,
-                    n_splits=sri_sectors, threshold=sri_threshold, bins=sri_bins,
+                    index.lat_rad,
+                    index.lon_rad,
+                    marks,
+                    rows,
+                    full.indptr,
+                    full.indices,
+                    full.dist,
+                    full.radius,
+                    partition=_SRI[s],
+                    scale=sri_scale,
+                    lag=sri_lag,
+                    n_splits=sri_sectors,
+                    threshold=sri_threshold,
+                    bins=sri_bins,
                 )
                 vals = np.where(full.sizes >= min_points, vals, np.nan)
                 cols[SCORE_COLUMNS[s]] = vals
@@ -239,9 +256,9 @@ def score(
             "permutations": permutations if method == "permutation" else None,
             "seed": seed,
             "alpha": alpha,
-            "centres": "all" if centres is None else (
-                int(centres) if isinstance(centres, int | np.integer) else "list"
-            ),
+            "centres": "all"
+            if centres is None
+            else (int(centres) if isinstance(centres, int | np.integer) else "list"),
             "n_centres": int(len(rows)),
             "earth_radius_km": EARTH_RADIUS_KM,
             "sri": {
@@ -250,7 +267,9 @@ def score(
                 "sectors": sri_sectors,
                 "threshold": sri_threshold,
                 "bins": sri_bins,
-            } if any(s in _SRI for s in scores) else None,
+            }
+            if any(s in _SRI for s in scores)
+            else None,
         },
         "input": {
             "source": pred.source,
@@ -324,10 +343,11 @@ def compare(
             np.array_equal(p.lon, ref.lon) and np.array_equal(p.lat, ref.lat)
         ):
             n_diff = (
-                int(np.sum((p.lon != ref.lon) | (p.lat != ref.lat)))
-                if len(p) == len(ref) else None
+                int(np.sum((p.lon != ref.lon) | (p.lat != ref.lat))) if len(p) == len(ref) else None
             )
-            detail = f"{n_diff} rows differ" if n_diff is not None else f"{len(p)} vs {len(ref)} rows"
+            detail = (
+                f"{n_diff} rows differ" if n_diff is not None else f"{len(p)} vs {len(ref)} rows"
+            )
             raise InputError(
                 f"{label}: locations differ from {labels[0]} ({detail}); geo-bias scores are "
                 "comparable only on the same locations"

@@ -89,7 +89,9 @@ def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol
                         if a * a + b * b + d * d > bound:  # cheap chord test first
                             continue
                         h = rdist(qlat, qlon, qcos, plat[p], plon[p], pcos[p])
-                        if out_i[k - 1] == _BIG or _before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
+                        if out_i[k - 1] == _BIG or _before(
+                            h, p, out_h[k - 1], out_i[k - 1], tie_rtol
+                        ):
                             j = k - 1
                             while j > 0 and (
                                 out_i[j - 1] == _BIG

@@ -34,8 +34,10 @@ TIE_RTOL = 1e-9
 
 @njit(cache=True, inline="always")
 def rdist(lat1, lon1, coslat1, lat2, lon2, coslat2):
-    """Haversine reduced distance, operation for operation as scikit-learn computes it
-    (``coslat`` = ``cos(lat)``, precomputed)."""
+    """Haversine reduced distance, operation for operation as scikit-learn computes it.
+
+    ``coslat`` = ``cos(lat)``, precomputed.
+    """
     sin_0 = math.sin(0.5 * (lat1 - lat2))
     sin_1 = math.sin(0.5 * (lon1 - lon2))
     return sin_0 * sin_0 + coslat1 * coslat2 * sin_1 * sin_1
@@ -238,8 +240,10 @@ def _within(pts, lat, lon, coslat, tree, q, h_max, out_i, out_h, fill):
 
 @njit(cache=True, parallel=True)
 def knn_batch(pts, lat, lon, coslat, tree, queries, k):
-    """``k`` nearest data points of each data point ``queries[i]`` (itself not excluded);
-    returns ``(idx, h)`` of shape (len(queries), k)."""
+    """Find the ``k`` nearest data points of each data point ``queries[i]``.
+
+    The query itself is not excluded. Returns ``(idx, h)`` of shape (len(queries), k).
+    """
     nq = queries.shape[0]
     idx = np.empty((nq, k), np.int64)
     hh = np.empty((nq, k))
@@ -251,8 +255,10 @@ def knn_batch(pts, lat, lon, coslat, tree, queries, k):
 
 @njit(cache=True, parallel=True)
 def radius_batch(pts, lat, lon, coslat, tree, queries, h_max):
-    """All data points with reduced distance <= ``h_max[i]`` of each data point
-    ``queries[i]``, as CSR sorted by (distance, index): returns ``(indptr, indices, h)``."""
+    """Find all data points with reduced distance <= ``h_max[i]`` of each ``queries[i]``.
+
+    Returns CSR ``(indptr, indices, h)`` sorted by (distance, index).
+    """
     nq = queries.shape[0]
     counts = np.zeros(nq + 1, np.int64)
     dummy_i = np.empty(0, np.int64)

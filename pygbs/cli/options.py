@@ -37,42 +37,89 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--lon", help="Longitude column (default: detected)."),
         click.option("--lat", help="Latitude column (default: detected)."),
         click.option(
-            "--scale", "scales", multiple=True, metavar="SCALE",
-            help="'<r>km' or 'nn<K>'; repeat for several "
-            f"(default: {' '.join(DEFAULT_SCALES)}).",
+            "--scale",
+            "scales",
+            multiple=True,
+            metavar="SCALE",
+            help=f"'<r>km' or 'nn<K>'; repeat for several (default: {' '.join(DEFAULT_SCALES)}).",
         ),
         click.option(
-            "--score", "scores", multiple=True, type=click.Choice(list(SCORE_COLUMNS)),
+            "--score",
+            "scores",
+            multiple=True,
+            type=click.Choice(list(SCORE_COLUMNS)),
             help=f"Score to compute; repeat for several (default: {' '.join(DEFAULT_SCORES)}).",
         ),
         click.option(
-            "--method", type=click.Choice(["pygbs", "analytic", "permutation"]),
-            default="pygbs", show_default=True, help="SSI null distribution.",
+            "--method",
+            type=click.Choice(["pygbs", "analytic", "permutation"]),
+            default="pygbs",
+            show_default=True,
+            help="SSI null distribution.",
         ),
         click.option(
-            "--k-max", default=str(DEFAULT_K_MAX), show_default=True, callback=_k_max,
+            "--k-max",
+            default=str(DEFAULT_K_MAX),
+            show_default=True,
+            callback=_k_max,
             help="Cap on distance-scale neighbourhoods ('none' for no cap).",
         ),
-        click.option("--k", "k", default=4, show_default=True, type=click.IntRange(1),
-                     help="Neighbours per point in the SSI weight graph."),
-        click.option("--min-points", default=5, show_default=True, type=click.IntRange(1),
-                     help="Smaller neighbourhoods are not scored."),
-        click.option("--centres", type=click.IntRange(1), default=None,
-                     help="Score only the first N valid rows (quick looks)."),
-        click.option("--seed", default=0, show_default=True, type=int,
-                     help="Seed of permutation tests."),
-        click.option("--permutations", default=999, show_default=True, type=click.IntRange(1),
-                     help="Permutations for --method permutation."),
-        click.option("--threshold", default=None,
-                     help="Good/bad threshold for non-binary values: a number or 'median'."),
-        click.option("--lower-is-better/--higher-is-better", "lower_is_better", default=None,
-                     help="Direction of the value (default: from the column name)."),
+        click.option(
+            "--k",
+            "k",
+            default=4,
+            show_default=True,
+            type=click.IntRange(1),
+            help="Neighbours per point in the SSI weight graph.",
+        ),
+        click.option(
+            "--min-points",
+            default=5,
+            show_default=True,
+            type=click.IntRange(1),
+            help="Smaller neighbourhoods are not scored.",
+        ),
+        click.option(
+            "--centres",
+            type=click.IntRange(1),
+            default=None,
+            help="Score only the first N valid rows (quick looks).",
+        ),
+        click.option(
+            "--seed", default=0, show_default=True, type=int, help="Seed of permutation tests."
+        ),
+        click.option(
+            "--permutations",
+            default=999,
+            show_default=True,
+            type=click.IntRange(1),
+            help="Permutations for --method permutation.",
+        ),
+        click.option(
+            "--threshold",
+            default=None,
+            help="Good/bad threshold for non-binary values: a number or 'median'.",
+        ),
+        click.option(
+            "--lower-is-better/--higher-is-better",
+            "lower_is_better",
+            default=None,
+            help="Direction of the value (default: from the column name).",
+        ),
         click.option("--raw", is_flag=True, help="Marked SSI on raw values, not +-1 codes."),
-        click.option("--presence", type=click.Choice(["all", "good"]), default="all",
-                     show_default=True, help="Unmarked SSI over all or only good samples."),
-        click.option("--coords-from", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Take lon/lat row by row from this prediction file (for files "
-                     "without coordinates)."),
+        click.option(
+            "--presence",
+            type=click.Choice(["all", "good"]),
+            default="all",
+            show_default=True,
+            help="Unmarked SSI over all or only good samples.",
+        ),
+        click.option(
+            "--coords-from",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Take lon/lat row by row from this prediction file (for files "
+            "without coordinates).",
+        ),
     ]
     return functools.reduce(lambda acc, opt: opt(acc), reversed(opts), f)
 
@@ -80,7 +127,10 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def out_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--out DIR`` (required)."""
     return click.option(
-        "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+        "--out",
+        "out",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
         help="Output directory (written atomically: complete or untouched).",
     )(f)
 

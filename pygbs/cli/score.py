@@ -35,12 +35,16 @@ def score_cmd(file: Path, out: Path, **params: Any) -> None:
         res = score(file, progress=sys.stderr.isatty(), **kwargs)
         res.write(out)
         agg = res.summary["aggregates"]
-        click.echo(f"{res.summary['input']['model']}: {res.summary['input']['n_valid']} samples, "
-                   f"{len(res.centres)} centre rows -> {out}")
+        click.echo(
+            f"{res.summary['input']['model']}: {res.summary['input']['n_valid']} samples, "
+            f"{len(res.centres)} centre rows -> {out}"
+        )
         for col, per_scale in agg.items():
             for scale, a in per_scale.items():
                 mean = "nan" if a["mean"] is None else f"{a['mean']:.4g}"
-                click.echo(f"  {col}@{scale}: mean {mean} ({a['n_scored']} scored, "
-                           f"{a['n_skipped']} skipped)")
+                click.echo(
+                    f"  {col}@{scale}: mean {mean} ({a['n_scored']} scored, "
+                    f"{a['n_skipped']} skipped)"
+                )
 
     run_or_exit(run)

@@ -237,8 +237,10 @@ def draw_basemap(
         return None
     # Land below the data, coastlines and borders above it (thin), so dense hexagon layers
     # do not hide where they are.
-    ax.add_patch(PathPatch(path, facecolor=land_colour, edgecolor="none", zorder=1))
-    ax.add_patch(
+    # add_artist, not add_patch: the axis limits come from the frame, and add_patch would
+    # walk every vertex to update data limits (seconds for the 1:10m polygons).
+    ax.add_artist(PathPatch(path, facecolor=land_colour, edgecolor="none", zorder=1))
+    ax.add_artist(
         PathPatch(path, facecolor="none", edgecolor=border_colour, linewidth=0.35, alpha=0.8,
                   zorder=3.5)
     )

@@ -22,24 +22,55 @@ def _table(seed=0, n=120):
     rng = np.random.default_rng(seed)
     lon = rng.uniform(5, 15, n)
     lat = rng.uniform(40, 50, n)
-    return pd.DataFrame({"lon": lon, "lat": lat, "hit@1": (rng.random(n) < 0.3 + 0.04 * (lon - 5)).astype(int)})
+    return pd.DataFrame(
+        {"lon": lon, "lat": lat, "hit@1": (rng.random(n) < 0.3 + 0.04 * (lon - 5)).astype(int)}
+    )
 
 
 def test_score_writes_summary_and_centres(runner, tmp_path):
     f = tmp_path / "model_a.csv"
     _table().to_csv(f)
     out = tmp_path / "res"
-    r = runner.invoke(main, ["score", str(f), "--scale", "200km", "--scale", "nn10",
-                             "--score", "unmarked", "--score", "marked", "--score", "sri-lag",
-                             "--centres", "30", "--out", str(out)])
+    r = runner.invoke(
+        main,
+        [
+            "score",
+            str(f),
+            "--scale",
+            "200km",
+            "--scale",
+            "nn10",
+            "--score",
+            "unmarked",
+            "--score",
+            "marked",
+            "--score",
+            "sri-lag",
+            "--centres",
+            "30",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     centres = pd.read_csv(out / "centres.csv")
     assert summary["parameters"]["scales"] == ["200km", "nn10"]
     assert summary["input"]["n_valid"] == 120
-    assert list(centres.columns) == ["row", "lon", "lat", "scale", "n_neighbours", "radius_km",
-                                     "mean_performance", "unmarked_ssi", "unmarked_ssi_p",
-                                     "marked_ssi", "marked_ssi_p", "sri_lag"]
+    assert list(centres.columns) == [
+        "row",
+        "lon",
+        "lat",
+        "scale",
+        "n_neighbours",
+        "radius_km",
+        "mean_performance",
+        "unmarked_ssi",
+        "unmarked_ssi_p",
+        "marked_ssi",
+        "marked_ssi_p",
+        "sri_lag",
+    ]
     assert len(centres) == 60 and set(centres["row"]) == set(range(30))
     # the aggregates are the means of the per-centre table
     agg = summary["aggregates"]["marked_ssi"]["200km"]
@@ -80,7 +111,13 @@ def test_compare_table_layout(runner, tmp_path):
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "compare.csv")
     assert list(table["model"]) == ["model_a", "model_b"]
-    assert list(table.columns) == ["model", "accuracy", "n", "unmarked_ssi@300km", "marked_ssi@300km"]
+    assert list(table.columns) == [
+        "model",
+        "accuracy",
+        "n",
+        "unmarked_ssi@300km",
+        "marked_ssi@300km",
+    ]
     assert table["accuracy"].sum() == pytest.approx(1.0)
     # unmarked SSI depends on locations only: identical for both models
     assert table["unmarked_ssi@300km"].nunique() == 1
@@ -104,8 +141,19 @@ def test_coords_from(runner, tmp_path):
     df[["hit@1"]].to_csv(nop, index=False)
     r = runner.invoke(main, ["score", str(nop), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "coords-from" in r.output
-    r = runner.invoke(main, ["score", str(nop), "--coords-from", str(a), "--scale", "nn10",
-                             "--out", str(tmp_path / "o")])
+    r = runner.invoke(
+        main,
+        [
+            "score",
+            str(nop),
+            "--coords-from",
+            str(a),
+            "--scale",
+            "nn10",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert r.exit_code == 0, r.output
 
 

@@ -52,12 +52,22 @@ def comparison(predictions_dir, reference_dir) -> pd.DataFrame:
             ).centres
             assert (res["n_neighbours"].to_numpy() == ref["n_neighbours"].to_numpy()).all()
             for col in SCORES:
-                rows.append(pd.DataFrame({
-                    "file": key, "scale": scale, "score": col, "row": ref["row"],
-                    "ours": res[col].to_numpy(), "ref": ref[col], "lo": ref[f"{col}_min"],
-                    "hi": ref[f"{col}_max"],
-                    "stable": (ref["boundary_tie"] == 0) & (ref[f"{col}_min"] == ref[f"{col}_max"]),
-                }))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "file": key,
+                            "scale": scale,
+                            "score": col,
+                            "row": ref["row"],
+                            "ours": res[col].to_numpy(),
+                            "ref": ref[col],
+                            "lo": ref[f"{col}_min"],
+                            "hi": ref[f"{col}_max"],
+                            "stable": (ref["boundary_tie"] == 0)
+                            & (ref[f"{col}_min"] == ref[f"{col}_max"]),
+                        }
+                    )
+                )
     df = pd.concat(rows, ignore_index=True)
     both_nan = df["ours"].isna() & df["ref"].isna()
     df["match"] = both_nan | (np.abs(df["ours"] - df["ref"]) <= 1e-6 * np.abs(df["ref"]))
@@ -104,10 +114,12 @@ def _replica_range(pred, row, scale, k_max, score, orderings=25):
     values = []
     for t in range(orderings):
         order = np.arange(n) if t == 0 else rng.permutation(n)
-        pts = np.column_stack([
-            np.concatenate([index.lat_rad[ids[order]], blat]),
-            np.concatenate([index.lon_rad[ids[order]], blon]),
-        ])
+        pts = np.column_stack(
+            [
+                np.concatenate([index.lat_rad[ids[order]], blat]),
+                np.concatenate([index.lon_rad[ids[order]], blon]),
+            ]
+        )
         z = np.zeros(len(pts))
         z[:n] = 1.0 if score == "unmarked_ssi" else marks[ids[order]]
         nn = BallTree(pts, leaf_size=30, metric="haversine").query(pts, k=5, return_distance=False)
@@ -125,8 +137,10 @@ def test_every_stable_mismatch_is_order_dependent_in_the_reference(comparison, p
     for _, r in bad.iterrows():
         pred = pygbs.read_predictions(predictions_dir / FILES[r["file"]])
         lo, hi = _replica_range(pred, int(r["row"]), r["scale"], K_MAX[r["scale"]], r["score"])
-        print(f"  {r['file']} {r['scale']} row {r['row']} {r['score']}: ours {r['ours']:.6g}, "
-              f"reference {r['ref']:.6g}, reference over 25 orderings [{lo:.6g}, {hi:.6g}]")
+        print(
+            f"  {r['file']} {r['scale']} row {r['row']} {r['score']}: ours {r['ours']:.6g}, "
+            f"reference {r['ref']:.6g}, reference over 25 orderings [{lo:.6g}, {hi:.6g}]"
+        )
         # the reference itself is order-dependent here, and our value is among its outcomes
         assert hi - lo > 1e-6 * abs(hi)
         assert lo - 1e-9 * abs(lo) <= r["ours"] <= hi + 1e-9 * abs(hi)

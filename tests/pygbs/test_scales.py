@@ -5,8 +5,13 @@ from pygbs import InputError, parse_scale
 
 @pytest.mark.parametrize(
     ("text", "name", "radius", "k"),
-    [("100km", "100km", 100.0, None), ("1000KM", "1000km", 1000.0, None),
-     ("2.5km", "2.5km", 2.5, None), ("nn", "nn50", None, 50), ("nn7", "nn7", None, 7)],
+    [
+        ("100km", "100km", 100.0, None),
+        ("1000KM", "1000km", 1000.0, None),
+        ("2.5km", "2.5km", 2.5, None),
+        ("nn", "nn50", None, 50),
+        ("nn7", "nn7", None, 7),
+    ],
 )
 def test_parse(text, name, radius, k):
     s = parse_scale(text)

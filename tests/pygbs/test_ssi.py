@@ -146,7 +146,9 @@ def test_duplicates_are_counted_and_scored():
 
 
 def test_all_coincident_neighbourhood_is_skipped_and_counted():
-    df = pd.DataFrame({"lon": [1.0] * 10 + [50.0], "lat": [2.0] * 10 + [3.0], "hit@1": [1, 0] * 5 + [1]})
+    df = pd.DataFrame(
+        {"lon": [1.0] * 10 + [50.0], "lat": [2.0] * 10 + [3.0], "hit@1": [1, 0] * 5 + [1]}
+    )
     res = pygbs.score(df, scales=["nn5"])
     agg = res.summary["aggregates"]["marked_ssi"]["nn5"]
     assert agg["n_skipped"] == 10  # radius 0: no background can be placed
