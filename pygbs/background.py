@@ -91,10 +91,11 @@ def background_batch(
     radius: np.ndarray,
     sizes: np.ndarray,
     active: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Background points of many neighbourhoods, as CSR ``(indptr, lat, lon)``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Background points of many neighbourhoods, as CSR ``(indptr, lat, lon, xyz)``.
 
-    Neighbourhoods where ``active`` is False get no points.
+    Neighbourhoods where ``active`` is False get no points. ``xyz`` are the rotated unit
+    vectors the latitudes and longitudes were computed from.
     """
     nc = len(center_lat)
     counts = np.zeros(nc, dtype=np.int64)
@@ -113,5 +114,5 @@ def background_batch(
         for m, c in zip(mats, act, strict=True):
             xyz[indptr[c] : indptr[c + 1]] = grids[c] @ m.T
     if math.prod(xyz.shape) == 0:
-        return indptr, np.empty(0), np.empty(0)
-    return indptr, np.arcsin(xyz[:, 2]), np.arctan2(xyz[:, 1], xyz[:, 0])
+        return indptr, np.empty(0), np.empty(0), xyz
+    return indptr, np.arcsin(xyz[:, 2]), np.arctan2(xyz[:, 1], xyz[:, 0]), xyz

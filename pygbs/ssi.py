@@ -126,6 +126,8 @@ def ssi_scores(
         out[a:b], n_points[a:b] = _k.ssi_batch(
             index.lat_rad,
             index.lon_rad,
+            index.coslat,
+            index.xyz,
             marks,
             good,
             centres,

@@ -38,26 +38,30 @@ N_OUT = 5
 
 
 @njit(cache=True)
-def build_pattern(lat, lon, ids, bg_lat, bg_lon):
-    """Samples ``ids`` followed by the background points: (lat, lon, cos lat, xyz)."""
+def build_pattern(lat, lon, coslat, xyz, ids, bg_lat, bg_lon, bg_xyz):
+    """Samples ``ids`` followed by the background points: (lat, lon, cos lat, xyz) of all."""
     n = ids.shape[0]
     m = n + bg_lat.shape[0]
     plat = np.empty(m)
     plon = np.empty(m)
-    for t in range(n):
-        plat[t] = lat[ids[t]]
-        plon[t] = lon[ids[t]]
-    plat[n:] = bg_lat
-    plon[n:] = bg_lon
-    xyz = np.empty((m, 3))
     pcos = np.empty(m)
-    for t in range(m):
-        c = math.cos(plat[t])
-        pcos[t] = c
-        xyz[t, 0] = c * math.cos(plon[t])
-        xyz[t, 1] = c * math.sin(plon[t])
-        xyz[t, 2] = math.sin(plat[t])
-    return plat, plon, pcos, xyz
+    pxyz = np.empty((m, 3))
+    for t in range(n):
+        i = ids[t]
+        plat[t] = lat[i]
+        plon[t] = lon[i]
+        pcos[t] = coslat[i]
+        pxyz[t, 0] = xyz[i, 0]
+        pxyz[t, 1] = xyz[i, 1]
+        pxyz[t, 2] = xyz[i, 2]
+    for t in range(n, m):
+        plat[t] = bg_lat[t - n]
+        plon[t] = bg_lon[t - n]
+        pcos[t] = math.cos(plat[t])
+        pxyz[t, 0] = bg_xyz[t - n, 0]
+        pxyz[t, 1] = bg_xyz[t - n, 1]
+        pxyz[t, 2] = bg_xyz[t - n, 2]
+    return plat, plon, pcos, pxyz
 
 
 @njit(cache=True)
@@ -143,6 +147,8 @@ def _good_ids(ids, good):
 def ssi_batch(
     lat,
     lon,
+    coslat,
+    xyz,
     marks,
     good,
     centres,
@@ -151,9 +157,11 @@ def ssi_batch(
     bg_indptr,
     bg_lat,
     bg_lon,
+    bg_xyz,
     gbg_indptr,
     gbg_lat,
     gbg_lon,
+    gbg_xyz,
     k,
     reference_rule,
     method,
@@ -167,12 +175,13 @@ def ssi_batch(
 
     Parameters
     ----------
-    lat, lon : (n,) radians of all samples. marks : (n,) coded values (non-zero).
+    lat, lon, coslat : (n,) radians and cosine of latitude of all samples; xyz : (n, 3) unit
+        vectors. marks : (n,) coded values (non-zero).
     good : (n,) bool, the samples kept when ``unmarked_good_only``.
     centres : (c,) sample id of each centre; ``indptr``/``indices``: CSR neighbourhoods
         (sorted by distance, ties by id).
-    bg_indptr, bg_lat, bg_lon : CSR background points of each neighbourhood (radians); a
-        centre without background points is skipped. ``gbg_*``: the same for the patterns
+    bg_indptr, bg_lat, bg_lon, bg_xyz : CSR background points of each neighbourhood
+        (radians, unit vectors); a centre without background points is skipped. ``gbg_*``: the same for the patterns
         of good samples only (used when ``unmarked_good_only``).
     k, reference_rule, method, permutations, seed : see :func:`pygbs.ssi.ssi_scores`.
 
@@ -192,9 +201,11 @@ def ssi_batch(
         ids = indices[indptr[c] : indptr[c + 1]]
         n = ids.shape[0]
         cseed = (seed * 1000003 + centres[c]) % 4294967296
-        plat, plon, pcos, xyz = build_pattern(lat, lon, ids, bg_lat[b0:b1], bg_lon[b0:b1])
-        m = xyz.shape[0]
-        nbr = knn_graph(plat, plon, pcos, xyz, lat[centres[c]], lon[centres[c]], k, reference_rule)
+        plat, plon, pcos, pxyz = build_pattern(
+            lat, lon, coslat, xyz, ids, bg_lat[b0:b1], bg_lon[b0:b1], bg_xyz[b0:b1]
+        )
+        m = pxyz.shape[0]
+        nbr = knn_graph(plat, plon, pcos, pxyz, lat[centres[c]], lon[centres[c]], k, reference_rule)
         if want_marked:
             z = np.zeros(m)
             for t in range(n):
@@ -211,7 +222,9 @@ def ssi_batch(
             if g1 == g0:
                 continue
             gids = _good_ids(ids, good)
-            glat, glon, gcos, gxyz = build_pattern(lat, lon, gids, gbg_lat[g0:g1], gbg_lon[g0:g1])
+            glat, glon, gcos, gxyz = build_pattern(
+                lat, lon, coslat, xyz, gids, gbg_lat[g0:g1], gbg_lon[g0:g1], gbg_xyz[g0:g1]
+            )
             gnbr = knn_graph(
                 glat, glon, gcos, gxyz, lat[centres[c]], lon[centres[c]], k, reference_rule
             )

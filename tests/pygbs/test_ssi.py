@@ -12,6 +12,7 @@ import pygbs
 from pygbs._kernels import ssi as K
 from pygbs._kernels.stats import centred_statistic, log_norm_sf, pygbs_moments
 from pygbs.background import background_points
+from pygbs.geometry import to_unit_vectors
 
 
 def test_pygbs_moments_by_hand():
@@ -48,7 +49,16 @@ def _pattern(n=40, seed=0, spread=0.3):
     lon = np.radians(8 + rng.uniform(-spread, spread, n) * 10)
     blat, blon = background_points(lat[0], lon[0], np.radians(spread * 15), n)
     ids = np.arange(n)
-    plat, plon, pcos, xyz = K.build_pattern(lat, lon, ids, blat, blon)
+    plat, plon, pcos, xyz = K.build_pattern(
+        lat,
+        lon,
+        np.cos(lat),
+        to_unit_vectors(lat, lon),
+        ids,
+        blat,
+        blon,
+        to_unit_vectors(blat, blon),
+    )
     marks = np.where(rng.random(n) < 0.5, 1.0, -1.0)
     return plat, plon, pcos, xyz, marks
 
