@@ -36,16 +36,19 @@ def auto_density(radius: float, n: int) -> int:
 
 @lru_cache(maxsize=8192)
 def _polar_grid(density: int, radius_rings: int) -> np.ndarray:
-    """Unit vectors of the grid around the north pole (read-only, cached)."""
+    """Unit vectors of the grid around the north pole (read-only, cached).
+
+    Vectorised, with the same floating-point operations per point as the reference's
+    point-by-point loop (so the coordinates are bit-identical).
+    """
     dist = 1 / np.sqrt(density)
-    lat, lon = [], []
-    for i in range(1, radius_rings + 1):
-        n_points = int(np.ceil(2 * np.pi * i))
-        delta = 2 * np.pi / n_points
-        lat.extend([np.pi / 2 - dist * i] * n_points)
-        lon.extend([-np.pi + delta * j for j in range(n_points)])
-    phi = np.asarray(lat, dtype=np.float64)
-    theta = np.asarray(lon, dtype=np.float64)
+    ring = np.arange(1, radius_rings + 1)
+    n_points = np.ceil(2 * np.pi * ring).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(n_points)[:-1]])
+    total = int(n_points.sum())
+    j = np.arange(total) - np.repeat(starts, n_points)
+    phi = np.pi / 2 - dist * np.repeat(ring, n_points)
+    theta = -np.pi + np.repeat(2 * np.pi / n_points, n_points) * j
     r = np.cos(phi)
     xyz = np.column_stack([np.cos(theta) * r, np.sin(theta) * r, np.sin(phi)])
     xyz.setflags(write=False)
