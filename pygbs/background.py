@@ -17,7 +17,6 @@ and cached; each centre then costs one 3 x 3 rotation of it.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
@@ -98,24 +97,43 @@ def background_batch(
     """Background points of many neighbourhoods, as CSR ``(indptr, lat, lon, xyz)``.
 
     Neighbourhoods where ``active`` is False get no points. ``xyz`` are the rotated unit
-    vectors the latitudes and longitudes were computed from.
+    vectors the latitudes and longitudes were computed from. All grids are built in one
+    vectorised pass (the same element-wise operations as :func:`_polar_grid`); only the
+    3 x 3 rotation is applied centre by centre, with the matrix product the reference's
+    ``Rotation.apply`` uses.
     """
     nc = len(center_lat)
-    counts = np.zeros(nc, dtype=np.int64)
-    grids: list[np.ndarray | None] = [None] * nc
-    for c in np.flatnonzero(active):
-        density = auto_density(float(radius[c]), int(sizes[c]))
-        grids[c] = _polar_grid(density, n_rings(float(radius[c]), density))
-        counts[c] = grids[c].shape[0]
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    xyz = np.empty((int(indptr[-1]), 3))
     act = np.flatnonzero(active)
+    radius = np.asarray(radius, dtype=np.float64)
+    density = np.zeros(nc, dtype=np.int64)
+    rings = np.zeros(nc, dtype=np.int64)
     if len(act):
-        mats = Rotation.from_euler(
-            "yz", np.column_stack([0.5 * np.pi - center_lat[act], center_lon[act]])
-        ).as_matrix()
-        for m, c in zip(mats, act, strict=True):
-            xyz[indptr[c] : indptr[c + 1]] = grids[c] @ m.T
-    if math.prod(xyz.shape) == 0:
-        return indptr, np.empty(0), np.empty(0), xyz
+        r = radius[act]
+        density[act] = np.ceil((AUTO_DENSITY_FACTOR * sizes[act]) / (np.pi * r**2)).astype(np.int64)
+        rings[act] = np.ceil(r / (1 / np.sqrt(density[act]))).astype(np.int64)
+    # one row per ring of every active centre
+    ring_centre = np.repeat(np.arange(nc), rings)
+    ring_starts = np.concatenate([[0], np.cumsum(rings)[:-1]])
+    ring = np.arange(len(ring_centre)) - np.repeat(ring_starts, rings) + 1
+    n_points = np.ceil(2 * np.pi * ring).astype(np.int64)
+    counts = np.bincount(ring_centre, weights=n_points, minlength=nc).astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    total = int(indptr[-1])
+    if total == 0:
+        return indptr, np.empty(0), np.empty(0), np.empty((0, 3))
+    point_ring = np.repeat(np.arange(len(ring)), n_points)
+    first = np.concatenate([[0], np.cumsum(n_points)[:-1]])
+    j = np.arange(total) - first[point_ring]
+    dist = 1 / np.sqrt(density[ring_centre[point_ring]])
+    phi = np.pi / 2 - dist * ring[point_ring]
+    theta = -np.pi + (2 * np.pi / n_points)[point_ring] * j
+    cphi = np.cos(phi)
+    grid = np.column_stack([np.cos(theta) * cphi, np.sin(theta) * cphi, np.sin(phi)])
+    mats = Rotation.from_euler(
+        "yz", np.column_stack([0.5 * np.pi - center_lat[act], center_lon[act]])
+    ).as_matrix()
+    xyz = np.empty_like(grid)
+    for m, c in zip(mats, act, strict=True):
+        a, b = indptr[c], indptr[c + 1]
+        xyz[a:b] = grid[a:b] @ m.T
     return indptr, np.arcsin(xyz[:, 2]), np.arctan2(xyz[:, 1], xyz[:, 0]), xyz

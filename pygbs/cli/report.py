@@ -17,13 +17,26 @@ _MAP_SCORES = ["unmarked_ssi", "marked_ssi", "sri_grid", "sri_lag", "sri_sector"
 @click.command("report", short_help="HTML report comparing models' geo-bias.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @score_options
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The HTML file to write (atomically).")
-@click.option("--name", "names", multiple=True,
-              help="Model name, once per FILE in order (default: file stems).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write (atomically).",
+)
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    help="Model name, once per FILE in order (default: file stems).",
+)
 @click.option("--title", default=None, help="Report title.")
-@click.option("--map-score", type=click.Choice(_MAP_SCORES), default=None,
-              help="Score of the per-model maps (default: marked_ssi when computed).")
+@click.option(
+    "--map-score",
+    type=click.Choice(_MAP_SCORES),
+    default=None,
+    help="Score of the per-model maps (default: marked_ssi when computed).",
+)
 @click.option("--map-scale", default=None, help="Scale of the per-model maps (default: first).")
 def report_cmd(
     files: tuple[Path, ...],
@@ -58,8 +71,15 @@ def report_cmd(
         raise click.BadParameter(f"{len(names)} names for {len(files)} files", param_hint="--name")
 
     def run() -> None:
-        path = write_report(list(files), out, names=list(names) or None, title=title,
-                            map_score=map_score, map_scale=map_scale, **kwargs)
+        path = write_report(
+            list(files),
+            out,
+            names=list(names) or None,
+            title=title,
+            map_score=map_score,
+            map_scale=map_scale,
+            **kwargs,
+        )
         click.echo(f"report of {len(files)} model(s) -> {path}")
 
     run_or_exit(run)

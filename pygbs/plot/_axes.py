@@ -95,11 +95,22 @@ def map_axes(
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    caption = "Equal Earth" + (" (EPSG:8857)" if frame.lon_0 == 0.0 else f", lon_0={frame.lon_0:.1f}")
+    caption = "Equal Earth" + (
+        " (EPSG:8857)" if frame.lon_0 == 0.0 else f", lon_0={frame.lon_0:.1f}"
+    )
     if source is not None:
         caption += " · basemap: Natural Earth"
-    ax.text(0.995, 0.005, caption, transform=ax.transAxes, fontsize=6, color="#707070",
-            ha="right", va="bottom", zorder=6)
+    ax.text(
+        0.995,
+        0.005,
+        caption,
+        transform=ax.transAxes,
+        fontsize=6,
+        color="#707070",
+        ha="right",
+        va="bottom",
+        zorder=6,
+    )
     return ax, source
 
 

@@ -241,8 +241,9 @@ def draw_basemap(
     # walk every vertex to update data limits (seconds for the 1:10m polygons).
     ax.add_artist(PathPatch(path, facecolor=land_colour, edgecolor="none", zorder=1))
     ax.add_artist(
-        PathPatch(path, facecolor="none", edgecolor=border_colour, linewidth=0.35, alpha=0.8,
-                  zorder=3.5)
+        PathPatch(
+            path, facecolor="none", edgecolor=border_colour, linewidth=0.35, alpha=0.8, zorder=3.5
+        )
     )
     base = load_basemap()
     return None if base is None else base.source

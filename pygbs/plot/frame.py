@@ -142,8 +142,12 @@ class MapFrame:
             lon0, lon1, lat0, lat1 = self.extent
             lons = np.linspace(lon0, lon1, _EDGE_POINTS)
             lats = np.linspace(lat0, lat1, _EDGE_POINTS)
-            lon = np.concatenate([lons, np.full_like(lats, lon1), lons[::-1], np.full_like(lats, lon0)])
-            lat = np.concatenate([np.full_like(lons, lat0), lats, np.full_like(lons, lat1), lats[::-1]])
+            lon = np.concatenate(
+                [lons, np.full_like(lats, lon1), lons[::-1], np.full_like(lats, lon0)]
+            )
+            lat = np.concatenate(
+                [np.full_like(lons, lat0), lats, np.full_like(lons, lat1), lats[::-1]]
+            )
             x, y = self.project(lon, lat)
         return (float(x.min()), float(x.max())), (float(y.min()), float(y.max()))
 
@@ -211,7 +215,9 @@ def choose_frame(
             raise InputError(f"extent must be four numbers lon0 lon1 lat0 lat1; got {extent!r}")
         lon0, lon1, lat0, lat1 = (float(v) for v in box)
         if not (-90.0 <= lat0 < lat1 <= 90.0):
-            raise InputError(f"extent latitudes must satisfy -90 <= lat0 < lat1 <= 90; got {extent!r}")
+            raise InputError(
+                f"extent latitudes must satisfy -90 <= lat0 < lat1 <= 90; got {extent!r}"
+            )
         lon0 = float(_wrap180(lon0)) if abs(lon0) != 180.0 else lon0
         lon1 = float(_wrap180(lon1)) if abs(lon1) != 180.0 else lon1
         if lon1 <= lon0:

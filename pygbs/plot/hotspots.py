@@ -196,7 +196,9 @@ def sphere_graph(
         return Graph.from_arrays(focal, neighbor, np.ones(n * k))
     if graph == "distance":
         if distance_km is None or not np.isfinite(distance_km) or distance_km <= 0:
-            raise InputError(f"distance_km must be a positive number for graph='distance'; got {distance_km!r}")
+            raise InputError(
+                f"distance_km must be a positive number for graph='distance'; got {distance_km!r}"
+            )
         angle = min(float(distance_km) / EARTH_RADIUS_KM, np.pi)
         chord = 2.0 * np.sin(angle / 2.0)
         pairs = tree.query_pairs(chord, output_type="ndarray")
@@ -280,9 +282,11 @@ def local_hotspots(
     pandas.DataFrame
         One row per sample: ``lon``, ``lat``, ``value`` (as analysed), ``n_neighbours``,
         ``statistic`` (esda's ``Gs`` or ``Is``), ``z`` (Gi*: esda's ``Zs``, the sign
-        of which tells hot from cold; NaN for LISA), ``p_sim``, ``quadrant`` (LISA only), ``significant`` and ``cluster`` (a
-        label of :data:`CLUSTER_LABELS`). ``attrs`` records every parameter. Isolates get
-        NaN statistics. A constant value gives NaN statistics and no significant sample.
+        of which tells hot from cold; NaN for LISA), ``p_sim``, ``quadrant`` (LISA
+        only), ``significant`` and ``cluster`` (a label of :data:`CLUSTER_LABELS`).
+        ``attrs`` records every parameter. Isolates get NaN statistics. A constant value
+        gives NaN statistics and no significant sample. ``p_sim`` is esda's pseudo
+        p-value, one-sided in the direction of the observed statistic ("directed").
 
     Raises
     ------
@@ -302,7 +306,11 @@ def local_hotspots(
     y, described = _prepare_values(values, statistic)
     if y.size != lon.size:
         raise InputError(f"values has {y.size} entries for {lon.size} coordinates")
-    w = weights if weights is not None else sphere_graph(lon, lat, graph=graph, k=k, distance_km=distance_km)
+    w = (
+        weights
+        if weights is not None
+        else sphere_graph(lon, lat, graph=graph, k=k, distance_km=distance_km)
+    )
     n = lon.size
     card = w.cardinalities.reindex(range(n)).to_numpy()
     lonely = card == 0
@@ -322,14 +330,25 @@ def local_hotspots(
             warnings.simplefilter("ignore", DeprecationWarning)
             if statistic == "gi":
                 res = esda.G_Local(
-                    y, w, transform="B", star=True, permutations=int(permutations),
-                    keep_simulations=False, n_jobs=1, seed=int(seed),
+                    y,
+                    w,
+                    transform="B",
+                    star=True,
+                    permutations=int(permutations),
+                    keep_simulations=False,
+                    n_jobs=1,
+                    seed=int(seed),
                 )
                 stat, z, p = np.asarray(res.Gs), np.asarray(res.Zs), np.asarray(res.p_sim)
             else:
                 res = esda.Moran_Local(
-                    y, w, transformation="r", permutations=int(permutations),
-                    keep_simulations=False, n_jobs=1, seed=int(seed),
+                    y,
+                    w,
+                    transformation="r",
+                    permutations=int(permutations),
+                    keep_simulations=False,
+                    n_jobs=1,
+                    seed=int(seed),
                 )
                 stat, p = np.asarray(res.Is), np.asarray(res.p_sim)
                 quad = np.asarray(res.q, dtype=np.float64)
@@ -436,8 +455,17 @@ def plot_hotspots(
         lon, lat, values = lon[pick], lat[pick], values[pick]
         subset_note = f"; random subset of {lon.size:,} of {n_all:,} samples (seed {seed})"
     table = local_hotspots(
-        lon, lat, values, statistic=statistic, graph=graph, k=k, distance_km=distance_km,
-        permutations=permutations, alpha=alpha, seed=seed, correction=correction,
+        lon,
+        lat,
+        values,
+        statistic=statistic,
+        graph=graph,
+        k=k,
+        distance_km=distance_km,
+        permutations=permutations,
+        alpha=alpha,
+        seed=seed,
+        correction=correction,
     )
     frame = resolve_frame(lon, lat, frame, extent, world)
     ax, _ = map_axes(frame, ax, basemap=basemap)
@@ -452,16 +480,32 @@ def plot_hotspots(
         if count:
             quiet = label in ("not significant", "isolate")
             ax.scatter(
-                x[mask], y[mask], s=size * (0.5 if quiet else 1.0), color=CLUSTER_COLOURS[label],
-                linewidths=0, zorder=2.6 if quiet else 3, rasterized=count > 5000,
+                x[mask],
+                y[mask],
+                s=size * (0.5 if quiet else 1.0),
+                color=CLUSTER_COLOURS[label],
+                linewidths=0,
+                zorder=2.6 if quiet else 3,
+                rasterized=count > 5000,
             )
         if count or label != "isolate":
-            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=5,
-                                  color=CLUSTER_COLOURS[label], label=f"{_LEGEND.get(label, label)} ({count:,})"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    linestyle="none",
+                    marker="o",
+                    markersize=5,
+                    color=CLUSTER_COLOURS[label],
+                    label=f"{_LEGEND.get(label, label)} ({count:,})",
+                )
+            )
     ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=True, framealpha=0.85)
     rule = f"FDR {alpha:g}" if correction == "fdr" else f"p_sim < {alpha:g}"
     first = title or f"{_STAT_NAMES[statistic]} of {table.attrs['values']}"
-    second = (f"graph: {_graph_text(graph, k, distance_km)}; {permutations} permutations; "
-              f"significant: {rule}{subset_note}")
+    second = (
+        f"graph: {_graph_text(graph, k, distance_km)}; {permutations} permutations; "
+        f"significant: {rule}{subset_note}"
+    )
     ax.set_title(f"{first}\n{second}", fontsize=9)
     return ax

@@ -95,16 +95,22 @@ def _centres_table(result_or_centres: Any) -> pd.DataFrame:
 def _select(centres: pd.DataFrame, score_column: str, scale: Any) -> tuple[pd.DataFrame, str]:
     if score_column not in centres.columns:
         present = [c for c in SCORE_COLUMNS if c in centres.columns]
-        raise InputError(f"score column {score_column!r} not in the centres table; choose from {present}")
+        raise InputError(
+            f"score column {score_column!r} not in the centres table; choose from {present}"
+        )
     name = _scale_name(scale)
     labels = centres["scale"].astype(str)
     rows = centres[labels == name]
     if rows.empty:
-        raise InputError(f"scale {name!r} not in the centres table; choose from {sorted(labels.unique())}")
+        raise InputError(
+            f"scale {name!r} not in the centres table; choose from {sorted(labels.unique())}"
+        )
     return rows, name
 
 
-def _robust_limits(values: np.ndarray, vmin: float | None, vmax: float | None) -> tuple[float, float]:
+def _robust_limits(
+    values: np.ndarray, vmin: float | None, vmax: float | None
+) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     lo = float(np.percentile(finite, 2)) if vmin is None and finite.size else vmin
     hi = float(np.percentile(finite, 98)) if vmax is None and finite.size else vmax
@@ -200,8 +206,16 @@ def plot_centres(
         keep = scored & inside(frame, x, y)
         (x0, x1), (y0, y1) = frame.limits()
         mappable = ax.hexbin(
-            x[keep], y[keep], C=values[keep], reduce_C_function=np.mean, gridsize=gridsize,
-            extent=(x0, x1, y0, y1), cmap=cmap, mincnt=1, linewidths=0, edgecolors="face",
+            x[keep],
+            y[keep],
+            C=values[keep],
+            reduce_C_function=np.mean,
+            gridsize=gridsize,
+            extent=(x0, x1, y0, y1),
+            cmap=cmap,
+            mincnt=1,
+            linewidths=0,
+            edgecolors="face",
             zorder=3,
         )
         clip_to_globe(mappable, ax, frame)
@@ -210,8 +224,14 @@ def plot_centres(
     else:
         order = np.argsort(values[scored], kind="stable")  # high scores drawn on top
         mappable = ax.scatter(
-            x[scored][order], y[scored][order], c=values[scored][order], cmap=cmap,
-            s=marker_size(n_scored), linewidths=0, zorder=3, rasterized=n_scored > 5000,
+            x[scored][order],
+            y[scored][order],
+            c=values[scored][order],
+            cmap=cmap,
+            s=marker_size(n_scored),
+            linewidths=0,
+            zorder=3,
+            rasterized=n_scored > 5000,
         )
         drawn = values[scored]
         note = f"{n_scored:,} centres"
@@ -220,13 +240,24 @@ def plot_centres(
     if (~scored).any():
         n_not = int((~scored).sum())
         ax.scatter(
-            x[~scored], y[~scored], s=max(1.0, 0.5 * marker_size(n_not)), marker="x",
-            color="#8c8c8c", linewidths=0.5, zorder=2.5, label=f"not scored ({n_not:,})",
+            x[~scored],
+            y[~scored],
+            s=max(1.0, 0.5 * marker_size(n_not)),
+            marker="x",
+            color="#8c8c8c",
+            linewidths=0.5,
+            zorder=2.5,
+            label=f"not scored ({n_not:,})",
         )
         ax.legend(loc="lower left", fontsize=7, frameon=False)
     if colorbar:
         cbar = ax.figure.colorbar(
-            mappable, ax=ax, orientation="horizontal", shrink=0.6, aspect=40, pad=0.02,
+            mappable,
+            ax=ax,
+            orientation="horizontal",
+            shrink=0.6,
+            aspect=40,
+            pad=0.02,
             extend=_extend(drawn, lo, hi),
         )
         cbar.set_label(score_label(score_column, scale_name), fontsize=9)
@@ -298,16 +329,26 @@ def plot_density(
         keep = inside(frame, x, y)
         (x0, x1), (y0, y1) = frame.limits()
         mappable = ax.hexbin(
-            x[keep], y[keep], gridsize=gridsize, extent=(x0, x1, y0, y1), cmap=cmap,
-            norm=LogNorm(), mincnt=1, linewidths=0, edgecolors="face", zorder=3,
+            x[keep],
+            y[keep],
+            gridsize=gridsize,
+            extent=(x0, x1, y0, y1),
+            cmap=cmap,
+            norm=LogNorm(),
+            mincnt=1,
+            linewidths=0,
+            edgecolors="face",
+            zorder=3,
         )
         clip_to_globe(mappable, ax, frame)
         if colorbar:
-            cbar = ax.figure.colorbar(mappable, ax=ax, orientation="horizontal", shrink=0.6,
-                                      aspect=40, pad=0.02)
+            cbar = ax.figure.colorbar(
+                mappable, ax=ax, orientation="horizontal", shrink=0.6, aspect=40, pad=0.02
+            )
             area = hex_area_km2(frame, gridsize)
-            cbar.set_label(f"samples per hexagon (each about {area:,.0f} km², equal-area)",
-                           fontsize=9)
+            cbar.set_label(
+                f"samples per hexagon (each about {area:,.0f} km², equal-area)", fontsize=9
+            )
             cbar.ax.tick_params(labelsize=8)
     ax.set_title(title or f"Sample density: {n:,} samples", fontsize=10)
     return ax
@@ -329,7 +370,9 @@ def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     out = tuple(str(f).lower().lstrip(".") for f in formats)
     bad = [f for f in out if f not in _FORMATS]
     if bad or not out:
-        raise InputError(f"image format(s) {bad or list(formats)} not supported; choose from {list(_FORMATS)}")
+        raise InputError(
+            f"image format(s) {bad or list(formats)} not supported; choose from {list(_FORMATS)}"
+        )
     return out
 
 
@@ -359,8 +402,12 @@ def _sample_points(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
     if pred is None:
         centres = _centres_table(result)
         first = centres.drop_duplicates("row") if "row" in centres.columns else centres
-        return (first["lon"].to_numpy(np.float64), first["lat"].to_numpy(np.float64), None,
-                "centres")
+        return (
+            first["lon"].to_numpy(np.float64),
+            first["lat"].to_numpy(np.float64),
+            None,
+            "centres",
+        )
     coded = _coded(pred, summary)
     return np.asarray(pred.lon), np.asarray(pred.lat), coded, "samples"
 
@@ -451,8 +498,14 @@ def write_maps(
             safe = scale.replace("/", "_").replace(" ", "_")
             written += _save(fig, out / f"centres_{column}_{safe}", formats, dpi)
     fig = Figure(figsize=size, layout="constrained")
-    plot_density(lon_s, lat_s, fig.add_subplot(), frame=frame, basemap=basemap,
-                 title=None if kind == "samples" else f"Centre density: {lon_s.size:,} centres")
+    plot_density(
+        lon_s,
+        lat_s,
+        fig.add_subplot(),
+        frame=frame,
+        basemap=basemap,
+        title=None if kind == "samples" else f"Centre density: {lon_s.size:,} centres",
+    )
     written += _save(fig, out / "density", formats, dpi)
     if hotspots and coded is None:
         logger.warning("no per-sample performance available: hotspot maps skipped")
@@ -460,7 +513,15 @@ def write_maps(
         options = dict(hotspot_options or {})
         for statistic in ("gi", "lisa"):
             fig = Figure(figsize=size, layout="constrained")
-            plot_hotspots(lon_s, lat_s, coded, statistic=statistic, ax=fig.add_subplot(),
-                          frame=frame, basemap=basemap, **options)
+            plot_hotspots(
+                lon_s,
+                lat_s,
+                coded,
+                statistic=statistic,
+                ax=fig.add_subplot(),
+                frame=frame,
+                basemap=basemap,
+                **options,
+            )
             written += _save(fig, out / f"hotspots_{statistic}", formats, dpi)
     return written

@@ -81,8 +81,10 @@ def _png(fig: Figure, dpi: int = 100) -> str:
 
 
 def _figure(src: str, caption: str) -> str:
-    return (f'<figure><img src="{src}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="{src}" alt="{html.escape(caption)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -109,7 +111,8 @@ def _table(frame: pd.DataFrame) -> str:
     rows = []
     for _, row in frame.iterrows():
         cells = "".join(
-            f'<td class="{"text" if isinstance(row[c], str) else ""}">{html.escape(_fmt(row[c]))}</td>'
+            f'<td class="{"text" if isinstance(row[c], str) else ""}">'
+            f"{html.escape(_fmt(row[c]))}</td>"
             for c in frame.columns
         )
         rows.append(f"<tr>{cells}</tr>")
@@ -138,10 +141,15 @@ def _bar_chart(table: pd.DataFrame) -> str:
     for ax, score in zip(axes, scores, strict=True):
         xs = np.arange(len(scales))
         for i, model in enumerate(models):
-            vals = [float(table.loc[table["model"].astype(str) == model, f"{score}@{sc}"].iloc[0])
-                    if f"{score}@{sc}" in table.columns else np.nan for sc in scales]
-            ax.bar(xs + (i - (len(models) - 1) / 2) * width, vals, width, label=model,
-                   color=colours[i])
+            vals = [
+                float(table.loc[table["model"].astype(str) == model, f"{score}@{sc}"].iloc[0])
+                if f"{score}@{sc}" in table.columns
+                else np.nan
+                for sc in scales
+            ]
+            ax.bar(
+                xs + (i - (len(models) - 1) / 2) * width, vals, width, label=model, color=colours[i]
+            )
         ax.set_xticks(xs, scales)
         ax.set_title(score_label(score, units=False), fontsize=10)
         ax.set_ylabel(SCORE_COLUMNS.get(score, ("", "score"))[1], fontsize=8)
@@ -179,8 +187,14 @@ def _accuracy_scatter(table: pd.DataFrame) -> str:
             col = f"{score}@{scale}"
             if col not in table.columns:
                 continue
-            ax.scatter(acc, table[col].to_numpy(np.float64), marker=markers[j % len(markers)],
-                       s=30, label=scale, zorder=3)
+            ax.scatter(
+                acc,
+                table[col].to_numpy(np.float64),
+                marker=markers[j % len(markers)],
+                s=30,
+                label=scale,
+                zorder=3,
+            )
             if j == 0 and len(table) <= 20:
                 for a, v, m in zip(acc, table[col], table["model"].astype(str), strict=True):
                     ax.annotate(m, (a, v), fontsize=6, xytext=(3, 2), textcoords="offset points")
@@ -198,10 +212,13 @@ def _small_multiples(results: Mapping[str, Any], score: str, scale: str) -> list
     lon = np.concatenate([c["lon"].to_numpy(np.float64) for c in centres.values()])
     lat = np.concatenate([c["lat"].to_numpy(np.float64) for c in centres.values()])
     frame = choose_frame(lon, lat)
-    pooled = np.concatenate([
-        c.loc[c["scale"].astype(str) == scale, score].to_numpy(np.float64)
-        for c in centres.values() if score in c.columns
-    ])
+    pooled = np.concatenate(
+        [
+            c.loc[c["scale"].astype(str) == scale, score].to_numpy(np.float64)
+            for c in centres.values()
+            if score in c.columns
+        ]
+    )
     pooled = pooled[np.isfinite(pooled)]
     vmin = float(np.percentile(pooled, 2)) if pooled.size else None
     vmax = float(np.percentile(pooled, 98)) if pooled.size else None
@@ -210,13 +227,14 @@ def _small_multiples(results: Mapping[str, Any], score: str, scale: str) -> list
     for name, table in centres.items():
         fig = Figure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
-        plot_centres(table, score, scale, ax, frame=frame, vmin=vmin, vmax=vmax,
-                     title=f"{name}")
+        plot_centres(table, score, scale, ax, frame=frame, vmin=vmin, vmax=vmax, title=f"{name}")
         out.append((name, _png(fig, dpi=90)))
     return out
 
 
-def _pick_map_score(results: Mapping[str, Any], score: str | None, scale: str | None) -> tuple[str, str]:
+def _pick_map_score(
+    results: Mapping[str, Any], score: str | None, scale: str | None
+) -> tuple[str, str]:
     first = next(iter(results.values()))
     present = [c for c in SCORE_COLUMNS if c in first.centres.columns]
     if not present:
@@ -307,13 +325,24 @@ def write_report(
         _table(table),
     ]
     if _headline_columns(table):
-        parts.append(_figure(_bar_chart(table), "Geo-bias per model and scale (higher = more "
-                                                "geographically structured performance)."))
-        parts.append(_figure(_accuracy_scatter(table), "Accuracy against geo-bias, one point per "
-                                                       "model and scale."))
+        parts.append(
+            _figure(
+                _bar_chart(table),
+                "Geo-bias per model and scale (higher = more "
+                "geographically structured performance).",
+            )
+        )
+        parts.append(
+            _figure(
+                _accuracy_scatter(table),
+                "Accuracy against geo-bias, one point per model and scale.",
+            )
+        )
     parts.append(f"<h2>Maps: {html.escape(score_label(score, scale))}</h2>")
-    parts.append('<p class="note">One colour scale for every model (2nd to 98th percentile of '
-                 "all centres' scores); grey crosses are centres not scored.</p>")
+    parts.append(
+        '<p class="note">One colour scale for every model (2nd to 98th percentile of '
+        "all centres' scores); grey crosses are centres not scored.</p>"
+    )
     parts.append('<div class="grid">')
     for name, src in _small_multiples(results, score, scale):
         parts.append(_figure(src, name))
@@ -333,28 +362,40 @@ def write_report(
     for name, res in results.items():
         info = (res.summary or {}).get("input") or {}
         coding = info.get("coding") or {}
-        inputs.append({
-            "model": name,
-            "source": str(info.get("source", "")),
-            "value": str(info.get("value_name", "")),
-            "rows": info.get("n_rows"),
-            "missing coords": info.get("n_missing_coords"),
-            "valid": info.get("n_valid"),
-            "coding": str(coding.get("rule", "")),
-            "threshold": coding.get("threshold"),
-            "good": coding.get("n_good"),
-            "bad": coding.get("n_bad"),
-        })
+        inputs.append(
+            {
+                "model": name,
+                "source": str(info.get("source", "")),
+                "value": str(info.get("value_name", "")),
+                "rows": info.get("n_rows"),
+                "missing coords": info.get("n_missing_coords"),
+                "valid": info.get("n_valid"),
+                "coding": str(coding.get("rule", "")),
+                "threshold": coding.get("threshold"),
+                "good": coding.get("n_good"),
+                "bad": coding.get("n_bad"),
+            }
+        )
     parts.append(_table(pd.DataFrame(inputs)))
     parts.append("<h2>Parameters</h2>")
     params = summary.get("parameters") or {}
-    differ = [name for name, res in results.items()
-              if ((res.summary or {}).get("parameters") or {}) != params]
+    differ = [
+        name
+        for name, res in results.items()
+        if ((res.summary or {}).get("parameters") or {}) != params
+    ]
     if differ:
-        parts.append(f'<p class="note"><b>Warning:</b> parameters differ for {html.escape(", ".join(differ))}; '
-                     "their scores are not comparable.</p>")
-    parts.append(_table(pd.DataFrame({"parameter": [str(k) for k in params],
-                                      "value": [_fmt(v) for v in params.values()]})))
+        parts.append(
+            '<p class="note"><b>Warning:</b> parameters differ for '
+            f"{html.escape(', '.join(differ))}; their scores are not comparable.</p>"
+        )
+    parts.append(
+        _table(
+            pd.DataFrame(
+                {"parameter": [str(k) for k in params], "value": [_fmt(v) for v in params.values()]}
+            )
+        )
+    )
     parts.append("</body></html>\n")
     path = Path(out)
     write_text_atomic(path, "\n".join(parts))

@@ -36,10 +36,23 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def mapped(files, tmp_path_factory):
     out = tmp_path_factory.mktemp("maps") / "maps"
-    res = CliRunner().invoke(main, [
-        "map", str(files[1]), "--scale", "nn10", "--out", str(out),
-        "--hotspot-k", "6", "--hotspot-permutations", "99", "--dpi", "40",
-    ])
+    res = CliRunner().invoke(
+        main,
+        [
+            "map",
+            str(files[1]),
+            "--scale",
+            "nn10",
+            "--out",
+            str(out),
+            "--hotspot-k",
+            "6",
+            "--hotspot-permutations",
+            "99",
+            "--dpi",
+            "40",
+        ],
+    )
     return res, out
 
 
@@ -53,10 +66,17 @@ def test_map_scores_and_maps(mapped):
     res, out = mapped
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([
-        "summary.json", "centres.csv", "density.png", "hotspots_gi.png", "hotspots_lisa.png",
-        "centres_unmarked_ssi_nn10.png", "centres_marked_ssi_nn10.png",
-    ])
+    assert names == sorted(
+        [
+            "summary.json",
+            "centres.csv",
+            "density.png",
+            "hotspots_gi.png",
+            "hotspots_lisa.png",
+            "centres_unmarked_ssi_nn10.png",
+            "centres_marked_ssi_nn10.png",
+        ]
+    )
     for p in out.glob("*.png"):
         _real_png(p)
     assert "7 map files" not in res.output  # 5 images: the two score files are not maps
@@ -66,23 +86,55 @@ def test_map_scores_and_maps(mapped):
 def test_map_from_scored_directory(mapped, tmp_path):
     _, scored = mapped
     out = tmp_path / "again"
-    res = CliRunner().invoke(main, [
-        "map", "--from", str(scored), "--out", str(out), "--no-hotspots",
-        "--extent", "160", "-165", "-35", "0", "--format", "svg", "--dpi", "40",
-    ])
+    res = CliRunner().invoke(
+        main,
+        [
+            "map",
+            "--from",
+            str(scored),
+            "--out",
+            str(out),
+            "--no-hotspots",
+            "--extent",
+            "160",
+            "-165",
+            "-35",
+            "0",
+            "--format",
+            "svg",
+            "--dpi",
+            "40",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "centres_marked_ssi_nn10.svg", "centres_unmarked_ssi_nn10.svg", "density.svg",
+        "centres_marked_ssi_nn10.svg",
+        "centres_unmarked_ssi_nn10.svg",
+        "density.svg",
     ]
     assert b"<svg" in (out / "density.svg").read_bytes()[:500]
 
 
 def test_report_command(files, tmp_path):
     out = tmp_path / "r.html"
-    res = CliRunner().invoke(main, [
-        "report", str(files[0]), str(files[1]), "--scale", "nn10", "--out", str(out),
-        "--name", "A", "--name", "B", "--title", "CLI report",
-    ])
+    res = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(files[0]),
+            str(files[1]),
+            "--scale",
+            "nn10",
+            "--out",
+            str(out),
+            "--name",
+            "A",
+            "--name",
+            "B",
+            "--title",
+            "CLI report",
+        ],
+    )
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     assert "<h1>CLI report</h1>" in text and text.count("<img ") == 5
@@ -94,8 +146,10 @@ def test_report_command(files, tmp_path):
         (["map", "--out", "x"], "give either FILE or --from DIR"),
         (["map", "f.csv", "--from", "d", "--out", "x"], "give either FILE or --from DIR"),
         (["map", "f.csv", "--out", "x", "--hotspot-graph", "distance"], "--hotspot-km"),
-        (["map", "f.csv", "--out", "x", "--world", "--extent", "0", "1", "0", "1"],
-         "--world and --extent"),
+        (
+            ["map", "f.csv", "--out", "x", "--world", "--extent", "0", "1", "0", "1"],
+            "--world and --extent",
+        ),
         (["map", "--from", "d", "--scale", "nn10", "--out", "x"], "scoring options"),
         (["report", "a.csv", "b.csv", "--name", "A", "--out", "r.html"], "1 names for 2"),
     ],
@@ -112,10 +166,22 @@ def test_input_errors_are_one_line_exit_2(mapped, tmp_path):
     assert "not a pygbs score output directory" in res.output
     assert len(res.output.strip().splitlines()) == 1
     _, scored = mapped
-    res = CliRunner().invoke(main, [
-        "map", "--from", str(scored), "--out", str(tmp_path / "o"), "--no-hotspots",
-        "--extent", "0", "10", "50", "40",
-    ])
+    res = CliRunner().invoke(
+        main,
+        [
+            "map",
+            "--from",
+            str(scored),
+            "--out",
+            str(tmp_path / "o"),
+            "--no-hotspots",
+            "--extent",
+            "0",
+            "10",
+            "50",
+            "40",
+        ],
+    )
     assert res.exit_code == 2
     assert "extent latitudes must satisfy" in res.output
     assert len(res.output.strip().splitlines()) == 1

@@ -136,8 +136,16 @@ def test_gi_agrees_with_esda_on_the_same_weights(planted):
     lon, lat, v, _ = planted
     table = local_hotspots(lon, lat, v, statistic="gi", k=6, permutations=PERMS, seed=3)
     w = sphere_graph(lon, lat, k=6)
-    ref = esda.G_Local((v > 0).astype(float), w, transform="B", star=True, permutations=PERMS,
-                       seed=3, n_jobs=1, keep_simulations=False)
+    ref = esda.G_Local(
+        (v > 0).astype(float),
+        w,
+        transform="B",
+        star=True,
+        permutations=PERMS,
+        seed=3,
+        n_jobs=1,
+        keep_simulations=False,
+    )
     np.testing.assert_array_equal(table["statistic"].to_numpy(), ref.Gs)
     np.testing.assert_array_equal(table["z"].to_numpy(), ref.Zs)
     np.testing.assert_array_equal(table["p_sim"].to_numpy(), ref.p_sim)
@@ -146,11 +154,13 @@ def test_gi_agrees_with_esda_on_the_same_weights(planted):
 @_ESDA_WARNING
 def test_lisa_agrees_with_esda_on_the_same_weights(planted):
     lon, lat, v, _ = planted
-    table = local_hotspots(lon, lat, v, statistic="lisa", graph="distance", distance_km=400,
-                           permutations=PERMS, seed=5)
+    table = local_hotspots(
+        lon, lat, v, statistic="lisa", graph="distance", distance_km=400, permutations=PERMS, seed=5
+    )
     w = sphere_graph(lon, lat, graph="distance", distance_km=400)
-    ref = esda.Moran_Local(v, w, transformation="r", permutations=PERMS, seed=5, n_jobs=1,
-                           keep_simulations=False)
+    ref = esda.Moran_Local(
+        v, w, transformation="r", permutations=PERMS, seed=5, n_jobs=1, keep_simulations=False
+    )
     ok = table["n_neighbours"].to_numpy() > 0
     np.testing.assert_array_equal(table["statistic"].to_numpy()[ok], ref.Is[ok])
     np.testing.assert_array_equal(table["p_sim"].to_numpy()[ok], ref.p_sim[ok])
@@ -168,10 +178,12 @@ def test_gi_star_matches_the_getis_ord_formula(planted):
     xbar = x.mean()
     s = np.sqrt((x**2).mean() - xbar**2)
     wi = k + 1.0  # binary weights, self included
-    expected = np.array([
-        (x[list(nb[i])].sum() + x[i] - xbar * wi) / (s * np.sqrt((n * wi - wi**2) / (n - 1)))
-        for i in range(n)
-    ])
+    expected = np.array(
+        [
+            (x[list(nb[i])].sum() + x[i] - xbar * wi) / (s * np.sqrt((n * wi - wi**2) / (n - 1)))
+            for i in range(n)
+        ]
+    )
     np.testing.assert_allclose(table["z"].to_numpy(), expected, rtol=1e-9)
 
 
@@ -210,8 +222,9 @@ def test_isolates_and_constant_values():
     lon = np.array([0.0, 0.1, 0.2, 0.05, 50.0])
     lat = np.array([0.0, 0.0, 0.1, 0.1, 0.0])
     v = np.array([1.0, -1.0, 1.0, -1.0, 1.0])
-    t = local_hotspots(lon, lat, v, statistic="lisa", graph="distance", distance_km=100,
-                       permutations=PERMS)
+    t = local_hotspots(
+        lon, lat, v, statistic="lisa", graph="distance", distance_km=100, permutations=PERMS
+    )
     assert t["cluster"].iloc[4] == "isolate"
     assert np.isnan(t["p_sim"].iloc[4]) and t["n_neighbours"].iloc[4] == 0
     const = local_hotspots(lon, lat, np.ones(5), k=2, permutations=PERMS)

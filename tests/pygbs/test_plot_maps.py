@@ -51,22 +51,67 @@ def _centres(lon, lat, scales=("100km", "nn10"), seed=0):
     rng = np.random.default_rng(seed)
     frames = []
     for scale in scales:
-        frames.append(pd.DataFrame({
-            "row": np.arange(len(lon)), "lon": lon, "lat": lat, "scale": scale,
-            "n_neighbours": 10, "radius_km": 100.0, "mean_performance": 0.5,
-            "unmarked_ssi": rng.gamma(2.0, 3.0, len(lon)),
-            "marked_ssi": rng.gamma(2.0, 2.0, len(lon)),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "row": np.arange(len(lon)),
+                    "lon": lon,
+                    "lat": lat,
+                    "scale": scale,
+                    "n_neighbours": 10,
+                    "radius_km": 100.0,
+                    "mean_performance": 0.5,
+                    "unmarked_ssi": rng.gamma(2.0, 3.0, len(lon)),
+                    "marked_ssi": rng.gamma(2.0, 2.0, len(lon)),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 @pytest.fixture(scope="module")
 def edge_points():
     """Points at both poles, on and across the antimeridian, and at ordinary places."""
-    lon = np.array([0.0, 45.0, 179.9, -179.9, 180.0, -180.0, 170.0, -170.0, 10.0, -75.0,
-                    120.0, -120.0, 30.0, 0.0, 90.0, -45.0])
-    lat = np.array([90.0, -90.0, 10.0, 10.5, -20.0, -21.0, 60.0, 61.0, 50.0, -40.0,
-                    89.5, -89.5, 0.0, 0.0, 45.0, -10.0])
+    lon = np.array(
+        [
+            0.0,
+            45.0,
+            179.9,
+            -179.9,
+            180.0,
+            -180.0,
+            170.0,
+            -170.0,
+            10.0,
+            -75.0,
+            120.0,
+            -120.0,
+            30.0,
+            0.0,
+            90.0,
+            -45.0,
+        ]
+    )
+    lat = np.array(
+        [
+            90.0,
+            -90.0,
+            10.0,
+            10.5,
+            -20.0,
+            -21.0,
+            60.0,
+            61.0,
+            50.0,
+            -40.0,
+            89.5,
+            -89.5,
+            0.0,
+            0.0,
+            45.0,
+            -10.0,
+        ]
+    )
     return lon, lat
 
 
@@ -230,14 +275,16 @@ def test_large_input_is_aggregated_into_hexagons():
     lat = rng.uniform(30, 60, n)
     table = _centres(lon, lat, scales=("100km",))
     ax = plot_centres(table, "marked_ssi", "100km", hexbin_above=1000)
-    hexes = [c for c in ax.collections if isinstance(c, PolyCollection)
-             and c.get_array() is not None]
+    hexes = [
+        c for c in ax.collections if isinstance(c, PolyCollection) and c.get_array() is not None
+    ]
     assert len(hexes) == 1
     means = np.asarray(hexes[0].get_array())
     vals = table["marked_ssi"].to_numpy()
     assert vals.min() <= means.min() and means.max() <= vals.max()
-    assert not [c for c in ax.collections if isinstance(c, PathCollection)
-                and c.get_array() is not None]
+    assert not [
+        c for c in ax.collections if isinstance(c, PathCollection) and c.get_array() is not None
+    ]
 
 
 def test_density_is_equal_area():
@@ -248,8 +295,9 @@ def test_density_is_equal_area():
     lon = rng.uniform(-180, 180, n)
     lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
     ax = plot_density(lon, lat, world=True)
-    hexes = next(c for c in ax.collections if isinstance(c, PolyCollection)
-                 and c.get_array() is not None)
+    hexes = next(
+        c for c in ax.collections if isinstance(c, PolyCollection) and c.get_array() is not None
+    )
     counts = np.asarray(hexes.get_array(), dtype=float)
     xy = hexes.get_offsets()
     frame = MapFrame(0.0, None)
@@ -272,21 +320,34 @@ def test_density_is_equal_area():
 def _fake_result(lon, lat, predictions=None):
     return types.SimpleNamespace(
         centres=_centres(lon, lat),
-        summary={"parameters": {"scales": ["100km", "nn10"]},
-                 "input": {"source": "<DataFrame>", "coding": {"rule": "binary"}}},
+        summary={
+            "parameters": {"scales": ["100km", "nn10"]},
+            "input": {"source": "<DataFrame>", "coding": {"rule": "binary"}},
+        },
         predictions=predictions,
     )
 
 
 def test_write_maps_every_format(tmp_path, edge_points):
     lon, lat = edge_points
-    paths = write_maps(_fake_result(lon, lat), tmp_path / "maps", formats=("png", "svg", "pdf"),
-                       world=True, hotspots=False, dpi=DPI)
+    paths = write_maps(
+        _fake_result(lon, lat),
+        tmp_path / "maps",
+        formats=("png", "svg", "pdf"),
+        world=True,
+        hotspots=False,
+        dpi=DPI,
+    )
     names = sorted(p.name for p in paths)
     expected = sorted(
         f"{stem}.{fmt}"
-        for stem in ["centres_unmarked_ssi_100km", "centres_unmarked_ssi_nn10",
-                     "centres_marked_ssi_100km", "centres_marked_ssi_nn10", "density"]
+        for stem in [
+            "centres_unmarked_ssi_100km",
+            "centres_unmarked_ssi_nn10",
+            "centres_marked_ssi_100km",
+            "centres_marked_ssi_nn10",
+            "density",
+        ]
         for fmt in ("png", "svg", "pdf")
     )
     assert names == expected

@@ -116,8 +116,14 @@ def test_report_holds_the_comparison_numbers(report, comparison):
 
 def test_write_report_scores_the_sources(tmp_path, comparison):
     a, b = _models()
-    out = write_report([a, b], tmp_path / "r.html", names=["uniform", "east-bad"],
-                       scales=SCALES, map_score="unmarked_ssi", map_scale="300km")
+    out = write_report(
+        [a, b],
+        tmp_path / "r.html",
+        names=["uniform", "east-bad"],
+        scales=SCALES,
+        map_score="unmarked_ssi",
+        map_scale="300km",
+    )
     text = out.read_text(encoding="utf-8")
     assert "unmarked SSI at 300km" in text
     value = comparison.table.loc[1, "marked_ssi@nn10"]
@@ -135,29 +141,52 @@ def test_bad_map_options(tmp_path, comparison):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless browser: /usr/bin/chromium absent "
-                    "(apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no headless browser: /usr/bin/chromium absent (apt-get install chromium)",
+)
 def test_report_opens_in_headless_chromium(report, tmp_path):
     path, _ = report
     common = [
-        CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
+        CHROMIUM,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={tmp_path / 'profile'}",
         "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: any fetch would fail
-        "--enable-logging=stderr", "--v=0",
+        "--enable-logging=stderr",
+        "--v=0",
     ]
-    dom = subprocess.run([*common, "--dump-dom", path.as_uri()], capture_output=True,
-                         text=True, timeout=120)
+    dom = subprocess.run(
+        [*common, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "<h1>Test report</h1>" in dom.stdout
     assert dom.stdout.count("<img ") == 5
-    problems = [line for line in dom.stderr.splitlines()
-                if "CONSOLE" in line or "Uncaught" in line or "net::ERR" in line
-                or "Failed to load resource" in line]
+    problems = [
+        line
+        for line in dom.stderr.splitlines()
+        if "CONSOLE" in line
+        or "Uncaught" in line
+        or "net::ERR" in line
+        or "Failed to load resource" in line
+    ]
     assert not problems, problems
     shot = tmp_path / "shot.png"
-    run = subprocess.run([*common, "--hide-scrollbars", "--window-size=1000,2400",
-                          f"--screenshot={shot}", path.as_uri()],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            *common,
+            "--hide-scrollbars",
+            "--window-size=1000,2400",
+            f"--screenshot={shot}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     img = mpimg.imread(shot)[..., :3]
     assert img.shape[:2] == (2400, 1000)
