@@ -82,9 +82,8 @@ PRESETS: dict[str, Preset] = {
             "synthetic-vmf": {"n_train": 20_000, "n_val": 2_000, "n_test": 3_000},
             "cities": {"n_samples": 25_000},
         },
-        trainer={"epochs": 5, "batch_size": 512, "lr": 0.002, "patience": 3},
+        trainer={"epochs": 3, "batch_size": 1024, "lr": 0.005, "patience": 2},
         hparams={"hidden_dim": 256, "num_hidden_layer": 1},
-        per_encoder={"wrap": {"lr": 0.002}},
     ),
     "full": Preset(
         dataset_options={

@@ -56,7 +56,7 @@ def build_cells(xyz, center_lat, center_lon):
     return px, py, x0, y0, cs, nside, cell_start, items
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol):
     """The ``k`` nearest pattern points of point ``q`` (not ``exclude``); see module doc."""
     px, py, x0, y0, cs, nside, cell_start, items = grid

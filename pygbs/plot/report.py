@@ -174,14 +174,27 @@ def _legend(fig: Figure, ax: Any, models: list[str]) -> None:
         ax.legend(fontsize=6, frameon=False, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
-def _accuracy_scatter(table: pd.DataFrame) -> str:
+def _accuracy(table: pd.DataFrame, results: Mapping[str, Any]) -> tuple[np.ndarray, str]:
+    """Per-model accuracy for the scatter, and its axis label.
+
+    For hit indicators (coding rule "binary", 0/1 or -1/+1 columns alike) the share of
+    correct samples; otherwise the table's accuracy column (mean of the value column).
+    """
+    codings = [((r.summary or {}).get("input") or {}).get("coding") or {} for r in results.values()]
+    if len(codings) == len(table) and all(c.get("rule") == "binary" for c in codings):
+        share = [c["n_good"] / max(c["n_good"] + c["n_bad"], 1) for c in codings]
+        return np.asarray(share, dtype=np.float64), "accuracy (share of correct samples)"
+    return table["accuracy"].to_numpy(np.float64), "accuracy (mean of the value column)"
+
+
+def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
     cols = _headline_columns(table)
     scores = list(dict.fromkeys(s for _, s, _ in cols))
     scales = list(dict.fromkeys(sc for _, _, sc in cols))
     markers = "osD^v<>p*h"
     fig = Figure(figsize=(min(4.2 * len(scores), 13), 3.8), layout="constrained")
     axes = fig.subplots(1, len(scores), squeeze=False)[0]
-    acc = table["accuracy"].to_numpy(np.float64)
+    acc, acc_label = _accuracy(table, results)
     for ax, score in zip(axes, scores, strict=True):
         for j, scale in enumerate(scales):
             col = f"{score}@{scale}"
@@ -198,7 +211,7 @@ def _accuracy_scatter(table: pd.DataFrame) -> str:
             if j == 0 and len(table) <= 20:
                 for a, v, m in zip(acc, table[col], table["model"].astype(str), strict=True):
                     ax.annotate(m, (a, v), fontsize=6, xytext=(3, 2), textcoords="offset points")
-        ax.set_xlabel("accuracy (mean of the value column)", fontsize=8)
+        ax.set_xlabel(acc_label, fontsize=8)
         ax.set_ylabel(score_label(score, units=False), fontsize=8)
         ax.tick_params(labelsize=8)
         ax.grid(color="#e5e5e5")
@@ -321,7 +334,9 @@ def write_report(
         _GUIDE,
         "<h2>Comparison</h2>",
         '<p class="note">Geo-Bias Score columns are <code>score@scale</code>: the mean over '
-        "centres. Accuracy is the mean of the value column.</p>",
+        "centres. <code>accuracy</code> is the mean of the value column (for -1/+1 hit columns "
+        "that is 2 &times; share correct &minus; 1; the Inputs table counts good and bad "
+        "samples).</p>",
         _table(table),
     ]
     if _headline_columns(table):
@@ -334,7 +349,7 @@ def write_report(
         )
         parts.append(
             _figure(
-                _accuracy_scatter(table),
+                _accuracy_scatter(table, results),
                 "Accuracy against geo-bias, one point per model and scale.",
             )
         )

@@ -191,3 +191,16 @@ def test_report_opens_in_headless_chromium(report, tmp_path):
     img = mpimg.imread(shot)[..., :3]
     assert img.shape[:2] == (2400, 1000)
     assert img.std() > 0.05  # rendered figures, not a blank page
+
+
+def test_scatter_accuracy_is_share_correct_for_hit_columns(comparison):
+    from pygbs.plot.report import _accuracy
+
+    acc, label = _accuracy(comparison.table, comparison.results)
+    np.testing.assert_allclose(acc, comparison.table["accuracy"].to_numpy())  # 0/1 columns
+    assert label == "accuracy (share of correct samples)"
+    a, _ = _models()
+    pm = a.assign(**{"hit@1": 2 * a["hit@1"] - 1})  # the same hits coded -1/+1
+    cmp = pygbs.compare([a, pm], names=["01", "pm"], scales=("nn10",))
+    acc, _ = _accuracy(cmp.table, cmp.results)
+    assert acc[0] == acc[1] == a["hit@1"].mean()
