@@ -46,10 +46,20 @@ __all__ = [
     "uniform_sphere_anchors",
 ]
 
-# --- training API (trainer helper) ---
-# (import lines for the datasets / trainer / export / zoo public names go here)
-from encoders.data import GeoDataset, Split, list_datasets, load_dataset  # noqa: E402, F401
-from encoders.export import export_predictions  # noqa: E402, F401
-from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402, F401
-from encoders.zoo import run_zoo  # noqa: E402, F401
-# --- end training API ---
+# Training API: datasets, trainer, export, zoo (imported after the registry they use).
+from encoders.data import GeoDataset, Split, list_datasets, load_dataset  # noqa: E402
+from encoders.export import export_predictions  # noqa: E402
+from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402
+from encoders.zoo import run_zoo  # noqa: E402
+
+__all__ += [
+    "GeoDataset",
+    "Split",
+    "Trainer",
+    "export_predictions",
+    "list_datasets",
+    "load_dataset",
+    "load_model",
+    "run_zoo",
+    "train_and_evaluate",
+]

@@ -87,6 +87,30 @@ def background_points(
     return np.arcsin(xyz[:, 2]), np.arctan2(xyz[:, 1], xyz[:, 0])
 
 
+def _grids_vectorised(
+    density: np.ndarray, rings: np.ndarray, nc: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The polar grids of all centres in one pass (element-wise as :func:`_polar_grid`)."""
+    ring_centre = np.repeat(np.arange(nc), rings)
+    ring_starts = np.concatenate([[0], np.cumsum(rings)[:-1]])
+    ring = np.arange(len(ring_centre)) - np.repeat(ring_starts, rings) + 1
+    n_points = np.ceil(2 * np.pi * ring).astype(np.int64)
+    counts = np.bincount(ring_centre, weights=n_points, minlength=nc).astype(np.int64)
+    total = int(counts.sum())
+    point_ring = np.repeat(np.arange(len(ring)), n_points)
+    first = np.concatenate([[0], np.cumsum(n_points)[:-1]])
+    j = np.arange(total) - first[point_ring]
+    dist = 1 / np.sqrt(density[ring_centre[point_ring]])
+    phi = np.pi / 2 - dist * ring[point_ring]
+    theta = -np.pi + (2 * np.pi / n_points)[point_ring] * j
+    cphi = np.cos(phi)
+    grid = np.empty((total, 3))
+    grid[:, 0] = np.cos(theta) * cphi
+    grid[:, 1] = np.sin(theta) * cphi
+    grid[:, 2] = np.sin(phi)
+    return grid, counts
+
+
 def background_batch(
     center_lat: np.ndarray,
     center_lon: np.ndarray,
@@ -97,10 +121,11 @@ def background_batch(
     """Background points of many neighbourhoods, as CSR ``(indptr, lat, lon, xyz)``.
 
     Neighbourhoods where ``active`` is False get no points. ``xyz`` are the rotated unit
-    vectors the latitudes and longitudes were computed from. All grids are built in one
-    vectorised pass (the same element-wise operations as :func:`_polar_grid`); only the
-    3 x 3 rotation is applied centre by centre, with the matrix product the reference's
-    ``Rotation.apply`` uses.
+    vectors the latitudes and longitudes were computed from. The polar grids come from the
+    cache of :func:`_polar_grid` when centres share their (density, rings) — distance
+    scales — or from one vectorised pass with the same element-wise operations otherwise
+    (``nn`` scales); the 3 x 3 rotation is applied centre by centre, with the matrix
+    product the reference's ``Rotation.apply`` uses.
     """
     nc = len(center_lat)
     act = np.flatnonzero(active)
@@ -111,29 +136,29 @@ def background_batch(
         r = radius[act]
         density[act] = np.ceil((AUTO_DENSITY_FACTOR * sizes[act]) / (np.pi * r**2)).astype(np.int64)
         rings[act] = np.ceil(r / (1 / np.sqrt(density[act]))).astype(np.int64)
-    # one row per ring of every active centre
-    ring_centre = np.repeat(np.arange(nc), rings)
-    ring_starts = np.concatenate([[0], np.cumsum(rings)[:-1]])
-    ring = np.arange(len(ring_centre)) - np.repeat(ring_starts, rings) + 1
-    n_points = np.ceil(2 * np.pi * ring).astype(np.int64)
-    counts = np.bincount(ring_centre, weights=n_points, minlength=nc).astype(np.int64)
+    counts = np.zeros(nc, dtype=np.int64)
+    keys = np.stack([density, rings], axis=1)
+    uniq, inverse = np.unique(keys[act], axis=0, return_inverse=True)
+    if len(uniq) * 4 < len(act):
+        # distance scales: few distinct (density, rings); reuse the cached grids
+        grids = [_polar_grid(int(d), int(r)) for d, r in uniq]
+        sizes_u = np.array([g.shape[0] for g in grids], dtype=np.int64)
+        counts[act] = sizes_u[inverse.ravel()]
+        per_centre = [grids[u] for u in inverse.ravel()]
+    else:
+        per_centre = None
+    if per_centre is None:
+        grid, counts = _grids_vectorised(density, rings, nc)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     total = int(indptr[-1])
     if total == 0:
         return indptr, np.empty(0), np.empty(0), np.empty((0, 3))
-    point_ring = np.repeat(np.arange(len(ring)), n_points)
-    first = np.concatenate([[0], np.cumsum(n_points)[:-1]])
-    j = np.arange(total) - first[point_ring]
-    dist = 1 / np.sqrt(density[ring_centre[point_ring]])
-    phi = np.pi / 2 - dist * ring[point_ring]
-    theta = -np.pi + (2 * np.pi / n_points)[point_ring] * j
-    cphi = np.cos(phi)
-    grid = np.column_stack([np.cos(theta) * cphi, np.sin(theta) * cphi, np.sin(phi)])
     mats = Rotation.from_euler(
         "yz", np.column_stack([0.5 * np.pi - center_lat[act], center_lon[act]])
     ).as_matrix()
-    xyz = np.empty_like(grid)
-    for m, c in zip(mats, act, strict=True):
+    xyz = np.empty((total, 3))
+    for t, (m, c) in enumerate(zip(mats, act, strict=True)):
         a, b = indptr[c], indptr[c + 1]
-        xyz[a:b] = grid[a:b] @ m.T
+        g = per_centre[t] if per_centre is not None else grid[a:b]
+        xyz[a:b] = g @ m.T
     return indptr, np.arcsin(xyz[:, 2]), np.arctan2(xyz[:, 1], xyz[:, 0]), xyz

@@ -61,6 +61,10 @@ class Split:
         """Boolean mask ``(n,)``: True where the sample has a location."""
         return np.isfinite(self.lonlat).all(axis=1)
 
+    def drop_unlocated(self) -> Split:
+        """The split without its rows that have no location."""
+        return self.subset(np.flatnonzero(self.has_location))
+
     def subset(self, index: np.ndarray) -> Split:
         """Return the rows ``index`` (an integer or boolean index array) as a new split."""
         return Split(
@@ -164,6 +168,12 @@ def _validate(ds: GeoDataset) -> None:
         if name == "train" and not finite.all():
             i = int(np.flatnonzero(~finite.all(1))[0])
             raise InputError(f"{where}: row {i} has no location (train rows need one)")
+        if not finite.all() and sp.image_probs is None and sp.image_features is None:
+            i = int(np.flatnonzero(~finite.all(1))[0])
+            raise InputError(
+                f"{where}: row {i} has no location and the split has no image prediction "
+                "to fall back on; drop such rows (Split.drop_unlocated)"
+            )
         lon, lat = sp.lonlat[:, 0], sp.lonlat[:, 1]
         bad = finite[:, 0] & ((lon < -180) | (lon > 180))
         if bad.any():

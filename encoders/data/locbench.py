@@ -263,6 +263,9 @@ def load(
         )
         for s, p in parts.items()
     }
+    for s, sp in splits.items():  # no image prediction to fall back on: drop unlocated rows
+        if sp.image_probs is None and sp.image_features is None:
+            splits[s] = sp.drop_unlocated()
     return GeoDataset(
         name=benchmark,
         task=task,

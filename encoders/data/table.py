@@ -164,6 +164,11 @@ def load(
     lonlat[~has_loc] = np.nan
     full = Split(lonlat=lonlat, label=labels, image_probs=probs, image_features=feats)
     splits = [full.subset(idx) for idx in parts]
+    if probs is None and feats is None:  # nothing to fall back on without a location
+        n_eval = sum(int((~sp.has_location).sum()) for sp in splits[1:])
+        if n_eval:
+            log.warning("%s: dropped %d val/test rows without a location", source, n_eval)
+        splits = [splits[0]] + [sp.drop_unlocated() for sp in splits[1:]]
     info = {
         "path": source, "lon": lon, "lat": lat, "label": label, "split": split, "task": task,
         "features": feat_cols, "probabilities": prob_cols, "fractions": list(fractions),

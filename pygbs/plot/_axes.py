@@ -123,7 +123,7 @@ def _graticule(ax: Axes, frame: MapFrame) -> None:
         lon0, lon1, lat0, lat1 = frame.extent
         span = max(lon1 - lon0, lat1 - lat0)
         step = next((s for s in _GRATICULE_STEPS if span / s <= 8), 30.0)
-    eps = 1e-7
+    eps = 1e-6
     dense = np.linspace(-90.0, 90.0, 181)
     for lon in np.arange(np.ceil(lon0 / step) * step, lon1 + 1e-9, step):
         x, y = frame.project(np.full_like(dense, lon), dense)

@@ -62,7 +62,7 @@ def equal_earth_crs(lon_0: float = 0.0) -> pyproj.CRS:
     if lon_0 == 0.0:
         return pyproj.CRS.from_epsg(EQUAL_EARTH_EPSG)
     return pyproj.CRS.from_proj4(
-        f"+proj=eqearth +lon_0={lon_0:.6f} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
+        f"+proj=eqearth +lon_0={float(lon_0)!r} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
     )
 
 
@@ -125,7 +125,7 @@ class MapFrame:
 
     def outline(self) -> tuple[np.ndarray, np.ndarray]:
         """The globe's outline in map metres (a closed ring)."""
-        eps = 1e-7
+        eps = 1e-6
         lats = np.linspace(-90.0, 90.0, _EDGE_POINTS)
         west = np.full_like(lats, self.lon_0 - 180.0 + eps)
         east = np.full_like(lats, self.lon_0 + 180.0 - eps)
@@ -160,6 +160,11 @@ class MapFrame:
             f"lon {_wrap180(lon0):.1f} to {_wrap180(lon1):.1f}, lat {lat0:.1f} to {lat1:.1f}, "
             f"Equal Earth (lon_0={self.lon_0:g})"
         )
+
+
+def _round_meridian(lon: float) -> float:
+    """Central meridian in [-180, 180), rounded to 0.1 degree (readable in captions)."""
+    return float(_wrap180(round(float(lon), 1)))
 
 
 def _shortest_arc(lon: np.ndarray) -> tuple[float, float]:
@@ -224,7 +229,7 @@ def choose_frame(
             lon1 += 360.0
         if lon1 - lon0 >= 359.999:
             return MapFrame(0.0, (-180.0, 180.0, lat0, lat1))
-        lon_c = float(_wrap180(0.5 * (lon0 + lon1)))
+        lon_c = _round_meridian(0.5 * (lon0 + lon1))
         return MapFrame(lon_c, (lon0, lon1, lat0, lat1))
     if lon is None or lat is None:
         raise InputError("choose_frame needs points (lon, lat), an extent or world=True")
@@ -244,5 +249,5 @@ def choose_frame(
     if span + 2.0 * pad_lon > WORLD_LON_SPAN_DEG:
         return MapFrame(0.0, None)
     lon0, lon1 = start - pad_lon, end + pad_lon
-    lon_c = float(_wrap180(0.5 * (lon0 + lon1)))
+    lon_c = _round_meridian(0.5 * (lon0 + lon1))
     return MapFrame(lon_c, (lon0, lon1, lat0, lat1))

@@ -413,20 +413,23 @@ def _sample_points(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
 
 
 def _coded(pred: Any, summary: Mapping[str, Any]) -> np.ndarray | None:
-    """The ±1 performance coding used by the scores (spec section 1)."""
+    """The ±1 performance coding the scores used (spec section 1), from the summary.
+
+    A threshold coding is repeated with the recorded threshold and direction; a raw-value
+    coding (marked SSI on raw values) becomes ±1 at the median in the recorded direction.
+    """
     from pygbs.coding import code_performance
 
-    params = summary.get("parameters") or {}
+    coding = (summary.get("input") or {}).get("coding") or {}
+    rule = coding.get("rule")
+    threshold = coding.get("threshold") if rule == "threshold" else None
+    lower = coding.get("lower_is_better") if rule in ("threshold", "raw") else None
     try:
-        coding = code_performance(
-            pred,
-            threshold=params.get("threshold"),
-            lower_is_better=params.get("lower_is_better"),
-        )
+        result = code_performance(pred, threshold=threshold, lower_is_better=lower)
     except InputError as exc:
         logger.warning("cannot code the performance values for hotspot maps: %s", exc)
         return None
-    return np.asarray(coding.values, dtype=np.float64)
+    return np.asarray(result.values, dtype=np.float64)
 
 
 def write_maps(
@@ -509,6 +512,10 @@ def write_maps(
     written += _save(fig, out / "density", formats, dpi)
     if hotspots and coded is None:
         logger.warning("no per-sample performance available: hotspot maps skipped")
+    elif hotspots and lon_s.size <= int((hotspot_options or {}).get("k", 8)):
+        logger.warning(
+            "only %d samples: hotspot maps skipped (the k-NN graph needs more)", lon_s.size
+        )
     elif hotspots:
         options = dict(hotspot_options or {})
         for statistic in ("gi", "lisa"):

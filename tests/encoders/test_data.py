@@ -286,6 +286,7 @@ def test_locbench_birdsnap_sparse_preds_and_missing_locations(tmp_path):
     assert ds.num_classes == 500
     np.testing.assert_array_equal(ds.train.label, [0, 3])  # rows without location/user dropped
     assert len(ds.val) == 2 and ds.val.image_probs is None
+    assert np.isfinite(ds.val.lonlat).all()
     np.testing.assert_array_equal(ds.test.label, [0, 4, 2])  # invalid image dropped
     assert np.isnan(ds.test.lonlat[1]).all() and not ds.test.has_location[1]
     np.testing.assert_allclose(ds.test.image_probs, p)
@@ -341,3 +342,22 @@ def test_split_validation_messages():
             Split(lonlat=ok.lonlat, label=np.array([0, 5])),
             num_classes=2,
         )
+
+
+def test_unlocated_rows_need_an_image_prediction():
+    ok = Split(lonlat=np.zeros((2, 2), np.float32), label=np.array([0, 1]))
+    ll = np.array([[0, 0], [np.nan, np.nan]], np.float32)
+    with pytest.raises(InputError, match="no location"):
+        GeoDataset("x", "classification", ok, ok, Split(lonlat=ll, label=np.array([0, 1])),
+                   num_classes=2)  # fmt: skip
+    probs = np.full((2, 2), 0.5, np.float32)
+    ds = GeoDataset(
+        "x",
+        "classification",
+        ok,
+        ok,
+        Split(lonlat=ll, label=np.array([0, 1]), image_probs=probs),
+        num_classes=2,
+    )
+    assert ds.test.has_location.tolist() == [True, False]
+    assert len(ds.test.drop_unlocated()) == 1

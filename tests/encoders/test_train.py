@@ -195,6 +195,7 @@ def test_balanced_sampling_caps_each_class(tiny):
     assert len(set(order.tolist())) == len(order)
 
 
+@pytest.mark.filterwarnings("ignore:scales='max_only'")
 @pytest.mark.parametrize("name", encoders.list())
 def test_one_epoch_every_encoder(name, tiny, tmp_path):
     hp = dict(TINY)

@@ -73,3 +73,16 @@ def test_presets_and_markdown():
     )  # fmt: skip
     md = zoo_markdown(t, "classification", "T")
     assert "| a | 51.23 | 0.6123 | 1.235 | – |" in md and md.startswith("# T")
+
+
+def test_zoo_regression_table(tmp_path):
+    ds = load_dataset("synthetic-vmf", task="regression", n_train=200, n_val=40, n_test=40,
+                      num_classes=5, feature_dim=3)  # fmt: skip
+    res = run_zoo(ds, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
+                  score=False, progress=False)  # fmt: skip
+    assert res.table["model"].tolist() == ["no_prior", "xyz"]
+    assert {"r2", "mae", "rmse"} <= set(res.table.columns)
+    df = pd.read_csv(tmp_path / "predictions" / "xyz.csv")
+    assert list(df.columns) == ["lon", "lat", "predictions", "labels", "relative_error"]
+    rmse = float(np.sqrt(np.mean((df["predictions"] - df["labels"]) ** 2)))
+    assert res.table.set_index("model").loc["xyz", "rmse"] == pytest.approx(rmse, rel=1e-5)

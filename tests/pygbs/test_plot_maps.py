@@ -425,3 +425,63 @@ _EXPECTED_FINGERPRINT = [
     [0.972, 0.968, 0.968, 0.944, 0.938, 0.968, 0.948, 0.963, 0.968, 0.955, 0.934, 0.966],
     [0.999, 0.974, 0.953, 0.949, 0.923, 0.955, 0.956, 0.950, 0.951, 0.947, 0.973, 0.999],
 ]
+
+
+@pytest.mark.parametrize("lon_0", [0.0, -116.01338958740234, 179.95, -180.0])
+def test_globe_outline_spans_the_whole_width(lon_0):
+    """The outline's west and east edges stay apart whatever the central meridian."""
+    x, y = MapFrame(lon_0, None).outline()
+    half = np.ptp(MapFrame(0.0, None).outline()[0]) / 2
+    np.testing.assert_allclose([x.min(), x.max()], [-half, half], rtol=1e-6)
+    assert np.abs(y).max() == pytest.approx(8392927.6, rel=1e-6)
+
+
+def test_hotspot_values_repeat_the_recorded_coding():
+    from pygbs.io import read_predictions
+    from pygbs.plot.maps import _sample_points
+
+    err = np.array([0.1, 0.5, 0.2, 0.9, 0.35, 0.05])
+    pred = read_predictions(
+        pd.DataFrame({"lon": np.arange(6.0), "lat": np.zeros(6), "abs_error": err})
+    )
+    coding = {"rule": "threshold", "threshold": 0.3, "lower_is_better": True}
+    result = types.SimpleNamespace(
+        centres=_centres(pred.lon, pred.lat),
+        summary={"input": {"coding": coding}},
+        predictions=pred,
+    )
+    lon, lat, coded, kind = _sample_points(result)
+    assert kind == "samples"
+    np.testing.assert_array_equal(coded, np.where(err < 0.3, 1.0, -1.0))
+    # no predictions and an unreadable source: centres only, no coded values
+    result.predictions = None
+    result.summary["input"]["source"] = "/nonexistent/file.csv"
+    lon, lat, coded, kind = _sample_points(result)
+    assert coded is None and kind == "centres" and lon.size == 6
+
+
+@pytest.mark.slow
+def test_one_million_points_render(tmp_path):
+    """1M centres and samples render as hexagons (about 5 s each on 2 shared cores)."""
+    rng = np.random.default_rng(5)
+    n = 1_000_000
+    lon = rng.uniform(-180, 180, n)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    table = pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "lon": lon,
+            "lat": lat,
+            "scale": "100km",
+            "marked_ssi": rng.gamma(2.0, 2.0, n),
+        }
+    )
+    for name, ax in (
+        ("c", plot_centres(table, "marked_ssi", "100km")),
+        ("d", plot_density(lon, lat)),
+    ):
+        assert any(
+            isinstance(c, PolyCollection) and c.get_array() is not None for c in ax.collections
+        )
+        ax.figure.savefig(tmp_path / f"{name}.png", dpi=DPI)
+        _check_png(tmp_path / f"{name}.png", ax.figure.get_size_inches())
