@@ -277,3 +277,16 @@ def test_plot_hotspots_subsamples_large_inputs(planted):
     lon, lat, v, _ = planted
     ax = plot_hotspots(lon, lat, v, k=4, permutations=PERMS, max_points=100, graph="knn")
     assert "random subset of 100 of 240 samples (seed 0)" in ax.get_title()
+
+
+def test_plot_hotspots_at_the_poles_and_antimeridian(tmp_path, points):
+    lon, lat = points
+    v = np.where(lat > 70, -1.0, 1.0)  # failures around the north pole
+    ax = plot_hotspots(lon, lat, v, statistic="gi", k=5, permutations=PERMS, world=True)
+    legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    table = local_hotspots(lon, lat, v, statistic="gi", k=5, permutations=PERMS)
+    cold = table["cluster"] == "cold spot"
+    assert cold.sum() > 10 and (table.loc[cold, "lat"] > 60).mean() > 0.9
+    assert f"cold spot: failure cluster ({int(cold.sum()):,})" in legend
+    ax.figure.savefig(tmp_path / "p.png", dpi=40)
+    assert mpimg.imread(tmp_path / "p.png")[..., :3].std() > 0.02
