@@ -43,5 +43,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/gbs_speed.py
 	$(PY) benchmarks/encoders_speed.py
 
+## Maps and a report from ../shared/data/predictions (docs/gallery.md), into $(OUT)/gallery.
+docs-gallery: $(STAMP)
+	$(PY) docs/make_gallery.py --out $(OUT)/gallery
+
 clean:
 	rm -rf $(OUT) .numba_cache .pytest_cache

@@ -44,6 +44,11 @@ def _as_predictions(
     return read_predictions(predictions, lon=lon, lat=lat, value=value, coords_from=coords_from)
 
 
+def _accuracy(pred: Predictions) -> float:
+    """Share correct for hit columns (stored 0/1 or -1/+1), else the mean value."""
+    return float(np.mean(pred.value > 0)) if pred.binary else float(np.mean(pred.value))
+
+
 def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
     if centres is None:
         return np.arange(n, dtype=np.int64)
@@ -279,7 +284,7 @@ def score(
             "n_missing_coords": pred.n_missing_coords,
             "n_valid": len(pred),
             "n_duplicate_locations": n_dup,
-            "accuracy": float(np.mean(pred.value)),
+            "accuracy": _accuracy(pred),
             "coding": coding.to_dict(),
         },
         "aggregates": aggregates,
@@ -357,7 +362,7 @@ def compare(
     for p, label in zip(preds, labels, strict=True):
         res = score(p, **score_kwargs)
         results[label] = res
-        row: dict[str, Any] = {"model": label, "accuracy": float(np.mean(p.value)), "n": len(p)}
+        row: dict[str, Any] = {"model": label, "accuracy": _accuracy(p), "n": len(p)}
         for col, per_scale in res.summary["aggregates"].items():
             for scale, agg in per_scale.items():
                 row[f"{col}@{scale}"] = np.nan if agg["mean"] is None else agg["mean"]

@@ -181,8 +181,9 @@ def ssi_batch(
     centres : (c,) sample id of each centre; ``indptr``/``indices``: CSR neighbourhoods
         (sorted by distance, ties by id).
     bg_indptr, bg_lat, bg_lon, bg_xyz : CSR background points of each neighbourhood
-        (radians, unit vectors); a centre without background points is skipped. ``gbg_*``: the same for the patterns
-        of good samples only (used when ``unmarked_good_only``).
+        (radians, unit vectors); a centre without background points is skipped.
+        ``gbg_*``: the same for the patterns of good samples only (used when
+        ``unmarked_good_only``).
     k, reference_rule, method, permutations, seed : see :func:`pygbs.ssi.ssi_scores`.
 
     Returns

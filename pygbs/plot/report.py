@@ -175,16 +175,15 @@ def _legend(fig: Figure, ax: Any, models: list[str]) -> None:
 
 
 def _accuracy(table: pd.DataFrame, results: Mapping[str, Any]) -> tuple[np.ndarray, str]:
-    """Per-model accuracy for the scatter, and its axis label.
+    """Per-model accuracy for the scatter (the table's column), and its axis label.
 
-    For hit indicators (coding rule "binary", 0/1 or -1/+1 columns alike) the share of
-    correct samples; otherwise the table's accuracy column (mean of the value column).
+    The column is the share of correct samples for hit indicators (coding rule "binary")
+    and the mean of the value column otherwise.
     """
     codings = [((r.summary or {}).get("input") or {}).get("coding") or {} for r in results.values()]
-    if len(codings) == len(table) and all(c.get("rule") == "binary" for c in codings):
-        share = [c["n_good"] / max(c["n_good"] + c["n_bad"], 1) for c in codings]
-        return np.asarray(share, dtype=np.float64), "accuracy (share of correct samples)"
-    return table["accuracy"].to_numpy(np.float64), "accuracy (mean of the value column)"
+    binary = len(codings) == len(table) and all(c.get("rule") == "binary" for c in codings)
+    label = "accuracy (share of correct samples)" if binary else "mean of the value column"
+    return table["accuracy"].to_numpy(np.float64), label
 
 
 def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
@@ -334,9 +333,8 @@ def write_report(
         _GUIDE,
         "<h2>Comparison</h2>",
         '<p class="note">Geo-Bias Score columns are <code>score@scale</code>: the mean over '
-        "centres. <code>accuracy</code> is the mean of the value column (for -1/+1 hit columns "
-        "that is 2 &times; share correct &minus; 1; the Inputs table counts good and bad "
-        "samples).</p>",
+        "centres. <code>accuracy</code> is the share of correct samples for hit columns "
+        "(0/1 or -1/+1) and the mean of the value column otherwise.</p>",
         _table(table),
     ]
     if _headline_columns(table):

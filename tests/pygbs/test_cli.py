@@ -161,3 +161,12 @@ def test_help_lists_every_command(runner):
     r = runner.invoke(main, ["--help"])
     for cmd in ("score", "compare", "map", "report"):
         assert cmd in r.output
+
+
+def test_accuracy_is_share_correct_for_pm1_hits(tmp_path):
+    df = _table()
+    pm1 = df.assign(**{"hit@1": 2 * df["hit@1"] - 1})  # the foundation-model coding
+    cmp = pygbs.compare([df, pm1], names=["zero_one", "minus_plus"], scales=["nn10"])
+    acc = cmp.table.set_index("model")["accuracy"]
+    assert acc["zero_one"] == pytest.approx(df["hit@1"].mean())
+    assert acc["minus_plus"] == pytest.approx(acc["zero_one"])
