@@ -128,10 +128,11 @@ def test_row_permutation_invariance():
 def test_rotation_about_the_axis_invariance():
     """Rotating every point about the Earth's axis leaves the scores unchanged.
 
-    Background points that are equidistant in exact arithmetic (a ring point and the
-    centre, say) are ordered by floating-point rounding, as in the reference; a rotation
-    can change that rounding, so a few neighbourhoods may differ. Everything else must
-    agree to float tolerance.
+    With ``graph="strict"`` points that are equidistant in exact arithmetic (a background
+    ring and the centre, say) are tied and ordered by index, so the k-NN graph, and the
+    score, is the same wherever the data sit. (The reference rule lets floating-point
+    rounding decide such ties, as the public implementation does; there a rotation can
+    change a few neighbourhoods, see docs/method.md.)
     """
     df = _random_table(seed=2)
     kw = dict(scales=["300km", "nn15"], scores=["unmarked", "marked"], graph="strict", min_points=3)
@@ -140,9 +141,8 @@ def test_rotation_about_the_axis_invariance():
     b = pygbs.score(rot, **kw).centres
     np.testing.assert_array_equal(a["n_neighbours"], b["n_neighbours"])
     for col in ("unmarked_ssi", "marked_ssi"):
-        x, y = a[col].to_numpy(), b[col].to_numpy()
-        same = np.isclose(x, y, rtol=1e-8, equal_nan=True)
-        assert same.mean() >= 0.95, f"{col}: only {same.mean():.3f} unchanged"
+        assert np.isfinite(a[col]).mean() > 0.9
+        np.testing.assert_allclose(a[col], b[col], rtol=1e-9, equal_nan=True)
 
 
 def test_duplicates_are_counted_and_scored():
