@@ -67,6 +67,7 @@ def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol
     cy = min(int((py[q] - y0) / cs), nside - 1)
     qlat, qlon, qcos = plat[q], plon[q], pcos[q]
     q0, q1, q2 = xyz[q, 0], xyz[q, 1], xyz[q, 2]
+    qx, qy = px[q] - x0, py[q] - y0
     bound = np.inf
     ring = 0
     while True:
@@ -75,9 +76,12 @@ def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol
                 continue
             on_edge_y = gy == cy - ring or gy == cy + ring
             step = 1 if on_edge_y else 2 * ring
+            dy = max(gy * cs - qy, qy - (gy + 1) * cs, 0.0)
             gx = cx - ring
             while gx <= cx + ring:
-                if 0 <= gx < nside:
+                dx = max(gx * cs - qx, qx - (gx + 1) * cs, 0.0)
+                # skip cells whose planar distance already exceeds the k-th neighbour
+                if 0 <= gx < nside and dx * dx + dy * dy <= bound:
                     c = gy * nside + gx
                     for t in range(cell_start[c], cell_start[c + 1]):
                         p = items[t]
