@@ -16,9 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from pygbs._kernels.kdtree import _PRUNE, _PRUNE_ABS, _before, rdist
-
-_BIG = np.iinfo(np.int64).max
+from pygbs._kernels.kdtree import finish_best, offer, rdist, reset_best
 
 
 @njit(cache=True)
@@ -60,9 +58,7 @@ def build_cells(xyz, center_lat, center_lon):
 def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol):
     """The ``k`` nearest pattern points of point ``q`` (not ``exclude``); see module doc."""
     px, py, x0, y0, cs, nside, cell_start, items = grid
-    for j in range(k):
-        out_h[j] = np.inf
-        out_i[j] = _BIG
+    reset_best(k, out_h, out_i)
     cx = min(int((px[q] - x0) / cs), nside - 1)
     cy = min(int((py[q] - y0) / cs), nside - 1)
     qlat, qlon, qcos = plat[q], plon[q], pcos[q]
@@ -93,21 +89,7 @@ def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol
                         if a * a + b * b + d * d > bound:  # cheap chord test first
                             continue
                         h = rdist(qlat, qlon, qcos, plat[p], plon[p], pcos[p])
-                        if out_i[k - 1] == _BIG or _before(
-                            h, p, out_h[k - 1], out_i[k - 1], tie_rtol
-                        ):
-                            j = k - 1
-                            while j > 0 and (
-                                out_i[j - 1] == _BIG
-                                or _before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)
-                            ):
-                                out_h[j] = out_h[j - 1]
-                                out_i[j] = out_i[j - 1]
-                                j -= 1
-                            out_h[j] = h
-                            out_i[j] = p
-                            if out_i[k - 1] != _BIG:
-                                bound = 4.0 * out_h[k - 1] * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
+                        bound = offer(h, p, k, out_h, out_i, tie_rtol)
                 if step == 0:
                     break
                 gx += step
@@ -118,10 +100,4 @@ def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol
         if ring > nside:
             break
         ring += 1
-    found = 0
-    for j in range(k):
-        if out_i[j] == _BIG:
-            out_i[j] = -1
-        else:
-            found += 1
-    return found
+    return finish_best(k, out_i)

@@ -133,6 +133,45 @@ def _before(ha, ia, hb, ib, tie_rtol):
     return ha < hb
 
 
+@njit(cache=True, inline="always")
+def reset_best(k, out_h, out_i):
+    """Empty the k-best lists (``out_h`` distances, ``out_i`` indices)."""
+    for j in range(k):
+        out_h[j] = np.inf
+        out_i[j] = _BIG
+
+
+@njit(cache=True, inline="always")
+def offer(h, p, k, out_h, out_i, tie_rtol):
+    """Insert point ``p`` at reduced distance ``h`` into the sorted k-best lists.
+
+    Returns the squared-chord bound beyond which no point can enter the lists any more.
+    """
+    if out_i[k - 1] == _BIG or _before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
+        j = k - 1
+        while j > 0 and (
+            out_i[j - 1] == _BIG or _before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)
+        ):
+            out_h[j] = out_h[j - 1]
+            out_i[j] = out_i[j - 1]
+            j -= 1
+        out_h[j] = h
+        out_i[j] = p
+    return 4.0 * out_h[k - 1] * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
+
+
+@njit(cache=True, inline="always")
+def finish_best(k, out_i):
+    """Mark empty slots with -1; return the number of points found."""
+    found = 0
+    for j in range(k):
+        if out_i[j] == _BIG:
+            out_i[j] = -1
+        else:
+            found += 1
+    return found
+
+
 @njit(cache=True)
 def knn(pts, lat, lon, coslat, tree, q, k, exclude, out_h, out_i, stack, tie_rtol=0.0):
     """The ``k`` nearest points of point ``q`` (not ``exclude``), by (distance, index).
@@ -146,9 +185,7 @@ def knn(pts, lat, lon, coslat, tree, q, k, exclude, out_h, out_i, stack, tie_rto
     perm, start, end, left, lo, hi = tree
     q0, q1, q2 = pts[q, 0], pts[q, 1], pts[q, 2]
     qlat, qlon, qcos = lat[q], lon[q], coslat[q]
-    for j in range(k):
-        out_h[j] = np.inf
-        out_i[j] = _BIG
+    reset_best(k, out_h, out_i)
     sp = 0
     stack[sp] = 0
     sp += 1
@@ -170,17 +207,7 @@ def knn(pts, lat, lon, coslat, tree, q, k, exclude, out_h, out_i, stack, tie_rto
                 if a * a + b * b + cc * cc > bound:  # cheap chord test before the trig
                     continue
                 h = rdist(qlat, qlon, qcos, lat[p], lon[p], coslat[p])
-                if out_i[k - 1] == _BIG or _before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
-                    j = k - 1
-                    while j > 0 and (
-                        out_i[j - 1] == _BIG or _before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)
-                    ):
-                        out_h[j] = out_h[j - 1]
-                        out_i[j] = out_i[j - 1]
-                        j -= 1
-                    out_h[j] = h
-                    out_i[j] = p
-                    bound = 4.0 * out_h[k - 1] * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
+                bound = offer(h, p, k, out_h, out_i, tie_rtol)
         else:
             dl = _box_dist2(lo, hi, c, q0, q1, q2)
             dr = _box_dist2(lo, hi, c + 1, q0, q1, q2)
@@ -191,13 +218,7 @@ def knn(pts, lat, lon, coslat, tree, q, k, exclude, out_h, out_i, stack, tie_rto
                 stack[sp] = c
                 stack[sp + 1] = c + 1
             sp += 2
-    found = 0
-    for j in range(k):
-        if out_i[j] == _BIG:
-            out_i[j] = -1
-        else:
-            found += 1
-    return found
+    return finish_best(k, out_i)
 
 
 @njit(cache=True)
