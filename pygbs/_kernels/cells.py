@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from pygbs._kernels.kdtree import finish_best, offer, rdist, reset_best
+from pygbs._kernels.kdtree import chord_bound, finish_best, offer, rdist, reset_best
 
 
 @njit(cache=True)
@@ -89,7 +89,8 @@ def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol
                         if a * a + b * b + d * d > bound:  # cheap chord test first
                             continue
                         h = rdist(qlat, qlon, qcos, plat[p], plon[p], pcos[p])
-                        bound = offer(h, p, k, out_h, out_i, tie_rtol)
+                        if offer(h, p, k, out_h, out_i, tie_rtol):
+                            bound = chord_bound(out_h[k - 1], tie_rtol)
                 if step == 0:
                     break
                 gx += step

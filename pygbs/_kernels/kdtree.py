@@ -145,19 +145,24 @@ def reset_best(k, out_h, out_i):
 def offer(h, p, k, out_h, out_i, tie_rtol):
     """Insert point ``p`` at reduced distance ``h`` into the sorted k-best lists.
 
-    Returns the squared-chord bound beyond which no point can enter the lists any more.
+    Returns whether it was inserted.
     """
-    if out_i[k - 1] == _BIG or _before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
-        j = k - 1
-        while j > 0 and (
-            out_i[j - 1] == _BIG or _before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)
-        ):
-            out_h[j] = out_h[j - 1]
-            out_i[j] = out_i[j - 1]
-            j -= 1
-        out_h[j] = h
-        out_i[j] = p
-    return 4.0 * out_h[k - 1] * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
+    if out_i[k - 1] != _BIG and not _before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
+        return False
+    j = k - 1
+    while j > 0 and (out_i[j - 1] == _BIG or _before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)):
+        out_h[j] = out_h[j - 1]
+        out_i[j] = out_i[j - 1]
+        j -= 1
+    out_h[j] = h
+    out_i[j] = p
+    return True
+
+
+@njit(cache=True, inline="always")
+def chord_bound(h, tie_rtol):
+    """Squared chord beyond which no point can be closer than reduced distance ``h``."""
+    return 4.0 * h * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
 
 
 @njit(cache=True, inline="always")
@@ -192,7 +197,7 @@ def knn(pts, lat, lon, coslat, tree, q, k, exclude, out_h, out_i, stack, tie_rto
     while sp > 0:
         sp -= 1
         node = stack[sp]
-        bound = 4.0 * out_h[k - 1] * (_PRUNE + 2 * tie_rtol) + _PRUNE_ABS
+        bound = chord_bound(out_h[k - 1], tie_rtol)
         if _box_dist2(lo, hi, node, q0, q1, q2) > bound:
             continue
         c = left[node]
@@ -207,7 +212,8 @@ def knn(pts, lat, lon, coslat, tree, q, k, exclude, out_h, out_i, stack, tie_rto
                 if a * a + b * b + cc * cc > bound:  # cheap chord test before the trig
                     continue
                 h = rdist(qlat, qlon, qcos, lat[p], lon[p], coslat[p])
-                bound = offer(h, p, k, out_h, out_i, tie_rtol)
+                if offer(h, p, k, out_h, out_i, tie_rtol):
+                    bound = chord_bound(out_h[k - 1], tie_rtol)
         else:
             dl = _box_dist2(lo, hi, c, q0, q1, q2)
             dr = _box_dist2(lo, hi, c + 1, q0, q1, q2)
