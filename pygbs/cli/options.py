@@ -13,7 +13,7 @@ import click
 from pygbs.api import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.errors import InputError
 from pygbs.result import SCORE_COLUMNS
-from pygbs.scales import DEFAULT_K_MAX
+from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
 
 __all__ = ["score_options", "scoring_kwargs", "out_option", "run_or_exit"]
 
@@ -120,6 +120,38 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Take lon/lat row by row from this prediction file (for files "
             "without coordinates).",
         ),
+        click.option(
+            "--sri-threshold",
+            default=20,
+            show_default=True,
+            type=click.IntRange(1),
+            help="SRI: parts with fewer samples are skipped.",
+        ),
+        click.option(
+            "--sri-sectors",
+            default=8,
+            show_default=True,
+            type=click.IntRange(1),
+            help="SRI: number of direction sectors.",
+        ),
+        click.option(
+            "--sri-cell-km",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            help="SRI: grid cell side in km (default: half the radius).",
+        ),
+        click.option(
+            "--sri-lag-km",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            help="SRI: distance ring width in km (default: a quarter of the radius).",
+        ),
+        click.option(
+            "--sri-bins",
+            type=click.IntRange(1),
+            default=None,
+            help="SRI: histogram bins (default: 2 for +-1 codes, else 10).",
+        ),
     ]
     return functools.reduce(lambda acc, opt: opt(acc), reversed(opts), f)
 
@@ -163,7 +195,16 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
         "raw": params.get("raw", False),
         "presence": params["presence"],
         "coords_from": params.get("coords_from"),
+        "sri_threshold": params.get("sri_threshold", 20),
+        "sri_sectors": params.get("sri_sectors", 8),
+        "sri_scale": _km_to_rad(params.get("sri_cell_km")),
+        "sri_lag": _km_to_rad(params.get("sri_lag_km")),
+        "sri_bins": params.get("sri_bins"),
     }
+
+
+def _km_to_rad(km: float | None) -> float | None:
+    return None if km is None else km / EARTH_RADIUS_KM
 
 
 def run_or_exit(fn: Callable[[], Any]) -> Any:

@@ -42,9 +42,12 @@ def score_cmd(file: Path, out: Path, **params: Any) -> None:
         for col, per_scale in agg.items():
             for scale, a in per_scale.items():
                 mean = "nan" if a["mean"] is None else f"{a['mean']:.4g}"
+                hint = ""
+                if a["n_scored"] == 0 and col.startswith("sri"):
+                    hint = " - no part reached --sri-threshold samples; try a larger scale"
                 click.echo(
                     f"  {col}@{scale}: mean {mean} ({a['n_scored']} scored, "
-                    f"{a['n_skipped']} skipped)"
+                    f"{a['n_skipped']} skipped){hint}"
                 )
 
     run_or_exit(run)

@@ -170,3 +170,18 @@ def test_accuracy_is_share_correct_for_pm1_hits(tmp_path):
     acc = cmp.table.set_index("model")["accuracy"]
     assert acc["zero_one"] == pytest.approx(df["hit@1"].mean())
     assert acc["minus_plus"] == pytest.approx(acc["zero_one"])
+
+
+def test_sri_options_reach_the_scores(runner, tmp_path):
+    f = tmp_path / "a.csv"
+    _table(n=300).to_csv(f, index=False)
+    out = tmp_path / "o"
+    args = ["score", str(f), "--scale", "nn40", "--score", "sri-lag", "--out", str(out)]
+    r = runner.invoke(main, args)
+    assert r.exit_code == 0 and "no part reached --sri-threshold" in r.output
+    r = runner.invoke(main, [*args, "--sri-threshold", "5", "--sri-lag-km", "50"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["parameters"]["sri"]["threshold"] == 5
+    assert summary["parameters"]["sri"]["lag_rad"] == pytest.approx(50 / pygbs.EARTH_RADIUS_KM)
+    assert summary["aggregates"]["sri_lag"]["nn40"]["n_scored"] > 0
