@@ -27,6 +27,8 @@ __all__ = ["score", "compare", "DEFAULT_SCALES", "DEFAULT_SCORES"]
 log = logging.getLogger(__name__)
 
 DEFAULT_SCALES = ("100km", "1000km", "nn50")
+#: Centres per batch of uncapped SRI neighbourhoods (bounds memory on dense data).
+SRI_CHUNK = 2048
 DEFAULT_SCORES = ("unmarked", "marked")
 _SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
 
@@ -210,15 +212,20 @@ def score(
                     cols[f"{col}_p"] = res[f"{name}_ssi_p"]
                     pvals[col] = res[f"{name}_ssi_p"]
         sri_wanted = [s for s in scores if s in _SRI]
-        if sri_wanted:
-            # SRI uses every sample within the radius (no k_max cap)
-            full = nb if scale.is_knn else Neighbourhoods.from_scale(index, rows, scale, cap=False)
+        for s in sri_wanted:
+            cols[SCORE_COLUMNS[s]] = np.full(len(rows), np.nan)
+            pvals[SCORE_COLUMNS[s]] = None
+        # SRI uses every sample within the radius (no k_max cap); in chunks of centres so
+        # that large radii on dense data do not hold every neighbourhood in memory at once
+        for a in range(0, len(rows) if sri_wanted else 0, SRI_CHUNK):
+            part = rows[a : a + SRI_CHUNK]
+            full = Neighbourhoods.from_scale(index, part, scale, cap=False)
             for s in sri_wanted:
                 vals, _ = sri_scores(
                     index.lat_rad,
                     index.lon_rad,
                     marks,
-                    rows,
+                    part,
                     full.indptr,
                     full.indices,
                     full.dist,
@@ -231,8 +238,7 @@ def score(
                     bins=sri_bins,
                 )
                 vals = np.where(full.sizes >= min_points, vals, np.nan)
-                cols[SCORE_COLUMNS[s]] = vals
-                pvals[SCORE_COLUMNS[s]] = None
+                cols[SCORE_COLUMNS[s]][a : a + len(part)] = vals
         block = pd.DataFrame(cols)
         blocks.append(block)
         for col, p in pvals.items():

@@ -182,3 +182,18 @@ def test_bad_options_name_the_value():
         pygbs.score(df, scales=["100miles"])
     with pytest.raises(pygbs.InputError, match="centre row 99"):
         pygbs.score(df, centres=[0, 99])
+
+
+def test_chunking_does_not_change_results(monkeypatch):
+    import pygbs.api
+    import pygbs.ssi
+
+    df = _random_table(seed=11, n=160)
+    kw = dict(scales=["600km", "nn12"], scores=["unmarked", "marked", "sri-lag", "sri-sector"],
+              sri_threshold=3)
+    whole = pygbs.score(df, **kw).centres
+    monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 7)
+    monkeypatch.setattr(pygbs.ssi, "CHUNK", 5)
+    chunked = pygbs.score(df, **kw).centres
+    pd.testing.assert_frame_equal(whole, chunked, check_exact=True)
+    assert whole["sri_lag"].notna().any()
