@@ -138,7 +138,7 @@ def score(
     lon, lat : str, optional
         Coordinate column names (default: detected).
     progress : bool, default=False
-        Show a progress bar over scales.
+        Show progress bars (on a terminal only).
 
     Returns
     -------
@@ -173,12 +173,8 @@ def score(
     want_unmarked, want_marked = "unmarked" in scores, "marked" in scores
     blocks: list[pd.DataFrame] = []
     aggregates: dict[str, dict[str, Any]] = {SCORE_COLUMNS[s]: {} for s in scores}
-    iterator = parsed
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        iterator = tqdm(parsed, desc="scales", unit="scale")
-    for scale in iterator:
+    show = bool(progress and sys.stderr.isatty())
+    for scale in parsed:
         nb = Neighbourhoods.from_scale(index, rows, scale)
         cols: dict[str, np.ndarray] = {
             "row": rows,
@@ -204,6 +200,7 @@ def score(
                 graph=graph,
                 permutations=permutations,
                 seed=seed,
+                progress=f"SSI {scale.name}" if show else None,
             )
             for name in ("unmarked", "marked"):
                 if name in scores:

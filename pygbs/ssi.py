@@ -41,6 +41,7 @@ def ssi_scores(
     graph: str | None = None,
     permutations: int = 999,
     seed: int = 0,
+    progress: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Unmarked and marked SSI of every neighbourhood.
 
@@ -74,6 +75,8 @@ def ssi_scores(
     seed : int, default=0
         Seed of the permutations (centre ``i`` uses a stream derived from ``seed`` and its
         row, so results do not depend on threading).
+    progress : str, optional
+        Show a progress bar (over batches of centres) with this label.
 
     Returns
     -------
@@ -106,7 +109,12 @@ def ssi_scores(
     n_points = np.zeros((nc, 2), dtype=np.int64)
     good = marks > 0
     good_only = bool(unmarked and presence == "good")
-    for a in range(0, nc, CHUNK):
+    starts = range(0, nc, CHUNK)
+    if progress is not None:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc=progress, unit="batch", total=-(-nc // CHUNK), leave=False)
+    for a in starts:
         b = min(a + CHUNK, nc)
         lo, hi = nbhd.indptr[a], nbhd.indptr[b]
         centres = nbhd.centres[a:b]
