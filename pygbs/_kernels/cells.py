@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from pygbs._kernels.kdtree import chord_bound, finish_best, offer, rdist, reset_best
+from pygbs._kernels.kdtree import _before, chord_bound, finish_best, offer, rdist, reset_best
 
 
 @njit(cache=True)
@@ -102,3 +102,124 @@ def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol
             break
         ring += 1
     return finish_best(k, out_i)
+
+
+#: Chord^2 values this close (relative) may order differently from the haversine reduced
+#: distance through rounding: such near-ties are settled with the exact haversine values.
+_CLOSE = 1e-5
+_CLOSE_ABS = 1e-24
+#: Extra slots kept beyond the k nearest to hold a near-tie group at the k-th place.
+EXTRA = 8
+
+
+@njit(cache=True, inline="always")
+def _close(a, b):
+    return abs(a - b) <= _CLOSE * max(a, b) + _CLOSE_ABS
+
+
+@njit(cache=True, inline="always")
+def knn_cells_set(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, bd2, bi, bh):
+    """The *set* of the ``k`` nearest pattern points of ``q``, mostly without trigonometry.
+
+    Gives the same set as :func:`knn_cells` (order inside the set is by chord). Candidates
+    are ranked by squared chord; only when chords tie to within ``_CLOSE`` at the k-th
+    place are the tied points compared by their exact haversine reduced distance and the
+    (distance, index) rule. Returns the number found, or -1 when a tie group overflows the
+    ``k + EXTRA`` buffer (``bd2``, ``bi``, ``bh``), in which case the caller falls back to
+    :func:`knn_cells`.
+    """
+    px, py, x0, y0, cs, nside, cell_start, items = grid
+    kk = bd2.shape[0]
+    n = 0
+    cx = min(int((px[q] - x0) / cs), nside - 1)
+    cy = min(int((py[q] - y0) / cs), nside - 1)
+    q0, q1, q2 = xyz[q, 0], xyz[q, 1], xyz[q, 2]
+    qx, qy = px[q] - x0, py[q] - y0
+    bound = np.inf
+    ring = 0
+    while True:
+        for gy in range(cy - ring, cy + ring + 1):
+            if gy < 0 or gy >= nside:
+                continue
+            on_edge_y = gy == cy - ring or gy == cy + ring
+            step = 1 if on_edge_y else 2 * ring
+            dy = max(gy * cs - qy, qy - (gy + 1) * cs, 0.0)
+            gx = cx - ring
+            while gx <= cx + ring:
+                dx = max(gx * cs - qx, qx - (gx + 1) * cs, 0.0)
+                if 0 <= gx < nside and dx * dx + dy * dy <= bound:
+                    c = gy * nside + gx
+                    for t in range(cell_start[c], cell_start[c + 1]):
+                        p = items[t]
+                        if p == exclude:
+                            continue
+                        a = xyz[p, 0] - q0
+                        b = xyz[p, 1] - q1
+                        d = xyz[p, 2] - q2
+                        d2 = a * a + b * b + d * d
+                        if d2 > bound:
+                            continue
+                        # insert into the buffer sorted by (d2, index)
+                        if n == kk and (d2 > bd2[kk - 1] or (d2 == bd2[kk - 1] and p > bi[kk - 1])):
+                            continue
+                        j = n if n < kk else kk - 1
+                        while j > 0 and (bd2[j - 1] > d2 or (bd2[j - 1] == d2 and bi[j - 1] > p)):
+                            bd2[j] = bd2[j - 1]
+                            bi[j] = bi[j - 1]
+                            j -= 1
+                        bd2[j] = d2
+                        bi[j] = p
+                        if n < kk:
+                            n += 1
+                        if n >= k:
+                            bound = bd2[k - 1] * (1.0 + 2.0 * _CLOSE) + 2.0 * _CLOSE_ABS
+                            if n == kk and bd2[kk - 1] < bound:
+                                bound = bd2[kk - 1]
+                if step == 0:
+                    break
+                gx += step
+        reach = ring * cs
+        if bound < reach * reach:
+            break
+        if ring > nside:
+            break
+        ring += 1
+    if n <= k:
+        for j in range(n):
+            out_i[j] = bi[j]
+        for j in range(n, k):
+            out_i[j] = -1
+        return n
+    # the near-tie group around the k-th place: positions j0..j1 (contiguous, sorted)
+    ref = bd2[k - 1]
+    j0 = k - 1
+    while j0 > 0 and _close(bd2[j0 - 1], ref):
+        j0 -= 1
+    j1 = k - 1
+    while j1 + 1 < n and _close(bd2[j1 + 1], ref):
+        j1 += 1
+    if j1 == k - 1:
+        for j in range(k):
+            out_i[j] = bi[j]
+        return k
+    if j1 == kk - 1:
+        return -1  # the group may continue beyond the buffer
+    for j in range(j0):
+        out_i[j] = bi[j]
+    qlat, qlon, qcos = plat[q], plon[q], pcos[q]
+    for j in range(j0, j1 + 1):
+        o = bi[j]
+        bh[j] = rdist(qlat, qlon, qcos, plat[o], plon[o], pcos[o])
+    # pick the k - j0 first of the group by (distance, index): selection by insertion
+    for j in range(j0 + 1, j1 + 1):
+        h, o = bh[j], bi[j]
+        t = j
+        while t > j0 and _before(h, o, bh[t - 1], bi[t - 1], tie_rtol):
+            bh[t] = bh[t - 1]
+            bi[t] = bi[t - 1]
+            t -= 1
+        bh[t] = h
+        bi[t] = o
+    for j in range(j0, k):
+        out_i[j] = bi[j]
+    return k

@@ -87,16 +87,26 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     nbr = np.full((m, width), -1, np.int64)
     hh = np.empty(width)
     row = np.empty(width, np.int64)
+    bd2 = np.empty(width + cells.EXTRA)
+    bi = np.empty(width + cells.EXTRA, np.int64)
+    bh = np.empty(width + cells.EXTRA)
+    tol = 0.0 if reference_rule else kdtree.TIE_RTOL
     for a in range(m):
+        ex = -1 if reference_rule else a  # the reference rule queries the point itself too
+        found = cells.knn_cells_set(
+            plat, plon, pcos, xyz, grid, a, width, ex, row, tol, bd2, bi, bh
+        )
+        if found < 0:  # a large group of tied points: exact search
+            cells.knn_cells(plat, plon, pcos, xyz, grid, a, width, ex, hh, row, tol)
         if reference_rule:
-            cells.knn_cells(plat, plon, pcos, xyz, grid, a, width, -1, hh, row, 0.0)
             t = 0
             for j in range(width):
                 if row[j] != a and row[j] >= 0:
                     nbr[a, t] = row[j]
                     t += 1
         else:
-            cells.knn_cells(plat, plon, pcos, xyz, grid, a, kk, a, hh, nbr[a], kdtree.TIE_RTOL)
+            for j in range(width):
+                nbr[a, j] = row[j]
     return nbr
 
 

@@ -197,3 +197,31 @@ def test_chunking_does_not_change_results(monkeypatch):
     chunked = pygbs.score(df, **kw).centres
     pd.testing.assert_frame_equal(whole, chunked, check_exact=True)
     assert whole["sri_lag"].notna().any()
+
+
+@pytest.mark.parametrize("reference_rule", [True, False])
+def test_fast_knn_graph_equals_exact_search(reference_rule):
+    """The chord-ranked neighbour sets equal an exact haversine search, ties included."""
+    from pygbs._kernels import cells
+
+    rng = np.random.default_rng(8)
+    n = 80
+    lat = np.radians(48 + rng.uniform(-0.3, 0.3, n))
+    lon = np.radians(2 + rng.uniform(-0.3, 0.3, n))
+    lat[10:22], lon[10:22] = lat[3], lon[3]  # a group of 13 coincident samples
+    blat, blon = background_points(lat[0], lon[0], np.radians(0.5), n)
+    ids = np.arange(n)
+    plat, plon, pcos, xyz = K.build_pattern(
+        lat, lon, np.cos(lat), to_unit_vectors(lat, lon), ids, blat, blon,
+        to_unit_vectors(blat, blon),
+    )
+    nbr = K.knn_graph(plat, plon, pcos, xyz, lat[0], lon[0], 4, reference_rule)
+    grid = cells.build_cells(xyz, lat[0], lon[0])
+    width = nbr.shape[1]
+    hh, row = np.empty(width), np.empty(width, np.int64)
+    tol = 0.0 if reference_rule else 1e-9
+    for a in range(len(plat)):
+        ex = -1 if reference_rule else a
+        cells.knn_cells(plat, plon, pcos, xyz, grid, a, width, ex, hh, row, tol)
+        want = {int(b) for b in row if b >= 0 and b != a}
+        assert {int(b) for b in nbr[a] if b >= 0} == want, a
