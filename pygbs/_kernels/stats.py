@@ -41,8 +41,7 @@ def centred_statistic(z, nbr):
 
 
 @njit(cache=True)
-def value_counts(z):
-    """Sorted distinct values of ``z`` and their counts (as float64)."""
+def _value_counts_sorted(z):
     zs = np.sort(z)
     cs = np.empty(zs.shape[0])
     ns = np.empty(zs.shape[0])
@@ -54,6 +53,42 @@ def value_counts(z):
             cs[u] = zs[i]
             ns[u] = 1.0
             u += 1
+    return cs[:u], ns[:u]
+
+
+#: Up to this many distinct labels are counted by a linear scan (labels are usually
+#: {0, 1} or {-1, 0, 1}); more fall back to a sort.
+_FEW = 16
+
+
+@njit(cache=True)
+def value_counts(z):
+    """Sorted distinct values of ``z`` and their counts (as float64)."""
+    cs = np.empty(_FEW)
+    ns = np.empty(_FEW)
+    u = 0
+    for i in range(z.shape[0]):
+        v = z[i]
+        t = 0
+        while t < u and cs[t] != v:
+            t += 1
+        if t < u:
+            ns[t] += 1.0
+        elif u == _FEW:
+            return _value_counts_sorted(z)
+        else:
+            cs[u] = v
+            ns[u] = 1.0
+            u += 1
+    for i in range(1, u):  # insertion sort of the few distinct values
+        c, n = cs[i], ns[i]
+        j = i
+        while j > 0 and cs[j - 1] > c:
+            cs[j] = cs[j - 1]
+            ns[j] = ns[j - 1]
+            j -= 1
+        cs[j] = c
+        ns[j] = n
     return cs[:u], ns[:u]
 
 

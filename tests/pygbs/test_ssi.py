@@ -225,3 +225,15 @@ def test_fast_knn_graph_equals_exact_search(reference_rule):
         cells.knn_cells(plat, plon, pcos, xyz, grid, a, width, ex, hh, row, tol)
         want = {int(b) for b in row if b >= 0 and b != a}
         assert {int(b) for b in nbr[a] if b >= 0} == want, a
+
+
+@pytest.mark.parametrize("n_distinct", [1, 2, 3, 16, 17, 200])
+def test_value_counts_matches_numpy_unique(n_distinct):
+    from pygbs._kernels.stats import value_counts
+
+    rng = np.random.default_rng(n_distinct)
+    z = rng.choice(rng.normal(size=n_distinct), size=500)
+    cs, ns = value_counts(z)
+    want_c, want_n = np.unique(z, return_counts=True)
+    np.testing.assert_array_equal(cs, want_c)
+    np.testing.assert_array_equal(ns, want_n.astype(float))
