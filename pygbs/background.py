@@ -87,27 +87,48 @@ def background_points(
     return np.arcsin(xyz[:, 2]), np.arctan2(xyz[:, 1], xyz[:, 0])
 
 
+@lru_cache(maxsize=64)
+def _ring_bearings(max_ring: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cosines and sines of the bearings of rings 1..max_ring, and each ring's offset.
+
+    Bearings do not depend on the density, so all centres share them (read-only, cached).
+    """
+    ring = np.arange(1, max_ring + 1)
+    n_points = np.ceil(2 * np.pi * ring).astype(np.int64)
+    first = np.concatenate([[0], np.cumsum(n_points)])
+    j = np.arange(first[-1]) - np.repeat(first[:-1], n_points)
+    theta = -np.pi + np.repeat(2 * np.pi / n_points, n_points) * j
+    out = (np.cos(theta), np.sin(theta), first)
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
 def _grids_vectorised(
     density: np.ndarray, rings: np.ndarray, nc: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The polar grids of all centres in one pass (element-wise as :func:`_polar_grid`)."""
+    """The polar grids of all centres in one pass (element-wise as :func:`_polar_grid`).
+
+    The trigonometry of the bearings is shared by all centres and that of the ring
+    latitudes is done once per ring, then broadcast to the ring's points: the same
+    operations on the same values as point by point, so the same bits.
+    """
+    ctheta, stheta, first = _ring_bearings(int(rings.max()) if len(rings) else 0)
     ring_centre = np.repeat(np.arange(nc), rings)
     ring_starts = np.concatenate([[0], np.cumsum(rings)[:-1]])
     ring = np.arange(len(ring_centre)) - np.repeat(ring_starts, rings) + 1
-    n_points = np.ceil(2 * np.pi * ring).astype(np.int64)
+    n_points = first[ring] - first[ring - 1]
     counts = np.bincount(ring_centre, weights=n_points, minlength=nc).astype(np.int64)
-    total = int(counts.sum())
+    phi = np.pi / 2 - (1 / np.sqrt(density[ring_centre])) * ring  # one latitude per ring
+    cphi, sphi = np.cos(phi), np.sin(phi)
     point_ring = np.repeat(np.arange(len(ring)), n_points)
-    first = np.concatenate([[0], np.cumsum(n_points)[:-1]])
-    j = np.arange(total) - first[point_ring]
-    dist = 1 / np.sqrt(density[ring_centre[point_ring]])
-    phi = np.pi / 2 - dist * ring[point_ring]
-    theta = -np.pi + (2 * np.pi / n_points)[point_ring] * j
-    cphi = np.cos(phi)
-    grid = np.empty((total, 3))
-    grid[:, 0] = np.cos(theta) * cphi
-    grid[:, 1] = np.sin(theta) * cphi
-    grid[:, 2] = np.sin(phi)
+    # index of each point's bearing in the shared tables: ring offset + position in ring
+    starts = np.concatenate([[0], np.cumsum(n_points)[:-1]])
+    bearing = first[ring - 1][point_ring] + (np.arange(int(n_points.sum())) - starts[point_ring])
+    grid = np.empty((len(bearing), 3))
+    grid[:, 0] = ctheta[bearing] * cphi[point_ring]
+    grid[:, 1] = stheta[bearing] * cphi[point_ring]
+    grid[:, 2] = sphi[point_ring]
     return grid, counts
 
 

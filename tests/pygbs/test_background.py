@@ -59,3 +59,16 @@ def test_batch_equals_scipy_rotation_per_centre():
         xyz = Rotation.from_euler("yz", [0.5 * np.pi - clat[c], clon[c]]).apply(np.array(grid))
         assert np.array_equal(lat[indptr[c] : indptr[c + 1]], np.arcsin(xyz[:, 2]))
         assert np.array_equal(lon[indptr[c] : indptr[c + 1]], np.arctan2(xyz[:, 1], xyz[:, 0]))
+
+
+def test_vectorised_grids_equal_the_cached_grids():
+    from pygbs.background import _grids_vectorised
+
+    rng = np.random.default_rng(3)
+    density = rng.integers(5, 400_000, 40)
+    rings = rng.integers(0, 30, 40)
+    grid, counts = _grids_vectorised(density, rings, 40)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    for c in range(40):
+        want = _polar_grid(int(density[c]), int(rings[c])) if rings[c] else np.empty((0, 3))
+        assert np.array_equal(grid[indptr[c] : indptr[c + 1]], want.reshape(-1, 3))
