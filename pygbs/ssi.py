@@ -16,8 +16,25 @@ from pygbs.neighbours import Neighbourhoods, SphereIndex
 
 __all__ = ["METHODS", "ssi_scores"]
 
-#: Centres per kernel call: bounds the memory of the background points of a batch.
+#: Centres per kernel call, at most ...
 CHUNK = 4096
+#: ... and about this many pattern points (samples + ~5 background points per sample) per
+#: call, which bounds the memory of a batch when neighbourhoods are large (no k_max cap).
+CHUNK_POINTS = 4_000_000
+
+
+def _batches(sizes: np.ndarray) -> list[tuple[int, int]]:
+    """Split centres into consecutive batches bounded by CHUNK and CHUNK_POINTS."""
+    out = []
+    a, n = 0, len(sizes)
+    est = np.cumsum(6 * sizes.astype(np.int64) + 16)
+    while a < n:
+        base = est[a - 1] if a else 0
+        b = int(np.searchsorted(est, base + CHUNK_POINTS, side="right"))
+        b = min(max(b, a + 1), a + CHUNK, n)
+        out.append((a, b))
+        a = b
+    return out
 
 #: Null-distribution methods of spec section 3.
 METHODS = {
@@ -109,13 +126,12 @@ def ssi_scores(
     n_points = np.zeros((nc, 2), dtype=np.int64)
     good = marks > 0
     good_only = bool(unmarked and presence == "good")
-    starts = range(0, nc, CHUNK)
+    batches = _batches(nbhd.sizes)
     if progress is not None:
         from tqdm import tqdm
 
-        starts = tqdm(starts, desc=progress, unit="batch", total=-(-nc // CHUNK), leave=False)
-    for a in starts:
-        b = min(a + CHUNK, nc)
+        batches = tqdm(batches, desc=progress, unit="batch", leave=False)
+    for a, b in batches:
         lo, hi = nbhd.indptr[a], nbhd.indptr[b]
         centres = nbhd.centres[a:b]
         indptr = nbhd.indptr[a : b + 1] - lo

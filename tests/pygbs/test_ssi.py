@@ -194,6 +194,7 @@ def test_chunking_does_not_change_results(monkeypatch):
     whole = pygbs.score(df, **kw).centres
     monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 7)
     monkeypatch.setattr(pygbs.ssi, "CHUNK", 5)
+    monkeypatch.setattr(pygbs.ssi, "CHUNK_POINTS", 300)  # some batches of a single centre
     chunked = pygbs.score(df, **kw).centres
     pd.testing.assert_frame_equal(whole, chunked, check_exact=True)
     assert whole["sri_lag"].notna().any()
@@ -237,3 +238,13 @@ def test_value_counts_matches_numpy_unique(n_distinct):
     want_c, want_n = np.unique(z, return_counts=True)
     np.testing.assert_array_equal(cs, want_c)
     np.testing.assert_array_equal(ns, want_n.astype(float))
+
+
+def test_batches_cover_every_centre_once():
+    from pygbs.ssi import _batches
+
+    sizes = np.array([1, 5000, 3, 3, 700_000, 2, 2, 2] * 50)
+    batches = _batches(sizes)
+    assert batches[0][0] == 0 and batches[-1][1] == len(sizes)
+    assert all(a < b for a, b in batches)
+    assert all(b == c for (_, b), (c, _) in zip(batches, batches[1:], strict=False))
