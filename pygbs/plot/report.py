@@ -186,6 +186,22 @@ def _accuracy(table: pd.DataFrame, results: Mapping[str, Any]) -> tuple[np.ndarr
     return table["accuracy"].to_numpy(np.float64), label
 
 
+def _label_points(ax: Any, x: np.ndarray, y: np.ndarray, names: pd.Series) -> None:
+    """Name each point, skipping points that sit on top of an already labelled one."""
+    xr = np.ptp(x[np.isfinite(x)]) if np.isfinite(x).any() else 1.0
+    yr = np.ptp(y[np.isfinite(y)]) if np.isfinite(y).any() else 1.0
+    placed: list[tuple[float, float]] = []
+    for a, v, m in zip(x, y, names.astype(str), strict=True):
+        if not (np.isfinite(a) and np.isfinite(v)):
+            continue
+        if any(
+            abs(a - pa) < 0.06 * (xr or 1) and abs(v - pv) < 0.06 * (yr or 1) for pa, pv in placed
+        ):
+            continue
+        placed.append((a, v))
+        ax.annotate(m, (a, v), fontsize=6, xytext=(3, 2), textcoords="offset points", clip_on=True)
+
+
 def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
     cols = _headline_columns(table)
     scores = list(dict.fromkeys(s for _, s, _ in cols))
@@ -208,8 +224,7 @@ def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
                 zorder=3,
             )
             if j == 0 and len(table) <= 20:
-                for a, v, m in zip(acc, table[col], table["model"].astype(str), strict=True):
-                    ax.annotate(m, (a, v), fontsize=6, xytext=(3, 2), textcoords="offset points")
+                _label_points(ax, acc, table[col].to_numpy(np.float64), table["model"])
         ax.set_xlabel(acc_label, fontsize=8)
         ax.set_ylabel(score_label(score, units=False), fontsize=8)
         ax.tick_params(labelsize=8)
