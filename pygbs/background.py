@@ -40,6 +40,8 @@ def _polar_grid(density: int, radius_rings: int) -> np.ndarray:
     Vectorised, with the same floating-point operations per point as the reference's
     point-by-point loop (so the coordinates are bit-identical).
     """
+    if radius_rings < 1:
+        return np.empty((0, 3))
     dist = 1 / np.sqrt(density)
     ring = np.arange(1, radius_rings + 1)
     n_points = np.ceil(2 * np.pi * ring).astype(np.int64)

@@ -16,6 +16,9 @@ from pygbs.neighbours import Neighbourhoods, SphereIndex
 
 __all__ = ["METHODS", "ssi_scores"]
 
+#: Neighbourhoods with a smaller radius (radians; 1e-8 rad is 6 cm) have all their samples
+#: at one place: no background grid can be laid (its density would overflow), no score.
+MIN_RADIUS = 1e-8
 #: Centres per kernel call, at most ...
 CHUNK = 4096
 #: ... and about this many pattern points (samples + ~5 background points per sample) per
@@ -77,8 +80,8 @@ def ssi_scores(
     k : int, default=4
         Neighbours per point in the weight graph.
     min_points : int, default=5
-        Neighbourhoods with fewer samples, or with radius 0 (all samples at one place), are
-        not scored.
+        Neighbourhoods with fewer samples, or with a radius below ``MIN_RADIUS`` (all samples
+        at one place), are not scored.
     presence : {'all', 'good'}, default='all'
         Unmarked SSI over all samples, or over the good ones (``marks > 0``) only.
     graph : {'reference', 'strict'}, optional
@@ -139,7 +142,7 @@ def ssi_scores(
         sizes = np.diff(indptr)
         radius = nbhd.radius[a:b]
         clat, clon = index.lat_rad[centres], index.lon_rad[centres]
-        active = (sizes >= min_points) & (radius > 0)
+        active = (sizes >= min_points) & (radius > MIN_RADIUS)
         bg = background_batch(clat, clon, radius, sizes, active)
         if good_only:
             seg = np.repeat(np.arange(b - a), sizes)

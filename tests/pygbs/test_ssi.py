@@ -248,3 +248,22 @@ def test_batches_cover_every_centre_once():
     assert batches[0][0] == 0 and batches[-1][1] == len(sizes)
     assert all(a < b for a, b in batches)
     assert all(b == c for (_, b), (c, _) in zip(batches, batches[1:], strict=False))
+
+
+@pytest.mark.parametrize("method", ["pygbs", "analytic", "permutation"])
+def test_poles_antimeridian_and_near_coincident_points(method):
+    # points at a pole share one location whatever their longitude; a few metres apart
+    # points give radii far below a metre at nn scales; the antimeridian is crossed
+    lon = np.concatenate([np.linspace(-180, 179, 12), [179.99, -179.99, 180.0, -179.98],
+                          10 + 1e-9 * np.arange(8), np.linspace(-50, 50, 10)])
+    lat = np.concatenate([[90.0] * 6 + [-90.0] * 6, [1.0, 1.01, 1.02, 0.99],
+                          [20.0] * 8, np.linspace(-60, 60, 10)])
+    df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": np.arange(len(lon)) % 2})
+    res = pygbs.score(df, scales=["300km", "nn4"], method=method, permutations=19,
+                      min_points=2, scores=["unmarked", "marked", "sri-sector"], sri_threshold=1)
+    c = res.centres
+    ok = c["marked_ssi"].dropna()
+    assert len(ok) > 20 and np.isfinite(ok).all() and (ok >= 0).all()
+    # the pole groups at nn4 have radius 0: not scored, and counted
+    agg = res.summary["aggregates"]["marked_ssi"]["nn4"]
+    assert agg["n_skipped"] >= 12
