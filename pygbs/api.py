@@ -248,8 +248,8 @@ def score(
             if f"{col}_p" in table.columns:
                 ordered.append(f"{col}_p")
     table = table[ordered]
-    lonlat = np.column_stack([pred.lon, pred.lat])
-    n_dup = int(len(lonlat) - len(np.unique(lonlat, axis=0)))
+    # rows whose exact location already occurred (hash-based, no sort of the table)
+    n_dup = int(pd.DataFrame({"lon": pred.lon, "lat": pred.lat}).duplicated().sum())
     summary = {
         "pygbs_version": __version__,
         "parameters": {
