@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from pygbs._kernels.kdtree import _before, chord_bound, finish_best, offer, rdist, reset_best
+from pygbs._kernels.kdtree import _before, rdist
 
 
 @njit(cache=True)
@@ -54,56 +54,6 @@ def build_cells(xyz, center_lat, center_lon):
     return px, py, x0, y0, cs, nside, cell_start, items
 
 
-@njit(cache=True, inline="always")
-def knn_cells(plat, plon, pcos, xyz, grid, q, k, exclude, out_h, out_i, tie_rtol):
-    """The ``k`` nearest pattern points of point ``q`` (not ``exclude``); see module doc."""
-    px, py, x0, y0, cs, nside, cell_start, items = grid
-    reset_best(k, out_h, out_i)
-    cx = min(int((px[q] - x0) / cs), nside - 1)
-    cy = min(int((py[q] - y0) / cs), nside - 1)
-    qlat, qlon, qcos = plat[q], plon[q], pcos[q]
-    q0, q1, q2 = xyz[q, 0], xyz[q, 1], xyz[q, 2]
-    qx, qy = px[q] - x0, py[q] - y0
-    bound = np.inf
-    ring = 0
-    while True:
-        for gy in range(cy - ring, cy + ring + 1):
-            if gy < 0 or gy >= nside:
-                continue
-            on_edge_y = gy == cy - ring or gy == cy + ring
-            step = 1 if on_edge_y else 2 * ring
-            dy = max(gy * cs - qy, qy - (gy + 1) * cs, 0.0)
-            gx = cx - ring
-            while gx <= cx + ring:
-                dx = max(gx * cs - qx, qx - (gx + 1) * cs, 0.0)
-                # skip cells whose planar distance already exceeds the k-th neighbour
-                if 0 <= gx < nside and dx * dx + dy * dy <= bound:
-                    c = gy * nside + gx
-                    for t in range(cell_start[c], cell_start[c + 1]):
-                        p = items[t]
-                        if p == exclude:
-                            continue
-                        a = xyz[p, 0] - q0
-                        b = xyz[p, 1] - q1
-                        d = xyz[p, 2] - q2
-                        if a * a + b * b + d * d > bound:  # cheap chord test first
-                            continue
-                        h = rdist(qlat, qlon, qcos, plat[p], plon[p], pcos[p])
-                        if offer(h, p, k, out_h, out_i, tie_rtol):
-                            bound = chord_bound(out_h[k - 1], tie_rtol)
-                if step == 0:
-                    break
-                gx += step
-        # every point within planar distance ring * cs of q has been seen
-        reach = ring * cs
-        if bound < reach * reach:
-            break
-        if ring > nside:
-            break
-        ring += 1
-    return finish_best(k, out_i)
-
-
 #: Chord^2 values this close (relative) may order differently from the haversine reduced
 #: distance through rounding: such near-ties are settled with the exact haversine values.
 _CLOSE = 1e-5
@@ -121,12 +71,12 @@ def _close(a, b):
 def knn_cells_set(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, bd2, bi, bh):
     """The *set* of the ``k`` nearest pattern points of ``q``, mostly without trigonometry.
 
-    Gives the same set as :func:`knn_cells` (order inside the set is by chord). Candidates
-    are ranked by squared chord; only when chords tie to within ``_CLOSE`` at the k-th
-    place are the tied points compared by their exact haversine reduced distance and the
-    (distance, index) rule. Returns the number found, or -1 when a tie group overflows the
-    ``k + EXTRA`` buffer (``bd2``, ``bi``, ``bh``), in which case the caller falls back to
-    :func:`knn_cells`.
+    The same set as ranking every point by its haversine reduced distance with the
+    (distance, index) rule (order inside the set is by chord). Candidates are ranked by
+    squared chord; only when chords tie to within ``_CLOSE`` at the k-th place are the tied
+    points compared by their exact haversine reduced distance. The buffers ``bd2``, ``bi``,
+    ``bh`` hold the candidates (at least ``k``); returns the number found, or -1 when a tie
+    group fills the whole buffer, in which case the caller retries with a larger one.
     """
     px, py, x0, y0, cs, nside, cell_start, items = grid
     kk = bd2.shape[0]

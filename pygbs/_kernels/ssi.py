@@ -85,19 +85,23 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     width = kk + 1 if reference_rule else kk
     grid = cells.build_cells(xyz, center_lat, center_lon)
     nbr = np.full((m, width), -1, np.int64)
-    hh = np.empty(width)
     row = np.empty(width, np.int64)
     bd2 = np.empty(width + cells.EXTRA)
     bi = np.empty(width + cells.EXTRA, np.int64)
     bh = np.empty(width + cells.EXTRA)
+    big_d2 = np.empty(m + 1)
+    big_i = np.empty(m + 1, np.int64)
+    big_h = np.empty(m + 1)
     tol = 0.0 if reference_rule else kdtree.TIE_RTOL
     for a in range(m):
         ex = -1 if reference_rule else a  # the reference rule queries the point itself too
         found = cells.knn_cells_set(
             plat, plon, pcos, xyz, grid, a, width, ex, row, tol, bd2, bi, bh
         )
-        if found < 0:  # a large group of tied points: exact search
-            cells.knn_cells(plat, plon, pcos, xyz, grid, a, width, ex, hh, row, tol)
+        if found < 0:  # a tie group larger than the buffer: retry with room for every point
+            cells.knn_cells_set(
+                plat, plon, pcos, xyz, grid, a, width, ex, row, tol, big_d2, big_i, big_h
+            )
         if reference_rule:
             t = 0
             for j in range(width):
