@@ -37,23 +37,12 @@ def auto_density(radius: float, n: int) -> int:
 def _polar_grid(density: int, radius_rings: int) -> np.ndarray:
     """Unit vectors of the grid around the north pole (read-only, cached).
 
-    Vectorised, with the same floating-point operations per point as the reference's
-    point-by-point loop (so the coordinates are bit-identical).
+    The same floating-point operations per point as the reference's point-by-point loop,
+    so the coordinates are bit-identical (``tests/pygbs/test_background.py``).
     """
-    if radius_rings < 1:
-        return np.empty((0, 3))
-    dist = 1 / np.sqrt(density)
-    ring = np.arange(1, radius_rings + 1)
-    n_points = np.ceil(2 * np.pi * ring).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(n_points)[:-1]])
-    total = int(n_points.sum())
-    j = np.arange(total) - np.repeat(starts, n_points)
-    phi = np.pi / 2 - dist * np.repeat(ring, n_points)
-    theta = -np.pi + np.repeat(2 * np.pi / n_points, n_points) * j
-    r = np.cos(phi)
-    xyz = np.column_stack([np.cos(theta) * r, np.sin(theta) * r, np.sin(phi)])
-    xyz.setflags(write=False)
-    return xyz
+    grid, _ = _grids_vectorised(np.array([density]), np.array([radius_rings]), 1)
+    grid.setflags(write=False)
+    return grid
 
 
 def n_rings(radius: float, density: int) -> int:
@@ -115,7 +104,7 @@ def _grids_vectorised(
     latitudes is done once per ring, then broadcast to the ring's points: the same
     operations on the same values as point by point, so the same bits.
     """
-    ctheta, stheta, first = _ring_bearings(int(rings.max()) if len(rings) else 0)
+    ctheta, stheta, first = _ring_bearings(max(int(rings.max()), 0) if len(rings) else 0)
     ring_centre = np.repeat(np.arange(nc), rings)
     ring_starts = np.concatenate([[0], np.cumsum(rings)[:-1]])
     ring = np.arange(len(ring_centre)) - np.repeat(ring_starts, rings) + 1

@@ -25,9 +25,6 @@ SCORE_COLUMNS = {
     "sri-lag": "sri_lag",
     "sri-sector": "sri_sector",
 }
-#: Columns of the per-centre table that precede the scores.
-BASE_COLUMNS = ["row", "lon", "lat", "scale", "n_neighbours", "radius_km", "mean_performance"]
-
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):

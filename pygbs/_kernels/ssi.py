@@ -89,9 +89,9 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     bd2 = np.empty(width + cells.EXTRA)
     bi = np.empty(width + cells.EXTRA, np.int64)
     bh = np.empty(width + cells.EXTRA)
-    big_d2 = np.empty(m + 1)
-    big_i = np.empty(m + 1, np.int64)
-    big_h = np.empty(m + 1)
+    big_d2 = np.empty(0)  # room for every point, allocated on the first large tie group
+    big_i = np.empty(0, np.int64)
+    big_h = np.empty(0)
     tol = 0.0 if reference_rule else kdtree.TIE_RTOL
     for a in range(m):
         ex = -1 if reference_rule else a  # the reference rule queries the point itself too
@@ -99,6 +99,10 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
             plat, plon, pcos, xyz, grid, a, width, ex, row, tol, bd2, bi, bh
         )
         if found < 0:  # a tie group larger than the buffer: retry with room for every point
+            if big_d2.shape[0] == 0:
+                big_d2 = np.empty(m + 1)
+                big_i = np.empty(m + 1, np.int64)
+                big_h = np.empty(m + 1)
             cells.knn_cells_set(
                 plat, plon, pcos, xyz, grid, a, width, ex, row, tol, big_d2, big_i, big_h
             )
