@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pygbs._kernels import ssi as _k
-from pygbs.background import background_batch
+from pygbs.background import rotations
 from pygbs.errors import InputError
 from pygbs.neighbours import Neighbourhoods, SphereIndex
 
@@ -143,13 +143,6 @@ def ssi_scores(
         radius = nbhd.radius[a:b]
         clat, clon = index.lat_rad[centres], index.lon_rad[centres]
         active = (sizes >= min_points) & (radius > MIN_RADIUS)
-        bg = background_batch(clat, clon, radius, sizes, active)
-        if good_only:
-            seg = np.repeat(np.arange(b - a), sizes)
-            n_good = np.bincount(seg, weights=good[indices], minlength=b - a).astype(np.int64)
-            gbg = background_batch(clat, clon, radius, n_good, active & (n_good >= 1))
-        else:
-            gbg = bg
         out[a:b], n_points[a:b] = _k.ssi_batch(
             index.lat_rad,
             index.lon_rad,
@@ -160,8 +153,9 @@ def ssi_scores(
             centres,
             indptr,
             indices,
-            *bg,
-            *gbg,
+            np.ascontiguousarray(radius, dtype=np.float64),
+            active,
+            rotations(clat, clon),
             int(k),
             graph == "reference",
             METHODS[method],

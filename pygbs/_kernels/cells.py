@@ -2,11 +2,25 @@
 
 A neighbourhood's pattern (samples + background) lies in a spherical cap. Its points are
 rotated so the centre is the north pole and bucketed on a square grid of the tangent
-plane, about one point per cell. A query scans rings of cells outwards and stops once no
-unscanned cell can hold a point closer than its current k-th neighbour: the planar
-distance in the tangent plane is a lower bound of the chord between unit vectors. Ranking
-uses the haversine reduced distance (:func:`pygbs._kernels.kdtree.rdist`) and the same
-(distance, index) order as the k-d tree, so results do not depend on the search order.
+plane (``CELL_LOAD`` points per cell on average); the points' unit vectors are stored in
+cell order, rows of cells one after the other, so a row of a block of cells is one
+contiguous run of memory. The planar distance in the tangent plane is a lower bound of
+the chord between unit vectors, which gives the stopping rules below.
+
+Each query first tries a *fast path*: it scans the ``(2 BLOCK + 1)^2`` cells around its
+own and keeps, without branching, the points whose squared chord is at most a threshold
+``T`` (the previous query's k-th squared chord times ``T_SLACK``: consecutive points are
+mostly neighbours with similar spacing); only those few are sorted. The result is
+accepted when it provably equals the full ranking: at least ``k`` points survived, every
+point that could belong to the k-th place (the near-tie window below) is under ``T``,
+and the window lies inside the scanned block. Otherwise the query is redone by the
+general search, which scans rings of cells outwards until no unscanned cell can hold a
+closer point. (Branch-free filtering matters: inserting every candidate into a sorted
+list costs about twice as much, through mispredicted branches.)
+
+Ranking uses squared chords and, only for near-ties at the k-th place, the haversine
+reduced distance (:func:`pygbs._kernels.kdtree.rdist`) with the same (distance, index)
+order as the k-d tree, so results do not depend on the search order or on ``T``.
 """
 
 from __future__ import annotations
@@ -18,10 +32,37 @@ from numba import njit
 
 from pygbs._kernels.kdtree import _before, rdist
 
+#: Average points per grid cell, and the half-width (in cells) of the fast path's block.
+#: With 0.5 points per cell a 5 x 5 block holds the near-tie window of nearly every point
+#: of a background grid (measured: no general searches at nn50 on the yfcc file).
+CELL_LOAD = 0.5
+BLOCK = 2
+#: The fast path's threshold is the previous query's k-th squared chord times this.
+T_SLACK = 1.6
+#: A block with more points than this (a cluster of samples) goes to the general search.
+FAST_CAP = 64
+#: Chord^2 values this close (relative) may order differently from the haversine reduced
+#: distance through rounding: such near-ties are settled with the exact haversine values.
+_CLOSE = 1e-5
+_CLOSE_ABS = 1e-24
+#: Extra slots kept beyond the k nearest to hold a near-tie group at the k-th place.
+EXTRA = 8
+
+#: Return codes of the searches besides a count of neighbours found.
+_OVERFLOW = -1  # a near-tie group fills the whole buffer: retry with a larger one
+_BLOCK_TOO_SMALL = -2  # the fast path cannot decide: use the general search
+
+
 
 @njit(cache=True)
 def build_cells(xyz, center_lat, center_lon):
-    """Bucket the points; returns ``(px, py, x0, y0, cs, nside, cell_start, items)``."""
+    """Bucket the points.
+
+    Returns ``(px, py, cs, nside, cell_start, items, sxyz, cell)``: tangent-plane
+    coordinates relative to the grid's corner, cell size and cells per side, the CSR of
+    cells (row-major) over point ids ``items``, the unit vectors in that order, and each
+    point's cell.
+    """
     m = xyz.shape[0]
     a = 0.5 * math.pi - center_lat
     ca, sa = math.cos(a), math.sin(a)
@@ -34,32 +75,31 @@ def build_cells(xyz, center_lat, center_lon):
         py[t] = -xyz[t, 0] * sb + xyz[t, 1] * cb
     x0, x1 = px.min(), px.max()
     y0, y1 = py.min(), py.max()
+    px -= x0
+    py -= y0
     width = max(x1 - x0, y1 - y0)
-    nside = max(1, int(math.sqrt(m)))
+    nside = max(1, int(math.sqrt(m / CELL_LOAD)))
     cs = width / nside if width > 0 else 1.0
     nside += 1
     counts = np.zeros(nside * nside + 1, np.int64)
     cell = np.empty(m, np.int64)
     for t in range(m):
-        cx = min(int((px[t] - x0) / cs), nside - 1)
-        cy = min(int((py[t] - y0) / cs), nside - 1)
+        cx = min(int(px[t] / cs), nside - 1)
+        cy = min(int(py[t] / cs), nside - 1)
         cell[t] = cy * nside + cx
         counts[cell[t] + 1] += 1
     cell_start = np.cumsum(counts)
     fill = cell_start[:-1].copy()
     items = np.empty(m, np.int64)
+    sxyz = np.empty((m, 3))
     for t in range(m):
-        items[fill[cell[t]]] = t
-        fill[cell[t]] += 1
-    return px, py, x0, y0, cs, nside, cell_start, items
-
-
-#: Chord^2 values this close (relative) may order differently from the haversine reduced
-#: distance through rounding: such near-ties are settled with the exact haversine values.
-_CLOSE = 1e-5
-_CLOSE_ABS = 1e-24
-#: Extra slots kept beyond the k nearest to hold a near-tie group at the k-th place.
-EXTRA = 8
+        f = fill[cell[t]]
+        items[f] = t
+        sxyz[f, 0] = xyz[t, 0]
+        sxyz[f, 1] = xyz[t, 1]
+        sxyz[f, 2] = xyz[t, 2]
+        fill[cell[t]] = f + 1
+    return px, py, cs, nside, cell_start, items, sxyz, cell
 
 
 @njit(cache=True, inline="always")
@@ -68,72 +108,37 @@ def _close(a, b):
 
 
 @njit(cache=True, inline="always")
-def knn_cells_set(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, bd2, bi, bh):
-    """The *set* of the ``k`` nearest pattern points of ``q``, mostly without trigonometry.
+def _window(bd2, n, k):
+    """Squared chord up to which points may belong to the k-th place (sorted ``bd2``)."""
+    bound = bd2[k - 1] * (1.0 + 2.0 * _CLOSE) + 2.0 * _CLOSE_ABS
+    if n == bd2.shape[0] and bd2[n - 1] < bound:
+        bound = bd2[n - 1]
+    return bound
 
-    The same set as ranking every point by its haversine reduced distance with the
-    (distance, index) rule (order inside the set is by chord). Candidates are ranked by
-    squared chord; only when chords tie to within ``_CLOSE`` at the k-th place are the tied
-    points compared by their exact haversine reduced distance. The buffers ``bd2``, ``bi``,
-    ``bh`` hold the candidates (at least ``k``); returns the number found, or -1 when a tie
-    group fills the whole buffer, in which case the caller retries with a larger one.
+
+@njit(cache=True, inline="always")
+def _outside(px, py, cs, nside, cx, cy, h, q, bound):
+    """Whether a point within ``bound`` (squared) of ``q`` may lie outside the block of
+    half-width ``h`` around cell ``(cx, cy)`` (a side on the grid's edge has nothing
+    beyond it)."""
+    qx, qy = px[q], py[q]
+    if cx - h > 0 and bound >= (qx - (cx - h) * cs) ** 2:
+        return True
+    if cx + h < nside - 1 and bound >= ((cx + h + 1) * cs - qx) ** 2:
+        return True
+    if cy - h > 0 and bound >= (qy - (cy - h) * cs) ** 2:
+        return True
+    return cy + h < nside - 1 and bound >= ((cy + h + 1) * cs - qy) ** 2
+
+
+@njit(cache=True, inline="always")
+def _settle(plat, plon, pcos, q, k, out_i, tie_rtol, bd2, bi, bh, n):
+    """Write the k nearest from the sorted candidates ``bd2``/``bi`` (``n`` of them) to
+    ``out_i``, settling a near-tie group at the k-th place with haversine distances.
+
+    Returns the number written, or ``_OVERFLOW`` when the group reaches the buffer's end.
     """
-    px, py, x0, y0, cs, nside, cell_start, items = grid
     kk = bd2.shape[0]
-    n = 0
-    cx = min(int((px[q] - x0) / cs), nside - 1)
-    cy = min(int((py[q] - y0) / cs), nside - 1)
-    q0, q1, q2 = xyz[q, 0], xyz[q, 1], xyz[q, 2]
-    qx, qy = px[q] - x0, py[q] - y0
-    bound = np.inf
-    ring = 0
-    while True:
-        for gy in range(cy - ring, cy + ring + 1):
-            if gy < 0 or gy >= nside:
-                continue
-            on_edge_y = gy == cy - ring or gy == cy + ring
-            step = 1 if on_edge_y else 2 * ring
-            dy = max(gy * cs - qy, qy - (gy + 1) * cs, 0.0)
-            gx = cx - ring
-            while gx <= cx + ring:
-                dx = max(gx * cs - qx, qx - (gx + 1) * cs, 0.0)
-                if 0 <= gx < nside and dx * dx + dy * dy <= bound:
-                    c = gy * nside + gx
-                    for t in range(cell_start[c], cell_start[c + 1]):
-                        p = items[t]
-                        if p == exclude:
-                            continue
-                        a = xyz[p, 0] - q0
-                        b = xyz[p, 1] - q1
-                        d = xyz[p, 2] - q2
-                        d2 = a * a + b * b + d * d
-                        if d2 > bound:
-                            continue
-                        # insert into the buffer sorted by (d2, index)
-                        if n == kk and (d2 > bd2[kk - 1] or (d2 == bd2[kk - 1] and p > bi[kk - 1])):
-                            continue
-                        j = n if n < kk else kk - 1
-                        while j > 0 and (bd2[j - 1] > d2 or (bd2[j - 1] == d2 and bi[j - 1] > p)):
-                            bd2[j] = bd2[j - 1]
-                            bi[j] = bi[j - 1]
-                            j -= 1
-                        bd2[j] = d2
-                        bi[j] = p
-                        if n < kk:
-                            n += 1
-                        if n >= k:
-                            bound = bd2[k - 1] * (1.0 + 2.0 * _CLOSE) + 2.0 * _CLOSE_ABS
-                            if n == kk and bd2[kk - 1] < bound:
-                                bound = bd2[kk - 1]
-                if step == 0:
-                    break
-                gx += step
-        reach = ring * cs
-        if bound < reach * reach:
-            break
-        if ring > nside:
-            break
-        ring += 1
     if n <= k:
         for j in range(n):
             out_i[j] = bi[j]
@@ -153,7 +158,7 @@ def knn_cells_set(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, b
             out_i[j] = bi[j]
         return k
     if j1 == kk - 1:
-        return -1  # the group may continue beyond the buffer
+        return _OVERFLOW  # the group may continue beyond the buffer
     for j in range(j0):
         out_i[j] = bi[j]
     qlat, qlon, qcos = plat[q], plon[q], pcos[q]
@@ -173,3 +178,165 @@ def knn_cells_set(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, b
     for j in range(j0, k):
         out_i[j] = bi[j]
     return k
+
+
+@njit(cache=True)
+def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
+    """The ``k`` nearest points of every point, as an (m, k) table padded with -1.
+
+    ``reference_rule``: a point is its own candidate (the caller drops it), else it is
+    excluded. Each query takes the fast path of the module docstring (inline here: per
+    call overhead would cost as much as the search) and falls back to
+    :func:`knn_search` when the fast path cannot decide.
+    """
+    px, py, cs, nside, cell_start, items, sxyz, cell = grid
+    m = xyz.shape[0]
+    nbr = np.full((m, k), -1, np.int64)
+    row = np.empty(k, np.int64)
+    bd2 = np.empty(k + EXTRA)
+    bi = np.empty(k + EXTRA, np.int64)
+    bh = np.empty(k + EXTRA)
+    cd = np.empty(FAST_CAP)
+    ct = np.empty(FAST_CAP, np.int64)
+    big_d2 = np.empty(0)  # room for every point, allocated on the first large tie group
+    big_i = np.empty(0, np.int64)
+    big_h = np.empty(0)
+    thr = np.inf  # squared chord threshold, from the previous query's k-th neighbour
+    for q in range(m):
+        exclude = -1 if reference_rule else q
+        c = cell[q]
+        cy = c // nside
+        cx = c - cy * nside
+        q0, q1, q2 = xyz[q, 0], xyz[q, 1], xyz[q, 2]
+        gx0 = max(cx - BLOCK, 0)
+        gx1 = min(cx + BLOCK, nside - 1)
+        nc = 0
+        for gy in range(max(cy - BLOCK, 0), min(cy + BLOCK, nside - 1) + 1):
+            t0 = cell_start[gy * nside + gx0]
+            t1 = cell_start[gy * nside + gx1 + 1]
+            if nc + (t1 - t0) > FAST_CAP:
+                nc = -1  # a cluster: too many points for the fast path
+                break
+            for t in range(t0, t1):
+                a = sxyz[t, 0] - q0
+                b = sxyz[t, 1] - q1
+                d = sxyz[t, 2] - q2
+                d2 = a * a + b * b + d * d
+                p = items[t]
+                cd[nc] = d2
+                ct[nc] = p
+                nc += (d2 <= thr) & (p != exclude)  # keep without branching
+        found = _BLOCK_TOO_SMALL
+        if nc >= k:
+            # place the few survivors by their rank in (squared chord, index) order,
+            # counted without branching
+            kk = bd2.shape[0]
+            for i in range(nc):
+                di, ii = cd[i], ct[i]
+                r = 0
+                for j in range(nc):
+                    r += (cd[j] < di) | ((cd[j] == di) & (ct[j] < ii))
+                if r < kk:
+                    bd2[r] = di
+                    bi[r] = ii
+            n = min(nc, kk)
+            bound = _window(bd2, n, k)
+            if bound <= thr and not _outside(px, py, cs, nside, cx, cy, BLOCK, q, bound):
+                found = _settle(plat, plon, pcos, q, k, row, tie_rtol, bd2, bi, bh, n)
+        if found == _BLOCK_TOO_SMALL:
+            found = knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, row, tie_rtol, bd2, bi, bh)
+        thr = bd2[k - 1] * T_SLACK
+        if found == _OVERFLOW:  # a tie group larger than the buffer: room for every point
+            if big_d2.shape[0] == 0:
+                big_d2 = np.empty(m + 1)
+                big_i = np.empty(m + 1, np.int64)
+                big_h = np.empty(m + 1)
+            knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, row, tie_rtol, big_d2, big_i, big_h)
+        for j in range(k):
+            nbr[q, j] = row[j]
+    return nbr
+
+
+@njit(cache=True, inline="always")
+def _scan(sxyz, items, t0, t1, q0, q1, q2, exclude, k, n, bound, bd2, bi):
+    """Insert the points ``t0..t1`` (cell order) into the sorted buffer ``bd2``/``bi``."""
+    kk = bd2.shape[0]
+    for t in range(t0, t1):
+        a = sxyz[t, 0] - q0
+        b = sxyz[t, 1] - q1
+        d = sxyz[t, 2] - q2
+        d2 = a * a + b * b + d * d
+        if d2 > bound:
+            continue
+        p = items[t]
+        if p == exclude:
+            continue
+        if n == kk and (d2 > bd2[kk - 1] or (d2 == bd2[kk - 1] and p > bi[kk - 1])):
+            continue
+        j = n if n < kk else kk - 1
+        while j > 0 and (bd2[j - 1] > d2 or (bd2[j - 1] == d2 and bi[j - 1] > p)):
+            bd2[j] = bd2[j - 1]
+            bi[j] = bi[j - 1]
+            j -= 1
+        bd2[j] = d2
+        bi[j] = p
+        if n < kk:
+            n += 1
+        if n >= k:
+            bound = _window(bd2, n, k)
+    return n, bound
+
+
+@njit(cache=True)
+def knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, bd2, bi, bh):
+    """The general search: the set of the ``k`` nearest pattern points of ``q``.
+
+    The same set as ranking every point by its haversine reduced distance with the
+    (distance, index) rule. Scans the rings of cells around ``q``'s cell outwards,
+    keeping candidates in the sorted buffers ``bd2``/``bi`` (at least ``k`` slots), until
+    no unscanned cell can hold a point of the near-tie window. Returns the number found,
+    or ``_OVERFLOW`` when a tie group fills the whole buffer (retry with a larger one).
+    """
+    px, py, cs, nside, cell_start, items, sxyz, cell = grid
+    c = cell[q]
+    cy = c // nside
+    cx = c - cy * nside
+    q0, q1, q2 = xyz[q, 0], xyz[q, 1], xyz[q, 2]
+    qx, qy = px[q], py[q]
+    n = 0
+    bound = np.inf
+    ring = 0
+    while True:
+        for gy in range(cy - ring, cy + ring + 1):
+            if gy < 0 or gy >= nside:
+                continue
+            dy = max(gy * cs - qy, qy - (gy + 1) * cs, 0.0)
+            if dy * dy > bound:
+                continue
+            if gy == cy - ring or gy == cy + ring:
+                # a whole row of the ring: one contiguous run, trimmed to the bound
+                a0 = max(cx - ring, 0)
+                a1 = min(cx + ring, nside - 1)
+                while a0 <= a1 and max(a0 * cs - qx, qx - (a0 + 1) * cs, 0.0) ** 2 + dy * dy > bound:
+                    a0 += 1
+                while a1 >= a0 and max(a1 * cs - qx, qx - (a1 + 1) * cs, 0.0) ** 2 + dy * dy > bound:
+                    a1 -= 1
+                if a0 <= a1:
+                    n, bound = _scan(
+                        sxyz, items, cell_start[gy * nside + a0], cell_start[gy * nside + a1 + 1],
+                        q0, q1, q2, exclude, k, n, bound, bd2, bi,
+                    )
+            else:
+                for gx in (cx - ring, cx + ring):
+                    if 0 <= gx < nside:
+                        dx = max(gx * cs - qx, qx - (gx + 1) * cs, 0.0)
+                        if dx * dx + dy * dy <= bound:
+                            g = gy * nside + gx
+                            n, bound = _scan(
+                                sxyz, items, cell_start[g], cell_start[g + 1],
+                                q0, q1, q2, exclude, k, n, bound, bd2, bi,
+                            )
+        if ring >= nside or not _outside(px, py, cs, nside, cx, cy, ring, q, bound):
+            break
+        ring += 1
+    return _settle(plat, plon, pcos, q, k, out_i, tie_rtol, bd2, bi, bh, n)

@@ -53,6 +53,33 @@ def cos_all(lat):
 
 
 @njit(cache=True)
+def _select(pts, dim, perm, s, e, mid):
+    """Reorder ``perm[s:e]`` so that ``perm[mid]`` has the median key ``pts[., dim]``,
+    smaller-or-equal keys before it and greater-or-equal after (Hoare quickselect with a
+    median-of-three pivot: O(e - s), deterministic)."""
+    lo, hi = s, e - 1
+    while hi > lo:
+        a, b, c = pts[perm[lo], dim], pts[perm[(lo + hi) // 2], dim], pts[perm[hi], dim]
+        pivot = max(min(a, b), min(max(a, b), c))
+        i, j = lo, hi
+        while i <= j:
+            while pts[perm[i], dim] < pivot:
+                i += 1
+            while pts[perm[j], dim] > pivot:
+                j -= 1
+            if i <= j:
+                perm[i], perm[j] = perm[j], perm[i]
+                i += 1
+                j -= 1
+        if mid <= j:
+            hi = j
+        elif mid >= i:
+            lo = i
+        else:
+            break
+
+
+@njit(cache=True)
 def build(pts, leaf_size=LEAF_SIZE):
     """Build the tree over ``pts`` (n, 3); returns ``(perm, start, end, left, lo, hi)``."""
     n = pts.shape[0]
@@ -93,14 +120,8 @@ def build(pts, leaf_size=LEAF_SIZE):
                 dim = d
         if spread <= 0.0:  # all points coincide: keep one leaf
             continue
-        sub = perm[s:e].copy()
-        keys = np.empty(e - s)
-        for t in range(e - s):
-            keys[t] = pts[sub[t], dim]
-        order = np.argsort(keys, kind="mergesort")
-        for t in range(e - s):
-            perm[s + t] = sub[order[t]]
         mid = (s + e) // 2
+        _select(pts, dim, perm, s, e, mid)
         left[node] = count
         start[count], end[count] = s, mid
         start[count + 1], end[count + 1] = mid, e

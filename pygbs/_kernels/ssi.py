@@ -1,8 +1,7 @@
 """Spatial self-information of many neighbourhoods at once (spec section 3), in numba.
 
 For each centre: gather the neighbourhood's samples, add its background points (made by
-:mod:`pygbs.background`), build the
-directed k-NN graph of all ``m`` points on a cell grid (sparse: an (m, k) table), compute
+:mod:`pygbs._kernels.background`), build the directed k-NN graph of all ``m`` points on a cell grid (sparse: an (m, k) table), compute
 ``S`` for the unmarked labels (samples 1, background 0) and the marked labels (samples
 their coded value, background 0), and the null distribution by the chosen method.
 Unmarked and marked scores share the point pattern and the graph unless the unmarked
@@ -16,6 +15,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from pygbs._kernels import background as bg
 from pygbs._kernels import cells, kdtree
 from pygbs._kernels.stats import (
     PYGBS_P_FLOOR,
@@ -38,10 +38,13 @@ N_OUT = 5
 
 
 @njit(cache=True)
-def build_pattern(lat, lon, coslat, xyz, ids, bg_lat, bg_lon, bg_xyz):
-    """Samples ``ids`` followed by the background points: (lat, lon, cos lat, xyz) of all."""
+def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table):
+    """Samples ``ids`` followed by the background points of a neighbourhood of ``radius``
+    rotated by ``rot`` (``table``: :func:`pygbs._kernels.background.bearings` of enough
+    rings): (lat, lon, cos lat, xyz) of all."""
     n = ids.shape[0]
-    m = n + bg_lat.shape[0]
+    density, rings, points = bg.grid_shape(radius, n)
+    m = n + points
     plat = np.empty(m)
     plon = np.empty(m)
     pcos = np.empty(m)
@@ -54,13 +57,9 @@ def build_pattern(lat, lon, coslat, xyz, ids, bg_lat, bg_lon, bg_xyz):
         pxyz[t, 0] = xyz[i, 0]
         pxyz[t, 1] = xyz[i, 1]
         pxyz[t, 2] = xyz[i, 2]
+    bg.fill_grid(density, rings, rot, table, plat[n:], plon[n:], pxyz[n:], True)
     for t in range(n, m):
-        plat[t] = bg_lat[t - n]
-        plon[t] = bg_lon[t - n]
         pcos[t] = math.cos(plat[t])
-        pxyz[t, 0] = bg_xyz[t - n, 0]
-        pxyz[t, 1] = bg_xyz[t - n, 1]
-        pxyz[t, 2] = bg_xyz[t - n, 2]
     return plat, plon, pcos, pxyz
 
 
@@ -84,37 +83,18 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     kk = min(k, m - 1)
     width = kk + 1 if reference_rule else kk
     grid = cells.build_cells(xyz, center_lat, center_lon)
-    nbr = np.full((m, width), -1, np.int64)
-    row = np.empty(width, np.int64)
-    bd2 = np.empty(width + cells.EXTRA)
-    bi = np.empty(width + cells.EXTRA, np.int64)
-    bh = np.empty(width + cells.EXTRA)
-    big_d2 = np.empty(0)  # room for every point, allocated on the first large tie group
-    big_i = np.empty(0, np.int64)
-    big_h = np.empty(0)
     tol = 0.0 if reference_rule else kdtree.TIE_RTOL
+    found = cells.knn_table(plat, plon, pcos, xyz, grid, width, reference_rule, tol)
+    if not reference_rule:
+        return found
+    # the reference rule queried each point itself too: drop it where present
+    nbr = np.full((m, width), -1, np.int64)
     for a in range(m):
-        ex = -1 if reference_rule else a  # the reference rule queries the point itself too
-        found = cells.knn_cells_set(
-            plat, plon, pcos, xyz, grid, a, width, ex, row, tol, bd2, bi, bh
-        )
-        if found < 0:  # a tie group larger than the buffer: retry with room for every point
-            if big_d2.shape[0] == 0:
-                big_d2 = np.empty(m + 1)
-                big_i = np.empty(m + 1, np.int64)
-                big_h = np.empty(m + 1)
-            cells.knn_cells_set(
-                plat, plon, pcos, xyz, grid, a, width, ex, row, tol, big_d2, big_i, big_h
-            )
-        if reference_rule:
-            t = 0
-            for j in range(width):
-                if row[j] != a and row[j] >= 0:
-                    nbr[a, t] = row[j]
-                    t += 1
-        else:
-            for j in range(width):
-                nbr[a, j] = row[j]
+        t = 0
+        for j in range(width):
+            if found[a, j] != a and found[a, j] >= 0:
+                nbr[a, t] = found[a, j]
+                t += 1
     return nbr
 
 
@@ -172,14 +152,9 @@ def ssi_batch(
     centres,
     indptr,
     indices,
-    bg_indptr,
-    bg_lat,
-    bg_lon,
-    bg_xyz,
-    gbg_indptr,
-    gbg_lat,
-    gbg_lon,
-    gbg_xyz,
+    radius,
+    active,
+    rot,
     k,
     reference_rule,
     method,
@@ -189,7 +164,7 @@ def ssi_batch(
     permutations,
     seed,
 ):
-    """Score every centre whose background is non-empty; returns ``(out, n_points)``.
+    """Score every active centre; returns ``(out, n_points)``.
 
     Parameters
     ----------
@@ -198,10 +173,8 @@ def ssi_batch(
     good : (n,) bool, the samples kept when ``unmarked_good_only``.
     centres : (c,) sample id of each centre; ``indptr``/``indices``: CSR neighbourhoods
         (sorted by distance, ties by id).
-    bg_indptr, bg_lat, bg_lon, bg_xyz : CSR background points of each neighbourhood
-        (radians, unit vectors); a centre without background points is skipped.
-        ``gbg_*``: the same for the patterns of good samples only (used when
-        ``unmarked_good_only``).
+    radius : (c,) radius of each neighbourhood (radians); active : (c,) bool, the centres
+        to score; rot : (c, 3, 3) rotation of the background grid onto each centre.
     k, reference_rule, method, permutations, seed : see :func:`pygbs.ssi.ssi_scores`.
 
     Returns
@@ -213,16 +186,19 @@ def ssi_batch(
     nc = centres.shape[0]
     out = np.full((nc, 2, N_OUT), np.nan)
     n_points = np.zeros((nc, 2), np.int64)
+    max_rings = 0
+    for c in range(nc):
+        if active[c]:
+            n = indptr[c + 1] - indptr[c]
+            max_rings = max(max_rings, bg.grid_shape(radius[c], n)[1])
+    table = bg.bearings(max_rings)
     for c in prange(nc):
-        b0, b1 = bg_indptr[c], bg_indptr[c + 1]
-        if b1 == b0:
+        if not active[c]:
             continue
         ids = indices[indptr[c] : indptr[c + 1]]
         n = ids.shape[0]
         cseed = (seed * 1000003 + centres[c]) % 4294967296
-        plat, plon, pcos, pxyz = build_pattern(
-            lat, lon, coslat, xyz, ids, bg_lat[b0:b1], bg_lon[b0:b1], bg_xyz[b0:b1]
-        )
+        plat, plon, pcos, pxyz = build_pattern(lat, lon, coslat, xyz, ids, radius[c], rot[c], table)
         m = pxyz.shape[0]
         nbr = knn_graph(plat, plon, pcos, pxyz, lat[centres[c]], lon[centres[c]], k, reference_rule)
         if want_marked:
@@ -237,12 +213,11 @@ def ssi_batch(
             score_pattern(z, nbr, method, permutations, cseed, out[c, 0])
             n_points[c, 0] = m
         elif want_unmarked:
-            g0, g1 = gbg_indptr[c], gbg_indptr[c + 1]
-            if g1 == g0:
-                continue
             gids = _good_ids(ids, good)
+            if gids.shape[0] == 0:
+                continue
             glat, glon, gcos, gxyz = build_pattern(
-                lat, lon, coslat, xyz, gids, gbg_lat[g0:g1], gbg_lon[g0:g1], gbg_xyz[g0:g1]
+                lat, lon, coslat, xyz, gids, radius[c], rot[c], table
             )
             gnbr = knn_graph(
                 glat, glon, gcos, gxyz, lat[centres[c]], lon[centres[c]], k, reference_rule

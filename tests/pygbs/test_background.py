@@ -61,14 +61,31 @@ def test_batch_equals_scipy_rotation_per_centre():
         assert np.array_equal(lon[indptr[c] : indptr[c + 1]], np.arctan2(xyz[:, 1], xyz[:, 0]))
 
 
-def test_vectorised_grids_equal_the_cached_grids():
-    from pygbs.background import _grids_vectorised
-
+def test_batch_is_bit_identical_to_the_reference_construction():
+    """Grid, rotation (scipy's Rotation.apply) and lat/lon, point by point, for many
+    centres: radii from metres to beyond a quarter of the globe (rings past the equator
+    of the rotated frame, where sign(phi) < 0) and sizes from 1 to 400."""
     rng = np.random.default_rng(3)
-    density = rng.integers(5, 400_000, 40)
-    rings = rng.integers(0, 30, 40)
-    grid, counts = _grids_vectorised(density, rings, 40)
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    for c in range(40):
-        want = _polar_grid(int(density[c]), int(rings[c])) if rings[c] else np.empty((0, 3))
-        assert np.array_equal(grid[indptr[c] : indptr[c + 1]], want.reshape(-1, 3))
+    nc = 60
+    clat = rng.uniform(-np.pi / 2, np.pi / 2, nc)
+    clon = rng.uniform(-np.pi, np.pi, nc)
+    radius = np.exp(rng.uniform(np.log(1e-6), np.log(2.0), nc))
+    radius[:3] = [1.7, 2.2, 3.0]
+    sizes = rng.integers(1, 400, nc)
+    indptr, lat, lon, xyz = background_batch(clat, clon, radius, sizes, np.ones(nc, bool))
+    for c in range(nc):
+        d = auto_density(radius[c], sizes[c])
+        grid = _reference_polar(d, int(np.ceil(radius[c] / (1 / np.sqrt(d)))))
+        want = Rotation.from_euler("yz", [0.5 * np.pi - clat[c], clon[c]]).apply(grid)
+        sl = slice(indptr[c], indptr[c + 1])
+        assert np.array_equal(xyz[sl], want), c
+        assert np.array_equal(lat[sl], np.arcsin(want[:, 2])), c
+        assert np.array_equal(lon[sl], np.arctan2(want[:, 1], want[:, 0])), c
+
+
+def test_fma_is_fused():
+    from pygbs._kernels.background import fma
+
+    # (1 + 2^-30)^2 - 1 - 2^-29 = 2^-60 exactly; an unfused product would round it away
+    e = 2.0**-30
+    assert fma(1 + e, 1 + e, -(1 + 2 * e)) == 2.0**-60

@@ -10,9 +10,27 @@ import pytest
 
 import pygbs
 from pygbs._kernels import ssi as K
+from pygbs._kernels.background import bearings
 from pygbs._kernels.stats import centred_statistic, log_norm_sf, pygbs_moments
-from pygbs.background import background_points
+from pygbs.background import background_points, rotations
 from pygbs.geometry import to_unit_vectors
+
+
+def _with_background(lat, lon, radius):
+    """Samples (centre first) + their background grid, checked against the public
+    background_points."""
+    rot = rotations(lat[:1], lon[:1])[0]
+    xyz = to_unit_vectors(lat, lon)
+    table = bearings(100)
+    plat, plon, pcos, pxyz = K.build_pattern(
+        lat, lon, np.cos(lat), xyz, np.arange(len(lat)), radius, rot, table
+    )
+    blat, blon = background_points(lat[0], lon[0], radius, len(lat))
+    n = len(lat)
+    assert np.array_equal(plat[n:], blat) and np.array_equal(plon[n:], blon)
+    np.testing.assert_allclose(pxyz[n:], to_unit_vectors(blat, blon), atol=1e-15)
+    np.testing.assert_array_equal(pcos, np.cos(plat))
+    return plat, plon, pcos, pxyz
 
 
 def test_pygbs_moments_by_hand():
@@ -47,18 +65,7 @@ def _pattern(n=40, seed=0, spread=0.3):
     rng = np.random.default_rng(seed)
     lat = np.radians(45 + rng.uniform(-spread, spread, n) * 10)
     lon = np.radians(8 + rng.uniform(-spread, spread, n) * 10)
-    blat, blon = background_points(lat[0], lon[0], np.radians(spread * 15), n)
-    ids = np.arange(n)
-    plat, plon, pcos, xyz = K.build_pattern(
-        lat,
-        lon,
-        np.cos(lat),
-        to_unit_vectors(lat, lon),
-        ids,
-        blat,
-        blon,
-        to_unit_vectors(blat, blon),
-    )
+    plat, plon, pcos, xyz = _with_background(lat, lon, np.radians(spread * 15))
     marks = np.where(rng.random(n) < 0.5, 1.0, -1.0)
     return plat, plon, pcos, xyz, marks
 
@@ -228,12 +235,7 @@ def test_fast_knn_graph_equals_brute_force(reference_rule):
     lat = np.radians(48 + rng.uniform(-0.3, 0.3, n))
     lon = np.radians(2 + rng.uniform(-0.3, 0.3, n))
     lat[10:25], lon[10:25] = lat[3], lon[3]  # 16 coincident samples: overflows the buffer
-    blat, blon = background_points(lat[0], lon[0], np.radians(0.5), n)
-    ids = np.arange(n)
-    plat, plon, pcos, xyz = K.build_pattern(
-        lat, lon, np.cos(lat), to_unit_vectors(lat, lon), ids, blat, blon,
-        to_unit_vectors(blat, blon),
-    )
+    plat, plon, pcos, xyz = _with_background(lat, lon, np.radians(0.5))
     nbr = K.knn_graph(plat, plon, pcos, xyz, lat[0], lon[0], 4, reference_rule)
     width = nbr.shape[1]
     for a in range(len(plat)):
