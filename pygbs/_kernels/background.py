@@ -93,12 +93,14 @@ def _rotate(g0, g1, g2, rot, r):
 
 
 @njit(cache=True)
-def fill_grid(density, rings, rot, table, lat, lon, xyz, rotate):
+def fill_grid(density, rings, rot, table, lat, lon, xyz, rotate, angles=True):
     """Write the grid's points into ``lat``/``lon``/``xyz`` (at least ``points`` rows).
 
     ``rot`` is the 3 x 3 rotation matrix (ignored when ``rotate`` is False, which gives
     the unrotated grid around the north pole); ``table`` is :func:`bearings` of at least
-    ``rings`` rings.
+    ``rings`` rings. With ``angles`` False, ``lat``/``lon`` are left untouched (the k-NN
+    search needs them only for near-ties and derives them from ``xyz`` then, with the
+    same operations).
     """
     cos_t, sin_t, first = table
     dist = 1 / math.sqrt(density)
@@ -122,8 +124,9 @@ def fill_grid(density, rings, rot, table, lat, lon, xyz, rotate):
             xyz[t, 0] = a
             xyz[t, 1] = b
             xyz[t, 2] = c
-            lat[t] = math.asin(c)
-            lon[t] = math.atan2(b, a)
+            if angles:
+                lat[t] = math.asin(c)
+                lon[t] = math.atan2(b, a)
             t += 1
     return t
 

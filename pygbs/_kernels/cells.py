@@ -132,7 +132,19 @@ def _outside(px, py, cs, nside, cx, cy, h, q, bound):
 
 
 @njit(cache=True, inline="always")
-def _settle(plat, plon, pcos, q, k, out_i, tie_rtol, bd2, bi, bh, n):
+def _angles(plat, plon, pcos, xyz, o):
+    """Latitude, longitude and cos(latitude) of point ``o``; NaN entries (background
+    points, whose angles are needed only here) are computed from the unit vector the way
+    the background grid computes them, and stored."""
+    if math.isnan(plat[o]):
+        plat[o] = math.asin(xyz[o, 2])
+        plon[o] = math.atan2(xyz[o, 1], xyz[o, 0])
+        pcos[o] = math.cos(plat[o])
+    return plat[o], plon[o], pcos[o]
+
+
+@njit(cache=True, inline="always")
+def _settle(plat, plon, pcos, xyz, q, k, out_i, tie_rtol, bd2, bi, bh, n):
     """Write the k nearest from the sorted candidates ``bd2``/``bi`` (``n`` of them) to
     ``out_i``, settling a near-tie group at the k-th place with haversine distances.
 
@@ -161,10 +173,10 @@ def _settle(plat, plon, pcos, q, k, out_i, tie_rtol, bd2, bi, bh, n):
         return _OVERFLOW  # the group may continue beyond the buffer
     for j in range(j0):
         out_i[j] = bi[j]
-    qlat, qlon, qcos = plat[q], plon[q], pcos[q]
+    qlat, qlon, qcos = _angles(plat, plon, pcos, xyz, q)
     for j in range(j0, j1 + 1):
-        o = bi[j]
-        bh[j] = rdist(qlat, qlon, qcos, plat[o], plon[o], pcos[o])
+        olat, olon, ocos = _angles(plat, plon, pcos, xyz, bi[j])
+        bh[j] = rdist(qlat, qlon, qcos, olat, olon, ocos)
     # pick the k - j0 first of the group by (distance, index): selection by insertion
     for j in range(j0 + 1, j1 + 1):
         h, o = bh[j], bi[j]
@@ -183,6 +195,9 @@ def _settle(plat, plon, pcos, q, k, out_i, tie_rtol, bd2, bi, bh, n):
 @njit(cache=True)
 def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
     """The ``k`` nearest points of every point, as an (m, k) table padded with -1.
+
+    ``plat``, ``plon``, ``pcos`` may hold NaN for points whose angles have not been
+    computed (they are derived from ``xyz`` when a near-tie needs them).
 
     ``reference_rule``: a point is its own candidate (the caller drops it), else it is
     excluded. Each query takes the fast path of the module docstring (inline here: per
@@ -242,7 +257,7 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
             n = min(nc, kk)
             bound = _window(bd2, n, k)
             if bound <= thr and not _outside(px, py, cs, nside, cx, cy, BLOCK, q, bound):
-                found = _settle(plat, plon, pcos, q, k, row, tie_rtol, bd2, bi, bh, n)
+                found = _settle(plat, plon, pcos, xyz, q, k, row, tie_rtol, bd2, bi, bh, n)
         if found == _BLOCK_TOO_SMALL:
             found = knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, row, tie_rtol, bd2, bi, bh)
         thr = bd2[k - 1] * T_SLACK
@@ -339,4 +354,4 @@ def knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, bd2,
         if ring >= nside or not _outside(px, py, cs, nside, cx, cy, ring, q, bound):
             break
         ring += 1
-    return _settle(plat, plon, pcos, q, k, out_i, tie_rtol, bd2, bi, bh, n)
+    return _settle(plat, plon, pcos, xyz, q, k, out_i, tie_rtol, bd2, bi, bh, n)

@@ -38,10 +38,15 @@ N_OUT = 5
 
 
 @njit(cache=True)
-def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table):
+def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table, angles=False):
     """Samples ``ids`` followed by the background points of a neighbourhood of ``radius``
     rotated by ``rot`` (``table``: :func:`pygbs._kernels.background.bearings` of enough
-    rings): (lat, lon, cos lat, xyz) of all."""
+    rings): (lat, lon, cos lat, xyz) of all.
+
+    Without ``angles``, the background points' lat/lon/cos lat are NaN: the k-NN graph
+    needs them only for near-ties and computes them then (they cost more than the rest of
+    the grid).
+    """
     n = ids.shape[0]
     density, rings, points = bg.grid_shape(radius, n)
     m = n + points
@@ -57,9 +62,14 @@ def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table):
         pxyz[t, 0] = xyz[i, 0]
         pxyz[t, 1] = xyz[i, 1]
         pxyz[t, 2] = xyz[i, 2]
-    bg.fill_grid(density, rings, rot, table, plat[n:], plon[n:], pxyz[n:], True)
+    bg.fill_grid(density, rings, rot, table, plat[n:], plon[n:], pxyz[n:], True, angles)
     for t in range(n, m):
-        pcos[t] = math.cos(plat[t])
+        if angles:
+            pcos[t] = math.cos(plat[t])
+        else:
+            plat[t] = np.nan
+            plon[t] = np.nan
+            pcos[t] = np.nan
     return plat, plon, pcos, pxyz
 
 

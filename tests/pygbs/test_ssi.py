@@ -23,8 +23,10 @@ def _with_background(lat, lon, radius):
     xyz = to_unit_vectors(lat, lon)
     table = bearings(100)
     plat, plon, pcos, pxyz = K.build_pattern(
-        lat, lon, np.cos(lat), xyz, np.arange(len(lat)), radius, rot, table
+        lat, lon, np.cos(lat), xyz, np.arange(len(lat)), radius, rot, table, True
     )
+    lazy = K.build_pattern(lat, lon, np.cos(lat), xyz, np.arange(len(lat)), radius, rot, table)
+    assert np.isnan(lazy[0][len(lat):]).all() and np.array_equal(lazy[3], pxyz)
     blat, blon = background_points(lat[0], lon[0], radius, len(lat))
     n = len(lat)
     assert np.array_equal(plat[n:], blat) and np.array_equal(plon[n:], blon)
@@ -236,7 +238,15 @@ def test_fast_knn_graph_equals_brute_force(reference_rule):
     lon = np.radians(2 + rng.uniform(-0.3, 0.3, n))
     lat[10:25], lon[10:25] = lat[3], lon[3]  # 16 coincident samples: overflows the buffer
     plat, plon, pcos, xyz = _with_background(lat, lon, np.radians(0.5))
-    nbr = K.knn_graph(plat, plon, pcos, xyz, lat[0], lon[0], 4, reference_rule)
+    # background angles left NaN, as in the kernel: computed where a near-tie needs them
+    lazy = [a.copy() for a in (plat, plon, pcos)]
+    for a in lazy:
+        a[n:] = np.nan
+    nbr = K.knn_graph(*lazy, xyz, lat[0], lon[0], 4, reference_rule)
+    done = ~np.isnan(lazy[0])
+    assert done[n:].any()  # some near-ties were settled with haversine distances
+    for a, full in zip(lazy, (plat, plon, pcos), strict=True):
+        np.testing.assert_array_equal(a[done], full[done])
     width = nbr.shape[1]
     for a in range(len(plat)):
         want = _brute_force_neighbours(plat, plon, pcos, a, width, reference_rule)
