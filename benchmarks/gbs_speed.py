@@ -9,9 +9,11 @@ For each scale, in the same process and on the same prediction file:
   centres=rows)`` on a seeded random sample of ``--fast-centres`` rows that contains the
   baseline's rows.
 
-Also reported: the numba compile time (a fresh process with an empty numba cache scores a
-tiny table twice: first call minus second call), the first-call overhead in this process
-(numba cache load), and the wall time of scoring the whole file at each scale. Example::
+Each side runs ``--repeats`` times per scale and the median wall time counts (this VM's
+timings vary by +-15 % from run to run). Also reported: the numba compile time (a fresh
+process with an empty numba cache scores a tiny table twice: first call minus second
+call), the first-call overhead in this process (numba cache load), and the wall time of
+scoring the whole file at each scale. Example::
 
     python benchmarks/gbs_speed.py
     python benchmarks/gbs_speed.py --centres 50 --scales 100km,nn50 --json out/gbs_speed.json
@@ -89,6 +91,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--min-points", type=int, default=5, help="smallest neighbourhood scored")
     p.add_argument("--seed", type=int, default=0, help="seed of the centre samples")
     p.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed runs of each side per scale; the median is reported (default: 3)",
+    )
+    p.add_argument(
         "--no-full", action="store_true", help="skip the wall time of scoring the whole file"
     )
     p.add_argument(
@@ -127,6 +135,12 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     t = time.perf_counter()
     out = fn(*args, **kwargs)
     return out, time.perf_counter() - t
+
+
+def _median_time(repeats: int, fn: Any, *args: Any, **kwargs: Any) -> tuple[float, list[float]]:
+    """Median wall time of ``repeats`` calls (and all of them)."""
+    times = [_timed(fn, *args, **kwargs)[1] for _ in range(max(repeats, 1))]
+    return float(np.median(times)), times
 
 
 def _compile_time() -> dict[str, float]:
@@ -198,8 +212,9 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     for s in scales:
         sc = parsed[s]
         kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
-        log.info("baseline %s: %d centres", s, base_rows.shape[0])
-        _, base_s = _timed(
+        log.info("baseline %s: %d centres x %d", s, base_rows.shape[0], args.repeats)
+        base_s, base_all = _median_time(
+            args.repeats,
             dense_score,
             lat,
             lon,
@@ -209,17 +224,25 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
             min_points=args.min_points,
             **kw,
         )
-        log.info("ours %s: %d centres", s, n_fast)
-        _, ours_s = _timed(score, pred, scales=[s], centres=fast_rows, **common)
+        log.info("ours %s: %d centres x %d", s, n_fast, args.repeats)
+        ours_s, ours_all = _median_time(
+            args.repeats, score, pred, scales=[s], centres=fast_rows, **common
+        )
         b_rate = _rate(base_rows.shape[0], base_s)
         o_rate = _rate(n_fast, ours_s)
         per_scale[s] = {
             "baseline": {
                 "centres": int(base_rows.shape[0]),
                 "seconds": base_s,
+                "runs_s": base_all,
                 "centres_per_s": b_rate,
             },
-            "ours": {"centres": n_fast, "seconds": ours_s, "centres_per_s": o_rate},
+            "ours": {
+                "centres": n_fast,
+                "seconds": ours_s,
+                "runs_s": ours_all,
+                "centres_per_s": o_rate,
+            },
             "speedup": o_rate / b_rate,
         }
 
@@ -246,6 +269,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
             "method": "pygbs",
             "k": 4,
             "seed": args.seed,
+            "repeats": args.repeats,
         },
         "compile": compile_info,
         "first_call_in_process": {
@@ -281,7 +305,8 @@ def _format(r: dict[str, Any]) -> str:
         f"min_points={p['min_points']}; numba threads: {r['machine']['numba_threads']}",
         "",
         f"{'scale':<8} {'baseline c/s':>13} {'ours c/s':>11} {'speed-up':>9}   "
-        f"(baseline {p['centres']} centres, ours {p['fast_centres']})",
+        f"(baseline {p['centres']} centres, ours {p['fast_centres']}; "
+        f"median of {p['repeats']} runs each)",
     ]
     for s, v in r["scales"].items():
         lines.append(

@@ -69,8 +69,10 @@ def grid_shape(radius, n):
 
 @njit(cache=True)
 def bearings(max_ring):
-    """``(cos, sin, first)`` of the bearings of rings 1..max_ring; ring ``l``'s are at
-    ``first[l - 1]:first[l]``. Bearings do not depend on the density: all grids share them.
+    """``(cos, sin, first)`` of the bearings of rings 1..max_ring.
+
+    Ring ``l``'s are at ``first[l - 1]:first[l]``. Bearings do not depend on the density:
+    all grids share them.
     """
     first = np.zeros(max_ring + 1, np.int64)
     for ring in range(1, max_ring + 1):

@@ -53,7 +53,6 @@ _OVERFLOW = -1  # a near-tie group fills the whole buffer: retry with a larger o
 _BLOCK_TOO_SMALL = -2  # the fast path cannot decide: use the general search
 
 
-
 @njit(cache=True)
 def build_cells(xyz, center_lat, center_lon):
     """Bucket the points.
@@ -118,9 +117,11 @@ def _window(bd2, n, k):
 
 @njit(cache=True, inline="always")
 def _outside(px, py, cs, nside, cx, cy, h, q, bound):
-    """Whether a point within ``bound`` (squared) of ``q`` may lie outside the block of
-    half-width ``h`` around cell ``(cx, cy)`` (a side on the grid's edge has nothing
-    beyond it)."""
+    """Whether a point within ``bound`` (squared) of ``q`` may lie outside a block.
+
+    The block has half-width ``h`` around cell ``(cx, cy)``; a side on the grid's edge has
+    nothing beyond it.
+    """
     qx, qy = px[q], py[q]
     if cx - h > 0 and bound >= (qx - (cx - h) * cs) ** 2:
         return True
@@ -133,9 +134,11 @@ def _outside(px, py, cs, nside, cx, cy, h, q, bound):
 
 @njit(cache=True, inline="always")
 def _angles(plat, plon, pcos, xyz, o):
-    """Latitude, longitude and cos(latitude) of point ``o``; NaN entries (background
-    points, whose angles are needed only here) are computed from the unit vector the way
-    the background grid computes them, and stored."""
+    """Latitude, longitude and cos(latitude) of point ``o``.
+
+    NaN entries (background points, whose angles are needed only here) are computed from
+    the unit vector the way the background grid computes them, and stored.
+    """
     if math.isnan(plat[o]):
         plat[o] = math.asin(xyz[o, 2])
         plon[o] = math.atan2(xyz[o, 1], xyz[o, 0])
@@ -145,10 +148,10 @@ def _angles(plat, plon, pcos, xyz, o):
 
 @njit(cache=True, inline="always")
 def _settle(plat, plon, pcos, xyz, q, k, out_i, tie_rtol, bd2, bi, bh, n):
-    """Write the k nearest from the sorted candidates ``bd2``/``bi`` (``n`` of them) to
-    ``out_i``, settling a near-tie group at the k-th place with haversine distances.
+    """Write the k nearest of the sorted candidates ``bd2``/``bi`` (``n``) to ``out_i``.
 
-    Returns the number written, or ``_OVERFLOW`` when the group reaches the buffer's end.
+    A near-tie group at the k-th place is settled with haversine distances. Returns the
+    number written, or ``_OVERFLOW`` when the group reaches the buffer's end.
     """
     kk = bd2.shape[0]
     if n <= k:
@@ -201,8 +204,9 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
 
     ``reference_rule``: a point is its own candidate (the caller drops it), else it is
     excluded. Each query takes the fast path of the module docstring (inline here: per
-    call overhead would cost as much as the search) and falls back to
-    :func:`knn_search` when the fast path cannot decide.
+    call overhead would cost as much as the search); the queries it cannot decide are
+    collected and handed to :func:`knn_search` after the loop (a call site inside the
+    loop would cost reference counting on every query, taken or not).
     """
     px, py, cs, nside, cell_start, items, sxyz, cell = grid
     m = xyz.shape[0]
@@ -213,9 +217,8 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
     bh = np.empty(k + EXTRA)
     cd = np.empty(FAST_CAP)
     ct = np.empty(FAST_CAP, np.int64)
-    big_d2 = np.empty(0)  # room for every point, allocated on the first large tie group
-    big_i = np.empty(0, np.int64)
-    big_h = np.empty(0)
+    pending = np.empty(m, np.int64)
+    n_pending = 0
     thr = np.inf  # squared chord threshold, from the previous query's k-th neighbour
     for q in range(m):
         exclude = -1 if reference_rule else q
@@ -226,21 +229,27 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
         gx0 = max(cx - BLOCK, 0)
         gx1 = min(cx + BLOCK, nside - 1)
         nc = 0
-        for gy in range(max(cy - BLOCK, 0), min(cy + BLOCK, nside - 1) + 1):
-            t0 = cell_start[gy * nside + gx0]
-            t1 = cell_start[gy * nside + gx1 + 1]
-            if nc + (t1 - t0) > FAST_CAP:
-                nc = -1  # a cluster: too many points for the fast path
+        for _ in range(2):
+            nc = 0
+            for gy in range(max(cy - BLOCK, 0), min(cy + BLOCK, nside - 1) + 1):
+                t0 = cell_start[gy * nside + gx0]
+                t1 = cell_start[gy * nside + gx1 + 1]
+                if nc + (t1 - t0) > FAST_CAP:
+                    nc = -1  # a cluster: too many points for the fast path
+                    break
+                for t in range(t0, t1):
+                    a = sxyz[t, 0] - q0
+                    b = sxyz[t, 1] - q1
+                    d = sxyz[t, 2] - q2
+                    d2 = a * a + b * b + d * d
+                    p = items[t]
+                    cd[nc] = d2
+                    ct[nc] = p
+                    nc += (d2 <= thr) & (p != exclude)  # keep without branching
+            if 0 <= nc < k and thr < np.inf:
+                thr = np.inf  # this point's neighbours are farther: once more, no threshold
+            else:
                 break
-            for t in range(t0, t1):
-                a = sxyz[t, 0] - q0
-                b = sxyz[t, 1] - q1
-                d = sxyz[t, 2] - q2
-                d2 = a * a + b * b + d * d
-                p = items[t]
-                cd[nc] = d2
-                ct[nc] = p
-                nc += (d2 <= thr) & (p != exclude)  # keep without branching
         found = _BLOCK_TOO_SMALL
         if nc >= k:
             # place the few survivors by their rank in (squared chord, index) order,
@@ -258,18 +267,43 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
             bound = _window(bd2, n, k)
             if bound <= thr and not _outside(px, py, cs, nside, cx, cy, BLOCK, q, bound):
                 found = _settle(plat, plon, pcos, xyz, q, k, row, tie_rtol, bd2, bi, bh, n)
-        if found == _BLOCK_TOO_SMALL:
-            found = knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, row, tie_rtol, bd2, bi, bh)
+        if found < 0:  # undecided, or a tie group that overflows the buffer
+            pending[n_pending] = q
+            n_pending += 1
+            thr = bd2[k - 1] * T_SLACK if nc >= k else thr * 2.0
+            continue
         thr = bd2[k - 1] * T_SLACK
-        if found == _OVERFLOW:  # a tie group larger than the buffer: room for every point
-            if big_d2.shape[0] == 0:
-                big_d2 = np.empty(m + 1)
-                big_i = np.empty(m + 1, np.int64)
-                big_h = np.empty(m + 1)
-            knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, row, tie_rtol, big_d2, big_i, big_h)
         for j in range(k):
             nbr[q, j] = row[j]
+    _search_pending(
+        plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol, pending[:n_pending], nbr
+    )
     return nbr
+
+
+@njit(cache=True)
+def _search_pending(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol, queries, nbr):
+    """Rows of ``nbr`` for ``queries`` by the general search.
+
+    A tie group that overflows the buffer is retried with room for every point.
+    """
+    m = xyz.shape[0]
+    row = np.empty(k, np.int64)
+    bd2 = np.empty(k + EXTRA)
+    bi = np.empty(k + EXTRA, np.int64)
+    bh = np.empty(k + EXTRA)
+    big_d2 = np.empty(m + 1)
+    big_i = np.empty(m + 1, np.int64)
+    big_h = np.empty(m + 1)
+    for q in queries:
+        exclude = -1 if reference_rule else q
+        found = knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, row, tie_rtol, bd2, bi, bh)
+        if found == _OVERFLOW:
+            knn_search(
+                plat, plon, pcos, xyz, grid, q, k, exclude, row, tie_rtol, big_d2, big_i, big_h
+            )
+        for j in range(k):
+            nbr[q, j] = row[j]
 
 
 @njit(cache=True, inline="always")
@@ -332,14 +366,26 @@ def knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, bd2,
                 # a whole row of the ring: one contiguous run, trimmed to the bound
                 a0 = max(cx - ring, 0)
                 a1 = min(cx + ring, nside - 1)
-                while a0 <= a1 and max(a0 * cs - qx, qx - (a0 + 1) * cs, 0.0) ** 2 + dy * dy > bound:
+                dy2 = dy * dy
+                while a0 <= a1 and max(a0 * cs - qx, qx - (a0 + 1) * cs, 0.0) ** 2 + dy2 > bound:
                     a0 += 1
-                while a1 >= a0 and max(a1 * cs - qx, qx - (a1 + 1) * cs, 0.0) ** 2 + dy * dy > bound:
+                while a1 >= a0 and max(a1 * cs - qx, qx - (a1 + 1) * cs, 0.0) ** 2 + dy2 > bound:
                     a1 -= 1
                 if a0 <= a1:
                     n, bound = _scan(
-                        sxyz, items, cell_start[gy * nside + a0], cell_start[gy * nside + a1 + 1],
-                        q0, q1, q2, exclude, k, n, bound, bd2, bi,
+                        sxyz,
+                        items,
+                        cell_start[gy * nside + a0],
+                        cell_start[gy * nside + a1 + 1],
+                        q0,
+                        q1,
+                        q2,
+                        exclude,
+                        k,
+                        n,
+                        bound,
+                        bd2,
+                        bi,
                     )
             else:
                 for gx in (cx - ring, cx + ring):
@@ -348,8 +394,19 @@ def knn_search(plat, plon, pcos, xyz, grid, q, k, exclude, out_i, tie_rtol, bd2,
                         if dx * dx + dy * dy <= bound:
                             g = gy * nside + gx
                             n, bound = _scan(
-                                sxyz, items, cell_start[g], cell_start[g + 1],
-                                q0, q1, q2, exclude, k, n, bound, bd2, bi,
+                                sxyz,
+                                items,
+                                cell_start[g],
+                                cell_start[g + 1],
+                                q0,
+                                q1,
+                                q2,
+                                exclude,
+                                k,
+                                n,
+                                bound,
+                                bd2,
+                                bi,
                             )
         if ring >= nside or not _outside(px, py, cs, nside, cx, cy, ring, q, bound):
             break

@@ -54,9 +54,11 @@ def cos_all(lat):
 
 @njit(cache=True)
 def _select(pts, dim, perm, s, e, mid):
-    """Reorder ``perm[s:e]`` so that ``perm[mid]`` has the median key ``pts[., dim]``,
-    smaller-or-equal keys before it and greater-or-equal after (Hoare quickselect with a
-    median-of-three pivot: O(e - s), deterministic)."""
+    """Reorder ``perm[s:e]`` so that ``perm[mid]`` has the median key ``pts[., dim]``.
+
+    Smaller-or-equal keys end up before it and greater-or-equal after (Hoare quickselect
+    with a median-of-three pivot: O(e - s), deterministic).
+    """
     lo, hi = s, e - 1
     while hi > lo:
         a, b, c = pts[perm[lo], dim], pts[perm[(lo + hi) // 2], dim], pts[perm[hi], dim]

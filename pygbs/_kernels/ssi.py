@@ -1,7 +1,8 @@
 """Spatial self-information of many neighbourhoods at once (spec section 3), in numba.
 
 For each centre: gather the neighbourhood's samples, add its background points (made by
-:mod:`pygbs._kernels.background`), build the directed k-NN graph of all ``m`` points on a cell grid (sparse: an (m, k) table), compute
+:mod:`pygbs._kernels.background`), build the directed k-NN graph of all ``m`` points on a
+cell grid (:mod:`pygbs._kernels.cells`; sparse: an (m, k) table), compute
 ``S`` for the unmarked labels (samples 1, background 0) and the marked labels (samples
 their coded value, background 0), and the null distribution by the chosen method.
 Unmarked and marked scores share the point pattern and the graph unless the unmarked
@@ -39,9 +40,10 @@ N_OUT = 5
 
 @njit(cache=True)
 def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table, angles=False):
-    """Samples ``ids`` followed by the background points of a neighbourhood of ``radius``
-    rotated by ``rot`` (``table``: :func:`pygbs._kernels.background.bearings` of enough
-    rings): (lat, lon, cos lat, xyz) of all.
+    """Samples ``ids`` then the background points: (lat, lon, cos lat, xyz) of all.
+
+    The background grid fills a neighbourhood of ``radius`` rotated by ``rot``
+    (``table``: :func:`pygbs._kernels.background.bearings` of enough rings).
 
     Without ``angles``, the background points' lat/lon/cos lat are NaN: the k-NN graph
     needs them only for near-ties and computes them then (they cost more than the rest of
