@@ -1,8 +1,8 @@
 """Spatial self-information (SSI) of many neighbourhoods: the validated entry point.
 
 See spec section 3. The work happens in :mod:`pygbs._kernels.ssi` (numba, parallel over
-centres); this module checks the options, builds the background points and unpacks the
-results.
+centres, background grids included); this module checks the options, computes the
+grids' rotations and unpacks the results.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ MIN_RADIUS = 1e-8
 #: Centres per kernel call, at most ...
 CHUNK = 4096
 #: ... and about this many pattern points (samples + ~5 background points per sample) per
-#: call, which bounds the memory of a batch when neighbourhoods are large (no k_max cap).
+#: call, so that the progress bar moves regularly when neighbourhoods are large (no k_max
+#: cap); memory is per centre and thread, not per batch.
 CHUNK_POINTS = 4_000_000
 
 
