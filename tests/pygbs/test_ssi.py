@@ -229,14 +229,24 @@ def _brute_force_neighbours(plat, plon, pcos, a, width, reference_rule):
     return {b for b in order[:width] if b != a}
 
 
-@pytest.mark.parametrize("reference_rule", [True, False])
-def test_fast_knn_graph_equals_brute_force(reference_rule):
-    """The chord-ranked neighbour sets equal a brute-force haversine ranking, ties included."""
+@pytest.mark.parametrize(
+    ("reference_rule", "n", "n_coincident", "spread"),
+    [
+        (True, 80, 16, 0.3),  # 16 coincident samples: a tie group overflows the buffer
+        (False, 80, 16, 0.3),
+        (True, 120, 70, 0.3),  # more points in a block than the fast path takes
+        (False, 120, 70, 0.3),
+        (True, 150, 0, 0.02),  # samples much denser than the background grid
+        (False, 60, 0, 0.45),
+    ],
+)
+def test_fast_knn_graph_equals_brute_force(reference_rule, n, n_coincident, spread):
+    """The chord-ranked neighbour sets equal a brute-force haversine ranking, ties included,
+    through every path of the search (fast path, general search, overflow retry)."""
     rng = np.random.default_rng(8)
-    n = 80
-    lat = np.radians(48 + rng.uniform(-0.3, 0.3, n))
-    lon = np.radians(2 + rng.uniform(-0.3, 0.3, n))
-    lat[10:25], lon[10:25] = lat[3], lon[3]  # 16 coincident samples: overflows the buffer
+    lat = np.radians(48 + rng.uniform(-spread, spread, n))
+    lon = np.radians(2 + rng.uniform(-spread, spread, n))
+    lat[10 : 10 + n_coincident], lon[10 : 10 + n_coincident] = lat[3], lon[3]
     plat, plon, pcos, xyz = _with_background(lat, lon, np.radians(0.5))
     # background angles left NaN, as in the kernel: computed where a near-tie needs them
     lazy = [a.copy() for a in (plat, plon, pcos)]
