@@ -28,24 +28,31 @@ AUTO_DENSITY_FACTOR = _k.AUTO_DENSITY_FACTOR
 
 def auto_density(radius: float, n: int) -> int:
     """The automatic density ``ceil(5 n / (pi r^2))`` in points per square radian."""
-    return int(np.ceil((AUTO_DENSITY_FACTOR * n) / (np.pi * radius**2)))
+    return int(_k.grid_shape(float(radius), int(n))[0])
 
 
 def n_rings(radius: float, density: int) -> int:
     """Number of rings ``ceil(r / s)`` with spacing ``s = 1 / sqrt(density)``."""
-    return int(np.ceil(radius / (1 / np.sqrt(density))))
+    return int(_k.n_rings(float(radius), int(density)))
+
+
+def _grid(
+    density: int, rings: int, rot: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(lat, lon, xyz)`` of one grid, rotated by ``rot`` (None: around the north pole)."""
+    table = _k.bearings(int(rings))
+    points = int(table[2][-1])
+    lat, lon, xyz = np.empty(points), np.empty(points), np.empty((points, 3))
+    rotate = rot is not None
+    _k.fill_grid(
+        int(density), int(rings), rot if rotate else np.eye(3), table, lat, lon, xyz, rotate
+    )
+    return lat, lon, xyz
 
 
 def _polar_grid(density: int, radius_rings: int) -> np.ndarray:
     """Unit vectors of the unrotated grid around the north pole, ring by ring."""
-    points = sum(int(np.ceil(2 * np.pi * ring)) for ring in range(1, radius_rings + 1))
-    xyz = np.empty((points, 3))
-    lat, lon = np.empty(points), np.empty(points)
-    _k.fill_grid(
-        int(density), int(radius_rings), np.eye(3), _k.bearings(int(radius_rings)), lat, lon, xyz,
-        False,
-    )
-    return xyz
+    return _grid(density, radius_rings, None)[2]
 
 
 def rotations(center_lat: np.ndarray, center_lon: np.ndarray) -> np.ndarray:
@@ -78,11 +85,8 @@ def background_points(
         Radians.
     """
     density = auto_density(radius, n) if density is None else int(density)
-    rings = n_rings(radius, density)
-    points = sum(int(np.ceil(2 * np.pi * ring)) for ring in range(1, rings + 1))
-    lat, lon, xyz = np.empty(points), np.empty(points), np.empty((points, 3))
     rot = rotations(np.array([center_lat]), np.array([center_lon]))[0]
-    _k.fill_grid(density, rings, rot, _k.bearings(rings), lat, lon, xyz, True)
+    lat, lon, _ = _grid(density, n_rings(radius, density), rot)
     return lat, lon
 
 

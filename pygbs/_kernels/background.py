@@ -53,6 +53,12 @@ def fma(a, b, c):
 
 
 @njit(cache=True)
+def n_rings(radius, density):
+    """Number of rings ``ceil(r / s)`` with spacing ``s = 1 / sqrt(density)``."""
+    return int(math.ceil(radius / (1 / math.sqrt(density))))
+
+
+@njit(cache=True)
 def grid_shape(radius, n):
     """``(density, rings, points)`` of the automatic grid of ``n`` samples in ``radius``.
 
@@ -60,7 +66,7 @@ def grid_shape(radius, n):
     spacing ``s = 1 / sqrt(density)``, ``points = sum_l ceil(2 pi l)``.
     """
     density = int(math.ceil((AUTO_DENSITY_FACTOR * n) / (math.pi * radius**2)))
-    rings = int(math.ceil(radius / (1 / math.sqrt(density))))
+    rings = n_rings(radius, density)
     points = 0
     for ring in range(1, rings + 1):
         points += int(math.ceil(2 * math.pi * ring))
