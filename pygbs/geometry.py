@@ -15,8 +15,15 @@ def to_radians(lon_deg: np.ndarray, lat_deg: np.ndarray) -> tuple[np.ndarray, np
 
 
 def to_unit_vectors(lat_rad: np.ndarray, lon_rad: np.ndarray) -> np.ndarray:
-    """Latitude/longitude in radians -> unit vectors of shape (n, 3) (x to lon 0, z north)."""
-    clat = np.cos(lat_rad)
-    return np.ascontiguousarray(
-        np.column_stack([clat * np.cos(lon_rad), clat * np.sin(lon_rad), np.sin(lat_rad)])
-    )
+    """Latitude/longitude in radians -> unit vectors of shape (n, 3) (x to lon 0, z north).
+
+    Computed with the C library's scalar ``sin``/``cos`` in numba rather than NumPy's
+    SIMD loops, whose last bit depends on the CPU, so that neighbourhoods decided by
+    near-ties are the same on every machine (docs/method.md, "Reproducibility across
+    machines").
+    """
+    from pygbs._kernels.kdtree import unit_vectors
+
+    lat = np.ascontiguousarray(lat_rad, dtype=np.float64).ravel()
+    lon = np.ascontiguousarray(lon_rad, dtype=np.float64).ravel()
+    return unit_vectors(lat, lon)

@@ -20,8 +20,14 @@ __all__ = ["Neighbourhoods", "SphereIndex"]
 
 
 def _h_to_angle(h: np.ndarray) -> np.ndarray:
-    """Haversine reduced distance -> great-circle angle (radians), as scikit-learn does."""
-    return 2.0 * np.arcsin(np.sqrt(h))
+    """Haversine reduced distance -> great-circle angle (radians), as scikit-learn does.
+
+    In numba with the C library's scalar ``asin``: the result decides who is inside a
+    radius, so it must not depend on NumPy's CPU-specific SIMD code (docs/method.md,
+    "Reproducibility across machines").
+    """
+    h = np.asarray(h, dtype=np.float64)
+    return kdtree.h_to_angle(np.ascontiguousarray(h).ravel()).reshape(h.shape)
 
 
 class SphereIndex:

@@ -53,6 +53,31 @@ def cos_all(lat):
 
 
 @njit(cache=True)
+def unit_vectors(lat, lon):
+    """Unit vectors ``(cos lat cos lon, cos lat sin lon, sin lat)`` with the C library's
+    scalar ``cos``/``sin`` (not NumPy's CPU-dependent SIMD loops; docs/method.md,
+    "Reproducibility across machines")."""
+    n = lat.shape[0]
+    out = np.empty((n, 3))
+    for i in range(n):
+        c = math.cos(lat[i])
+        out[i, 0] = c * math.cos(lon[i])
+        out[i, 1] = c * math.sin(lon[i])
+        out[i, 2] = math.sin(lat[i])
+    return out
+
+
+@njit(cache=True)
+def h_to_angle(h):
+    """Great-circle angle ``2 asin(sqrt(h))`` of haversine reduced distances (flat array),
+    with the C library's scalar ``asin``, as scikit-learn computes it."""
+    out = np.empty(h.shape[0])
+    for i in range(h.shape[0]):
+        out[i] = 2.0 * math.asin(math.sqrt(h[i]))
+    return out
+
+
+@njit(cache=True)
 def _select(pts, dim, perm, s, e, mid):
     """Reorder ``perm[s:e]`` so that ``perm[mid]`` has the median key ``pts[., dim]``.
 

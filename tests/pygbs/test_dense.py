@@ -194,12 +194,49 @@ def test_neighbourhoods_against_brute_force():
         dense_neighbourhoods(lat, lon, centres)
 
 
+#: seeded random +-1 ulp perturbations of the background coordinates per parity centre
+ULP_TRIALS = 6
+
+
+def _ulp_perturbed_scores(monkeypatch, lat, lon, vals, rows, kw):
+    """Marked SSI of ``rows`` with every background coordinate moved by one ulp up or down
+    (a seeded random direction per coordinate), ``ULP_TRIALS`` times."""
+    import pygbs._dense as dense
+
+    exact = dense.dense_background_points
+    out = []
+    for seed in range(ULP_TRIALS):
+        rng = np.random.default_rng(seed)
+
+        def nudged(*args, _rng=rng, **kwargs):
+            b_lat, b_lon = exact(*args, **kwargs)
+            up = [-np.inf, np.inf]
+            return (
+                np.nextafter(b_lat, _rng.choice(up, b_lat.shape)),
+                np.nextafter(b_lon, _rng.choice(up, b_lon.shape)),
+            )
+
+        monkeypatch.setattr(dense, "dense_background_points", nudged)
+        out.append(dense_score(lat, lon, vals, rows, **kw)["marked_ssi"].to_numpy())
+    monkeypatch.setattr(dense, "dense_background_points", exact)
+    return np.array(out)
+
+
 @pytest.mark.shared
 @pytest.mark.parametrize(
     ("scale", "kw"),
     [("100km", {"radius": 100 / EARTH_KM, "k_max": 100}), ("nn50", {"knn": 50, "k_max": 100})],
 )
-def test_parity_with_reference_oracle(predictions_dir, reference_dir, scale, kw):
+def test_parity_with_reference_oracle(predictions_dir, reference_dir, scale, kw, monkeypatch):
+    """The dense code against the reference's stored vectors on 12 "stable" centres.
+
+    "Stable" in the stored vectors means stable under the order of the rows on the machine
+    that made them. The background coordinates come from ``asin``/``atan2``, whose last bit
+    NumPy's SIMD loops decide differently on different CPUs, so a centre whose value flips
+    when every background coordinate moves by one ulp is *ulp-tied*: its value on another
+    CPU may be either outcome. Those centres are shown, and the reference value must be one
+    of the outcomes; every other centre must match exactly (1e-9).
+    """
     table = pd.read_csv(predictions_dir / "torchspatial" / "eval_yfcc__test_NeRF.csv.gz")
     lat = table["lat"].to_numpy() / 180 * np.pi
     lon = table["lon"].to_numpy() / 180 * np.pi
@@ -216,7 +253,23 @@ def test_parity_with_reference_oracle(predictions_dir, reference_dir, scale, kw)
     np.testing.assert_array_equal(out["n_neighbours"], want["n_neighbours"])
     np.testing.assert_allclose(out["radius"], want["radius_rad"], rtol=1e-12)
     np.testing.assert_allclose(out["unmarked_ssi"], want["unmarked_ssi"], rtol=1e-9)
-    np.testing.assert_allclose(out["marked_ssi"], want["marked_ssi"], rtol=1e-9)
+
+    marked = out["marked_ssi"].to_numpy()
+    outcomes = np.vstack([marked, _ulp_perturbed_scores(monkeypatch, lat, lon, vals, rows, kw)])
+    lo, hi = outcomes.min(axis=0), outcomes.max(axis=0)
+    tied = hi - lo > 1e-9 * np.abs(hi)
+    ref_marked = want["marked_ssi"].to_numpy()
+    print(f"\n{scale}: {tied.sum()} of {len(rows)} stable centres are ulp-tied")
+    for i in np.flatnonzero(tied):
+        print(
+            f"  row {rows[i]}: here {marked[i]:.6g}, reference {ref_marked[i]:.6g}, "
+            f"under 1-ulp perturbations [{lo[i]:.6g}, {hi[i]:.6g}]"
+        )
+    assert tied.sum() <= len(rows) // 3  # the check keeps most centres
+    np.testing.assert_allclose(marked[~tied], ref_marked[~tied], rtol=1e-9)
+    # a tied centre's reference value is one this code also produces
+    near = np.abs(outcomes[:, tied] - ref_marked[tied]) <= 1e-9 * np.abs(ref_marked[tied])
+    assert near.any(axis=0).all()
 
 
 @pytest.mark.slow
