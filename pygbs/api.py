@@ -17,10 +17,24 @@ from pygbs.errors import InputError
 from pygbs.io import read_predictions
 from pygbs.neighbours import Neighbourhoods, SphereIndex
 from pygbs.predictions import Predictions
-from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult, aggregate
+from pygbs.result import (
+    SCORE_COLUMNS,
+    TRACKS_ACCURACY,
+    Comparison,
+    GeoBiasResult,
+    aggregate,
+    fdr_q_values,
+)
 from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
 from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD, sri_scores
 from pygbs.ssi import METHODS, ssi_scores
+from pygbs.uncertainty import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_CI,
+    block_size_km,
+    make_blocks,
+    paired_bootstrap,
+)
 
 __all__ = ["score", "compare", "DEFAULT_SCALES", "DEFAULT_SCORES"]
 
@@ -86,6 +100,8 @@ def score(
     permutations: int = 999,
     seed: int = 0,
     alpha: float = 0.05,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    ci: float = DEFAULT_CI,
     sri_scale: float | None = None,
     sri_lag: float | None = None,
     sri_sectors: int = DEFAULT_N_SPLITS,
@@ -127,7 +143,12 @@ def score(
     permutations, seed : int
         Permutation test size and seed (``method='permutation'``).
     alpha : float, default=0.05
-        Level of the ``share_significant`` aggregate.
+        Level of the ``share_significant`` and ``share_significant_fdr`` aggregates.
+    bootstrap : int, default=1000
+        Replicates of the spatial block bootstrap of each headline mean (0: no interval);
+        see :mod:`pygbs.uncertainty`. Seeded by ``seed``.
+    ci : float, default=0.95
+        Level of the headline intervals ``ci_low``/``ci_high``.
     sri_scale, sri_lag : float, optional
         Grid cell side and ring width of SRI in radians (default: half and a quarter of
         each neighbourhood's radius).
@@ -236,17 +257,30 @@ def score(
                 )
                 vals = np.where(full.sizes >= min_points, vals, np.nan)
                 cols[SCORE_COLUMNS[s]][a : a + len(part)] = vals
+        for col, p in pvals.items():
+            if p is not None:
+                cols[f"{col}_q"] = fdr_q_values(p)
         block = pd.DataFrame(cols)
         blocks.append(block)
+        cells = make_blocks(pred.lon[rows], pred.lat[rows], block_size_km(cols["radius_km"]))
         for col, p in pvals.items():
-            aggregates[col][scale.name] = aggregate(block[col].to_numpy(), nb.sizes, p, alpha)
+            aggregates[col][scale.name] = aggregate(
+                block[col].to_numpy(),
+                nb.sizes,
+                p,
+                alpha,
+                cells,
+                bootstrap=bootstrap,
+                ci=ci,
+                seed=seed,
+            )
     table = pd.concat(blocks, ignore_index=True)
     ordered = [c for c in table.columns if c not in SCORE_COLUMNS.values() and not c.endswith("_p")]
+    ordered = [c for c in ordered if not c.endswith("_q")]
     for col in SCORE_COLUMNS.values():
         if col in table.columns:
             ordered.append(col)
-            if f"{col}_p" in table.columns:
-                ordered.append(f"{col}_p")
+            ordered += [f"{col}{x}" for x in ("_p", "_q") if f"{col}{x}" in table.columns]
     table = table[ordered]
     # rows whose exact location already occurred (hash-based, no sort of the table)
     n_dup = int(pd.DataFrame({"lon": pred.lon, "lat": pred.lat}).duplicated().sum())
@@ -264,6 +298,8 @@ def score(
             "permutations": permutations if method == "permutation" else None,
             "seed": seed,
             "alpha": alpha,
+            "bootstrap": bootstrap,
+            "ci": ci,
             "centres": "all"
             if centres is None
             else (int(centres) if isinstance(centres, int | np.integer) else "list"),
@@ -301,6 +337,8 @@ def compare(
     names: Sequence[str] | None = None,
     value: str | None = None,
     coords_from: str | Path | pd.DataFrame | None = None,
+    baseline: str | None = None,
+    pairs: str = "baseline",
     **score_kwargs: Any,
 ) -> Comparison:
     """The same scores for several models' predictions of one dataset.
@@ -315,8 +353,14 @@ def compare(
         Performance column of every source.
     coords_from : path or DataFrame, optional
         Coordinates for sources that have none (e.g. a no-prior baseline).
+    baseline : str, optional
+        Model every other model is tested against (a name as in the table). Default: the
+        first model whose name contains ``no_prior``, else the first model.
+    pairs : {'baseline', 'all'}, default='baseline'
+        Paired tests of each model against the baseline, or of every pair of models.
     **score_kwargs
-        Passed to :func:`score`.
+        Passed to :func:`score` (``bootstrap``, ``ci`` and ``seed`` also set the paired
+        block bootstrap).
 
     Returns
     -------
@@ -360,14 +404,140 @@ def compare(
                 f"{label}: locations differ from {labels[0]} ({detail}); geo-bias scores are "
                 "comparable only on the same locations"
             )
+    if pairs not in ("baseline", "all"):
+        raise InputError(f"pairs must be 'baseline' or 'all'; got {pairs!r}")
+    if baseline is not None and baseline not in labels:
+        raise InputError(f"baseline {baseline!r} is not one of the models {labels}")
     results: dict[str, GeoBiasResult] = {}
     rows = []
     for p, label in zip(preds, labels, strict=True):
         res = score(p, **score_kwargs)
         results[label] = res
         row: dict[str, Any] = {"model": label, "accuracy": _accuracy(p), "n": len(p)}
-        for col, per_scale in res.summary["aggregates"].items():
-            for scale, agg in per_scale.items():
-                row[f"{col}@{scale}"] = np.nan if agg["mean"] is None else agg["mean"]
+        # headline means first (the layout of the published tables), then their intervals
+        for field_, suffix in (("mean", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high")):
+            for col, per_scale in res.summary["aggregates"].items():
+                for scale, agg in per_scale.items():
+                    v = agg.get(field_)
+                    row[f"{col}@{scale}{suffix}"] = np.nan if v is None else v
         rows.append(row)
-    return Comparison(pd.DataFrame(rows), results)
+    table = pd.DataFrame(rows)
+    if baseline is None:
+        baseline = next((lab for lab in labels if "no_prior" in lab), labels[0])
+    boot = {k: score_kwargs[k] for k in ("bootstrap", "ci", "seed") if k in score_kwargs}
+    return Comparison(
+        table,
+        results,
+        pairs=paired_differences(results, baseline, all_pairs=pairs == "all", **boot),
+        accuracy_correlation=accuracy_correlation(table),
+        baseline=baseline,
+    )
+
+
+def paired_differences(
+    results: dict[str, GeoBiasResult],
+    baseline: str,
+    *,
+    all_pairs: bool = False,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    ci: float = DEFAULT_CI,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Paired block-bootstrap tests of models scored on the same locations.
+
+    Parameters
+    ----------
+    results : dict of str to GeoBiasResult
+        Results of the same centres and scales, by model name.
+    baseline : str
+        Model ``b`` of every pair (unless ``all_pairs``).
+    all_pairs : bool, default=False
+        Every unordered pair of models instead of each model against ``baseline``.
+    bootstrap, ci, seed
+        See :func:`pygbs.uncertainty.block_bootstrap`.
+
+    Returns
+    -------
+    DataFrame
+        ``model_a``, ``model_b``, ``score`` (as in ``--score``), ``scale``, ``diff`` (mean
+        over the centres scored for both of a minus b), ``ci_low``, ``ci_high``,
+        ``p_value``, ``n_centres``, ``n_blocks``.
+    """
+    names = list(results)
+    if all_pairs:
+        pairs = [(a, b) for i, b in enumerate(names) for a in names[i + 1 :]]
+    else:
+        pairs = [(a, baseline) for a in names if a != baseline]
+    by_column = {col: name for name, col in SCORE_COLUMNS.items()}
+    out = []
+    for a, b in pairs:
+        ca, cb = results[a].centres, results[b].centres
+        for col in results[b].score_columns:
+            if col not in ca.columns:
+                continue
+            for scale in results[b].scales:
+                sa, sb = ca[ca["scale"] == scale], cb[cb["scale"] == scale]
+                if not np.array_equal(sa["row"].to_numpy(), sb["row"].to_numpy()):
+                    raise InputError(f"{a} and {b} were scored on different centres at {scale}")
+                cells = make_blocks(
+                    sb["lon"].to_numpy(), sb["lat"].to_numpy(), block_size_km(sb["radius_km"])
+                )
+                est = paired_bootstrap(
+                    sa[col].to_numpy(), sb[col].to_numpy(), cells.ids,
+                    n_boot=bootstrap, ci=ci, seed=seed,
+                )  # fmt: skip
+                out.append(
+                    {
+                        "model_a": a,
+                        "model_b": b,
+                        "score": by_column.get(col, col),
+                        "scale": scale,
+                        "diff": est.estimate,
+                        "ci_low": est.ci_low,
+                        "ci_high": est.ci_high,
+                        "p_value": est.p_value,
+                        "n_centres": est.n_centres,
+                        "n_blocks": est.n_blocks,
+                    }
+                )
+    columns = ["model_a", "model_b", "score", "scale", "diff", "ci_low", "ci_high"]
+    return pd.DataFrame(out, columns=columns + ["p_value", "n_centres", "n_blocks"])
+
+
+def accuracy_correlation(table: pd.DataFrame) -> pd.DataFrame:
+    """Rank correlation between accuracy and each headline score across models.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A comparison table (``accuracy`` and ``<score_column>@<scale>`` columns).
+
+    Returns
+    -------
+    DataFrame
+        ``column`` (``<score_column>@<scale>``), ``spearman``, ``n_models`` and
+        ``tracks_accuracy`` (``|rho| >=`` :data:`pygbs.result.TRACKS_ACCURACY`); empty
+        with fewer than three models.
+    """
+    from scipy.stats import spearmanr
+
+    rows = []
+    score_cols = [c for c in table.columns if "@" in c and not c.endswith(("_ci_low", "_ci_high"))]
+    for col in score_cols:
+        ok = table[col].notna() & table["accuracy"].notna()
+        if ok.sum() < 3:
+            continue
+        x, y = table.loc[ok, "accuracy"].to_numpy(), table.loc[ok, col].to_numpy()
+        if np.ptp(x) == 0 or np.ptp(y) == 0:
+            rho = float("nan")
+        else:
+            rho = float(spearmanr(x, y).statistic)
+        rows.append(
+            {
+                "column": col,
+                "spearman": rho,
+                "n_models": int(ok.sum()),
+                "tracks_accuracy": bool(np.isfinite(rho) and abs(rho) >= TRACKS_ACCURACY),
+            }
+        )
+    return pd.DataFrame(rows, columns=["column", "spearman", "n_models", "tracks_accuracy"])

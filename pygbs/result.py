@@ -14,8 +14,13 @@ import pandas as pd
 from pygbs._atomic import atomic_dir, atomic_path, write_text_atomic
 from pygbs.errors import InputError
 from pygbs.predictions import Predictions
+from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI, Blocks, block_bootstrap
 
-__all__ = ["SCORE_COLUMNS", "GeoBiasResult", "Comparison", "aggregate"]
+__all__ = ["SCORE_COLUMNS", "GeoBiasResult", "Comparison", "aggregate", "fdr_q_values"]
+
+#: |Spearman rho| between accuracy and a score above which the score is flagged as
+#: tracking accuracy across the compared models
+TRACKS_ACCURACY = 0.8
 
 #: Score name (CLI ``--score``) -> column of the per-centre table.
 SCORE_COLUMNS = {
@@ -25,6 +30,7 @@ SCORE_COLUMNS = {
     "sri-lag": "sri_lag",
     "sri-sector": "sri_sector",
 }
+
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
@@ -41,10 +47,30 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def fdr_q_values(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values of per-centre p-values (NaN where p is NaN)."""
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p, dtype=np.float64)
+    q = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        q[ok] = false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
+    return q
+
+
 def aggregate(
-    scores: np.ndarray, sizes: np.ndarray, p: np.ndarray | None, alpha: float
+    scores: np.ndarray,
+    sizes: np.ndarray,
+    p: np.ndarray | None,
+    alpha: float,
+    blocks: Blocks | None = None,
+    *,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    ci: float = DEFAULT_CI,
+    seed: int = 0,
 ) -> dict[str, float | int | None]:
-    """Dataset-level aggregates of one score at one scale (spec section 5).
+    """Dataset-level aggregates of one score at one scale (docs/method.md).
 
     Parameters
     ----------
@@ -55,25 +81,53 @@ def aggregate(
     p : ndarray or None
         Per-centre p-values, if the score has them.
     alpha : float
-        Significance level of ``share_significant``.
+        Significance level of ``share_significant`` and ``share_significant_fdr``.
+    blocks : Blocks, optional
+        Equal-area blocks of the centres for the interval of the mean (none: no interval).
+    bootstrap : int, default=1000
+        Block-bootstrap replicates (0: no interval).
+    ci : float, default=0.95
+        Level of the interval.
+    seed : int, default=0
+        Seed of the bootstrap.
 
     Returns
     -------
     dict
-        ``mean`` (the headline Geo-Bias Score), ``weighted_mean``, ``median``,
-        ``share_significant`` (None without p-values), ``n_scored``, ``n_skipped``.
+        ``mean`` (the headline Geo-Bias Score), ``ci_low``, ``ci_high`` (spatial block
+        bootstrap), ``block_km``, ``n_blocks``, ``weighted_mean``, ``median``,
+        ``share_significant`` (p < alpha; None without p-values),
+        ``share_significant_fdr`` (Benjamini-Hochberg q < alpha), ``n_scored``,
+        ``n_skipped``.
     """
     ok = np.isfinite(scores)
     n = int(ok.sum())
     out: dict[str, float | int | None] = {"n_scored": n, "n_skipped": int(len(scores) - n)}
+    out.update(
+        mean=None,
+        ci_low=None,
+        ci_high=None,
+        block_km=None if blocks is None else blocks.block_km,
+        n_blocks=None,
+        weighted_mean=None,
+        median=None,
+        share_significant=None,
+        share_significant_fdr=None,
+    )
     if n == 0:
-        out.update(mean=None, weighted_mean=None, median=None, share_significant=None)
         return out
     s, w = scores[ok], sizes[ok].astype(float)
     out["mean"] = float(s.mean())
+    if blocks is not None:
+        est = block_bootstrap(scores, blocks.ids, n_boot=bootstrap, ci=ci, seed=seed)
+        out["n_blocks"] = est.n_blocks
+        if math.isfinite(est.ci_low):
+            out["ci_low"], out["ci_high"] = est.ci_low, est.ci_high
     out["weighted_mean"] = float((s * w).sum() / w.sum()) if w.sum() > 0 else None
     out["median"] = float(np.median(s))
-    out["share_significant"] = None if p is None else float((p[ok] < alpha).mean())
+    if p is not None:
+        out["share_significant"] = float((p[ok] < alpha).mean())
+        out["share_significant_fdr"] = float((fdr_q_values(p[ok]) < alpha).mean())
     return out
 
 
@@ -168,36 +222,75 @@ class Comparison:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per model: ``model``, ``accuracy`` (mean of the value column), ``n``, and
-        one ``<score_column>@<scale>`` column per score and scale holding the headline mean
-        (e.g. ``marked_ssi@100km``).
+        One row per model: ``model``, ``accuracy`` (mean of the value column), ``n``, one
+        ``<score_column>@<scale>`` column per score and scale holding the headline mean
+        (e.g. ``marked_ssi@100km``), then ``<score_column>@<scale>_ci_low`` and
+        ``..._ci_high``, its block-bootstrap interval.
     results : dict of str to GeoBiasResult
         The full result of each model.
+    pairs : pandas.DataFrame, optional
+        Paired differences between models (see :func:`pygbs.api.paired_differences`).
+    accuracy_correlation : pandas.DataFrame, optional
+        Rank correlation between accuracy and each score across the models (see
+        :func:`pygbs.api.accuracy_correlation`).
+    baseline : str, optional
+        The model the others were tested against.
     """
 
     table: pd.DataFrame
     results: dict[str, GeoBiasResult]
+    pairs: pd.DataFrame | None = None
+    accuracy_correlation: pd.DataFrame | None = None
+    baseline: str | None = None
 
     def to_markdown(self) -> str:
-        """The table as a Markdown pipe table (numbers to 4 significant digits)."""
-        cols = list(self.table.columns)
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for _, row in self.table.iterrows():
-            cells = []
-            for c in cols:
-                v = row[c]
-                cells.append(f"{v:.4g}" if isinstance(v, float | np.floating) else str(v))
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
+        """The table as Markdown, then the paired tests and accuracy correlations.
+
+        Numbers are shown to 4 significant digits.
+        """
+        text = markdown_table(self.table)
+        if self.pairs is not None and len(self.pairs):
+            text += (
+                "\n## Paired differences\n\n"
+                "`diff` is the mean over centres scored for both models of model_a minus "
+                "model_b, with a spatial block-bootstrap interval and p-value: an interval "
+                "that excludes 0 means the models differ beyond what the choice of "
+                "locations explains (docs/method.md).\n\n" + markdown_table(self.pairs)
+            )
+        if self.accuracy_correlation is not None and len(self.accuracy_correlation):
+            text += (
+                "\n## Does the score track accuracy?\n\n"
+                "Spearman rank correlation between accuracy and each score across the "
+                f"models; `tracks_accuracy` marks |rho| >= {TRACKS_ACCURACY}: such a score ranks "
+                "the models as accuracy does and adds little beyond it.\n\n"
+                + markdown_table(self.accuracy_correlation)
+            )
+        return text
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write ``compare.csv``, ``compare.md`` and ``<model>/`` result folders."""
+        """Write ``compare.csv``, ``compare.md``, ``pairs.csv`` and ``<model>/`` folders."""
         with atomic_dir(out_dir) as tmp:
             with atomic_path(tmp / "compare.csv") as f:
                 self.table.to_csv(f, index=False)
+            if self.pairs is not None:
+                with atomic_path(tmp / "pairs.csv") as f:
+                    self.pairs.to_csv(f, index=False)
             write_text_atomic(tmp / "compare.md", self.to_markdown())
             for name, res in self.results.items():
                 (tmp / name).mkdir(exist_ok=True)
                 res.to_json(tmp / name / "summary.json")
                 res.to_csv(tmp / name / "centres.csv")
         return Path(out_dir)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown pipe table (numbers to 4 significant digits)."""
+    cols = list(table.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in table.iterrows():
+        cells = []
+        for c in cols:
+            v = row[c]
+            cells.append(f"{v:.4g}" if isinstance(v, float | np.floating) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

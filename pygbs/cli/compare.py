@@ -14,13 +14,30 @@ from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kw
 @click.command("compare", short_help="Compare several models' prediction files.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @score_options
+@click.option(
+    "--baseline",
+    default=None,
+    help="Model the others are tested against (a name as in compare.csv, i.e. the file's "
+    "stem; default: the file whose name contains 'no_prior', else the first).",
+)
+@click.option(
+    "--pairs",
+    type=click.Choice(["baseline", "all"]),
+    default="baseline",
+    show_default=True,
+    help="Paired tests of each model against the baseline, or of every pair.",
+)
 @out_option
-def compare_cmd(files: tuple[Path, ...], out: Path, **params: Any) -> None:
+def compare_cmd(
+    files: tuple[Path, ...], out: Path, baseline: str | None, pairs: str, **params: Any
+) -> None:
     """Geo-bias of several models' predictions on the same locations.
 
     Writes OUT/compare.csv and OUT/compare.md (one row per model: model, accuracy and
-    <score>@<scale> headline means, the layout of the TorchSpatial geo-bias tables) and one
-    folder per model with its summary.json and centres.csv.
+    <score>@<scale> headline means, the layout of the TorchSpatial geo-bias tables, then
+    their block-bootstrap intervals), OUT/pairs.csv (paired differences against the
+    baseline, with intervals and p-values) and one folder per model with its summary.json
+    and centres.csv.
 
     \b
     Example:
@@ -34,7 +51,14 @@ def compare_cmd(files: tuple[Path, ...], out: Path, **params: Any) -> None:
         raise click.UsageError("--lon/--lat are not supported by compare; rename the columns")
 
     def run() -> None:
-        cmp = compare(list(files), value=value, coords_from=coords_from, **kwargs)
+        cmp = compare(
+            list(files),
+            value=value,
+            coords_from=coords_from,
+            baseline=baseline,
+            pairs=pairs,
+            **kwargs,
+        )
         cmp.write(out)
         click.echo(cmp.to_markdown(), nl=False)
 

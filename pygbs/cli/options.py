@@ -14,6 +14,7 @@ from pygbs.api import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.errors import InputError
 from pygbs.result import SCORE_COLUMNS
 from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
+from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI
 
 __all__ = ["score_options", "scoring_kwargs", "out_option", "run_or_exit"]
 
@@ -94,6 +95,20 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             type=click.IntRange(1),
             help="Permutations for --method permutation.",
+        ),
+        click.option(
+            "--bootstrap",
+            default=DEFAULT_BOOTSTRAP,
+            show_default=True,
+            type=click.IntRange(0),
+            help="Spatial block-bootstrap replicates of each headline interval (0: none).",
+        ),
+        click.option(
+            "--ci",
+            default=DEFAULT_CI,
+            show_default=True,
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            help="Level of the headline intervals (ci_low, ci_high).",
         ),
         click.option(
             "--threshold",
@@ -190,6 +205,8 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
         "centres": params.get("centres"),
         "seed": params["seed"],
         "permutations": params["permutations"],
+        "bootstrap": params["bootstrap"],
+        "ci": params["ci"],
         "threshold": threshold,
         "lower_is_better": params.get("lower_is_better"),
         "raw": params.get("raw", False),

@@ -1,0 +1,179 @@
+"""Uncertainty of Geo-Bias Scores: equal-area blocks, block bootstrap, paired tests, FDR."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pygbs
+from pygbs.errors import InputError
+from pygbs.result import fdr_q_values
+from pygbs.scales import EARTH_RADIUS_KM
+from pygbs.uncertainty import block_bootstrap, block_size_km, make_blocks, paired_bootstrap
+
+
+def test_blocks_are_equal_area_cells_at_least_as_wide_as_asked():
+    rng = np.random.default_rng(0)
+    lon, lat = rng.uniform(-180, 180, 20000), np.degrees(np.arcsin(rng.uniform(-1, 1, 20000)))
+    for km in (150.0, 1000.0, 5000.0):
+        b = make_blocks(lon, lat, km)
+        assert b.block_km >= km
+        # the next finer resolution would be narrower than asked
+        assert EARTH_RADIUS_KM * math.sqrt(math.pi / 3) / (b.nside + 1) < km
+        # equal area: uniform points fill the 12 nside^2 cells evenly
+        counts = np.bincount(b.ids)
+        if 12 * b.nside**2 <= 200:  # every cell holds ~100 or more of the points
+            assert b.n_blocks == 12 * b.nside**2
+            expected = len(lon) / b.n_blocks
+            assert counts.max() < 1.5 * expected and counts.min() > 0.5 * expected
+
+
+def test_blocks_at_the_poles_and_the_antimeridian():
+    # points 20 km apart across the antimeridian, and near the pole, share a 1000 km block
+    lon = np.array([179.9, -179.9, 10.0, 40.0, 80.0])
+    lat = np.array([10.0, 10.0, 89.95, 89.95, 89.95])
+    b = make_blocks(lon, lat, 1000.0)
+    assert b.ids[0] == b.ids[1]
+    assert b.ids[2] == b.ids[3] == b.ids[4]
+    with pytest.raises(InputError, match="block size"):
+        make_blocks(lon, lat, 0.0)
+
+
+def test_block_size_is_twice_the_neighbourhood_diameter():
+    assert block_size_km(np.full(5, 100.0)) == 400.0
+    assert block_size_km(np.array([10.0, 20.0, 30.0, np.nan, 0.0])) == 80.0
+    assert block_size_km(np.zeros(3)) == pytest.approx(1e-3)
+
+
+def test_iid_bootstrap_matches_the_normal_interval():
+    rng = np.random.default_rng(1)
+    x = rng.normal(3.0, 2.0, 4000)
+    est = block_bootstrap(x, np.arange(len(x)), n_boot=4000, seed=2)
+    se = x.std(ddof=1) / math.sqrt(len(x))
+    assert est.estimate == pytest.approx(x.mean())
+    assert est.ci_low == pytest.approx(x.mean() - 1.96 * se, abs=0.1 * se)
+    assert est.ci_high == pytest.approx(x.mean() + 1.96 * se, abs=0.1 * se)
+    assert est.n_blocks == len(x) and est.p_value < 0.01
+
+
+def test_block_bootstrap_resamples_whole_blocks():
+    # two blocks of two centres each, constant within: a replicate mean is 0, 5 or 10 with
+    # probabilities 1/4, 1/2, 1/4, so the replicates' sd is sqrt(12.5); with b_eff = 2 the
+    # corrected se is sqrt(12.5 * 2) = 5 and t has 1 degree of freedom
+    from scipy.stats import t as student_t
+
+    values = np.array([0.0, 0.0, 10.0, 10.0, np.nan])
+    blocks = np.array([0, 0, 1, 1, 1])
+    est = block_bootstrap(values, blocks, n_boot=20000, ci=0.9, seed=0)
+    assert est.estimate == 5.0 and est.n_centres == 4 and est.n_blocks == 2
+    assert est.effective_blocks == 2.0
+    half = student_t.ppf(0.95, 1) * 5.0
+    assert est.ci_low == pytest.approx(5.0 - half, rel=0.02)
+    assert est.ci_high == pytest.approx(5.0 + half, rel=0.02)
+    # unequal blocks count as fewer: counts 8, 1, 1 give b_eff = 100 / 66
+    assert block_bootstrap(
+        np.arange(10.0), np.array([0] * 8 + [1, 2]), seed=0
+    ).effective_blocks == pytest.approx(100 / 66)
+    # one block: no interval; n_boot=0: no interval
+    assert math.isnan(block_bootstrap(values, np.zeros(5, int), seed=0).ci_low)
+    assert math.isnan(block_bootstrap(values, blocks, n_boot=0).ci_high)
+    # seeded
+    a = block_bootstrap(np.arange(50.0), np.arange(50) // 5, seed=3)
+    b = block_bootstrap(np.arange(50.0), np.arange(50) // 5, seed=3)
+    assert a == b
+    with pytest.raises(InputError, match="confidence level"):
+        block_bootstrap(values, blocks, ci=1.5)
+
+
+def test_paired_bootstrap_uses_centres_scored_for_both():
+    a = np.array([1.0, 2.0, np.nan, 4.0, 5.0, 6.0])
+    b = np.array([0.0, 1.0, 3.0, np.nan, 4.0, 5.0])
+    est = paired_bootstrap(a, b, np.arange(6), n_boot=200)
+    assert est.estimate == 1.0 and est.n_centres == 4
+    assert est.ci_low == est.ci_high == 1.0 and est.p_value == 0.0
+    same = paired_bootstrap(a, a, np.arange(6), n_boot=200)
+    assert same.estimate == 0.0 and same.p_value == 1.0
+
+
+def test_fdr_q_values_by_hand():
+    # Benjamini-Hochberg with m = 4: sorted p 0.01, 0.03, 0.04, 0.5 give p m / rank
+    # 0.04, 0.06, 0.0533, 0.5, then the running minimum from the top: 0.04, 0.0533, 0.0533, 0.5
+    p = np.array([0.01, 0.04, 0.03, 0.5, np.nan])
+    q = fdr_q_values(p)
+    np.testing.assert_allclose(q[:4], [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5])
+    assert math.isnan(q[4])
+
+
+def _clustered(rng, n=1500, clusters=6, sd_km=250.0):
+    c = rng.integers(0, clusters, n)
+    clon, clat = rng.uniform(-120, 120, clusters), rng.uniform(-50, 50, clusters)
+    lat = clat[c] + rng.normal(0, sd_km / 111.2, n)
+    lon = clon[c] + rng.normal(0, sd_km / 111.2, n) / np.cos(np.radians(clat[c]))
+    return lon, lat
+
+
+def _marked(lon, lat, hit):
+    df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": hit.astype(int)})
+    res = pygbs.score(df, scales=["100km"], scores=["marked"], bootstrap=0)
+    return res.centres
+
+
+def test_summary_and_table_carry_intervals_and_q_values():
+    rng = np.random.default_rng(5)
+    lon, lat = _clustered(rng, n=600)
+    df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": (rng.random(600) < 0.7).astype(int)})
+    res = pygbs.score(df, scales=["100km", "nn20"], bootstrap=300, seed=1)
+    for col in ("unmarked_ssi", "marked_ssi"):
+        for scale in ("100km", "nn20"):
+            agg = res.summary["aggregates"][col][scale]
+            assert agg["ci_low"] <= agg["mean"] <= agg["ci_high"]
+            assert agg["n_blocks"] > 10 and agg["block_km"] > 0
+            assert agg["share_significant_fdr"] <= agg["share_significant"]
+        assert f"{col}_q" in res.centres.columns
+        assert (res.centres[f"{col}_q"].dropna() >= res.centres[f"{col}_p"].dropna()).all()
+    assert res.summary["aggregates"]["marked_ssi"]["100km"]["block_km"] >= 400.0
+    off = pygbs.score(df, scales=["100km"], bootstrap=0)
+    assert off.summary["aggregates"]["marked_ssi"]["100km"]["ci_low"] is None
+
+
+@pytest.mark.parametrize("n_seeds", [50])
+def test_calibration_of_the_paired_interval_without_geo_bias(n_seeds):
+    """Two models whose errors fall at random over a clustered sample: no real difference.
+
+    The 95 % interval of the difference from the spatial block bootstrap must cover 0 in
+    90-99 % of the seeds; the naive i.i.d. bootstrap over centres, which ignores that
+    neighbouring centres share samples, covers it clearly less often.
+    """
+    covered_block = covered_iid = 0
+    for seed in range(n_seeds):
+        rng = np.random.default_rng(seed)
+        lon, lat = _clustered(rng)
+        a = _marked(lon, lat, rng.random(len(lon)) < 0.7)
+        b = _marked(lon, lat, rng.random(len(lon)) < 0.7)
+        cells = make_blocks(lon, lat, block_size_km(a["radius_km"]))
+        blk = paired_bootstrap(b["marked_ssi"], a["marked_ssi"], cells.ids, n_boot=400, seed=seed)
+        iid = paired_bootstrap(
+            b["marked_ssi"], a["marked_ssi"], np.arange(len(lon)), n_boot=400, seed=seed
+        )
+        covered_block += blk.ci_low <= 0.0 <= blk.ci_high
+        covered_iid += iid.ci_low <= 0.0 <= iid.ci_high
+    print(f"\ncoverage of 0 over {n_seeds} seeds: block {covered_block}, i.i.d. {covered_iid}")
+    assert 0.90 * n_seeds <= covered_block <= 0.99 * n_seeds
+    assert covered_iid <= covered_block - 0.2 * n_seeds
+
+
+def test_planted_failure_patches_are_detected():
+    """Failures in a 1-degree checkerboard (patches about the neighbourhood's size) raise
+    marked SSI beyond what the choice of locations explains."""
+    rng = np.random.default_rng(11)
+    lon, lat = _clustered(rng)
+    board = (np.floor(lon) + np.floor(lat)) % 2 == 0
+    patchy = np.where(board, rng.random(len(lon)) < 0.95, rng.random(len(lon)) < 0.45)
+    random = rng.random(len(lon)) < patchy.mean()
+    a, b = _marked(lon, lat, patchy), _marked(lon, lat, random)
+    cells = make_blocks(lon, lat, block_size_km(a["radius_km"]))
+    est = paired_bootstrap(a["marked_ssi"], b["marked_ssi"], cells.ids, n_boot=1000, seed=0)
+    assert est.ci_low > 0 and est.p_value < 0.05
