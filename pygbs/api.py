@@ -280,7 +280,10 @@ def score(
     for col in SCORE_COLUMNS.values():
         if col in table.columns:
             ordered.append(col)
-            ordered += [f"{col}{x}" for x in ("_p", "_q") if f"{col}{x}" in table.columns]
+            if f"{col}_p" in table.columns:
+                ordered.append(f"{col}_p")
+    # q-values (added in a later version) after the columns of earlier versions
+    ordered += [c for c in table.columns if c.endswith("_q")]
     table = table[ordered]
     # rows whose exact location already occurred (hash-based, no sort of the table)
     n_dup = int(pd.DataFrame({"lon": pred.lon, "lat": pred.lat}).duplicated().sum())

@@ -123,10 +123,26 @@ def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(column, score, scale) for every ``<score>@<scale>`` column of a comparison table."""
     out = []
     for col in table.columns:
-        if isinstance(col, str) and "@" in col:
+        if isinstance(col, str) and "@" in col and not col.endswith(_CI_SUFFIXES):
             score, scale = col.split("@", 1)
             out.append((col, score, scale))
     return out
+
+
+_CI_SUFFIXES = ("_ci_low", "_ci_high")
+
+
+def _error_bars(table: pd.DataFrame, col: str, rows: Any = None) -> np.ndarray | None:
+    """(2, n) distances from each headline value to its interval ends, or None."""
+    lo_col, hi_col = f"{col}_ci_low", f"{col}_ci_high"
+    if lo_col not in table.columns or hi_col not in table.columns:
+        return None
+    sub = table if rows is None else table.loc[rows]
+    mid = sub[col].to_numpy(np.float64)
+    lo, hi = sub[lo_col].to_numpy(np.float64), sub[hi_col].to_numpy(np.float64)
+    if not (np.isfinite(lo).any() and np.isfinite(hi).any()):
+        return None
+    return np.vstack([np.nan_to_num(mid - lo), np.nan_to_num(hi - mid)]).clip(min=0)
 
 
 def _bar_chart(table: pd.DataFrame) -> str:
@@ -141,14 +157,22 @@ def _bar_chart(table: pd.DataFrame) -> str:
     for ax, score in zip(axes, scores, strict=True):
         xs = np.arange(len(scales))
         for i, model in enumerate(models):
-            vals = [
-                float(table.loc[table["model"].astype(str) == model, f"{score}@{sc}"].iloc[0])
-                if f"{score}@{sc}" in table.columns
-                else np.nan
-                for sc in scales
-            ]
+            rows = table["model"].astype(str) == model
+            vals, errs = [], []
+            for sc in scales:
+                col = f"{score}@{sc}"
+                vals.append(float(table.loc[rows, col].iloc[0]) if col in table.columns else np.nan)
+                err = _error_bars(table, col, rows) if col in table.columns else None
+                errs.append([0.0, 0.0] if err is None else err[:, 0].tolist())
+            yerr = np.array(errs).T if any(any(e) for e in errs) else None
             ax.bar(
-                xs + (i - (len(models) - 1) / 2) * width, vals, width, label=model, color=colours[i]
+                xs + (i - (len(models) - 1) / 2) * width,
+                vals,
+                width,
+                yerr=yerr,
+                error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "#333333"},
+                label=model,
+                color=colours[i],
             )
         ax.set_xticks(xs, scales)
         ax.set_title(score_label(score, units=False), fontsize=10)
@@ -215,7 +239,7 @@ def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
             col = f"{score}@{scale}"
             if col not in table.columns:
                 continue
-            ax.scatter(
+            points = ax.scatter(
                 acc,
                 table[col].to_numpy(np.float64),
                 marker=markers[j % len(markers)],
@@ -223,6 +247,17 @@ def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
                 label=scale,
                 zorder=3,
             )
+            err = _error_bars(table, col)
+            if err is not None:
+                ax.errorbar(
+                    acc,
+                    table[col].to_numpy(np.float64),
+                    yerr=err,
+                    fmt="none",
+                    ecolor=points.get_facecolor()[0],
+                    elinewidth=0.8,
+                    zorder=2,
+                )
             if j == 0 and len(table) <= 20:
                 _label_points(ax, acc, table[col].to_numpy(np.float64), table["model"])
         ax.set_xlabel(acc_label, fontsize=8)
@@ -366,6 +401,31 @@ def write_report(
                 "Accuracy against geo-bias, one point per model and scale.",
             )
         )
+        parts.append(
+            '<p class="note">Error bars are the intervals <code>ci_low</code> to '
+            "<code>ci_high</code> of the spatial block bootstrap: if the same kind of data "
+            "had been collected at other places of the same regions, the score would "
+            "usually fall in that range.</p>"
+        )
+    pairs = getattr(comparison, "pairs", None)
+    if pairs is not None and len(pairs):
+        parts.append("<h2>Paired differences</h2>")
+        parts.append(
+            '<p class="note"><code>diff</code> is model_a minus model_b, averaged over the '
+            "centres scored for both, with its block-bootstrap interval and p-value: an "
+            "interval that excludes 0 means the two models' geo-bias differs beyond what "
+            "the choice of locations explains.</p>"
+        )
+        parts.append(_table(pairs))
+    corr = getattr(comparison, "accuracy_correlation", None)
+    if corr is not None and len(corr):
+        parts.append("<h2>Does a score only track accuracy?</h2>")
+        parts.append(
+            '<p class="note">Spearman rank correlation between accuracy and each score '
+            "across the models; <code>tracks_accuracy</code> marks scores that rank the "
+            "models almost as accuracy does.</p>"
+        )
+        parts.append(_table(corr))
     parts.append(f"<h2>Maps: {html.escape(score_label(score, scale))}</h2>")
     parts.append(
         '<p class="note">One colour scale for every model (2nd to 98th percentile of '

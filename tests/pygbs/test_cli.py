@@ -57,7 +57,7 @@ def test_score_writes_summary_and_centres(runner, tmp_path):
     centres = pd.read_csv(out / "centres.csv")
     assert summary["parameters"]["scales"] == ["200km", "nn10"]
     assert summary["input"]["n_valid"] == 120
-    assert list(centres.columns) == [
+    assert list(centres.columns)[:12] == [
         "row",
         "lon",
         "lat",
@@ -71,6 +71,8 @@ def test_score_writes_summary_and_centres(runner, tmp_path):
         "marked_ssi_p",
         "sri_lag",
     ]
+    # Benjamini-Hochberg q-values of the scores with p-values come last
+    assert list(centres.columns)[12:] == ["unmarked_ssi_q", "marked_ssi_q"]
     assert len(centres) == 60 and set(centres["row"]) == set(range(30))
     # the aggregates are the means of the per-centre table
     agg = summary["aggregates"]["marked_ssi"]["200km"]
@@ -111,13 +113,28 @@ def test_compare_table_layout(runner, tmp_path):
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "compare.csv")
     assert list(table["model"]) == ["model_a", "model_b"]
-    assert list(table.columns) == [
+    assert list(table.columns)[:5] == [
         "model",
         "accuracy",
         "n",
         "unmarked_ssi@300km",
         "marked_ssi@300km",
     ]
+    # then the block-bootstrap interval of each headline mean
+    assert list(table.columns)[5:] == [
+        "unmarked_ssi@300km_ci_low",
+        "marked_ssi@300km_ci_low",
+        "unmarked_ssi@300km_ci_high",
+        "marked_ssi@300km_ci_high",
+    ]
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert list(pairs.columns[:9]) == [
+        "model_a", "model_b", "score", "scale", "diff", "ci_low", "ci_high", "p_value",
+        "n_centres",
+    ]  # fmt: skip
+    # baseline: the first file (no no_prior among them); unmarked SSI never differs
+    assert set(pairs["model_b"]) == {"model_a"} and list(pairs["score"]) == ["unmarked", "marked"]
+    assert pairs.loc[0, "diff"] == 0.0 and pairs.loc[0, "p_value"] == 1.0
     assert table["accuracy"].sum() == pytest.approx(1.0)
     # unmarked SSI depends on locations only: identical for both models
     assert table["unmarked_ssi@300km"].nunique() == 1

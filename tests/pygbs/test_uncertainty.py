@@ -177,3 +177,70 @@ def test_planted_failure_patches_are_detected():
     cells = make_blocks(lon, lat, block_size_km(a["radius_km"]))
     est = paired_bootstrap(a["marked_ssi"], b["marked_ssi"], cells.ids, n_boot=1000, seed=0)
     assert est.ci_low > 0 and est.p_value < 0.05
+
+
+def _three_models(tmp_path):
+    rng = np.random.default_rng(2)
+    lon, lat = _clustered(rng, n=400)
+    paths = []
+    for name, acc in (
+        ("eval_x_test_NeRF", 0.9),
+        ("eval_x_test_no_prior", 0.5),
+        ("eval_x_test_wrap", 0.7),
+    ):
+        df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": (rng.random(400) < acc).astype(int)})
+        paths.append(tmp_path / f"{name}.csv")
+        df.to_csv(paths[-1], index=False)
+    return paths
+
+
+def test_compare_pairs_against_no_prior_or_all(tmp_path):
+    paths = _three_models(tmp_path)
+    kw = {"scales": ["200km"], "bootstrap": 200}
+    cmp = pygbs.compare(paths, **kw)
+    assert cmp.baseline == "eval_x_test_no_prior"
+    assert set(cmp.pairs["model_b"]) == {"eval_x_test_no_prior"}
+    assert set(cmp.pairs["model_a"]) == {"eval_x_test_NeRF", "eval_x_test_wrap"}
+    row = cmp.pairs[(cmp.pairs["model_a"] == "eval_x_test_NeRF") & (cmp.pairs["score"] == "marked")]
+    a = cmp.results["eval_x_test_NeRF"].centres["marked_ssi"]
+    b = cmp.results["eval_x_test_no_prior"].centres["marked_ssi"]
+    assert row["diff"].iloc[0] == pytest.approx(np.nanmean(a - b))
+    assert row["ci_low"].iloc[0] <= row["diff"].iloc[0] <= row["ci_high"].iloc[0]
+    every = pygbs.compare(paths, pairs="all", baseline="eval_x_test_wrap", **kw)
+    assert len(every.pairs) == 3 * 2  # 3 pairs x (unmarked, marked)
+    with pytest.raises(InputError, match="baseline 'nope'"):
+        pygbs.compare(paths, baseline="nope", **kw)
+    # three models: accuracy correlation per score; unmarked SSI is the same for all
+    corr = cmp.accuracy_correlation.set_index("column")
+    assert corr.loc["marked_ssi@200km", "n_models"] == 3
+    assert np.isnan(corr.loc["unmarked_ssi@200km", "spearman"])
+    md = cmp.to_markdown()
+    assert "## Paired differences" in md and "## Does the score track accuracy?" in md
+
+
+def test_accuracy_correlation_flags_a_score_that_tracks_accuracy():
+    from pygbs.api import accuracy_correlation
+
+    table = pd.DataFrame(
+        {
+            "model": list("abcde"),
+            "accuracy": [0.1, 0.2, 0.3, 0.4, 0.5],
+            "marked_ssi@100km": [1.0, 2.0, 3.0, 5.0, 4.0],  # rho = 0.9
+            "unmarked_ssi@100km": [3.0, 1.0, 5.0, 2.0, 4.0],  # rho = 0.3
+        }
+    )
+    corr = accuracy_correlation(table).set_index("column")
+    assert corr.loc["marked_ssi@100km", "spearman"] == pytest.approx(0.9)
+    assert corr.loc["marked_ssi@100km", "tracks_accuracy"]
+    assert corr.loc["unmarked_ssi@100km", "spearman"] == pytest.approx(0.3)
+    assert not corr.loc["unmarked_ssi@100km", "tracks_accuracy"]
+
+
+def test_report_shows_intervals_and_pairs(tmp_path):
+    from pygbs.plot import write_report
+
+    paths = _three_models(tmp_path)
+    cmp = pygbs.compare(paths, scales=["200km"], bootstrap=100)
+    html = write_report(paths, tmp_path / "r.html", comparison=cmp).read_text()
+    assert "Paired differences" in html and "ci_low" in html
+    assert "Does a score only track accuracy?" in html
