@@ -15,7 +15,7 @@ from pygbs import __version__
 from pygbs.coding import code_performance
 from pygbs.errors import InputError
 from pygbs.io import read_predictions
-from pygbs.neighbours import Neighbourhoods, SphereIndex
+from pygbs.neighbours import Neighbourhoods, NeighbourSearch, SphereIndex
 from pygbs.predictions import Predictions
 from pygbs.result import (
     SCORE_COLUMNS,
@@ -195,8 +195,9 @@ def score(
     blocks: list[pd.DataFrame] = []
     aggregates: dict[str, dict[str, Any]] = {SCORE_COLUMNS[s]: {} for s in scores}
     show = bool(progress and sys.stderr.isatty())
+    search = NeighbourSearch(index, rows, parsed)  # one search serves every scale
     for scale in parsed:
-        nb = Neighbourhoods.from_scale(index, rows, scale)
+        nb = search.neighbourhoods(scale)
         cols: dict[str, np.ndarray] = {
             "row": rows,
             "lon": pred.lon[rows],

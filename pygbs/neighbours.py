@@ -16,7 +16,7 @@ from pygbs._kernels import kdtree
 from pygbs.geometry import to_radians, to_unit_vectors
 from pygbs.scales import Scale
 
-__all__ = ["Neighbourhoods", "SphereIndex"]
+__all__ = ["NeighbourSearch", "Neighbourhoods", "SphereIndex"]
 
 
 def _h_to_angle(h: np.ndarray) -> np.ndarray:
@@ -119,24 +119,7 @@ class Neighbourhoods:
         cap : bool, default=True
             Apply the scale's ``k_max`` cap (SSI does, SRI does not).
         """
-        centres = np.ascontiguousarray(centres, dtype=np.int64)
-        nc = len(centres)
-        if scale.is_knn:
-            idx, dist = index.knn(centres, scale.k)
-            kk = idx.shape[1]
-            indptr = np.arange(0, nc * kk + 1, kk, dtype=np.int64)
-            radius = dist[:, -1].copy() if kk else np.zeros(nc)
-            return cls(scale, centres, indptr, idx.ravel(), dist.ravel(), radius)
-        r = float(scale.radius_rad)
-        radius = np.full(nc, r)
-        if cap and scale.k_max is not None:
-            idx, dist = index.knn(centres, scale.k_max)
-            keep = dist <= r
-            counts = keep.sum(axis=1)
-            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            return cls(scale, centres, indptr, idx[keep], dist[keep], radius)
-        indptr, idx, dist = index.within(centres, radius)
-        return cls(scale, centres, indptr, idx, dist, radius)
+        return NeighbourSearch(index, centres, [scale], cap=cap).neighbourhoods(scale)
 
     @cached_property
     def sizes(self) -> np.ndarray:
@@ -150,3 +133,72 @@ class Neighbourhoods:
         sums = np.bincount(seg, weights=values[self.indices], minlength=len(sizes))
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(sizes > 0, sums / np.maximum(sizes, 1), np.nan)
+
+
+class NeighbourSearch:
+    """One neighbour search serving several scales of the same centres.
+
+    A capped distance scale is the ``k_max`` nearest samples within the radius and an
+    ``nn<K>`` scale the K nearest: both are prefixes of one k-nearest query with the
+    largest such k (neighbours are ordered by distance, then row, so a prefix of a longer
+    query is exactly the shorter query). Uncapped distance scales are filtered from one
+    radius query at the largest radius. Each scale's :class:`Neighbourhoods` is cut from
+    these, so scoring many scales costs one search.
+
+    Parameters
+    ----------
+    index : SphereIndex
+        The samples.
+    centres : ndarray of int
+        Rows of the centres.
+    scales : sequence of Scale
+        The scales that will be asked for.
+    cap : bool, default=True
+        Apply the scales' ``k_max`` caps (SSI does, SRI does not).
+    """
+
+    def __init__(
+        self, index: SphereIndex, centres: np.ndarray, scales: list[Scale], cap: bool = True
+    ) -> None:
+        self.centres = np.ascontiguousarray(centres, dtype=np.int64)
+        self.cap = cap
+        ks = [s.k for s in scales if s.is_knn]
+        ks += [s.k_max for s in scales if not s.is_knn and cap and s.k_max is not None]
+        radii = [s.radius_rad for s in scales if not s.is_knn and not (cap and s.k_max)]
+        self._knn = index.knn(self.centres, max(ks)) if ks else None
+        self._within = None
+        if radii:
+            r = np.full(len(self.centres), float(max(radii)))
+            self._within = index.within(self.centres, r)
+
+    def neighbourhoods(self, scale: Scale) -> Neighbourhoods:
+        """The neighbourhoods of the centres at ``scale`` (one of the scales given)."""
+        centres = self.centres
+        nc = len(centres)
+        if scale.is_knn or (self.cap and scale.k_max is not None):
+            if self._knn is None:
+                raise ValueError(f"scale {scale.name} was not part of this search")
+            idx, dist = self._knn
+            kk = min(scale.k if scale.is_knn else scale.k_max, idx.shape[1])
+            idx, dist = idx[:, :kk], dist[:, :kk]
+            if scale.is_knn:
+                indptr = np.arange(0, nc * kk + 1, kk, dtype=np.int64)
+                radius = dist[:, -1].copy() if kk else np.zeros(nc)
+                return Neighbourhoods(
+                    scale, centres, indptr, idx.ravel().copy(), dist.ravel().copy(), radius
+                )
+            r = float(scale.radius_rad)
+            keep = dist <= r
+            indptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
+            return Neighbourhoods(scale, centres, indptr, idx[keep], dist[keep], np.full(nc, r))
+        if self._within is None:
+            raise ValueError(f"scale {scale.name} was not part of this search")
+        indptr, idx, dist = self._within
+        r = float(scale.radius_rad)
+        keep = dist <= r
+        if not keep.all():
+            seg = np.repeat(np.arange(nc), np.diff(indptr))
+            counts = np.bincount(seg[keep], minlength=nc)
+            indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            idx, dist = idx[keep], dist[keep]
+        return Neighbourhoods(scale, centres, indptr, idx, dist, np.full(nc, r))
