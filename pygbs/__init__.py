@@ -25,6 +25,7 @@ from pygbs.errors import InputError
 from pygbs.io import read_predictions
 from pygbs.neighbours import Neighbourhoods, SphereIndex
 from pygbs.predictions import Predictions
+from pygbs.profile import Profile, profile, scale_range
 from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult
 from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
 from pygbs.sri import sri_scores
@@ -39,12 +40,15 @@ __all__ = [
     "InputError",
     "Neighbourhoods",
     "Predictions",
+    "Profile",
     "Scale",
     "SphereIndex",
     "code_performance",
     "compare",
     "parse_scale",
+    "profile",
     "read_predictions",
+    "scale_range",
     "score",
     "sri_scores",
     "ssi_scores",

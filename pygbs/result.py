@@ -235,6 +235,8 @@ class Comparison:
         :func:`pygbs.api.accuracy_correlation`).
     baseline : str, optional
         The model the others were tested against.
+    profile : pygbs.profile.Profile, optional
+        The models' scores across scales, written as ``profile.csv`` and ``profile.png``.
     """
 
     table: pd.DataFrame
@@ -242,6 +244,7 @@ class Comparison:
     pairs: pd.DataFrame | None = None
     accuracy_correlation: pd.DataFrame | None = None
     baseline: str | None = None
+    profile: Any = None
 
     def to_markdown(self) -> str:
         """The table as Markdown, then the paired tests and accuracy correlations.
@@ -276,6 +279,12 @@ class Comparison:
                 with atomic_path(tmp / "pairs.csv") as f:
                     self.pairs.to_csv(f, index=False)
             write_text_atomic(tmp / "compare.md", self.to_markdown())
+            if self.profile is not None:
+                from pygbs.plot.profile import write_profile_plot
+
+                with atomic_path(tmp / "profile.csv") as f:
+                    self.profile.table.to_csv(f, index=False)
+                write_profile_plot(self.profile, tmp / "profile.png")
             for name, res in self.results.items():
                 (tmp / name).mkdir(exist_ok=True)
                 res.to_json(tmp / name / "summary.json")

@@ -26,6 +26,7 @@ def main(verbose: int) -> None:
     Examples:
       pygbs score preds.csv.gz --scale 100km --scale nn50 --out result/
       pygbs compare model_a.csv model_b.csv --out table/
+      pygbs profile preds.csv.gz --scales 10km:2000km:12 --out profile/
       pygbs map preds.csv --out maps/
       pygbs report a.csv b.csv --out report.html
     """
@@ -36,10 +37,11 @@ def main(verbose: int) -> None:
 def _register() -> None:
     from pygbs.cli.compare import compare_cmd
     from pygbs.cli.map import map_cmd
+    from pygbs.cli.profile import profile_cmd
     from pygbs.cli.report import report_cmd
     from pygbs.cli.score import score_cmd
 
-    for cmd in (score_cmd, compare_cmd, map_cmd, report_cmd):
+    for cmd in (score_cmd, compare_cmd, profile_cmd, map_cmd, report_cmd):
         main.add_command(cmd)
 
 

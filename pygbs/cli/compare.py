@@ -27,9 +27,21 @@ from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kw
     show_default=True,
     help="Paired tests of each model against the baseline, or of every pair.",
 )
+@click.option(
+    "--profile",
+    "as_profile",
+    is_flag=True,
+    help="Also write OUT/profile.csv and OUT/profile.png: every model's score against the "
+    "radius (give several --scale).",
+)
 @out_option
 def compare_cmd(
-    files: tuple[Path, ...], out: Path, baseline: str | None, pairs: str, **params: Any
+    files: tuple[Path, ...],
+    out: Path,
+    baseline: str | None,
+    pairs: str,
+    as_profile: bool,
+    **params: Any,
 ) -> None:
     """Geo-bias of several models' predictions on the same locations.
 
@@ -59,6 +71,10 @@ def compare_cmd(
             pairs=pairs,
             **kwargs,
         )
+        if as_profile:
+            from pygbs.profile import combine_profiles
+
+            cmp.profile = combine_profiles(cmp.results)
         cmp.write(out)
         click.echo(cmp.to_markdown(), nl=False)
 
