@@ -101,6 +101,16 @@ def test_unknown_scale_is_a_usage_error(runner, tmp_path):
     assert r.exit_code == 2 and "unknown scale" in r.output
 
 
+@pytest.mark.parametrize("scale", ["1000000km", "1e9km"])
+def test_radius_beyond_half_the_circumference_exits_2(runner, tmp_path, scale):
+    f = tmp_path / "a.csv"
+    _table().to_csv(f, index=False)
+    r = runner.invoke(main, ["score", str(f), "--scale", scale, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert r.output.count("\n") == 1 and "exceeds the maximum 20015.1 km" in r.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_compare_table_layout(runner, tmp_path):
     df = _table()
     a, b = tmp_path / "model_a.csv", tmp_path / "model_b.csv"
