@@ -111,6 +111,25 @@ def test_radius_beyond_half_the_circumference_exits_2(runner, tmp_path, scale):
     assert not (tmp_path / "o").exists()
 
 
+def test_transform_option_reaches_the_coding(runner, tmp_path):
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {
+            "lon": rng.uniform(0, 5, 60),
+            "lat": rng.uniform(40, 45, 60),
+            "relative_error": rng.normal(size=60),
+        }
+    )
+    f = tmp_path / "reg.csv"
+    df.to_csv(f, index=False)
+    for option, applied in (([], "abs"), (["--transform", "none"], "none")):
+        out = tmp_path / f"o_{applied}"
+        r = runner.invoke(main, ["score", str(f), "--scale", "nn10", *option, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        coding = json.loads((out / "summary.json").read_text())["input"]["coding"]
+        assert coding["transform"] == applied
+
+
 def test_compare_table_layout(runner, tmp_path):
     df = _table()
     a, b = tmp_path / "model_a.csv", tmp_path / "model_b.csv"
