@@ -82,8 +82,8 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
     )
     log.warning(
         "%s: marked SSI: %s have the same coded performance at every sample of their "
-        "neighbourhood (e.g. the model is right everywhere there); their marked SSI equals "
-        "their unmarked SSI and measures how clustered the samples are, not the "
+        "neighbourhood (e.g. the model is right, or wrong, everywhere there); their marked SSI "
+        "equals their unmarked SSI and measures how clustered the samples are, not the "
         "performance (counted as n_constant in the summary; see docs/method.md)",
         source,
         parts,

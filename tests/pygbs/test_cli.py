@@ -111,6 +111,26 @@ def test_radius_beyond_half_the_circumference_exits_2(runner, tmp_path, scale):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "extra", "pattern"),
+    [
+        ("lon,lat,value\n1,2,0.5\n3,4,inf\n", [], "column 'value', row 1: value inf is not finite"),
+        ("lon,lat,lat,hit@1\n1,2,3,1\n", [], "header row: column name 'lat' appears more"),
+        ("lon,lat,hit@1\n1,2,1\n", ["--lon", "lat", "--lat", "lat"], "'lat' is given for both"),
+        ("lon,lat,hit@1\n1,2,1\n-inf,2,1\n", [], "column 'lon', row 1: longitude -inf"),
+    ],
+)
+def test_bad_numbers_and_columns_exit_2(runner, tmp_path, text, extra, pattern):
+    f = tmp_path / "bad.csv"
+    f.write_text(text)
+    out = tmp_path / "o"
+    r = runner.invoke(main, ["score", str(f), *extra, "--out", str(out)])
+    assert r.exit_code == 2
+    assert r.output.startswith("error: ") and r.output.count("\n") == 1
+    assert "bad.csv" in r.output and pattern in r.output
+    assert not out.exists()
+
+
 def test_transform_option_reaches_the_coding(runner, tmp_path):
     rng = np.random.default_rng(3)
     df = pd.DataFrame(
