@@ -329,9 +329,10 @@ def test_constant_neighbourhoods_counted_and_marked_equals_unmarked(caplog):
         hit = df["hit@1"].to_numpy()
         flat = []
         for row, r_km in zip(block["row"], block["radius_km"], strict=True):
-            h = np.sin((lat - lat[row]) / 2) ** 2 + np.cos(lat) * np.cos(lat[row]) * np.sin(
-                (lon - lon[row]) / 2
-            ) ** 2
+            h = (
+                np.sin((lat - lat[row]) / 2) ** 2
+                + np.cos(lat) * np.cos(lat[row]) * np.sin((lon - lon[row]) / 2) ** 2
+            )
             d = 2 * np.arcsin(np.sqrt(h)) * pygbs.EARTH_RADIUS_KM
             inside = d <= r_km * (1 + 1e-9)
             flat.append(len(set(hit[inside])) == 1)
