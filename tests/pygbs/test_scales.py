@@ -53,7 +53,8 @@ def test_huge_radius_is_refused_before_reading(tmp_path):
 
     import pygbs
 
+    score = pygbs.score  # resolve (and import) the function before timing
     t0 = time.perf_counter()
     with pytest.raises(InputError, match="1e9km"):
-        pygbs.score(tmp_path / "missing.csv", scales=["1e9km"])
+        score(tmp_path / "missing.csv", scales=["1e9km"])
     assert time.perf_counter() - t0 < 1.0
