@@ -384,6 +384,22 @@ def _wrap(d: np.ndarray) -> np.ndarray:
     return d
 
 
+def _plane_xy(
+    lat_c: float, lon_c: float, lat: np.ndarray, lon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Azimuthal equidistant (east, north) coordinates around the centre, radians."""
+    dlon = lon - lon_c
+    east = np.sin(dlon) * np.cos(lat)
+    north = np.cos(lat_c) * np.sin(lat) - np.sin(lat_c) * np.cos(lat) * np.cos(dlon)
+    up = np.sin(lat_c) * np.sin(lat) + np.cos(lat_c) * np.cos(lat) * np.cos(dlon)
+    norm = np.sqrt(east * east + north * north)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.where(norm > 0, np.arctan2(norm, up) / norm, 0.0)
+    x, y = east * f, north * f
+    antipode = (norm == 0) & (up < 0) & (lat != lat_c)
+    return np.where(antipode, 0.0, x), np.where(antipode, -np.pi, y)
+
+
 def _parts(
     lat: np.ndarray,
     lon: np.ndarray,
@@ -400,12 +416,11 @@ def _parts(
     parts = []
     if partition == "grid":
         kk = int(np.ceil(radius / scale))
-        dlat = lat[idx] - lat[c]
-        dlon = _wrap(lon[idx] - lon[c])
+        x, y = _plane_xy(lat[c], lon[c], lat[idx], lon[idx])
         for a in range(-kk, kk):
-            in_a = (dlat >= a * scale) & (dlat < (a + 1) * scale)
+            in_a = (y >= a * scale) & (y < (a + 1) * scale)
             for b in range(-kk, kk):
-                parts.append(in_a & (dlon >= b * scale) & (dlon < (b + 1) * scale))
+                parts.append(in_a & (x >= b * scale) & (x < (b + 1) * scale))
         return parts
     if partition == "lag":
         for j in range(int(np.ceil(radius / lag))):

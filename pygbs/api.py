@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs import __version__
-from pygbs.coding import code_performance
+from pygbs.coding import Coding, code_performance
 from pygbs.errors import InputError
 from pygbs.io import read_predictions
 from pygbs.neighbours import Neighbourhoods, NeighbourSearch, SphereIndex
@@ -27,7 +27,7 @@ from pygbs.result import (
 )
 from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
 from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD, sri_scores
-from pygbs.ssi import METHODS, ssi_scores
+from pygbs.ssi import METHODS, MIN_RADIUS, ssi_scores
 from pygbs.uncertainty import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CI,
@@ -60,9 +60,48 @@ def _as_predictions(
     return read_predictions(predictions, lon=lon, lat=lat, value=value, coords_from=coords_from)
 
 
-def _accuracy(pred: Predictions) -> float:
-    """Share correct for hit columns (stored 0/1 or -1/+1), else the mean value."""
-    return float(np.mean(pred.value > 0)) if pred.binary else float(np.mean(pred.value))
+def _accuracy(pred: Predictions, coding: Coding) -> float:
+    """Share correct for hit columns (stored 0/1 or -1/+1), else the mean coded basis.
+
+    The coded basis is the value, or its absolute value when the coding used ``|value|``.
+    """
+    if pred.binary:
+        return float(np.mean(pred.value > 0))
+    return float(np.mean(coding.basis(pred.value)))
+
+
+def _constant(marks: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Per neighbourhood: True when every sample has the same coded value.
+
+    The marked SSI of such a neighbourhood equals its unmarked SSI (see docs/method.md).
+    """
+    sizes = np.diff(indptr)
+    out = np.zeros(len(sizes), dtype=bool)
+    full = sizes > 0
+    if not full.any():
+        return out
+    v = marks[indices]
+    starts = indptr[:-1][full]
+    out[full] = np.minimum.reduceat(v, starts) == np.maximum.reduceat(v, starts)
+    return out
+
+
+def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
+    """One warning per run when marked SSI neighbourhoods have a single coded value."""
+    hit = {scale: c for scale, c in counts.items() if c[0] > 0}
+    if not hit:
+        return
+    parts = ", ".join(
+        f"{n} of {total} scored centres at {scale}" for scale, (n, total) in hit.items()
+    )
+    log.warning(
+        "%s: marked SSI: %s have the same coded performance at every sample of their "
+        "neighbourhood (e.g. the model is right, or wrong, everywhere there); their marked SSI "
+        "equals their unmarked SSI and measures how clustered the samples are, not the "
+        "performance (counted as n_constant in the summary; see docs/method.md)",
+        source,
+        parts,
+    )
 
 
 def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
@@ -95,6 +134,7 @@ def score(
     threshold: float | str | None = None,
     lower_is_better: bool | None = None,
     raw: bool = False,
+    transform: str = "auto",
     presence: str = "all",
     graph: str | None = None,
     permutations: int = 999,
@@ -134,8 +174,9 @@ def score(
         Smaller neighbourhoods get no score (NaN) and are counted as skipped.
     centres : int or sequence of int, optional
         Score the first N valid rows, or these rows; default all.
-    threshold, lower_is_better, raw
-        Performance coding, see :func:`pygbs.code_performance`.
+    threshold, lower_is_better, raw, transform
+        Performance coding, see :func:`pygbs.code_performance` (by default a signed error
+        column is coded by its absolute value).
     presence : {'all', 'good'}, default='all'
         Unmarked SSI over all samples or the good ones only.
     graph : {'reference', 'strict'}, optional
@@ -187,7 +228,10 @@ def score(
     if len({s.name for s in parsed}) != len(parsed):
         raise InputError(f"scales repeat: {[s.name for s in parsed]}")
     pred = _as_predictions(predictions, value, coords_from, lon, lat)
-    coding = code_performance(pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw)
+    coding = code_performance(
+        pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw, transform=transform
+    )
+    basis = coding.basis(pred.value)
     marks = np.asarray(coding.values, dtype=np.float64)
     rows = _select_centres(len(pred), centres)
     index = SphereIndex(pred.lon, pred.lat)
@@ -196,6 +240,7 @@ def score(
     aggregates: dict[str, dict[str, Any]] = {SCORE_COLUMNS[s]: {} for s in scores}
     show = bool(progress and sys.stderr.isatty())
     search = NeighbourSearch(index, rows, parsed)  # one search serves every scale
+    constant_counts: dict[str, tuple[int, int]] = {}
     for scale in parsed:
         nb = search.neighbourhoods(scale)
         cols: dict[str, np.ndarray] = {
@@ -205,9 +250,13 @@ def score(
             "scale": np.full(len(rows), scale.name, dtype=object),
             "n_neighbours": nb.sizes,
             "radius_km": nb.radius * EARTH_RADIUS_KM,
-            "mean_performance": nb.mean_of(pred.value),
+            "mean_performance": nb.mean_of(basis),
         }
         pvals: dict[str, np.ndarray | None] = {}
+        # why centres are skipped, and which neighbourhoods hold a single coded value
+        extra: dict[str, dict[str, int]] = {}
+        small = nb.sizes < min_points
+        constant = _constant(marks, nb.indptr, nb.indices)
         if want_unmarked or want_marked:
             res = ssi_scores(
                 index,
@@ -230,15 +279,33 @@ def score(
                     cols[col] = res[f"{name}_ssi"]
                     cols[f"{col}_p"] = res[f"{name}_ssi_p"]
                     pvals[col] = res[f"{name}_ssi_p"]
+                    extra[col] = {
+                        "n_skipped_min_points": int(small.sum()),
+                        "n_skipped_one_location": int((~small & (nb.radius <= MIN_RADIUS)).sum()),
+                    }
+            if want_marked:
+                scored = np.isfinite(cols["marked_ssi"])
+                extra["marked_ssi"]["n_constant"] = int((constant & scored).sum())
+                constant_counts[scale.name] = (
+                    extra["marked_ssi"]["n_constant"],
+                    int(scored.sum()),
+                )
         sri_wanted = [s for s in scores if s in _SRI]
         for s in sri_wanted:
             cols[SCORE_COLUMNS[s]] = np.full(len(rows), np.nan)
             pvals[SCORE_COLUMNS[s]] = None
+            extra[SCORE_COLUMNS[s]] = {
+                "n_skipped_min_points": 0,
+                "n_skipped_no_part": 0,
+                "n_constant": 0,
+            }
         # SRI uses every sample within the radius (no k_max cap); in chunks of centres so
         # that large radii on dense data do not hold every neighbourhood in memory at once
         for a in range(0, len(rows) if sri_wanted else 0, SRI_CHUNK):
             part = rows[a : a + SRI_CHUNK]
             full = Neighbourhoods.from_scale(index, part, scale, cap=False)
+            big = full.sizes >= min_points
+            flat = _constant(marks, full.indptr, full.indices)
             for s in sri_wanted:
                 vals, _ = sri_scores(
                     index.lat_rad,
@@ -256,8 +323,12 @@ def score(
                     threshold=sri_threshold,
                     bins=sri_bins,
                 )
-                vals = np.where(full.sizes >= min_points, vals, np.nan)
+                vals = np.where(big, vals, np.nan)
                 cols[SCORE_COLUMNS[s]][a : a + len(part)] = vals
+                why = extra[SCORE_COLUMNS[s]]
+                why["n_skipped_min_points"] += int((~big).sum())
+                why["n_skipped_no_part"] += int((big & np.isnan(vals)).sum())
+                why["n_constant"] += int((flat & np.isfinite(vals)).sum())
         for col, p in pvals.items():
             if p is not None:
                 cols[f"{col}_q"] = fdr_q_values(p)
@@ -265,7 +336,7 @@ def score(
         blocks.append(block)
         cells = make_blocks(pred.lon[rows], pred.lat[rows], block_size_km(cols["radius_km"]))
         for col, p in pvals.items():
-            aggregates[col][scale.name] = aggregate(
+            agg = aggregate(
                 block[col].to_numpy(),
                 nb.sizes,
                 p,
@@ -275,6 +346,9 @@ def score(
                 ci=ci,
                 seed=seed,
             )
+            agg.update(extra.get(col, {}))
+            aggregates[col][scale.name] = agg
+    _warn_constant(pred.source, constant_counts)
     table = pd.concat(blocks, ignore_index=True)
     ordered = [c for c in table.columns if c not in SCORE_COLUMNS.values() and not c.endswith("_p")]
     ordered = [c for c in ordered if not c.endswith("_q")]
@@ -297,6 +371,7 @@ def score(
             "k": k,
             "k_max": k_max,
             "min_points": min_points,
+            "transform": transform,
             "presence": presence,
             "graph": graph or ("reference" if method == "pygbs" else "strict"),
             "permutations": permutations if method == "permutation" else None,
@@ -327,7 +402,7 @@ def score(
             "n_missing_coords": pred.n_missing_coords,
             "n_valid": len(pred),
             "n_duplicate_locations": n_dup,
-            "accuracy": _accuracy(pred),
+            "accuracy": _accuracy(pred, coding),
             "coding": coding.to_dict(),
         },
         "aggregates": aggregates,
@@ -417,7 +492,11 @@ def compare(
     for p, label in zip(preds, labels, strict=True):
         res = score(p, **score_kwargs)
         results[label] = res
-        row: dict[str, Any] = {"model": label, "accuracy": _accuracy(p), "n": len(p)}
+        row: dict[str, Any] = {
+            "model": label,
+            "accuracy": res.summary["input"]["accuracy"],
+            "n": len(p),
+        }
         # headline means first (the layout of the published tables), then their intervals
         for field_, suffix in (("mean", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high")):
             for col, per_scale in res.summary["aggregates"].items():

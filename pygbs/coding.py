@@ -4,6 +4,11 @@ Binary hit columns become +1 (correct) / -1 (wrong); other metrics become +1 ("g
 -1 ("bad") by a threshold, the median of the table by default; or the raw values are kept
 (for marked SSI). A coded value of exactly 0 is never produced: 0 is reserved for the
 background points of the SSI computation.
+
+An error column (lower is better) that takes both signs, such as TorchSpatial's signed
+``relative_error``, is coded by its size by default (``transform="auto"`` becomes
+``"abs"``): a large negative error is as bad as a large positive one, and "lower is
+better" on the signed value would call it good and a perfect prediction bad.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import numpy as np
 from pygbs.errors import InputError
 from pygbs.predictions import Predictions
 
-__all__ = ["Coding", "code_performance"]
+__all__ = ["TRANSFORMS", "Coding", "code_performance"]
 
 Rule = Literal["binary", "threshold", "raw"]
+#: Transforms of the values before coding: as stored, or their absolute value.
+TRANSFORMS = ("auto", "none", "abs")
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +50,9 @@ class Coding:
         and ``value >= threshold`` when False.
     n_good, n_bad : int
         Rows coded +1 and -1 (for ``"raw"``: rows with a positive and a negative value).
+    transform : {'none', 'abs'}
+        What was coded: the values as stored, or their absolute values (the threshold then
+        applies to ``|value|``).
     """
 
     values: np.ndarray = field(repr=False)
@@ -51,6 +61,7 @@ class Coding:
     lower_is_better: bool
     n_good: int
     n_bad: int
+    transform: str = "none"
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -61,15 +72,32 @@ class Coding:
         Returns
         -------
         dict
-            Keys ``rule``, ``threshold``, ``lower_is_better``, ``n_good``, ``n_bad``.
+            Keys ``rule``, ``transform``, ``threshold``, ``lower_is_better``, ``n_good``,
+            ``n_bad``.
         """
         return {
             "rule": self.rule,
+            "transform": self.transform,
             "threshold": None if self.threshold is None else float(self.threshold),
             "lower_is_better": bool(self.lower_is_better),
             "n_good": int(self.n_good),
             "n_bad": int(self.n_bad),
         }
+
+    def basis(self, values: np.ndarray) -> np.ndarray:
+        """The values the coding looked at: ``values``, or ``|values|`` for ``"abs"``.
+
+        Parameters
+        ----------
+        values : ndarray
+            Raw performance values (e.g. ``Predictions.value``).
+
+        Returns
+        -------
+        ndarray of float64
+        """
+        v = np.asarray(values, dtype=np.float64)
+        return np.abs(v) if self.transform == "abs" else v
 
 
 def code_performance(
@@ -78,6 +106,7 @@ def code_performance(
     threshold: float | str | None = None,
     lower_is_better: bool | None = None,
     raw: bool = False,
+    transform: str = "auto",
 ) -> Coding:
     """Code the performance values of a prediction table as SSI marks.
 
@@ -96,6 +125,11 @@ def code_performance(
     raw : bool, default=False
         Keep the raw values (for marked SSI) instead of +1/-1. They are used as stored
         (not negated when lower is better); no value may be exactly 0.
+    transform : {'auto', 'none', 'abs'}, default='auto'
+        ``"none"``: code the values as stored. ``"abs"``: code ``|value|`` (an error's
+        size). ``"auto"``: ``"abs"`` for the threshold rule when lower is better and the
+        values take both signs (a signed error such as ``relative_error``), otherwise
+        ``"none"``. The transform applied is recorded in :attr:`Coding.transform`.
 
     Returns
     -------
@@ -106,15 +140,26 @@ def code_performance(
     ------
     InputError
         For a threshold that is neither a finite number nor ``"median"``, ``raw`` combined
-        with a threshold, ``lower_is_better=True`` with the binary rule, or a missing or
-        non-finite value (raw: also a value of exactly 0), naming the row.
+        with a threshold, ``lower_is_better=True`` with the binary rule, an unknown
+        ``transform`` or ``"abs"`` on a hit column, or a missing or non-finite value (raw:
+        also a value of exactly 0), naming the row.
     """
     values = np.asarray(pred.value, dtype=np.float64)
     name = pred.value_name
     where = f"{pred.source}: column {name!r}"
     lib = bool(pred.lower_is_better) if lower_is_better is None else bool(lower_is_better)
     cut = _parse_threshold(threshold)
+    if transform not in TRANSFORMS:
+        raise InputError(f"transform must be one of {', '.join(TRANSFORMS)}; got {transform!r}")
     _check_rows(np.isnan(values), values, where, "missing value")
+    binary_rule = pred.binary and not isinstance(cut, float)
+    if transform == "abs" and binary_rule:
+        raise InputError(f"{where} is a hit indicator: transform='abs' does not apply")
+    if transform == "auto":
+        signed = bool(np.any(values < 0) and np.any(values > 0))
+        transform = "abs" if (lib and signed and not raw and not pred.binary) else "none"
+    if transform == "abs":
+        values = np.abs(values)
 
     if raw:
         if cut is not None:
@@ -129,20 +174,20 @@ def code_performance(
             "raw value is exactly 0, which is reserved for background points "
             "(use the +1/-1 coding instead)",
         )
-        return _make(values.copy(), "raw", None, lib)
+        return _make(values.copy(), "raw", None, lib, transform)
 
-    if pred.binary and not isinstance(cut, float):
+    if binary_rule:
         if lower_is_better:
             raise InputError(
                 f"{where} is a hit indicator (coded +1 where > 0): lower_is_better=True "
                 "does not apply; pass a numeric threshold to code it by threshold"
             )
         coded = np.where(values > 0.0, 1.0, -1.0)
-        return _make(coded, "binary", None, False)
+        return _make(coded, "binary", None, False, transform)
 
     t = float(np.median(values)) if cut is None or cut == "median" else float(cut)
     good = values < t if lib else values >= t
-    return _make(np.where(good, 1.0, -1.0), "threshold", t, lib)
+    return _make(np.where(good, 1.0, -1.0), "threshold", t, lib, transform)
 
 
 def _parse_threshold(threshold: Any) -> float | str | None:
@@ -177,7 +222,9 @@ def _check_rows(bad: np.ndarray, values: np.ndarray, where: str, what: str) -> N
         )
 
 
-def _make(values: np.ndarray, rule: Rule, threshold: float | None, lib: bool) -> Coding:
+def _make(
+    values: np.ndarray, rule: Rule, threshold: float | None, lib: bool, transform: str
+) -> Coding:
     values = np.ascontiguousarray(values, dtype=np.float64)
     values.setflags(write=False)
     return Coding(
@@ -187,4 +234,5 @@ def _make(values: np.ndarray, rule: Rule, threshold: float | None, lib: bool) ->
         lower_is_better=lib,
         n_good=int(np.count_nonzero(values > 0)),
         n_bad=int(np.count_nonzero(values < 0)),
+        transform=transform,
     )

@@ -159,9 +159,11 @@ def read_predictions(
     ------
     InputError
         With a one-line message naming the file, column and row: missing file, unsupported
-        extension, empty table, no coordinate columns, unknown or ambiguous value column,
-        non-numeric values, latitude outside [-90, 90], longitude outside [-180, 360),
-        a missing value on a row with coordinates, a hit column that is not 0/1 or -1/+1,
+        extension, empty table, a column name that appears twice in the header, no
+        coordinate columns, the same column for longitude and latitude, unknown or
+        ambiguous value column, non-numeric values, latitude outside [-90, 90], longitude
+        outside [-180, 360) (infinite coordinates included), a missing or infinite value on
+        a row with coordinates, a hit column that is not 0/1 or -1/+1,
         or a ``coords_from`` table with a different number of rows.
 
     Notes
@@ -226,6 +228,14 @@ def read_predictions(
             f"coordinates ({int(nan_value.sum())} such rows)"
         )
 
+    inf_value = np.isinf(val_arr) & keep
+    if inf_value.any():
+        row = int(np.flatnonzero(inf_value)[0])
+        raise InputError(
+            f"{label}: column {value_col!r}, row {row}: value {float(val_arr[row])!r} is not "
+            f"finite ({int(inf_value.sum())} such rows)"
+        )
+
     binary = is_bool or is_binary_name(value_col)
     if binary:
         _check_binary(val_arr, keep, label, value_col)
@@ -265,11 +275,14 @@ def _load(source: Any) -> _Loaded:
     if gpd is not None and isinstance(source, gpd.GeoDataFrame):
         return _load_geodataframe(source)
     if isinstance(source, pd.DataFrame):
+        _check_unique_names(list(source.columns), "<DataFrame>")
         return _Loaded(_drop_unnamed(source), "<DataFrame>")
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         label = str(source)
-        return _Loaded(_drop_unnamed(_read_file(path, label)), label)
+        table = _read_file(path, label)
+        _check_unique_names(_raw_header(path, table), label)
+        return _Loaded(_drop_unnamed(table), label)
     raise TypeError(
         "source must be a path, a pandas DataFrame or a geopandas GeoDataFrame; "
         f"got {type(source).__name__}"
@@ -300,6 +313,36 @@ def _read_file(path: Path, label: str) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         kind = "CSV" if is_csv else "Parquet"
         raise InputError(f"{label}: cannot read as {kind}: {first}") from None
+
+
+def _raw_header(path: Path, table: pd.DataFrame) -> list[Any]:
+    """Column names as written in the file.
+
+    pandas renames a repeated CSV header name (``lat,lat`` becomes ``lat, lat.1``), so the
+    header row of a CSV file is read again as plain text; Parquet keeps its names.
+    """
+    if not path.name.lower().endswith(_CSV_SUFFIXES):
+        return list(table.columns)
+    try:
+        first = pd.read_csv(path, header=None, nrows=1, dtype=str, na_filter=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        return list(table.columns)
+    return list(first.iloc[0]) if len(first) else list(table.columns)
+
+
+def _check_unique_names(names: Sequence[Any], label: str) -> None:
+    """Refuse a header that repeats a column name (empty names are index columns)."""
+    seen: dict[str, int] = {}
+    for pos, name in enumerate(names):
+        key = str(name).strip()
+        if key == "" or _UNNAMED_RE.match(key):
+            continue
+        if key in seen:
+            raise InputError(
+                f"{label}: header row: column name {key!r} appears more than once (columns "
+                f"{seen[key] + 1} and {pos + 1}); give every column a unique name"
+            )
+        seen[key] = pos
 
 
 def _drop_unnamed(table: pd.DataFrame) -> pd.DataFrame:
@@ -406,6 +449,7 @@ def _coordinates(
                     f"(columns: {_columns_text(ocols)})"
                 )
             olon, olat = other.table[olon_col], other.table[olat_col]
+        _check_distinct(olon_col, olat_col, other.label)
         if len(other.table) != len(table):
             raise InputError(
                 f"{label}: has {len(table)} rows but coords_from {other.label} has "
@@ -434,7 +478,17 @@ def _coordinates(
             f"{label}: no {missing} column (looked for {'/'.join(names)}; columns: "
             f"{_columns_text(cols)}); pass {'lon' if lon_col is None else 'lat'}=NAME"
         )
+    _check_distinct(lon_col, lat_col, label)
     return str(lon_col), str(lat_col), table[lon_col], table[lat_col], label
+
+
+def _check_distinct(lon_col: Any, lat_col: Any, label: str) -> None:
+    """Longitude and latitude must come from two different columns."""
+    if lon_col == lat_col:
+        raise InputError(
+            f"{label}: column {str(lon_col)!r} is given for both longitude and latitude "
+            "(lon=/--lon and lat=/--lat); they must be two different columns"
+        )
 
 
 def _value_column(table: pd.DataFrame, value: str | None, label: str, exclude: set[Any]) -> Any:
@@ -442,6 +496,12 @@ def _value_column(table: pd.DataFrame, value: str | None, label: str, exclude: s
     cols = [c for c in table.columns if c not in exclude]
     if value is not None:
         hit = _match(cols, value, label)
+        coord = _match([c for c in table.columns if c in exclude], value, label)
+        if hit is None and coord is not None:
+            raise InputError(
+                f"{label}: value column {value!r} is a coordinate column; choose the "
+                "performance column"
+            )
         if hit is None:
             raise InputError(
                 f"{label}: value column {value!r} not found; available columns: "

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from pygbs.errors import InputError
 
-__all__ = ["EARTH_RADIUS_KM", "Scale", "parse_scale", "DEFAULT_K_MAX", "DEFAULT_MIN_POINTS"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "MAX_RADIUS_KM",
+    "Scale",
+    "parse_scale",
+    "DEFAULT_K_MAX",
+    "DEFAULT_MIN_POINTS",
+]
 
 #: Mean Earth radius (IUGG), km. A radius of ``r`` km is ``r / EARTH_RADIUS_KM`` radians.
 EARTH_RADIUS_KM = 6371.0088
+#: Largest distance-scale radius: half the Earth's circumference (``pi`` radians, about
+#: 20,015 km). Every point of the sphere lies within it, so a larger radius would select
+#: the same neighbourhoods while changing the scores (the background grid fills a disc of
+#: the given radius); such radii are refused.
+MAX_RADIUS_KM = math.pi * EARTH_RADIUS_KM
 #: Default cap on the neighbourhood size of distance scales (the reference examples' k).
 DEFAULT_K_MAX = 100
 #: Neighbourhoods with fewer samples get no score (NaN) and are counted.
@@ -18,7 +31,7 @@ DEFAULT_MIN_POINTS = 5
 #: K of the bare ``"nn"`` scale.
 DEFAULT_NN = 50
 
-_KM = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*km\s*$", re.IGNORECASE)
+_KM = re.compile(r"^\s*((?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\s*km\s*$", re.IGNORECASE)
 _NN = re.compile(r"^\s*nn(\d*)\s*$", re.IGNORECASE)
 
 
@@ -86,7 +99,9 @@ def parse_scale(
     Raises
     ------
     InputError
-        For an unknown form, a non-positive radius or K, or bad ``k_max``/``min_points``.
+        For an unknown form, a non-positive radius or K, a radius beyond
+        :data:`MAX_RADIUS_KM` (half the Earth's circumference), or bad
+        ``k_max``/``min_points``.
 
     Examples
     --------
@@ -107,6 +122,11 @@ def parse_scale(
         r = float(m.group(1))
         if r <= 0:
             raise InputError(f"scale {text!r}: the radius must be positive")
+        if r > MAX_RADIUS_KM:
+            raise InputError(
+                f"scale {text!r}: radius {r:g} km exceeds the maximum {MAX_RADIUS_KM:.1f} km "
+                "(half the Earth's circumference, which already covers the whole sphere)"
+            )
         return Scale(_fmt_km(r), r, None, None if k_max is None else int(k_max), int(min_points))
     m = _NN.match(text)
     if m:

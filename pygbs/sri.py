@@ -7,14 +7,18 @@ numba kernel :func:`pygbs._kernels.sri.sri_kernel`.
 
 Choices the spec leaves open, made here:
 
-- **Longitude wrap (grid partition).** Cells are laid on the latitude difference and on
-  the longitude difference *wrapped to* ``[-pi, pi)``, so a neighbourhood that straddles
-  the antimeridian gets the same cells as anywhere else.
+- **Grid cells on the tangent plane (grid partition).** Each sample is placed on the
+  centre's azimuthal equidistant plane, ``x = d sin(bearing)`` (east) and
+  ``y = d cos(bearing)`` (north) with ``d`` the great-circle distance
+  (:func:`pygbs._kernels.sri.plane_xy`), and the square cells of side ``s`` are laid
+  on ``(x, y)``. Cells then have the same size on the ground at every latitude and across
+  the antimeridian; the public reference lays them on latitude and longitude differences,
+  whose cells shrink to slivers near the poles (see docs/method.md).
 - **Samples outside every part.** Grid cells cover ``[-K s, K s)`` with
   ``K = ceil(r / s)`` in both directions, and lag rings cover ``[0, K' lag)`` with
-  ``K' = ceil(r / lag)``. A sample of ``G`` beyond them (a longitude difference larger
-  than ``K s`` near the poles, or a distance exactly ``K' lag``) belongs to no part; it
-  still counts in the histogram of ``G``.
+  ``K' = ceil(r / lag)``. A sample of ``G`` on the far edge (``x`` or ``y`` exactly
+  ``K s``, or a distance exactly ``K' lag``) belongs to no part; it still counts in the
+  histogram of ``G``.
 - **Centre bearing (sector partition).** The centre, and any sample at its exact
   location, has no bearing; it is put in sector 0 (the one starting at bearing ``-pi``).
   A bearing of exactly ``+pi`` (due south) is the bearing ``-pi``, also sector 0.
@@ -190,7 +194,7 @@ def sri_scores(
 
     Notes
     -----
-    See the module docstring for the longitude wrap of the grid, the centre's sector and
+    See the module docstring for the grid's tangent-plane cells, the centre's sector and
     the equal-values case.
 
     Examples

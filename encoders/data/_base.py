@@ -17,6 +17,7 @@ never do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from pygbs.errors import InputError
 
-__all__ = ["SPLITS", "TASKS", "GeoDataset", "Split"]
+__all__ = ["SPLITS", "TASKS", "GeoDataset", "Split", "check_finite"]
 
 #: The split names, in order.
 SPLITS = ("train", "val", "test")
@@ -141,6 +142,45 @@ class GeoDataset:
         }
 
 
+def check_finite(
+    values: np.ndarray,
+    where: str,
+    columns: Sequence[str] | None = None,
+    rows: np.ndarray | None = None,
+) -> None:
+    """Refuse NaN or infinite entries of a 2-D feature/probability array.
+
+    A NaN image probability or feature would silently decide the fused prediction (NaN
+    compares false, so the arg-max falls on the first class), so it is an input error.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, d)
+        The array.
+    where : str
+        The file (or dataset and split) it came from, for the message.
+    columns : sequence of str, optional
+        Column names (default: ``column <j>``).
+    rows : ndarray of int, optional
+        Row numbers to report (e.g. rows of the file; default: positions in ``values``).
+
+    Raises
+    ------
+    InputError
+        Naming the first bad entry's column, row and value, and the number of bad entries.
+    """
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    i, j = (int(k) for k in np.argwhere(bad)[0])
+    col = repr(str(columns[j])) if columns is not None else str(j)
+    row = int(rows[i]) if rows is not None else i
+    raise InputError(
+        f"{where}: column {col}, row {row}: value {float(values[i, j])!r} is not finite "
+        f"({int(bad.sum())} such values); fill or drop these rows"
+    )
+
+
 def _validate(ds: GeoDataset) -> None:
     """Check shapes, dtypes, ranges and label values of every split; raise InputError."""
     if ds.task not in TASKS:
@@ -208,3 +248,6 @@ def _validate(ds: GeoDataset) -> None:
             raise InputError(
                 f"{where}: image_features must have shape ({n}, d); got {sp.image_features.shape}"
             )
+        for what, arr in (("image_probs", sp.image_probs), ("image_features", sp.image_features)):
+            if arr is not None:
+                check_finite(arr, f"{where}, {what}")

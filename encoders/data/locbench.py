@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from encoders.data._base import GeoDataset, Split
+from encoders.data._base import GeoDataset, Split, check_finite
 from pygbs.errors import InputError
 
 __all__ = ["BENCHMARKS", "load"]
@@ -78,8 +78,12 @@ def _load_preds(path: Path) -> np.ndarray | None:
     if path.suffix == ".npz":
         from scipy import sparse
 
-        return np.asarray(sparse.load_npz(path).todense(), dtype=np.float32)
-    return np.load(path).astype(np.float32)
+        out = np.asarray(sparse.load_npz(path).todense(), dtype=np.float32)
+    else:
+        out = np.load(path).astype(np.float32)
+    if out.ndim == 2:
+        check_finite(out, str(path))
+    return out
 
 
 def _yfcc(d: Path, bm: str) -> dict[str, dict[str, Any]]:
@@ -168,6 +172,8 @@ def _mosaiks(d: Path, bm: str) -> dict[str, dict[str, Any]]:
     target = bm[len("mosaiks_") :]
     df = pd.read_csv(_need(d / f"Y_{target}.csv", bm))
     feats = np.load(_need(d / f"X_{target}.npy", bm)).astype(np.float32)
+    if feats.ndim == 2:
+        check_finite(feats, str(d / f"X_{target}.npy"))
     if feats.shape[0] != len(df):
         raise InputError(
             f"X_{target}.npy has {feats.shape[0]} rows but Y_{target}.csv has {len(df)}"

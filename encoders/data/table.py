@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from encoders.data._base import SPLITS, GeoDataset, Split
+from encoders.data._base import SPLITS, GeoDataset, Split, check_finite
 from encoders.data._simulate import check_fractions, random_split_indices
 from pygbs.errors import InputError
 
@@ -44,6 +44,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(p)
     except (OSError, ValueError) as err:
         raise InputError(f"option 'path': cannot read {p}: {err}") from err
+
+
+def _numeric_block(
+    df: pd.DataFrame, cols: list[str], source: str, file_rows: np.ndarray
+) -> np.ndarray:
+    """float32 array of ``cols``; a non-numeric, missing or infinite entry raises."""
+    block = df[cols].apply(pd.to_numeric, errors="coerce")
+    text = df[cols].notna().to_numpy() & block.isna().to_numpy()
+    if text.any():
+        i, j = (int(k) for k in np.argwhere(text)[0])
+        raise InputError(
+            f"{source}: column {cols[j]!r}, row {int(file_rows[i])}: non-numeric value "
+            f"{df[cols[j]].iloc[i]!r}"
+        )
+    with np.errstate(over="ignore"):  # values beyond float32 become inf and are refused
+        arr = block.to_numpy(np.float32)
+    check_finite(arr, source, cols, file_rows)
+    return arr
 
 
 def _prefixed(df: pd.DataFrame, prefix: str) -> list[str]:
@@ -100,6 +118,7 @@ def load(
         raise InputError(
             f"option 'task' must be 'auto', 'classification' or 'regression'; got {task!r}"
         )
+    file_rows = np.flatnonzero(df[label].notna().to_numpy())  # 0-based data rows of the file
     df = df[df[label].notna()].reset_index(drop=True)
     if df.empty:
         raise InputError(f"{source}: no rows with a label in column {label!r}")
@@ -133,8 +152,8 @@ def load(
     lonlat = df[[lon, lat]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32, copy=True)
     feat_cols = _prefixed(df, feature_prefix)
     prob_cols = _prefixed(df, prob_prefix) if task == "classification" else []
-    feats = df[feat_cols].to_numpy(np.float32) if feat_cols else None
-    probs = df[prob_cols].to_numpy(np.float32) if prob_cols else None
+    feats = _numeric_block(df, feat_cols, source, file_rows) if feat_cols else None
+    probs = _numeric_block(df, prob_cols, source, file_rows) if prob_cols else None
     if probs is not None and probs.shape[1] != c:
         raise InputError(
             f"{len(prob_cols)} '{prob_prefix}*' columns but {c} classes; give one per class"

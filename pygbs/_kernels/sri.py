@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["PARTITION_GRID", "PARTITION_LAG", "PARTITION_SECTOR", "sri_kernel"]
+__all__ = ["PARTITION_GRID", "PARTITION_LAG", "PARTITION_SECTOR", "plane_xy", "sri_kernel"]
 
 #: Integer codes of the partitions, as passed to :func:`sri_kernel`.
 PARTITION_GRID = 0
@@ -57,6 +57,32 @@ def _wrap_lon(d):
     while d < -math.pi:
         d += _TWO_PI
     return d
+
+
+@njit(cache=True)
+def plane_xy(lat_c, cos_c, sin_c, lon_c, lat_s, lon_s):
+    """Azimuthal equidistant coordinates (radians) of a sample around a centre.
+
+    ``x = d sin(bearing)`` (east) and ``y = d cos(bearing)`` (north), with ``d`` the
+    great-circle distance and the bearing measured from north: distances and directions
+    from the centre are kept exactly, at any latitude (the grid partition lays its
+    square cells on these coordinates). The centre itself is (0, 0); its antipode, which
+    has no bearing, is put due south at distance pi.
+    """
+    dlon = lon_s - lon_c
+    cos2 = math.cos(lat_s)
+    sin2 = math.sin(lat_s)
+    cos_dlon = math.cos(dlon)
+    east = math.sin(dlon) * cos2
+    north = cos_c * sin2 - sin_c * cos2 * cos_dlon
+    up = sin_c * sin2 + cos_c * cos2 * cos_dlon
+    norm = math.sqrt(east * east + north * north)  # sin(d)
+    if norm == 0.0:
+        if up >= 0.0 or lat_s == lat_c:
+            return 0.0, 0.0
+        return 0.0, -math.pi
+    f = math.atan2(norm, up) / norm  # d / sin(d)
+    return east * f, north * f
 
 
 @njit(cache=True)
@@ -105,13 +131,17 @@ def _part_ids(lat, lon, idx, dist, c, radius, mode, scale, lag, n_splits):
     lat_c = lat[c]
     lon_c = lon[c]
     if mode == PARTITION_GRID:
+        # square cells on the centre's azimuthal equidistant plane (docs/method.md)
         kk = int(math.ceil(radius / scale))
         side = 2 * kk
         lo = -kk * scale
+        cos_c = math.cos(lat_c)
+        sin_c = math.sin(lat_c)
         for t in range(n):
             s = idx[t]
-            a = _interval_index(lat[s] - lat_c, lo, scale, side)
-            b = _interval_index(_wrap_lon(lon[s] - lon_c), lo, scale, side)
+            x, y = plane_xy(lat_c, cos_c, sin_c, lon_c, lat[s], lon[s])
+            a = _interval_index(y, lo, scale, side)
+            b = _interval_index(x, lo, scale, side)
             if a >= 0 and b >= 0:
                 part[t] = a * side + b
         return part, side * side

@@ -21,6 +21,7 @@ _SCORE_DEFAULTS = {
     "centres": None,
     "threshold": None,
     "lower_is_better": None,
+    "transform": "auto",
     "coords_from": None,
 }
 

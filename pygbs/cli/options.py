@@ -123,6 +123,14 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--raw", is_flag=True, help="Marked SSI on raw values, not +-1 codes."),
         click.option(
+            "--transform",
+            type=click.Choice(["auto", "none", "abs"]),
+            default="auto",
+            show_default=True,
+            help="Code the values as stored ('none') or their absolute value ('abs'); "
+            "'auto' codes |value| for an error column that takes both signs.",
+        ),
+        click.option(
             "--presence",
             type=click.Choice(["all", "good"]),
             default="all",
@@ -210,6 +218,7 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
         "threshold": threshold,
         "lower_is_better": params.get("lower_is_better"),
         "raw": params.get("raw", False),
+        "transform": params.get("transform", "auto"),
         "presence": params["presence"],
         "coords_from": params.get("coords_from"),
         "sri_threshold": params.get("sri_threshold", 20),

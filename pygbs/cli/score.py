@@ -35,6 +35,7 @@ def score_cmd(file: Path, out: Path, **params: Any) -> None:
         res = score(file, progress=sys.stderr.isatty(), **kwargs)
         res.write(out)
         agg = res.summary["aggregates"]
+        par = res.summary["parameters"]
         click.echo(
             f"{res.summary['input']['model']}: {res.summary['input']['n_valid']} samples, "
             f"{len(res.centres)} centre rows -> {out}"
@@ -42,12 +43,36 @@ def score_cmd(file: Path, out: Path, **params: Any) -> None:
         for col, per_scale in agg.items():
             for scale, a in per_scale.items():
                 mean = "nan" if a["mean"] is None else f"{a['mean']:.4g}"
-                hint = ""
-                if a["n_scored"] == 0 and col.startswith("sri"):
-                    hint = " - no part reached --sri-threshold samples; try a larger scale"
                 click.echo(
                     f"  {col}@{scale}: mean {mean} ({a['n_scored']} scored, "
-                    f"{a['n_skipped']} skipped){hint}"
+                    f"{a['n_skipped']} skipped){_why_skipped(col, a, par)}"
                 )
 
     run_or_exit(run)
+
+
+def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:
+    """Why centres were skipped, from the per-reason counts of the summary."""
+    if not agg.get("n_skipped"):
+        return ""
+    reasons = []
+    if agg.get("n_skipped_min_points"):
+        reasons.append(
+            f"{agg['n_skipped_min_points']} with fewer than --min-points "
+            f"{par['min_points']} samples"
+        )
+    if agg.get("n_skipped_one_location"):
+        reasons.append(f"{agg['n_skipped_one_location']} with every sample at one location")
+    if agg.get("n_skipped_no_part"):
+        part = {"sri_grid": "grid cell", "sri_lag": "distance ring", "sri_sector": "sector"}
+        sri = par.get("sri") or {}
+        reasons.append(
+            f"{agg['n_skipped_no_part']} where no part reached --sri-threshold "
+            f"{sri.get('threshold')} samples (no {part.get(col, 'part')} held that many)"
+        )
+    if not reasons:
+        return ""
+    text = " - skipped: " + "; ".join(reasons)
+    if agg.get("n_scored") == 0:
+        text += " (a larger scale puts more samples in each neighbourhood and part)"
+    return text

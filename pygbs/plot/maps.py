@@ -424,8 +424,12 @@ def _coded(pred: Any, summary: Mapping[str, Any]) -> np.ndarray | None:
     rule = coding.get("rule")
     threshold = coding.get("threshold") if rule == "threshold" else None
     lower = coding.get("lower_is_better") if rule in ("threshold", "raw") else None
+    # summaries written before the transform was recorded coded the values as stored
+    transform = coding.get("transform", "none") if rule in ("threshold", "raw") else "auto"
     try:
-        result = code_performance(pred, threshold=threshold, lower_is_better=lower)
+        result = code_performance(
+            pred, threshold=threshold, lower_is_better=lower, transform=transform
+        )
     except InputError as exc:
         logger.warning("cannot code the performance values for hotspot maps: %s", exc)
         return None

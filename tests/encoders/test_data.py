@@ -239,6 +239,71 @@ def test_table_errors(tmp_path):
         load_dataset("table", path=tmp_path / "missing.csv")
 
 
+def _probs_table(n=30):
+    df = _table(n)
+    df["label"] = np.arange(n) % 3
+    df["split"] = ["train"] * 20 + ["val"] * 5 + ["test"] * 5
+    for k in range(3):
+        df[f"prob_{k}"] = 1 / 3
+    return df
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_table_non_finite_probability_names_file_column_row(tmp_path, bad):
+    # a NaN probability used to decide the fused prediction silently (top-1 = 1.0)
+    df = _probs_table()
+    df.loc[1, "label"] = np.nan  # dropped: file rows keep their numbers in messages
+    df.loc[27, "prob_2"] = bad
+    df.loc[28, "prob_0"] = bad
+    path = tmp_path / "obs.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(InputError) as info:
+        load_dataset("table", path=str(path))
+    msg = str(info.value)
+    assert f"obs.csv: column 'prob_2', row 27: value {float(bad)!r} is not finite" in msg
+    assert "(2 such values)" in msg and "\n" not in msg
+
+
+def test_table_non_finite_or_text_feature(tmp_path):
+    df = _table(10)
+    df.loc[4, "feat_b"] = np.inf
+    with pytest.raises(InputError, match=r"<DataFrame>: column 'feat_b', row 4: value inf"):
+        load_dataset("table", path=df)
+    df = _table(10).astype({"feat_a": object})
+    df.loc[2, "feat_a"] = "n/a"
+    with pytest.raises(InputError, match=r"column 'feat_a', row 2: non-numeric value 'n/a'"):
+        load_dataset("table", path=df)
+    df = _table(10)
+    df.loc[0, "feat_a"] = 1e300  # beyond float32: would become inf
+    with pytest.raises(InputError, match=r"column 'feat_a', row 0: value inf"):
+        load_dataset("table", path=df)
+
+
+def test_split_contract_refuses_non_finite_image_inputs():
+    ok = Split(lonlat=np.zeros((2, 2), np.float32), label=np.array([0, 1]))
+    probs = np.array([[0.5, 0.5], [np.nan, 0.5]], np.float32)
+    bad = Split(lonlat=ok.lonlat, label=ok.label, image_probs=probs)
+    with pytest.raises(InputError, match=r"split 'test', image_probs: column 0, row 1: value nan"):
+        GeoDataset("x", "classification", ok, ok, bad, num_classes=2)
+
+
+def test_train_cli_refuses_nan_probabilities(tmp_path):
+    from click.testing import CliRunner
+
+    from encoders.cli import main
+
+    df = _probs_table()
+    df.loc[26, "prob_1"] = np.nan
+    path = tmp_path / "obs.csv"
+    df.to_csv(path, index=False)
+    args = ["train", "--encoder", "wrap", "--dataset", "table", "--data-option",
+            f"path={path}", "--epochs", "1", "--out", str(tmp_path / "run")]  # fmt: skip
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2, r.output
+    assert "column 'prob_1', row 26: value nan is not finite" in r.output
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
 # --------------------------------------------------------------------------- LocBench layouts
 def test_locbench_yfcc(tmp_path):
     d = tmp_path / "yfcc"
@@ -319,6 +384,29 @@ def test_locbench_inat_and_mosaiks(tmp_path):
     assert ds.task == "regression"
     np.testing.assert_array_equal(ds.test.label, [40, 60])
     np.testing.assert_array_equal(ds.test.image_features, [[6, 7], [10, 11]])
+
+
+def test_locbench_non_finite_predictions_and_features(tmp_path):
+    d = tmp_path / "yfcc"
+    (d / "features_inception").mkdir(parents=True)
+    rows = [{"lon": float(i), "lat": 0.0, "class": i % 3, "split": s}
+            for i, s in enumerate(["train"] * 8 + ["test"] * 4)]  # fmt: skip
+    pd.DataFrame(rows).to_csv(d / "train_test_split.csv", index=False)
+    preds = np.full((4, 3), 1 / 3, np.float32)
+    preds[2, 1] = np.nan
+    np.save(d / "features_inception" / "YFCC_test_preds.npy", preds)
+    with pytest.raises(InputError, match=r"YFCC_test_preds\.npy: column 1, row 2: value nan"):
+        load_dataset("locbench", root=tmp_path, benchmark="yfcc", num_classes=3)
+    m = tmp_path / "mosaiks"
+    m.mkdir()
+    y = pd.DataFrame({"lon": [1.0, 2, 3], "lat": [0.0, 1, 2], "split": ["train", "val", "test"],
+                      "elevation": [10.0, 20, 30]})  # fmt: skip
+    y.to_csv(m / "Y_elevation.csv", index=False)
+    x = np.zeros((3, 2))
+    x[1, 0] = np.inf
+    np.save(m / "X_elevation.npy", x)
+    with pytest.raises(InputError, match=r"X_elevation\.npy: column 0, row 1: value inf"):
+        load_dataset("locbench", root=tmp_path, benchmark="mosaiks_elevation")
 
 
 def test_locbench_errors(tmp_path):

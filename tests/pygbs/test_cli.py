@@ -103,6 +103,55 @@ def test_unknown_scale_is_a_usage_error(runner, tmp_path):
     assert r.exit_code == 2 and "unknown scale" in r.output
 
 
+@pytest.mark.parametrize("scale", ["1000000km", "1e9km"])
+def test_radius_beyond_half_the_circumference_exits_2(runner, tmp_path, scale):
+    f = tmp_path / "a.csv"
+    _table().to_csv(f, index=False)
+    r = runner.invoke(main, ["score", str(f), "--scale", scale, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert r.output.count("\n") == 1 and "exceeds the maximum 20015.1 km" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "pattern"),
+    [
+        ("lon,lat,value\n1,2,0.5\n3,4,inf\n", [], "column 'value', row 1: value inf is not finite"),
+        ("lon,lat,lat,hit@1\n1,2,3,1\n", [], "header row: column name 'lat' appears more"),
+        ("lon,lat,hit@1\n1,2,1\n", ["--lon", "lat", "--lat", "lat"], "'lat' is given for both"),
+        ("lon,lat,hit@1\n1,2,1\n-inf,2,1\n", [], "column 'lon', row 1: longitude -inf"),
+    ],
+)
+def test_bad_numbers_and_columns_exit_2(runner, tmp_path, text, extra, pattern):
+    f = tmp_path / "bad.csv"
+    f.write_text(text)
+    out = tmp_path / "o"
+    r = runner.invoke(main, ["score", str(f), *extra, "--out", str(out)])
+    assert r.exit_code == 2
+    assert r.output.startswith("error: ") and r.output.count("\n") == 1
+    assert "bad.csv" in r.output and pattern in r.output
+    assert not out.exists()
+
+
+def test_transform_option_reaches_the_coding(runner, tmp_path):
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {
+            "lon": rng.uniform(0, 5, 60),
+            "lat": rng.uniform(40, 45, 60),
+            "relative_error": rng.normal(size=60),
+        }
+    )
+    f = tmp_path / "reg.csv"
+    df.to_csv(f, index=False)
+    for option, applied in (([], "abs"), (["--transform", "none"], "none")):
+        out = tmp_path / f"o_{applied}"
+        r = runner.invoke(main, ["score", str(f), "--scale", "nn10", *option, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        coding = json.loads((out / "summary.json").read_text())["input"]["coding"]
+        assert coding["transform"] == applied
+
+
 def test_compare_table_layout(runner, tmp_path):
     df = _table()
     a, b = tmp_path / "model_a.csv", tmp_path / "model_b.csv"

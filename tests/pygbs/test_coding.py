@@ -153,6 +153,7 @@ def test_to_dict_json():
     d = c.to_dict()
     assert d == {
         "rule": "threshold",
+        "transform": "none",
         "threshold": 2.5,
         "lower_is_better": False,
         "n_good": 2,
@@ -164,12 +165,75 @@ def test_to_dict_json():
 
 @pytest.mark.shared
 def test_reference_mosaiks_population_rbf(predictions_dir):
+    # the reference coded the signed relative_error as stored: transform="none"
     p = read_predictions(predictions_dir / "torchspatial/eval_mosaiks_population__test_rbf.csv.gz")
-    c = code_performance(p)
+    c = code_performance(p, transform="none")
     assert c.rule == "threshold" and c.lower_is_better
     assert c.threshold == 0.018049711176259836
     assert c.n_good == 2128 and c.n_bad == 4256 - 2128
     np.testing.assert_array_equal(c.values == 1.0, p.value < 0.018049711176259836)
+
+
+# --- signed errors -------------------------------------------------------------------
+
+
+def test_signed_error_is_coded_by_its_size():
+    # errors -5, -0.1, 0, 0.2, 3 (lower is better): |e| = 5, 0.1, 0, 0.2, 3, median 0.2;
+    # good = |e| < 0.2: the perfect prediction and -0.1. The signed coding (median 0)
+    # would call -5 good and the perfect prediction bad.
+    c = code_performance(make([-5, -0.1, 0, 0.2, 3], name="relative_error", lower=True))
+    assert (c.rule, c.transform, c.threshold, c.lower_is_better) == ("threshold", "abs", 0.2, True)
+    np.testing.assert_array_equal(c.values, [-1, 1, 1, -1, -1])
+    assert c.to_dict()["transform"] == "abs"
+    signed = code_performance(
+        make([-5, -0.1, 0, 0.2, 3], name="relative_error", lower=True), transform="none"
+    )
+    assert (signed.transform, signed.threshold) == ("none", 0.0)
+    np.testing.assert_array_equal(signed.values, [1, 1, -1, -1, -1])
+
+
+@pytest.mark.parametrize(
+    ("values", "lower", "kw"),
+    [
+        ([0.5, 0.1, 2.0], True, {}),  # one sign only: nothing to fold
+        ([-2.0, 0.5, 1.0], False, {}),  # higher is better: signs mean something
+        ([-2.0, 0.5, 1.0], True, {"raw": True}),  # raw values are kept as stored
+    ],
+)
+def test_auto_keeps_values_otherwise(values, lower, kw):
+    c = code_performance(make(values, name="error", lower=lower), **kw)
+    assert c.transform == "none"
+
+
+def test_abs_explicit_and_basis():
+    c = code_performance(make([-3.0, 1.0, 2.0]), transform="abs", lower_is_better=True)
+    assert c.transform == "abs" and c.threshold == 2.0
+    np.testing.assert_array_equal(c.values, [-1, 1, -1])
+    np.testing.assert_array_equal(c.basis(np.array([-3.0, 1.0])), [3.0, 1.0])
+
+
+def test_transform_errors():
+    with pytest.raises(InputError, match="transform must be one of auto, none, abs; got 'sq'"):
+        code_performance(make([1.0, 2.0]), transform="sq")
+    with pytest.raises(InputError, match="hit indicator: transform='abs'"):
+        code_performance(make([0, 1], name="hit@1", binary=True), transform="abs")
+
+
+def test_auto_never_folds_a_hit_column():
+    c = code_performance(
+        make([-1, 1, 1], name="hit@1", binary=True), threshold=0.0, lower_is_better=True
+    )
+    assert c.transform == "none"
+    np.testing.assert_array_equal(c.values, [1, -1, -1])
+
+
+@pytest.mark.shared
+def test_shared_regression_files_default_to_absolute_error(predictions_dir):
+    p = read_predictions(predictions_dir / "torchspatial/eval_mosaiks_population__test_rbf.csv.gz")
+    assert p.value.min() < 0 < p.value.max()  # relative_error is stored signed
+    c = code_performance(p)
+    assert c.transform == "abs" and c.threshold == float(np.median(np.abs(p.value)))
+    np.testing.assert_array_equal(c.values == 1.0, np.abs(p.value) < c.threshold)
 
 
 @pytest.mark.shared

@@ -327,6 +327,23 @@ def test_coords_from_without_coordinates(tmp_path):
             r"bad\.csv: cannot choose .*several candidates.*'true_class_prob'.*value=",
         ),
         ("Lon,LON,lat,hit@1\n1,2,3,1\n", r"bad\.csv: .*'lon' is ambiguous.*'Lon', 'LON'"),
+        # infinities: in the value column, and as coordinates (first offending row named)
+        (
+            "lon,lat,value\n1,2,0.5\n3,4,inf\n5,6,-inf\n",
+            r"bad\.csv: column 'value', row 1: value inf is not finite \(2 such rows\)",
+        ),
+        ("lon,lat,error\n1,2,-inf\n", r"bad\.csv: column 'error', row 0: value -inf is not"),
+        ("lon,lat,hit@1\n1,2,1\n3,inf,1\n", r"bad\.csv: column 'lat', row 1: latitude inf"),
+        ("lon,lat,hit@1\n-inf,2,1\n", r"bad\.csv: column 'lon', row 0: longitude -inf"),
+        # a header that repeats a name (pandas would silently rename the second 'lat.1')
+        (
+            "lon,lat,lat,hit@1\n1,2,3,1\n",
+            r"bad\.csv: header row: column name 'lat' appears more than once \(columns 2 and 3\)",
+        ),
+        (
+            "lon,lat,hit@1,hit@1\n1,2,1,0\n",
+            r"bad\.csv: header row: column name 'hit@1' appears more than once \(columns 3 and 4",
+        ),
     ],
 )
 def test_input_errors(tmp_path, text, pattern):
@@ -340,6 +357,41 @@ def test_unknown_value_lists_columns(tmp_path):
     path = write(tmp_path, "a.csv", "lon,lat,hit@1,hit@3\n1,2,1,1\n")
     with pytest.raises(InputError, match=r"a\.csv: value column 'acc' not found.*'hit@1', 'hit@3'"):
         read_predictions(path, value="acc")
+
+
+def test_duplicate_header_in_csv_gz_and_dataframe(tmp_path):
+    path = write(tmp_path, "dup.csv.gz", ",lon,lat,hit@1,hit@1\n0,1,2,1,0\n")
+    with pytest.raises(InputError, match=r"dup\.csv\.gz: header row: column name 'hit@1'"):
+        read_predictions(path)
+    df = pd.DataFrame([[1.0, 2.0, 3.0, 1]], columns=["lon", "lat", "lat", "hit@1"])
+    with pytest.raises(InputError, match=r"<DataFrame>: header row: column name 'lat'"):
+        read_predictions(df)
+
+
+def test_renamed_duplicate_is_not_mistaken_for_a_repeat(tmp_path):
+    # a genuine 'lat.1' column next to 'lat' is fine
+    path = write(tmp_path, "a.csv", "lon,lat,lat.1,hit@1\n1,2,3,1\n")
+    assert read_predictions(path).lat.tolist() == [2.0]
+
+
+@pytest.mark.parametrize(("lon", "lat"), [("lat", "lat"), ("lon", "lon"), ("LAT", "lat")])
+def test_same_column_for_lon_and_lat(tmp_path, lon, lat):
+    path = write(tmp_path, "a.csv", "lon,lat,hit@1\n1,2,1\n")
+    with pytest.raises(InputError, match=r"a\.csv: column '\w+' is given for both longitude and"):
+        read_predictions(path, lon=lon, lat=lat)
+
+
+def test_same_column_for_lon_and_lat_in_coords_from(tmp_path):
+    nop = write(tmp_path, "nop.csv", "hit@1\n1\n")
+    other = write(tmp_path, "other.csv", "x,lat,hit@1\n1,2,1\n")
+    with pytest.raises(InputError, match=r"other\.csv: column 'lat' is given for both"):
+        read_predictions(nop, lon="lat", coords_from=other)
+
+
+def test_value_column_that_is_a_coordinate(tmp_path):
+    path = write(tmp_path, "a.csv", "lon,lat,hit@1\n1,2,1\n")
+    with pytest.raises(InputError, match=r"a\.csv: value column 'lat' is a coordinate column"):
+        read_predictions(path, value="lat")
 
 
 def test_unknown_coordinate_column(tmp_path):

@@ -47,8 +47,14 @@ def comparison(predictions_dir, reference_dir) -> pd.DataFrame:
         pred = pygbs.read_predictions(predictions_dir / path)
         for scale, k_max in K_MAX.items():
             ref = pd.read_csv(reference_dir / "ssi" / f"{key}__{scale}.csv")
+            # the reference coded relative_error as stored (signed): transform="none"
             res = pygbs.score(
-                pred, scales=[scale], k_max=k_max, min_points=1, centres=len(ref)
+                pred,
+                scales=[scale],
+                k_max=k_max,
+                min_points=1,
+                centres=len(ref),
+                transform="none",
             ).centres
             assert (res["n_neighbours"].to_numpy() == ref["n_neighbours"].to_numpy()).all()
             for col in SCORES:
@@ -109,7 +115,7 @@ def _replica_range(pred, row, scale, k_max, score, orderings=25):
     ids = nb.indices
     n = len(ids)
     blat, blon = background_points(index.lat_rad[row], index.lon_rad[row], nb.radius[0], n)
-    marks = np.asarray(pygbs.code_performance(pred).values)
+    marks = np.asarray(pygbs.code_performance(pred, transform="none").values)
     rng = np.random.default_rng(row)
     values = []
     for t in range(orderings):

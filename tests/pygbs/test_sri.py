@@ -389,6 +389,72 @@ def test_matches_dense_reference(partition, binary):
     np.testing.assert_allclose(ours[0], dense[0], rtol=1e-12)
 
 
+# --- the grid near the poles ------------------------------------------------------------
+
+
+def _rotate_towards_north(lon, lat, deg):
+    """Rotate points (degrees) about the y axis: (lat 0, lon 0) goes to (lat deg, lon 0)."""
+    la, lo = np.radians(lat), np.radians(lon)
+    x, y, z = np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)
+    t = np.radians(deg)
+    rx, rz = x * np.cos(t) - z * np.sin(t), x * np.sin(t) + z * np.cos(t)
+    return np.degrees(np.arctan2(y, rx)), np.degrees(np.arcsin(np.clip(rz, -1, 1)))
+
+
+def test_grid_scores_a_cluster_near_the_pole_like_at_the_equator():
+    import pandas as pd
+
+    import pygbs
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    east, north = rng.normal(0, 40, n), rng.normal(0, 40, n)  # km around (0, 0)
+    lat0 = np.degrees(north / pygbs.EARTH_RADIUS_KM)
+    lon0 = np.degrees(east / pygbs.EARTH_RADIUS_KM)
+    hit = (rng.random(n) < np.where(east > 0, 0.8, 0.3)).astype(int)
+    scored, means = [], []
+    for deg in (0.0, 89.0, 89.9):
+        lon, lat = _rotate_towards_north(lon0, lat0, deg)
+        res = pygbs.score(
+            pd.DataFrame({"lon": lon, "lat": lat, "hit@1": hit}),
+            scales=["100km"],
+            scores=["sri-grid"],
+        )
+        agg = res.summary["aggregates"]["sri_grid"]["100km"]
+        scored.append(agg["n_scored"])
+        means.append(agg["mean"])
+    # a latitude/longitude grid scored none of the centres at 89N (its cells shrink to
+    # slivers near the pole); cells on the tangent plane score as many as at the equator
+    assert scored[0] > 950
+    assert abs(scored[1] - scored[0]) <= 10 and abs(scored[2] - scored[0]) <= 10
+    assert means[1] == pytest.approx(means[0], rel=0.15)
+    assert means[2] == pytest.approx(means[0], rel=0.15)
+
+
+def test_plane_coordinates_keep_distance_and_bearing():
+    from pygbs._kernels.sri import plane_xy
+
+    rng = np.random.default_rng(7)
+    for lat_c, lon_c in [(0.0, 0.0), (1.55, 2.0), (-1.5706, -3.1), (0.7, 3.14)]:
+        lat = np.clip(lat_c + rng.normal(0, 0.05, 50), -np.pi / 2, np.pi / 2)
+        lon = lon_c + rng.normal(0, 0.5, 50)
+        d = haversine(lat_c, lon_c, lat, lon)
+        # bearing from the centre, from the spherical triangle (independent of pygbs)
+        bearing = np.arctan2(
+            np.sin(lon - lon_c) * np.cos(lat),
+            np.cos(lat_c) * np.sin(lat) - np.sin(lat_c) * np.cos(lat) * np.cos(lon - lon_c),
+        )
+        xy = np.array(
+            [plane_xy(lat_c, np.cos(lat_c), np.sin(lat_c), lon_c, a, b) for a, b in zip(lat, lon)]
+        )
+        np.testing.assert_allclose(np.hypot(xy[:, 0], xy[:, 1]), d, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(xy[:, 0], d * np.sin(bearing), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(xy[:, 1], d * np.cos(bearing), rtol=1e-9, atol=1e-12)
+    # the centre is the origin; its antipode lies due south at distance pi
+    assert plane_xy(0.3, np.cos(0.3), np.sin(0.3), 1.0, 0.3, 1.0) == (0.0, 0.0)
+    assert plane_xy(np.pi / 2, 0.0, 1.0, 0.0, -np.pi / 2, 0.0) == (0.0, -np.pi)
+
+
 # --- validation ------------------------------------------------------------------------
 
 

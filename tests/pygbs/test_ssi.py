@@ -302,3 +302,124 @@ def test_poles_antimeridian_and_near_coincident_points(method):
     # the pole groups at nn4 have radius 0: not scored, and counted
     agg = res.summary["aggregates"]["marked_ssi"]["nn4"]
     assert agg["n_skipped"] >= 12
+
+
+# --- neighbourhoods whose coded performance is constant ------------------------------
+
+
+def _half_right_table(seed=11, n=400):
+    """West half: the model is always right; east half: right and wrong at random."""
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(0, 20, n)
+    lat = rng.uniform(40, 45, n)
+    hit = np.where(lon < 10, 1, rng.integers(0, 2, n))
+    return pd.DataFrame({"lon": lon, "lat": lat, "hit@1": hit})
+
+
+def test_constant_neighbourhoods_counted_and_marked_equals_unmarked(caplog):
+    df = _half_right_table()
+    with caplog.at_level("WARNING", logger="pygbs.api"):
+        res = pygbs.score(df, scales=["100km", "nn10"], scores=["unmarked", "marked"])
+    c = res.centres
+    for scale in ("100km", "nn10"):
+        block = c[c["scale"] == scale]
+        # independent truth: the coded values of each neighbourhood, from a brute-force
+        # distance computation (the k_max cap of 100 is not reached at 100 km here)
+        lat, lon = np.radians(df["lat"].to_numpy()), np.radians(df["lon"].to_numpy())
+        hit = df["hit@1"].to_numpy()
+        flat = []
+        for row, r_km in zip(block["row"], block["radius_km"], strict=True):
+            h = (
+                np.sin((lat - lat[row]) / 2) ** 2
+                + np.cos(lat) * np.cos(lat[row]) * np.sin((lon - lon[row]) / 2) ** 2
+            )
+            d = 2 * np.arcsin(np.sqrt(h)) * pygbs.EARTH_RADIUS_KM
+            inside = d <= r_km * (1 + 1e-9)
+            flat.append(len(set(hit[inside])) == 1)
+        flat = np.array(flat)
+        scored = np.isfinite(block["marked_ssi"]).to_numpy()
+        agg = res.summary["aggregates"]["marked_ssi"][scale]
+        assert agg["n_constant"] == int((flat & scored).sum()) > 50
+        # the definition is kept: for those centres marked SSI = unmarked SSI
+        m = block["marked_ssi"].to_numpy()[flat & scored]
+        u = block["unmarked_ssi"].to_numpy()[flat & scored]
+        np.testing.assert_allclose(m, u, rtol=1e-9)
+        assert "n_constant" not in res.summary["aggregates"]["unmarked_ssi"][scale]
+    warnings = [r for r in caplog.records if "same coded performance" in r.getMessage()]
+    assert len(warnings) == 1  # once per run, naming every scale
+    msg = warnings[0].getMessage()
+    n100 = res.summary["aggregates"]["marked_ssi"]["100km"]["n_constant"]
+    assert f"{n100} of " in msg and "at 100km" in msg and "at nn10" in msg
+    assert "docs/method.md" in msg
+
+
+def test_always_right_model_every_neighbourhood_constant(caplog):
+    df = _half_right_table()
+    df["hit@1"] = 1
+    with caplog.at_level("WARNING", logger="pygbs.api"):
+        res = pygbs.score(df, scales=["nn10"], scores=["unmarked", "marked", "sri-lag"])
+    agg = res.summary["aggregates"]["marked_ssi"]["nn10"]
+    assert agg["n_constant"] == agg["n_scored"] == 400
+    sri = res.summary["aggregates"]["sri_lag"]["nn10"]
+    assert sri["n_constant"] == sri["n_scored"]
+    np.testing.assert_allclose(res.centres["marked_ssi"], res.centres["unmarked_ssi"], rtol=1e-9)
+    assert any("400 of 400 scored centres at nn10" in r.getMessage() for r in caplog.records)
+
+
+def test_no_warning_when_no_neighbourhood_is_constant(caplog):
+    # a checkerboard: every point's nearest neighbours have the other value
+    i, j = np.meshgrid(np.arange(20), np.arange(20))
+    df = pd.DataFrame(
+        {
+            "lon": 0.1 * i.ravel(),
+            "lat": 40 + 0.1 * j.ravel(),
+            "hit@1": (i + j).ravel() % 2,
+        }
+    )
+    with caplog.at_level("WARNING", logger="pygbs.api"):
+        res = pygbs.score(df, scales=["nn10"], scores=["marked", "sri-lag"], sri_threshold=2)
+    assert res.summary["aggregates"]["marked_ssi"]["nn10"]["n_constant"] == 0
+    assert res.summary["aggregates"]["sri_lag"]["nn10"]["n_constant"] == 0
+    assert res.summary["aggregates"]["marked_ssi"]["nn10"]["n_scored"] == 400
+    assert not any("same coded performance" in r.getMessage() for r in caplog.records)
+
+
+def test_skip_reasons_are_counted():
+    df = pd.DataFrame(
+        {
+            "lon": [1.0] * 10 + [50.0, 80.0, 80.01, 80.02],
+            "lat": [2.0] * 10 + [3.0, 10.0, 10.0, 10.01],
+            "hit@1": [1, 0] * 7,
+        }
+    )
+    res = pygbs.score(df, scales=["nn5", "100km"], scores=["marked", "sri-lag"])
+    nn5 = res.summary["aggregates"]["marked_ssi"]["nn5"]
+    assert nn5["n_skipped_one_location"] == 10 and nn5["n_skipped_min_points"] == 0
+    km = res.summary["aggregates"]["marked_ssi"]["100km"]
+    # the ten coincident points: 10 samples within 100 km but radius 100 km: scored;
+    # the four others have fewer than 5 samples within 100 km
+    assert km["n_skipped_min_points"] == 4
+    sri = res.summary["aggregates"]["sri_lag"]["100km"]
+    assert sri["n_skipped_min_points"] == 4
+    assert sri["n_skipped_no_part"] == 10  # 10 samples: no ring reaches 20
+    assert sri["n_scored"] == 0
+
+
+def test_signed_error_scored_on_its_size():
+    rng = np.random.default_rng(5)
+    n = 200
+    lon, lat = rng.uniform(0, 10, n), rng.uniform(40, 45, n)
+    err = rng.normal(0, 1, n)
+    df = pd.DataFrame({"lon": lon, "lat": lat, "relative_error": err})
+    res = pygbs.score(df, scales=["nn10"])
+    coding = res.summary["input"]["coding"]
+    assert coding["transform"] == "abs"
+    assert coding["threshold"] == pytest.approx(np.median(np.abs(err)))
+    assert res.summary["parameters"]["transform"] == "auto"
+    assert res.summary["input"]["accuracy"] == pytest.approx(np.mean(np.abs(err)))
+    # mean_performance is the mean absolute error of the neighbourhood
+    first = res.centres.iloc[0]
+    assert first["mean_performance"] > 0
+    signed = pygbs.score(df, scales=["nn10"], transform="none")
+    assert signed.summary["input"]["coding"]["transform"] == "none"
+    assert signed.summary["input"]["coding"]["threshold"] == pytest.approx(np.median(err))
