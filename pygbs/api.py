@@ -434,9 +434,12 @@ def compare(
             reason = str(err)
         except CoordinatesError as err:
             if not skip_unlocated:
-                raise CoordinatesError(
-                    f"{err}; pass --skip-unlocated (skip_unlocated=True) to leave it out"
-                ) from None
+                unplaced.append(
+                    CoordinatesError(
+                        f"{err}; pass --skip-unlocated (skip_unlocated=True) to leave it out"
+                    )
+                )
+                return None
             reason = str(err)
         except NoCoordinatesError:
             if auto and coords is None:
@@ -448,21 +451,25 @@ def compare(
 
     preds: dict[int, Predictions] = {}
     need: list[int] = []
+    unplaced: list[CoordinatesError] = []  # raised after the locations check
     for i in range(len(sources)):
+        n_unplaced = len(unplaced)
         p = read(i, None if auto else coords_from)
         if p is None:
-            if src_labels[i] not in skipped:
+            if src_labels[i] not in skipped and len(unplaced) == n_unplaced:
                 need.append(i)
             continue
         if auto and p.coords_source == "file" and looks_encoded(p.lon, p.lat):
             need.append(i)
             continue
         preds[i] = p
-    if locations == "same" and need:
-        # report differing locations before trying to place the files that need coordinates
+    if locations == "same" and (need or unplaced):
+        # report differing locations before the files whose coordinates could not be placed
         done = sorted(i for i in preds if not looks_encoded(preds[i].lon, preds[i].lat))
         if len(done) > 1:
             _check_same_locations([preds[i] for i in done], [labels[i] for i in done])
+    if unplaced:
+        raise unplaced[0]
     reference = None
     if auto and need:
         ref = _pick_reference(preds, sources)
@@ -474,6 +481,8 @@ def compare(
         reference = src_labels[ref]
         for i in need:
             p = read(i, sources[ref])
+            if unplaced:
+                raise unplaced[0]
             if p is not None:
                 preds[i] = p
     order = sorted(preds)
