@@ -107,7 +107,8 @@ def _common(f: Any) -> Any:
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed of the data, the model and the training."),
         click.option("--resume", is_flag=True,
-                     help="Continue from the checkpoints (and finished runs) in --out."),
+                     help="Continue from the checkpoints (and finished runs) in --out; refused "
+                          "when they were trained with other settings (more --epochs is fine)."),
         click.option("--threads", type=click.IntRange(min=1),
                      help="torch CPU threads (default: torch's choice)."),
         click.option("--no-progress", is_flag=True, help="No progress bars."),
@@ -214,6 +215,7 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
       encoders train --encoder wrap --dataset synthetic-vmf --resume --out run_wrap/
     """  # noqa: D301
     from encoders.train import NO_PRIOR, Trainer, build_model, train_and_evaluate
+    from pygbs.cli.options import run_or_exit
     from pygbs.errors import InputError
 
     _setup(threads)
@@ -222,7 +224,7 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
     tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
                                patience=patience)  # fmt: skip
     try:
-        trainer = Trainer(**tr_opts, device=device, seed=seed, resume=resume,
+        trainer = Trainer(**tr_opts, device=device, seed=seed, resume=resume, out_dir=Path(out),
                           progress=False if no_progress else "auto")  # fmt: skip
         trainer._check()
         if device == "cuda":
@@ -234,7 +236,9 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
     except (InputError, ValueError, TypeError) as err:
         raise click.UsageError(str(err)) from err
     t0 = time.perf_counter()
-    doc = train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
+    doc = run_or_exit(
+        lambda: train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
+    )
     test = ", ".join(f"{k} {v:.4f}" for k, v in doc["test"].items() if k != "n")
     click.echo(f"{encoder} on {ds.name}: test {test} ({time.perf_counter() - t0:.1f} s) -> {out}")
 
@@ -284,6 +288,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
+    from pygbs.cli.options import run_or_exit
     from pygbs.errors import InputError
 
     _setup(threads)
@@ -313,11 +318,11 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
         except (ValueError, TypeError) as err:
             raise click.UsageError(str(err)) from err
     t0 = time.perf_counter()
-    result = run_zoo(
+    result = run_or_exit(lambda: run_zoo(
         ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
         hparams=hparams or None, device=device, seed=seed, score=not no_score,
         report=not no_report, resume=resume, progress=False if no_progress else "auto",
-    )  # fmt: skip
+    ))  # fmt: skip
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))
     extra = f", report {result.report}" if result.report else ""
     click.echo(

@@ -35,6 +35,8 @@ from pygbs._atomic import atomic_path, write_text_atomic
 
 __all__ = [
     "NO_PRIOR",
+    "check_resume",
+    "run_settings",
     "TrainResult",
     "Trainer",
     "build_model",
@@ -52,6 +54,129 @@ NO_PRIOR = "no_prior"
 CHECKPOINT = "checkpoint.pt"
 #: Rows per batch at evaluation time.
 EVAL_BATCH = 8192
+#: Trainer options that say where and how a run is shown, not what it computes: they may
+#: change when a run is resumed (docs/training.md, "Resuming a run").
+_RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume"})
+
+
+def _jsonable(obj: Any) -> Any:
+    """``obj`` as it reads back from ``metrics.json`` (tuples become lists, ...)."""
+    return json.loads(json.dumps(obj, default=str))
+
+
+def run_settings(
+    encoder: str | None,
+    dataset: GeoDataset,
+    trainer: Trainer,
+    hparams: dict[str, Any] | None = None,
+    head: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The settings that decide a run's result, as recorded in its ``metrics.json``.
+
+    Parameters
+    ----------
+    encoder : str or None
+        Encoder name, or None / ``"no_prior"`` for the baseline.
+    dataset : GeoDataset
+        The data (its :meth:`~encoders.data.GeoDataset.summary` is recorded).
+    trainer : Trainer
+        Training options (those in ``_RUN_ONLY`` are left out: device, progress bars,
+        folder and the resume flag do not change what is computed).
+    hparams, head : dict, optional
+        Encoder hyper-parameters and regressor options.
+
+    Returns
+    -------
+    dict
+        ``model``, ``dataset``, ``hparams``, ``head`` and ``trainer``, JSON-normalised.
+    """
+    name = NO_PRIOR if encoder in (None, NO_PRIOR) else encoder
+    return _jsonable(
+        {
+            "model": name,
+            "dataset": dataset.summary(),
+            "hparams": dict(hparams or {}),
+            "head": dict(head or {}),
+            "trainer": {k: v for k, v in trainer.config().items() if k not in _RUN_ONLY},
+        }
+    )
+
+
+def _first_difference(saved: Any, wanted: Any, key: str) -> tuple[str, Any, Any] | None:
+    """The first ``(dotted key, saved, wanted)`` that differs, or None."""
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        for k in list(wanted) + [k for k in saved if k not in wanted]:
+            sub = f"{key}.{k}" if key else str(k)
+            if k not in saved:
+                return sub, "<not recorded>", wanted[k]
+            if k not in wanted:
+                return sub, saved[k], "<not set>"
+            diff = _first_difference(saved[k], wanted[k], sub)
+            if diff is not None:
+                return diff
+        return None
+    return None if saved == wanted else (key, saved, wanted)
+
+
+def check_resume(run_dir: str | Path, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse to resume a run whose saved settings differ from the requested ones.
+
+    A run may be continued with a larger ``trainer.epochs`` than it was started with (it
+    trains on from its checkpoint); every other setting of :func:`run_settings` must be
+    equal (docs/training.md, "Resuming a run").
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The run's folder (holding ``metrics.json`` and ``checkpoint.pt``).
+    settings : dict
+        The requested settings, from :func:`run_settings`.
+
+    Returns
+    -------
+    dict or None
+        The saved ``metrics.json`` (None when the folder holds no run yet).
+
+    Raises
+    ------
+    InputError
+        One line naming the run folder, the first differing setting and both values.
+    """
+    from pygbs.errors import InputError
+
+    run = Path(run_dir)
+    log_path = run / "metrics.json"
+    if not log_path.is_file():
+        if (run / CHECKPOINT).is_file():
+            raise InputError(
+                f"{run}: cannot resume: {CHECKPOINT} has no metrics.json beside it, so its "
+                "settings cannot be checked; delete the folder or train without --resume"
+            )
+        return None
+    try:
+        doc = json.loads(log_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"{log_path}: cannot read the saved run: {err}") from None
+    saved = {k: doc.get(k, "<not recorded>") for k in settings}
+    wanted = dict(settings)
+    done = len(doc.get("epochs") or [])
+    saved_trainer, wanted_trainer = saved.get("trainer"), wanted.get("trainer")
+    if isinstance(saved_trainer, dict) and isinstance(wanted_trainer, dict):
+        saved["trainer"] = {k: v for k, v in saved_trainer.items() if k not in _RUN_ONLY}
+        want_epochs = wanted_trainer.get("epochs")
+        if isinstance(want_epochs, int) and want_epochs >= max(done, 1):
+            # more epochs than trained so far: the run continues from its checkpoint
+            saved["trainer"]["epochs"] = want_epochs
+    diff = _first_difference(saved, wanted, "")
+    if diff is None:
+        return doc
+    key, was, now = diff
+    extra = f" after {done} trained epoch(s)" if key == "trainer.epochs" else ""
+    raise InputError(
+        f"{run}: cannot resume: setting {key} is {was!r} in the saved run{extra} but "
+        f"{now!r} was requested; drop --resume (resume=False) to retrain, or use another "
+        "output folder"
+    )
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -289,7 +414,9 @@ class Trainer:
     out_dir : path-like or None, default=None
         Where the per-epoch checkpoint and ``metrics.json`` go (nothing written when None).
     resume : bool, default=False
-        Continue from ``out_dir/checkpoint.pt`` when it exists.
+        Continue from ``out_dir/checkpoint.pt`` when it exists. The checkpoint must have
+        been written with the same options (``epochs`` may be larger: training goes on);
+        otherwise :meth:`fit` raises :class:`pygbs.InputError` naming the option.
     """
 
     epochs: int = 10
@@ -396,6 +523,7 @@ class Trainer:
         ckpt = None if out_dir is None else out_dir / CHECKPOINT
         if self.resume and ckpt is not None and ckpt.is_file():
             blob = torch.load(ckpt, map_location=dev, weights_only=False)
+            self._check_checkpoint(ckpt, blob)
             model.load_state_dict(blob["model"])
             opt.load_state_dict(blob["optimizer"])
             scaler.load_state_dict(blob["scaler"])
@@ -517,6 +645,22 @@ class Trainer:
             device=str(dev),
         )
 
+    def _check_checkpoint(self, ckpt: Path, blob: dict[str, Any]) -> None:
+        """Refuse a checkpoint written with other trainer settings (more epochs are fine)."""
+        from pygbs.errors import InputError
+
+        saved = {k: v for k, v in _jsonable(blob.get("config") or {}).items() if k not in _RUN_ONLY}
+        wanted = {k: v for k, v in _jsonable(self.config()).items() if k not in _RUN_ONLY}
+        if int(self.epochs) >= int(blob.get("epoch", 0)):
+            saved["epochs"] = wanted["epochs"]
+        diff = _first_difference(saved, wanted, "trainer")
+        if diff is not None:
+            key, was, now = diff
+            raise InputError(
+                f"{ckpt}: cannot resume: setting {key} is {was!r} in the checkpoint (after "
+                f"epoch {blob.get('epoch')}) but {now!r} was requested; drop resume to retrain"
+            )
+
     def _write_log(
         self,
         out_dir: Path,
@@ -577,16 +721,25 @@ def train_and_evaluate(
     -------
     dict
         The content of ``metrics.json``.
+
+    Raises
+    ------
+    InputError
+        With ``trainer.resume``, when ``out_dir`` holds a run whose settings differ from the
+        requested ones (see :func:`check_resume`).
     """
     from encoders.export import export_predictions
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tr = copy.copy(trainer) if trainer is not None else Trainer()
     tr.out_dir = out
     name = NO_PRIOR if encoder in (None, NO_PRIOR) else encoder
+    settings = run_settings(encoder, dataset, tr, hparams, head)
+    if tr.resume:
+        check_resume(out, settings)
+    out.mkdir(parents=True, exist_ok=True)
     model = build_model(encoder, dataset, hparams=hparams, head=head, seed=tr.seed)
-    extra = {"model": name, "dataset": dataset.summary()}
+    extra = {k: settings[k] for k in ("model", "dataset", "hparams", "head")}
     t0 = time.perf_counter()
     if model is None:  # classification baseline: the image prediction alone
         result, history = None, []

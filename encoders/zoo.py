@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from encoders.data import GeoDataset, load_dataset
-from encoders.train import NO_PRIOR, Trainer, train_and_evaluate
+from encoders.train import NO_PRIOR, Trainer, check_resume, run_settings, train_and_evaluate
 from pygbs._atomic import atomic_path, write_text_atomic
 from pygbs.errors import InputError
 
@@ -146,12 +146,19 @@ def _resolve_encoders(names: list[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _finished(run_dir: Path, pred_path: Path) -> dict[str, Any] | None:
-    f = run_dir / "metrics.json"
-    if not (f.is_file() and pred_path.is_file()):
+def _reusable(run_dir: Path, pred_path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The saved ``metrics.json`` of a finished run trained with ``settings``, else None.
+
+    Raises :class:`InputError` (via :func:`encoders.train.check_resume`) when the run was
+    trained with other settings; a finished run asked for more epochs is not reused (it
+    trains on from its checkpoint).
+    """
+    doc = check_resume(run_dir, settings)
+    if doc is None or doc.get("status") != "finished" or not pred_path.is_file():
         return None
-    doc = json.loads(f.read_text())
-    return doc if doc.get("status") == "finished" else None
+    if (doc.get("trainer") or {}).get("epochs") != settings["trainer"].get("epochs"):
+        return None
+    return doc
 
 
 def _score(files: list[Path], names: list[str], out: Path) -> tuple[Any, pd.DataFrame | None]:
@@ -266,12 +273,20 @@ def run_zoo(
         Write ``report.html`` with :func:`pygbs.plot.write_report` when it exists.
     resume : bool, default=False
         Reuse finished runs in ``out_dir`` and continue interrupted ones from their checkpoint.
+        Each run's saved settings (dataset, hyper-parameters, trainer options) must equal
+        the requested ones; more epochs than saved continue the run from its checkpoint.
     progress : bool or 'auto', default='auto'
         Progress bars (only on a terminal with 'auto').
 
     Returns
     -------
     ZooResult
+
+    Raises
+    ------
+    InputError
+        With ``resume``, when a run in ``out_dir`` was trained with other settings (one
+        line naming the run folder and the setting).
     """
     if preset not in PRESETS:
         raise InputError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
@@ -302,12 +317,14 @@ def run_zoo(
             Trainer(**{**base_trainer, **tr_over}),
             device=device, seed=seed, resume=resume, progress=progress,
         )  # fmt: skip
-        doc = _finished(run_dir, pred_path) if resume else None
+        hp_run = None if name == NO_PRIOR else hp
+        wanted = run_settings(name, ds, trainer, hp_run)
+        doc = _reusable(run_dir, pred_path, wanted) if resume else None
         if doc is None:
             log.info("training %s on %s", name, ds.name)
             doc = train_and_evaluate(
                 None if name == NO_PRIOR else name, ds, run_dir,
-                trainer=trainer, hparams=None if name == NO_PRIOR else hp,
+                trainer=trainer, hparams=hp_run,
                 predictions_path=pred_path.resolve(),
             )  # fmt: skip
         else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +15,9 @@ import pandas as pd
 
 from pygbs import __version__
 from pygbs.coding import Coding, code_performance
-from pygbs.errors import InputError
-from pygbs.io import read_predictions
+from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
+from pygbs.grouping import expand_sources, group_by_dataset, unique_names
+from pygbs.io import _read_predictions, looks_encoded, read_predictions
 from pygbs.neighbours import Neighbourhoods, NeighbourSearch, SphereIndex
 from pygbs.predictions import Predictions
 from pygbs.result import (
@@ -22,6 +25,7 @@ from pygbs.result import (
     TRACKS_ACCURACY,
     Comparison,
     GeoBiasResult,
+    GroupedComparison,
     aggregate,
     fdr_q_values,
 )
@@ -36,7 +40,7 @@ from pygbs.uncertainty import (
     paired_bootstrap,
 )
 
-__all__ = ["score", "compare", "DEFAULT_SCALES", "DEFAULT_SCORES"]
+__all__ = ["score", "compare", "compare_by_dataset", "DEFAULT_SCALES", "DEFAULT_SCORES"]
 
 log = logging.getLogger(__name__)
 
@@ -401,6 +405,8 @@ def score(
             "n_rows": pred.n_rows,
             "n_missing_coords": pred.n_missing_coords,
             "n_valid": len(pred),
+            "coords_source": pred.coords_source,
+            "coords_check": pred.coords_check,
             "n_duplicate_locations": n_dup,
             "accuracy": _accuracy(pred, coding),
             "coding": coding.to_dict(),
@@ -408,6 +414,41 @@ def score(
         "aggregates": aggregates,
     }
     return GeoBiasResult(table, summary, pred)
+
+
+#: ``locations=`` of :func:`compare`: ``same`` (all models on the same locations, row by
+#: row, checked) or ``own`` (each model on its own locations).
+LOCATIONS = ("same", "own")
+#: ``coords_from=AUTO`` picks a file of the comparison with degree coordinates.
+AUTO = "auto"
+
+
+def _source_label(src: Any) -> str:
+    if isinstance(src, Predictions):
+        return src.source
+    if isinstance(src, str | os.PathLike):
+        return str(src)
+    return "<DataFrame>"
+
+
+def _location_key(p: Predictions) -> tuple[int, bytes]:
+    return len(p), hashlib.sha1(p.lon.tobytes() + p.lat.tobytes()).digest()
+
+
+def _pick_reference(preds: dict[int, Predictions], sources: Sequence[Any]) -> int | None:
+    """Index of the degree-coordinate source shared (row by row) by most others."""
+    cands = [
+        i
+        for i, p in preds.items()
+        if p.coords_source == "file"
+        and not isinstance(sources[i], Predictions)
+        and not looks_encoded(p.lon, p.lat)
+    ]
+    if not cands:
+        return None
+    keys = {i: _location_key(preds[i]) for i in cands}
+    counts = {k: sum(1 for v in keys.values() if v == k) for k in keys.values()}
+    return max(cands, key=lambda i: (counts[keys[i]], -i))
 
 
 def compare(
@@ -418,6 +459,9 @@ def compare(
     coords_from: str | Path | pd.DataFrame | None = None,
     baseline: str | None = None,
     pairs: str = "baseline",
+    locations: str = "same",
+    skip_empty: bool = False,
+    skip_unlocated: bool = False,
     **score_kwargs: Any,
 ) -> Comparison:
     """The same scores for several models' predictions of one dataset.
@@ -427,11 +471,27 @@ def compare(
     sources : sequence
         Prediction files, DataFrames or :class:`Predictions`, one per model.
     names : sequence of str, optional
-        Model names (default: the file stems).
+        Model names, one per source (default: the file stems; where stems repeat, the
+        parent folder is added, see :func:`pygbs.grouping.unique_names`).
     value : str, optional
         Performance column of every source.
-    coords_from : path or DataFrame, optional
-        Coordinates for sources that have none (e.g. a no-prior baseline).
+    coords_from : path, DataFrame or 'auto', optional
+        Degree coordinates, row by row, for sources that have none (e.g. a no-prior
+        baseline) and for sources whose coordinate columns hold the TorchSpatial ``wrap``
+        encoding instead of degrees (checked row by row, see
+        :func:`pygbs.read_predictions`). Sources with degree coordinates keep their own.
+        ``'auto'`` takes them from the source with degree coordinates whose locations
+        most other sources share (the first such in order on a tie).
+    locations : {'same', 'own'}, default='same'
+        ``'same'``: every source must hold the same locations row by row (checked), so
+        the scores are comparable; ``'own'``: each model is scored on its own locations
+        (for files evaluated on different samples).
+    skip_empty : bool, default=False
+        Leave out, with a warning, sources without data (an empty file, no data rows, or
+        no row with both coordinates) instead of raising.
+    skip_unlocated : bool, default=False
+        Leave out, with a warning, sources whose coordinates are not degrees and do not
+        match ``coords_from`` instead of raising.
     baseline : str, optional
         Model every other model is tested against (a name as in the table). Default: the
         first model whose name contains ``no_prior``, else the first model.
@@ -444,52 +504,129 @@ def compare(
     Returns
     -------
     Comparison
+        With ``skipped`` (source -> reason) and ``info`` (where each model's coordinates
+        came from, the locations rule).
 
     Raises
     ------
     InputError
-        If the sources do not share the same locations (row by row) or names repeat.
+        If the sources do not share the same locations (with ``locations='same'``), names
+        repeat, a source is empty or its coordinates cannot be placed (unless skipped), or
+        nothing is left to compare.
     """
     if not sources:
         raise InputError("give at least one prediction file")
-    preds: list[Predictions] = []
-    for src in sources:
-        if isinstance(src, Predictions):
-            preds.append(src)
-            continue
-        try:
-            preds.append(read_predictions(src, value=value))
-        except InputError as err:
-            if coords_from is None or "coords" not in str(err).lower():
-                raise
-            preds.append(read_predictions(src, value=value, coords_from=coords_from))
-    labels = list(names) if names is not None else [p.name for p in preds]
-    if len(labels) != len(preds):
-        raise InputError(f"{len(labels)} names for {len(preds)} sources")
-    if len(set(labels)) != len(labels):
-        raise InputError(f"model names repeat: {labels}; pass names=")
-    ref = preds[0]
-    for p, label in zip(preds[1:], labels[1:], strict=True):
-        if len(p) != len(ref) or not (
-            np.array_equal(p.lon, ref.lon) and np.array_equal(p.lat, ref.lat)
-        ):
-            n_diff = (
-                int(np.sum((p.lon != ref.lon) | (p.lat != ref.lat))) if len(p) == len(ref) else None
-            )
-            detail = (
-                f"{n_diff} rows differ" if n_diff is not None else f"{len(p)} vs {len(ref)} rows"
-            )
+    if locations not in LOCATIONS:
+        raise InputError(f"locations must be one of {list(LOCATIONS)}; got {locations!r}")
+    src_labels = [_source_label(s) for s in sources]
+    if names is not None:
+        labels = [str(n) for n in names]
+        if len(labels) != len(sources):
             raise InputError(
-                f"{label}: locations differ from {labels[0]} ({detail}); geo-bias scores are "
-                "comparable only on the same locations"
+                f"{len(labels)} names for {len(sources)} sources; give one name per file "
+                "(names=[...] in Python, --name NAME once per file on the command line)"
             )
+    else:
+        paths = [i for i, s in enumerate(sources) if isinstance(s, str | os.PathLike)]
+        stems = unique_names([sources[i] for i in paths])  # type: ignore[misc]
+        labels = [s.name if isinstance(s, Predictions) else "<DataFrame>" for s in sources]
+        for i, n in zip(paths, stems, strict=True):
+            labels[i] = n
+    dups = sorted({n for n in labels if labels.count(n) > 1})
+    if dups:
+        raise InputError(
+            f"model names repeat: {', '.join(repr(d) for d in dups)}; give each file its own "
+            "name (names=[...] in Python, --name NAME once per file on the command line)"
+        )
+
+    auto = isinstance(coords_from, str | os.PathLike) and os.fspath(coords_from) == AUTO
+    skipped: dict[str, str] = {}
+
+    def read(i: int, coords: Any) -> Predictions | None:
+        src = sources[i]
+        if isinstance(src, Predictions):
+            return src
+        try:
+            return _read_predictions(
+                src, value=value, coords_from=coords, strict=False, warn_encoded=not auto
+            )
+        except EmptyInputError as err:
+            if not skip_empty:
+                raise EmptyInputError(
+                    f"{err}; pass --skip-empty (skip_empty=True) to leave it out"
+                ) from None
+            reason = str(err)
+        except CoordinatesError as err:
+            if not skip_unlocated:
+                unplaced.append(
+                    CoordinatesError(
+                        f"{err}; pass --skip-unlocated (skip_unlocated=True) to leave it out"
+                    )
+                )
+                return None
+            reason = str(err)
+        except NoCoordinatesError:
+            if auto and coords is None:
+                return None
+            raise
+        skipped[src_labels[i]] = reason
+        log.warning("skipped %s", reason)
+        return None
+
+    preds: dict[int, Predictions] = {}
+    need: list[int] = []
+    unplaced: list[CoordinatesError] = []  # raised after the locations check
+    for i in range(len(sources)):
+        n_unplaced = len(unplaced)
+        p = read(i, None if auto else coords_from)
+        if p is None:
+            if src_labels[i] not in skipped and len(unplaced) == n_unplaced:
+                need.append(i)
+            continue
+        if auto and p.coords_source == "file" and looks_encoded(p.lon, p.lat):
+            need.append(i)
+            continue
+        preds[i] = p
+    if locations == "same" and (need or unplaced):
+        # report differing locations before the files whose coordinates could not be placed
+        done = sorted(i for i in preds if not looks_encoded(preds[i].lon, preds[i].lat))
+        if len(done) > 1:
+            _check_same_locations([preds[i] for i in done], [labels[i] for i in done])
+    if unplaced:
+        raise unplaced[0]
+    reference = None
+    if auto and need:
+        ref = _pick_reference(preds, sources)
+        if ref is None:
+            raise InputError(
+                f"{src_labels[need[0]]}: needs coordinates from another file, but no file of "
+                "the comparison has degree coordinates; pass --coords-from FILE"
+            )
+        reference = src_labels[ref]
+        for i in need:
+            p = read(i, sources[ref])
+            if unplaced:
+                raise unplaced[0]
+            if p is not None:
+                preds[i] = p
+    order = sorted(preds)
+    if not order:
+        raise InputError(
+            f"nothing left to compare: all {len(sources)} files were skipped "
+            f"(first: {next(iter(skipped.values()))})"
+        )
+    kept = [preds[i] for i in order]
+    kept_labels = [labels[i] for i in order]
+    if locations == "same":
+        _check_same_locations(kept, kept_labels)
     if pairs not in ("baseline", "all"):
         raise InputError(f"pairs must be 'baseline' or 'all'; got {pairs!r}")
     if baseline is not None and baseline not in labels:
         raise InputError(f"baseline {baseline!r} is not one of the models {labels}")
     results: dict[str, GeoBiasResult] = {}
     rows = []
-    for p, label in zip(preds, labels, strict=True):
+    models: dict[str, Any] = {}
+    for p, label in zip(kept, kept_labels, strict=True):
         res = score(p, **score_kwargs)
         results[label] = res
         row: dict[str, Any] = {
@@ -504,16 +641,38 @@ def compare(
                     v = agg.get(field_)
                     row[f"{col}@{scale}{suffix}"] = np.nan if v is None else v
         rows.append(row)
+        models[label] = {
+            "source": p.source,
+            "coords_source": p.coords_source,
+            "coords_check": p.coords_check,
+            "n_rows": p.n_rows,
+            "n_valid": len(p),
+        }
+    info = {
+        "pygbs_version": __version__,
+        "locations": locations,
+        "coords_from": AUTO
+        if auto
+        else (None if coords_from is None else _source_label(coords_from)),
+        "coords_reference": reference,
+        "models": models,
+        "skipped": dict(skipped),
+    }
     table = pd.DataFrame(rows)
-    if baseline is None:
-        baseline = next((lab for lab in labels if "no_prior" in lab), labels[0])
-    boot = {k: score_kwargs[k] for k in ("bootstrap", "ci", "seed") if k in score_kwargs}
+    pair_table = None
+    if locations == "same":  # paired tests need the same centres
+        if baseline is None or baseline not in results:
+            baseline = next((lab for lab in results if "no_prior" in lab), next(iter(results)))
+        boot = {k: score_kwargs[k] for k in ("bootstrap", "ci", "seed") if k in score_kwargs}
+        pair_table = paired_differences(results, baseline, all_pairs=pairs == "all", **boot)
     return Comparison(
         table,
         results,
-        pairs=paired_differences(results, baseline, all_pairs=pairs == "all", **boot),
+        skipped=dict(skipped),
+        info=info,
+        pairs=pair_table,
         accuracy_correlation=accuracy_correlation(table),
-        baseline=baseline,
+        baseline=baseline if pair_table is not None else None,
     )
 
 
@@ -624,3 +783,85 @@ def accuracy_correlation(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["column", "spearman", "n_models", "tracks_accuracy"])
+
+
+def _check_same_locations(preds: list[Predictions], labels: list[str]) -> None:
+    """Raise unless every prediction table holds the reference's locations row by row."""
+    ref = preds[0]
+    for p, label in zip(preds[1:], labels[1:], strict=True):
+        if len(p) == len(ref) and np.array_equal(p.lon, ref.lon) and np.array_equal(p.lat, ref.lat):
+            continue
+        if len(p) == len(ref):
+            detail = f"{int(np.sum((p.lon != ref.lon) | (p.lat != ref.lat)))} rows differ"
+        else:
+            detail = f"{len(p)} vs {len(ref)} rows"
+        hint = "pass --locations own (locations='own') to score each model on its own locations"
+        if p.coords_source == "file" and looks_encoded(p.lon, p.lat):
+            hint = (
+                "its coordinates all lie within [-1, 1] and look encoded (e.g. a TorchSpatial "
+                "wrap file): pass --coords-from FILE (or auto) with degree coordinates of the "
+                f"same rows; or {hint}"
+            )
+        raise InputError(
+            f"{label}: locations differ from {labels[0]} ({detail}); geo-bias scores are "
+            f"comparable only on the same locations; {hint}"
+        )
+
+
+def compare_by_dataset(
+    sources: Sequence[str | Path],
+    *,
+    value: str | None = None,
+    locations: str = "same",
+    skip_empty: bool = False,
+    skip_unlocated: bool = False,
+    **score_kwargs: Any,
+) -> GroupedComparison:
+    """One :func:`compare` per dataset of TorchSpatial-style files, and a combined table.
+
+    Parameters
+    ----------
+    sources : sequence of path
+        Files named ``eval_<dataset>_<meta>_<split>_<model>.csv[.gz]`` and folders of
+        them (see :func:`pygbs.grouping.group_by_dataset` for the parsing and the model
+        names).
+    value, locations, skip_empty, skip_unlocated, **score_kwargs
+        As in :func:`compare`, for every dataset. Each dataset takes its coordinates for
+        files without degree coordinates from one of its files (``coords_from='auto'``).
+
+    Returns
+    -------
+    GroupedComparison
+        ``table`` has one row per model and a column group ``<dataset>/...`` per dataset.
+
+    Raises
+    ------
+    InputError
+        As :func:`compare` (prefixed with the dataset), or for a file name that does not
+        follow the pattern.
+    """
+    groups = group_by_dataset(expand_sources(sources))
+    comparisons: dict[str, Comparison] = {}
+    for g in groups:
+        try:
+            comparisons[g.label] = compare(
+                g.files,
+                names=g.models,
+                value=value,
+                coords_from=AUTO,
+                locations=locations,
+                skip_empty=skip_empty,
+                skip_unlocated=skip_unlocated,
+                **score_kwargs,
+            )
+        except InputError as err:
+            raise type(err)(f"{g.label}: {err}") from None
+    info = {
+        g.label: {
+            "dataset": g.dataset,
+            "split": g.split,
+            "files": {m: str(f) for m, f in zip(g.models, g.files, strict=True)},
+        }
+        for g in groups
+    }
+    return GroupedComparison.combine(comparisons, info)

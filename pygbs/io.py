@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pygbs.errors import InputError
+from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.predictions import Predictions
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "LON_NAMES",
     "is_binary_name",
     "is_lower_better_name",
+    "looks_encoded",
     "read_predictions",
 ]
 
@@ -147,13 +148,18 @@ def read_predictions(
     coords_from : str, path-like or pandas.DataFrame, optional
         Another prediction table of the same dataset, row-aligned with ``source``, whose
         coordinates are used for a ``source`` without coordinate columns (e.g. the
-        TorchSpatial ``*_no_prior`` files).
+        TorchSpatial ``*_no_prior`` files), or for a ``source`` whose coordinate columns
+        are not degrees but the TorchSpatial ``wrap`` encoding of them (``lon`` holds
+        sin(pi * lon / 180), ``lat`` holds sin(pi * lat / 90); the TorchSpatial ``*_wrap``
+        files). The encoding is checked row by row against ``coords_from`` before its
+        coordinates are used (docs/cli.md, "Coordinates that are not degrees").
 
     Returns
     -------
     Predictions
         The rows with both coordinates, in file order, numbered 0..n-1; rows missing a
-        coordinate are dropped and counted in ``n_missing_coords``.
+        coordinate are dropped and counted in ``n_missing_coords``. ``coords_source`` and
+        ``coords_check`` record where the coordinates came from.
 
     Raises
     ------
@@ -163,22 +169,53 @@ def read_predictions(
         coordinate columns, the same column for longitude and latitude, unknown or
         ambiguous value column, non-numeric values, latitude outside [-90, 90], longitude
         outside [-180, 360) (infinite coordinates included), a missing or infinite value on
-        a row with coordinates, a hit column that is not 0/1 or -1/+1,
-        or a ``coords_from`` table with a different number of rows.
+        a row with coordinates, a hit column that is not 0/1 or -1/+1, a ``coords_from``
+        table with a different number of rows, or encoded coordinates that do not match
+        ``coords_from``. The subclasses
+        :class:`~pygbs.errors.EmptyInputError` (an empty file, no data rows, no row with
+        both coordinates), :class:`~pygbs.errors.NoCoordinatesError` (no coordinate
+        columns) and :class:`~pygbs.errors.CoordinatesError` (encoded coordinates that do
+        not match ``coords_from``) tell those cases apart.
 
     Notes
     -----
     An unnamed index column (``Unnamed: 0`` or an empty name, as written by
     ``DataFrame.to_csv``) is dropped. Longitudes in [180, 360) are kept as given.
     """
+    return _read_predictions(source, lon, lat, value, coords_from=coords_from, strict=True)
+
+
+def _read_predictions(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    lon: str | None = None,
+    lat: str | None = None,
+    value: str | None = None,
+    *,
+    coords_from: str | os.PathLike[str] | pd.DataFrame | None = None,
+    strict: bool = True,
+    warn_encoded: bool = True,
+) -> Predictions:
+    """Read one table, as :func:`read_predictions`.
+
+    With ``strict=False``, ``coords_from`` is ignored for a table whose own coordinates
+    are degrees (``pygbs compare`` passes it for every file and applies it where needed).
+    ``warn_encoded=False`` drops the warning about coordinates within [-1, 1] (for a
+    caller that replaces them).
+    """
     loaded = _load(source)
     table, label = loaded.table, loaded.label
     n_rows = len(table)
     if n_rows == 0:
-        raise InputError(f"{label}: the table has no data rows")
+        raise EmptyInputError(f"{label}: the table has no data rows")
 
-    lon_col, lat_col, lon_raw, lat_raw, coord_label = _coordinates(loaded, lon, lat, coords_from)
-    if coords_from is not None:
+    coords = _coordinates(loaded, lon, lat, coords_from, strict)
+    lon_col, lat_col, lon_raw, lat_raw = coords.lon_col, coords.lat_col, coords.lon, coords.lat
+    coord_label = coords.label
+    if coords.source.startswith("coords-from:") and coords.own_columns:
+        table = table.copy()  # encoded columns: replaced by the reference's degrees
+        table[coords.own_columns[0]] = np.asarray(lon_raw, dtype=np.float64)
+        table[coords.own_columns[1]] = np.asarray(lat_raw, dtype=np.float64)
+    elif coords.source.startswith("coords-from:"):
         table = table.copy()
         table.insert(0, "lat", lat_raw)
         table.insert(0, "lon", lon_raw)
@@ -200,7 +237,7 @@ def read_predictions(
     keep = ~(np.isnan(lon_arr) | np.isnan(lat_arr))
     n_keep = int(keep.sum())
     if n_keep == 0:
-        raise InputError(
+        raise EmptyInputError(
             f"{coord_label}: none of the {n_rows} rows has both coordinates "
             f"(columns {lon_col!r}, {lat_col!r})"
         )
@@ -243,10 +280,12 @@ def read_predictions(
     kept = np.flatnonzero(keep)
     out_lon = np.ascontiguousarray(lon_arr[kept])
     out_lat = np.ascontiguousarray(lat_arr[kept])
-    if n_keep >= 2 and np.all(np.abs(out_lon) <= 1.0) and np.all(np.abs(out_lat) <= 1.0):
+    if warn_encoded and coords.source == "file" and looks_encoded(out_lon, out_lat):
         logger.warning(
             "%s: all %d coordinates lie within [-1, 1]; they may be normalised or encoded "
-            "rather than degrees (e.g. TorchSpatial 'wrap' files); they are used as degrees",
+            "rather than degrees (e.g. TorchSpatial 'wrap' files); they are used as degrees "
+            "(pass coords_from= / --coords-from with a degree file of the same rows to "
+            "check and replace them)",
             coord_label,
             n_keep,
         )
@@ -263,6 +302,8 @@ def read_predictions(
         table=table.iloc[kept].reset_index(drop=True),
         binary=binary,
         lower_is_better=is_lower_better_name(value_col),
+        coords_source=coords.source,
+        coords_check=coords.check,
     )
 
 
@@ -308,7 +349,7 @@ def _read_file(path: Path, label: str) -> pd.DataFrame:
             return pd.read_csv(path, low_memory=False)
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError:
-        raise InputError(f"{label}: the file is empty") from None
+        raise EmptyInputError(f"{label}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, EOFError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         kind = "CSV" if is_csv else "Parquet"
@@ -407,10 +448,24 @@ def _auto(columns: Sequence[Any], names: Sequence[str], label: str) -> Any | Non
     return None
 
 
+@dataclass
+class _Coords:
+    """Where a table's coordinates are: column names, values, and their provenance."""
+
+    lon_col: str
+    lat_col: str
+    lon: Any
+    lat: Any
+    label: str
+    source: str = "file"
+    check: dict[str, Any] | None = None
+    own_columns: tuple[Any, Any] | None = None
+
+
 def _coordinates(
-    loaded: _Loaded, lon: str | None, lat: str | None, coords_from: Any
-) -> tuple[str, str, Any, Any, str]:
-    """Locate the coordinates: (lon name, lat name, lon values, lat values, their source)."""
+    loaded: _Loaded, lon: str | None, lat: str | None, coords_from: Any, strict: bool = True
+) -> _Coords:
+    """Locate the coordinates (the table's own, or ``coords_from``'s row by row)."""
     table, label = loaded.table, loaded.label
     cols = list(table.columns)
     lon_col = _match(cols, lon, label) if lon is not None else _auto(cols, LON_NAMES, label)
@@ -420,52 +475,45 @@ def _coordinates(
     if coords_from is not None:
         found = (lon_col, lat_col, _auto(cols, LON_NAMES, label), _auto(cols, LAT_NAMES, label))
         own = list(dict.fromkeys(c for c in found if c is not None))
+        if lon_col is not None and lat_col is not None and not has_geo:
+            _check_distinct(lon_col, lat_col, label)
+            own_lon = _numeric(table[lon_col], label, str(lon_col))
+            own_lat = _numeric(table[lat_col], label, str(lat_col))
+            if looks_encoded(own_lon, own_lat):
+                return _encoded_from(
+                    loaded, lon_col, lat_col, own_lon, own_lat, coords_from, lon, lat
+                )
+            if not strict:
+                return _Coords(str(lon_col), str(lat_col), table[lon_col], table[lat_col], label)
+        if not strict and has_geo:
+            return _Coords("lon", "lat", loaded.geo_lon, loaded.geo_lat, label, "geometry")
         if has_geo or own:
             what = "point geometry" if has_geo else f"coordinate column(s) {_columns_text(own)}"
             raise InputError(
                 f"{label}: the table already has {what}; coords_from is only for tables "
-                "without coordinates"
+                "without coordinates or whose coordinates are encoded (not degrees)"
             )
-        other = _load(coords_from)
-        ocols = list(other.table.columns)
-        if other.geo_lon is not None and lon is None and lat is None:
-            olon, olat = other.geo_lon, other.geo_lat
-            olon_col, olat_col = "lon", "lat"
-        else:
-            olon_col = (
-                _match(ocols, lon, other.label)
-                if lon is not None
-                else _auto(ocols, LON_NAMES, other.label)
-            )
-            olat_col = (
-                _match(ocols, lat, other.label)
-                if lat is not None
-                else _auto(ocols, LAT_NAMES, other.label)
-            )
-            if olon_col is None or olat_col is None:
-                missing = "longitude" if olon_col is None else "latitude"
-                raise InputError(
-                    f"{other.label}: coords_from table has no {missing} column "
-                    f"(columns: {_columns_text(ocols)})"
-                )
-            olon, olat = other.table[olon_col], other.table[olat_col]
+        other, olon_col, olat_col, olon, olat = _reference(coords_from, lon, lat)
         _check_distinct(olon_col, olat_col, other.label)
         if len(other.table) != len(table):
             raise InputError(
                 f"{label}: has {len(table)} rows but coords_from {other.label} has "
                 f"{len(other.table)} rows; they must be row-aligned"
             )
-        return str(olon_col), str(olat_col), olon, olat, other.label
+        check = {"kind": "row-count", "reference": other.label, "rows": len(table)}
+        return _Coords(
+            olon_col, olat_col, olon, olat, other.label, f"coords-from:{other.label}", check
+        )
 
     if has_geo:
-        return "lon", "lat", loaded.geo_lon, loaded.geo_lat, label
+        return _Coords("lon", "lat", loaded.geo_lon, loaded.geo_lat, label, "geometry")
     for given, found in ((lon, lon_col), (lat, lat_col)):
         if given is not None and found is None:
             raise InputError(
                 f"{label}: column {given!r} not found; available columns: {_columns_text(cols)}"
             )
     if lon_col is None and lat_col is None:
-        raise InputError(
+        raise NoCoordinatesError(
             f"{label}: no coordinate columns (looked for {'/'.join(LON_NAMES)} and "
             f"{'/'.join(LAT_NAMES)}; columns: {_columns_text(cols)}); pass lon=/lat= "
             "(--lon/--lat), or coords_from=OTHER_FILE (--coords-from OTHER_FILE) to take them "
@@ -479,7 +527,176 @@ def _coordinates(
             f"{_columns_text(cols)}); pass {'lon' if lon_col is None else 'lat'}=NAME"
         )
     _check_distinct(lon_col, lat_col, label)
-    return str(lon_col), str(lat_col), table[lon_col], table[lat_col], label
+    return _Coords(str(lon_col), str(lat_col), table[lon_col], table[lat_col], label)
+
+
+def _reference(
+    coords_from: Any, lon: str | None, lat: str | None
+) -> tuple[_Loaded, str, str, Any, Any]:
+    """Load ``coords_from``: (table, lon name, lat name, lon values, lat values)."""
+    other = _load(coords_from)
+    ocols = list(other.table.columns)
+    if other.geo_lon is not None and lon is None and lat is None:
+        return other, "lon", "lat", other.geo_lon, other.geo_lat
+    olon_col = (
+        _match(ocols, lon, other.label) if lon is not None else _auto(ocols, LON_NAMES, other.label)
+    )
+    olat_col = (
+        _match(ocols, lat, other.label) if lat is not None else _auto(ocols, LAT_NAMES, other.label)
+    )
+    if olon_col is None or olat_col is None:
+        missing = "longitude" if olon_col is None else "latitude"
+        raise InputError(
+            f"{other.label}: coords_from table has no {missing} column "
+            f"(columns: {_columns_text(ocols)})"
+        )
+    return other, str(olon_col), str(olat_col), other.table[olon_col], other.table[olat_col]
+
+
+# --------------------------------------------------------------------------- encoded coordinates
+
+#: The coordinate encodings recognised in place of degrees, as ``name: (lon factor, lat
+#: factor)``: the stored columns are ``sin(lon_factor * lon)`` and ``sin(lat_factor * lat)``
+#: of the degrees. TorchSpatial's ``wrap`` files store the first two features of the wrap
+#: encoding, sin(pi * lon / 180) and sin(pi * lat / 90) (docs/cli.md).
+ENCODINGS: dict[str, tuple[float, float]] = {"wrap": (np.pi / 180.0, np.pi / 90.0)}
+_ENCODING_TEXT = {"wrap": ("sin(pi * lon / 180)", "sin(pi * lat / 90)")}
+#: Tolerance of the encoding check, in units of the stored values' float precision (the
+#: sine is evaluated in that precision and the reference degrees are rounded to theirs).
+_ULPS = 16.0
+
+
+def looks_encoded(lon: np.ndarray, lat: np.ndarray) -> bool:
+    """Whether coordinates look encoded rather than degrees.
+
+    Parameters
+    ----------
+    lon, lat : ndarray
+        Coordinates as read (NaN = missing).
+
+    Returns
+    -------
+    bool
+        True when at least two rows have both values and every present value lies within
+        [-1, 1] (sines and cosines, or normalised values).
+    """
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    both = ~(np.isnan(lon) | np.isnan(lat))
+    if int(both.sum()) < 2:
+        return False
+    present = np.concatenate([lon[~np.isnan(lon)], lat[~np.isnan(lat)]])
+    return bool(np.all(np.abs(present) <= 1.0))
+
+
+def _precision(values: np.ndarray) -> tuple[str, float]:
+    """``("float32", eps)`` when every value is a float32 number, else ``("float64", eps)``.
+
+    A value counts as float32 when it is one exactly (written with all digits) or when it
+    is the shortest decimal of one (written with up to 9 significant digits).
+    """
+    v = values[np.isfinite(values)]
+    if v.size > 4096:  # an even sample is enough to tell the precision
+        v = v[:: v.size // 4096]
+    as32 = v.astype(np.float32)
+    exact = as32.astype(np.float64) == v
+    if not exact.all():
+        exact[~exact] = [float(str(x)) == y for x, y in zip(as32[~exact], v[~exact], strict=True)]
+    if exact.all():
+        return "float32", float(np.finfo(np.float32).eps)
+    return "float64", float(np.finfo(np.float64).eps)
+
+
+def _encoded_from(
+    loaded: _Loaded,
+    lon_col: Any,
+    lat_col: Any,
+    own_lon: np.ndarray,
+    own_lat: np.ndarray,
+    coords_from: Any,
+    lon: str | None,
+    lat: str | None,
+) -> _Coords:
+    """Check encoded coordinate columns against ``coords_from`` and take its degrees."""
+    table, label = loaded.table, loaded.label
+    other, olon_col, olat_col, olon_raw, olat_raw = _reference(coords_from, lon, lat)
+    if len(other.table) != len(table):
+        raise CoordinatesError(
+            f"{label}: coordinates are not degrees (all within [-1, 1]) and the table has "
+            f"{len(table)} rows but coords_from {other.label} has {len(other.table)}; they "
+            "must be row-aligned"
+        )
+    ref_lon = _numeric(olon_raw, other.label, olon_col)
+    ref_lat = _numeric(olat_raw, other.label, olat_col)
+    own_miss = np.isnan(own_lon) | np.isnan(own_lat)
+    ref_miss = np.isnan(ref_lon) | np.isnan(ref_lat)
+    if (own_miss != ref_miss).any():
+        row = int(np.flatnonzero(own_miss != ref_miss)[0])
+        raise CoordinatesError(
+            f"{label}: row {row}: coordinates ({own_lon[row]!r}, {own_lat[row]!r}) but "
+            f"coords_from {other.label} has ({ref_lon[row]!r}, {ref_lat[row]!r}); a row must "
+            "miss its coordinates in both or in neither"
+        )
+    ok = ~own_miss
+    if not ok.any():
+        raise EmptyInputError(f"{label}: none of the {len(table)} rows has both coordinates")
+    prec, eps = _precision(np.concatenate([own_lon[ok], own_lat[ok]]))
+    ref_prec, ref_eps = _precision(np.concatenate([ref_lon[ok], ref_lat[ok]]))
+    # equal to the reference degrees: the table holds degrees of a small region after all
+    if np.allclose(own_lon[ok], ref_lon[ok], rtol=0, atol=_ULPS * max(eps, ref_eps)) and (
+        np.allclose(own_lat[ok], ref_lat[ok], rtol=0, atol=_ULPS * max(eps, ref_eps))
+    ):
+        return _Coords(str(lon_col), str(lat_col), table[lon_col], table[lat_col], label)
+    name = "wrap"
+    f_lon, f_lat = ENCODINGS[name]
+    text_lon, text_lat = _ENCODING_TEXT[name]
+    worst: dict[str, Any] = {}
+    for what, own, ref, factor, text, col, ocol in (
+        ("lon", own_lon, ref_lon, f_lon, text_lon, lon_col, olon_col),
+        ("lat", own_lat, ref_lat, f_lat, text_lat, lat_col, olat_col),
+    ):
+        expected = np.sin(factor * ref)
+        diff = np.abs(own - expected)
+        # the stored sine is rounded to its precision; the reference degrees to theirs,
+        # which moves the sine by at most factor * |degrees| * eps
+        tol = _ULPS * eps + _ULPS * factor * ref_eps * float(np.nanmax(np.abs(ref[ok])))
+        bad = ok & ~(diff <= tol)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise CoordinatesError(
+                f"{label}: column {str(col)!r}, row {row}: value {float(own[row])!r} is neither "
+                f"degrees nor the {name} encoding {text} of coords_from {other.label}'s "
+                f"{str(ocol)!r} {float(ref[row])!r} (expected {float(expected[row])!r} within "
+                f"{tol:.2g}; {int(bad.sum())} such rows); the files are not row-aligned"
+            )
+        worst[f"max_abs_diff_{what}"] = float(np.max(diff[ok]))
+        worst[f"tolerance_{what}"] = tol
+    check = {
+        "kind": "encoding",
+        "encoding": name,
+        "columns": {str(lon_col): text_lon, str(lat_col): text_lat},
+        "reference": other.label,
+        "rows_checked": int(ok.sum()),
+        "precision": prec,
+        "reference_precision": ref_prec,
+        **worst,
+    }
+    logger.info(
+        "%s: columns %r, %r hold the %s encoding of %s's coordinates (max differences %.2g, "
+        "%.2g); its degrees are used",
+        label, str(lon_col), str(lat_col), name, other.label,
+        worst["max_abs_diff_lon"], worst["max_abs_diff_lat"],
+    )  # fmt: skip
+    return _Coords(
+        olon_col,
+        olat_col,
+        ref_lon,
+        ref_lat,
+        other.label,
+        f"coords-from:{other.label}",
+        check,
+        (lon_col, lat_col),
+    )
 
 
 def _check_distinct(lon_col: Any, lat_col: Any, label: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,16 @@ class Predictions:
         True when the value is a 0/1 or -1/+1 hit indicator (coded without a threshold).
     lower_is_better : bool
         The metric's natural direction (True for errors), used when coding with a threshold.
+    coords_source : str
+        Where the coordinates came from: ``"file"`` (the table's own columns),
+        ``"geometry"`` (a GeoDataFrame's points) or ``"coords-from:<source>"`` (another
+        table's coordinates, row by row).
+    coords_check : dict or None
+        For ``coords-from``, the check that was done: ``{"kind": "row-count", ...}`` for
+        a table without coordinates, ``{"kind": "encoding", "encoding": "wrap", ...}`` with
+        the largest differences and tolerances for a table whose coordinate columns hold
+        an encoding of the reference coordinates (docs/cli.md, "Coordinates that are not
+        degrees").
     """
 
     lon: np.ndarray
@@ -48,6 +59,8 @@ class Predictions:
     table: pd.DataFrame = field(repr=False)
     binary: bool = False
     lower_is_better: bool = False
+    coords_source: str = "file"
+    coords_check: dict[str, Any] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.lon.shape[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,15 @@ from pygbs.errors import InputError
 from pygbs.predictions import Predictions
 from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI, Blocks, block_bootstrap
 
-__all__ = ["SCORE_COLUMNS", "GeoBiasResult", "Comparison", "aggregate", "fdr_q_values"]
+__all__ = [
+    "SCORE_COLUMNS",
+    "Comparison",
+    "GeoBiasResult",
+    "GroupedComparison",
+    "aggregate",
+    "fdr_q_values",
+    "markdown_table",
+]
 
 #: |Spearman rho| between accuracy and a score above which the score is flagged as
 #: tracking accuracy across the compared models
@@ -215,6 +224,55 @@ class GeoBiasResult:
         return cls(pd.read_csv(d / "centres.csv"), summary)
 
 
+#: Characters kept in a model's output folder name; others become ``_``.
+_UNSAFE = re.compile(r"[^\w .+@=,()-]")
+
+
+def folder_names(models: list[str]) -> dict[str, str]:
+    """Output folder name of each model: unsafe characters (``/``, ``:``, ...) become ``_``.
+
+    Parameters
+    ----------
+    models : list of str
+        Distinct model names.
+
+    Returns
+    -------
+    dict
+        Model name -> folder name; distinct, never hidden (a leading ``.`` becomes ``_``),
+        a ``-2``, ``-3``, ... suffix where two names would give the same folder.
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for m in models:
+        base = _UNSAFE.sub("_", m).strip() or "_"
+        if base.startswith("."):
+            base = "_" + base[1:]
+        name, k = base, 2
+        while name.lower() in used:
+            name, k = f"{base}-{k}", k + 1
+        used.add(name.lower())
+        out[m] = name
+    return out
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float | np.floating) and np.isnan(v)):
+        return "–"
+    if isinstance(v, float | np.floating):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown pipe table (4 significant digits; ``–`` where missing)."""
+    cols = [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, row in table.iterrows():
+        lines.append("| " + " | ".join(_cell(row[c]) for c in table.columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
 @dataclass(eq=False)
 class Comparison:
     """Geo-bias of several models' predictions on the same locations.
@@ -228,8 +286,14 @@ class Comparison:
         ``..._ci_high``, its block-bootstrap interval.
     results : dict of str to GeoBiasResult
         The full result of each model.
+    skipped : dict of str to str
+        Sources left out (``skip_empty`` / ``skip_unlocated``) and why.
+    info : dict
+        The locations rule, the coordinate source, and per model its source file and where
+        its coordinates came from (written as ``compare.json``).
     pairs : pandas.DataFrame, optional
-        Paired differences between models (see :func:`pygbs.api.paired_differences`).
+        Paired differences between models (see :func:`pygbs.api.paired_differences`);
+        None when the models were scored on their own locations.
     accuracy_correlation : pandas.DataFrame, optional
         Rank correlation between accuracy and each score across the models (see
         :func:`pygbs.api.accuracy_correlation`).
@@ -241,6 +305,8 @@ class Comparison:
 
     table: pd.DataFrame
     results: dict[str, GeoBiasResult]
+    skipped: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
     pairs: pd.DataFrame | None = None
     accuracy_correlation: pd.DataFrame | None = None
     baseline: str | None = None
@@ -264,42 +330,118 @@ class Comparison:
             text += (
                 "\n## Does the score track accuracy?\n\n"
                 "Spearman rank correlation between accuracy and each score across the "
-                f"models; `tracks_accuracy` marks |rho| >= {TRACKS_ACCURACY}: such a score ranks "
-                "the models as accuracy does and adds little beyond it.\n\n"
+                f"models; `tracks_accuracy` marks |rho| >= {TRACKS_ACCURACY}: such a score "
+                "ranks the models as accuracy does and adds little beyond it.\n\n"
                 + markdown_table(self.accuracy_correlation)
             )
         return text
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write ``compare.csv``, ``compare.md``, ``pairs.csv`` and ``<model>/`` folders."""
-        with atomic_dir(out_dir) as tmp:
-            with atomic_path(tmp / "compare.csv") as f:
-                self.table.to_csv(f, index=False)
-            if self.pairs is not None:
-                with atomic_path(tmp / "pairs.csv") as f:
-                    self.pairs.to_csv(f, index=False)
-            write_text_atomic(tmp / "compare.md", self.to_markdown())
-            if self.profile is not None:
-                from pygbs.plot.profile import write_profile_plot
+    def _write_into(self, d: Path) -> None:
+        with atomic_path(d / "compare.csv") as f:
+            self.table.to_csv(f, index=False)
+        if self.pairs is not None:
+            with atomic_path(d / "pairs.csv") as f:
+                self.pairs.to_csv(f, index=False)
+        write_text_atomic(d / "compare.md", self.to_markdown())
+        if self.profile is not None:
+            from pygbs.plot.profile import write_profile_plot
 
-                with atomic_path(tmp / "profile.csv") as f:
-                    self.profile.table.to_csv(f, index=False)
-                write_profile_plot(self.profile, tmp / "profile.png")
-            for name, res in self.results.items():
-                (tmp / name).mkdir(exist_ok=True)
-                res.to_json(tmp / name / "summary.json")
-                res.to_csv(tmp / name / "centres.csv")
+            with atomic_path(d / "profile.csv") as f:
+                self.profile.table.to_csv(f, index=False)
+            write_profile_plot(self.profile, d / "profile.png")
+        folders = folder_names(list(self.results))
+        info = _jsonable({**self.info, "baseline": self.baseline, "folders": folders})
+        write_text_atomic(d / "compare.json", json.dumps(info, indent=2) + "\n")
+        for name, res in self.results.items():
+            (d / folders[name]).mkdir(exist_ok=True)
+            res.to_json(d / folders[name] / "summary.json")
+            res.to_csv(d / folders[name] / "centres.csv")
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write the tables, ``compare.json`` and one ``<model>/`` folder per model.
+
+        The tables are ``compare.csv``, ``compare.md``, ``pairs.csv`` (and ``profile.csv``
+        with ``profile.png`` when a profile was asked for). A model's folder is its name
+        with characters unsafe in a folder name (``/``, ``:``, ...) replaced by ``_``
+        (``compare.json`` maps names to folders).
+        """
+        with atomic_dir(out_dir) as tmp:
+            self._write_into(tmp)
         return Path(out_dir)
 
 
-def markdown_table(table: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown pipe table (numbers to 4 significant digits)."""
-    cols = list(table.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in table.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            cells.append(f"{v:.4g}" if isinstance(v, float | np.floating) else str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+@dataclass(eq=False)
+class GroupedComparison:
+    """One :class:`Comparison` per dataset and a combined table (``--group-by dataset``).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per model (``no_prior`` first, then in order of first appearance) and a
+        column group per dataset: ``<dataset>/accuracy``, ``<dataset>/n`` and
+        ``<dataset>/<score_column>@<scale>`` (NaN where a dataset lacks the model).
+    comparisons : dict of str to Comparison
+        Each dataset's comparison, by dataset label.
+    info : dict
+        Per dataset label: ``dataset``, ``split``, ``files`` (model -> file) and the
+        comparison's own ``info``.
+    """
+
+    table: pd.DataFrame
+    comparisons: dict[str, Comparison]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def combine(
+        cls, comparisons: dict[str, Comparison], info: dict[str, Any] | None = None
+    ) -> GroupedComparison:
+        """Build the combined table from per-dataset comparisons.
+
+        Parameters
+        ----------
+        comparisons : dict of str to Comparison
+            By dataset label, in column-group order.
+        info : dict, optional
+            Per dataset label, what to record besides each comparison's ``info``.
+
+        Returns
+        -------
+        GroupedComparison
+        """
+        models: list[str] = []
+        for cmp in comparisons.values():
+            models.extend(m for m in cmp.table["model"] if m not in models)
+        if "no_prior" in models:
+            models.remove("no_prior")
+            models.insert(0, "no_prior")
+        table = pd.DataFrame({"model": models})
+        for label, cmp in comparisons.items():
+            part = cmp.table.set_index("model")
+            part.columns = [f"{label}/{c}" for c in part.columns]
+            table = table.join(part, on="model")
+        full = {
+            label: {**(info or {}).get(label, {}), **cmp.info} for label, cmp in comparisons.items()
+        }
+        return cls(table.reset_index(drop=True), dict(comparisons), full)
+
+    def to_markdown(self) -> str:
+        """The combined table as Markdown (4 significant digits; ``–`` where missing)."""
+        return markdown_table(self.table)
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write ``compare.csv``, ``compare.md``, ``compare.json`` and one folder per dataset.
+
+        Each dataset's folder holds that dataset's :meth:`Comparison.write` output.
+        """
+        folders = folder_names(list(self.comparisons))
+        with atomic_dir(out_dir) as tmp:
+            with atomic_path(tmp / "compare.csv") as f:
+                self.table.to_csv(f, index=False)
+            write_text_atomic(tmp / "compare.md", self.to_markdown())
+            doc = _jsonable({"datasets": self.info, "folders": folders})
+            write_text_atomic(tmp / "compare.json", json.dumps(doc, indent=2) + "\n")
+            for label, cmp in self.comparisons.items():
+                sub = tmp / folders[label]
+                sub.mkdir(exist_ok=True)
+                cmp._write_into(sub)
+        return Path(out_dir)

@@ -1,4 +1,4 @@
-"""``pygbs compare``: the same scores for several models of one dataset."""
+"""``pygbs compare``: the same scores for several models of one dataset (or of several)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,54 @@ from typing import Any
 
 import click
 
-from pygbs.api import compare
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
+
+__all__ = ["compare_cmd"]
 
 
 @click.command("compare", short_help="Compare several models' prediction files.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @score_options
+@out_option
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    help="Model name, once per FILE in order (default: file stems; where stems repeat, "
+    "parent/stem).",
+)
+@click.option(
+    "--group-by",
+    "group_by",
+    type=click.Choice(["dataset"]),
+    default=None,
+    help="One comparison per dataset of TorchSpatial eval_<dataset>_<split>_<model> files, "
+    "plus a combined table (one row per model, a column group per dataset).",
+)
+@click.option(
+    "--locations",
+    type=click.Choice(["same", "own"]),
+    default="same",
+    show_default=True,
+    help="same: all files must hold the same locations row by row (checked); own: each "
+    "model is scored on its own locations.",
+)
+@click.option(
+    "--skip-empty",
+    is_flag=True,
+    help="Leave out, with a warning, files without data (empty, or no row with coordinates).",
+)
+@click.option(
+    "--skip-unlocated",
+    is_flag=True,
+    help="Leave out, with a warning, files whose coordinates are not degrees and do not match "
+    "the coordinate source.",
+)
 @click.option(
     "--baseline",
     default=None,
-    help="Model the others are tested against (a name as in compare.csv, i.e. the file's "
-    "stem; default: the file whose name contains 'no_prior', else the first).",
+    help="Model the others are tested against in OUT/pairs.csv (a name as in compare.csv; "
+    "default: the model whose name contains 'no_prior', else the first).",
 )
 @click.option(
     "--pairs",
@@ -34,41 +70,88 @@ from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kw
     help="Also write OUT/profile.csv and OUT/profile.png: every model's score against the "
     "radius (give several --scale).",
 )
-@out_option
 def compare_cmd(
     files: tuple[Path, ...],
     out: Path,
+    names: tuple[str, ...],
     baseline: str | None,
     pairs: str,
     as_profile: bool,
+    group_by: str | None,
+    locations: str,
+    skip_empty: bool,
+    skip_unlocated: bool,
     **params: Any,
 ) -> None:
     """Geo-bias of several models' predictions on the same locations.
 
-    Writes OUT/compare.csv and OUT/compare.md (one row per model: model, accuracy and
-    <score>@<scale> headline means, the layout of the TorchSpatial geo-bias tables, then
-    their block-bootstrap intervals), OUT/pairs.csv (paired differences against the
-    baseline, with intervals and p-values) and one folder per model with its summary.json
-    and centres.csv.
+    FILES are prediction files or folders of them (a folder stands for its .csv, .csv.gz,
+    .parquet and .pq files). Writes OUT/compare.csv and OUT/compare.md (one row per model:
+    model, accuracy and <score>@<scale> headline means, the layout of the TorchSpatial
+    geo-bias tables, then their block-bootstrap intervals), OUT/pairs.csv (paired
+    differences against the baseline, with intervals and p-values), OUT/compare.json
+    (each model's file and where its coordinates came from, skipped files) and one folder
+    per model with its summary.json and centres.csv.
+
+    Files without coordinates, or whose lon/lat columns hold TorchSpatial's wrap encoding
+    instead of degrees (checked row by row), take their coordinates from --coords-from
+    (a file, or 'auto': a file of the comparison with degree coordinates).
+
+    With --group-by dataset, FILES are TorchSpatial eval_<dataset>_<meta>_<split>_<model>
+    files: one comparison per dataset into OUT/<dataset>/ (coordinates picked
+    automatically) and a combined OUT/compare.csv with a column group per dataset.
 
     \b
-    Example:
+    Examples:
       pygbs compare eval_yfcc__test_*.csv.gz --coords-from eval_yfcc__test_NeRF.csv.gz \\
           --scale 100km --out yfcc_compare/
+      pygbs compare run1/predictions.csv run2/predictions.csv --name small --name large \\
+          --out runs_compare/
+      pygbs compare predictions/torchspatial/ --group-by dataset --locations own \\
+          --skip-unlocated --scale 100km --out torchspatial_compare/
     """
+    from pygbs.grouping import expand_sources
+
     kwargs = scoring_kwargs(**params)
     value = kwargs.pop("value")
     coords_from = kwargs.pop("coords_from")
     if kwargs.pop("lon") or kwargs.pop("lat"):
         raise click.UsageError("--lon/--lat are not supported by compare; rename the columns")
+    if group_by is not None and names:
+        raise click.UsageError(
+            "--name cannot be combined with --group-by (model names come from the file names)"
+        )
+    if group_by is not None and coords_from is not None:
+        raise click.UsageError(
+            "--coords-from cannot be combined with --group-by (each dataset takes its "
+            "coordinates from one of its own files)"
+        )
+    common = {"locations": locations, "skip_empty": skip_empty, "skip_unlocated": skip_unlocated}
+    if group_by is not None and (baseline is not None or as_profile):
+        raise click.UsageError("--baseline and --profile apply to one comparison, not --group-by")
 
     def run() -> None:
+        from pygbs.api import compare, compare_by_dataset
+
+        if group_by == "dataset":
+            grouped = compare_by_dataset(list(files), value=value, **common, **kwargs)
+            grouped.write(out)
+            click.echo(grouped.to_markdown(), nl=False)
+            return
+        paths = expand_sources(list(files))
+        if names and len(names) != len(paths):
+            raise click.BadParameter(
+                f"{len(names)} names for {len(paths)} files; give --name once per file",
+                param_hint="--name",
+            )
         cmp = compare(
-            list(files),
+            paths,
+            names=list(names) or None,
             value=value,
             coords_from=coords_from,
             baseline=baseline,
             pairs=pairs,
+            **common,
             **kwargs,
         )
         if as_profile:

@@ -140,8 +140,8 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--coords-from",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Take lon/lat row by row from this prediction file (for files "
-            "without coordinates).",
+            help="Take lon/lat row by row from this prediction file (for files without "
+            "coordinates, or whose lon/lat hold the wrap encoding; compare also takes 'auto').",
         ),
         click.option(
             "--sri-threshold",

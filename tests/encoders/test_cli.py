@@ -73,3 +73,53 @@ def test_zoo_no_score(runner, tmp_path):
     assert res.exit_code == 2 and "nope" in res.output
     res = runner.invoke(main, ["zoo", *DATA, "--preset", "huge", "--out", str(out)])
     assert res.exit_code == 2
+
+
+def test_train_resume_documented_example(runner, tmp_path):
+    # the docstring's `encoders train --encoder wrap --dataset synthetic-vmf --resume --out DIR`
+    out = tmp_path / "run_wrap"
+    args = ["train", "--encoder", "wrap", *DATA, *SMALL, "--out", str(out)]
+    res = runner.invoke(main, [*args, "--resume"])  # nothing to resume yet: trains
+    assert res.exit_code == 0, res.output
+    assert "needs out_dir" not in res.output
+    first = json.loads((out / "metrics.json").read_text())
+    assert [e["epoch"] for e in first["epochs"]] == [1]
+    # more epochs continue from the checkpoint: epoch 1 is kept, epoch 2 is added
+    res = runner.invoke(main, [*args, "--epochs", "2", "--resume"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "metrics.json").read_text())
+    assert [e["epoch"] for e in doc["epochs"]] == [1, 2]
+    assert doc["epochs"][0] == first["epochs"][0]
+    assert doc["trainer"]["epochs"] == 2 and doc["hparams"]["hidden_dim"] == 16
+
+
+@pytest.mark.parametrize(
+    ("extra", "setting"),
+    [
+        (["--hparam", "hidden_dim=32"], "hparams.hidden_dim"),
+        (["--lr", "0.5"], "trainer.lr"),
+        (["--data-option", "num_classes=6"], "dataset"),
+    ],
+)
+def test_train_resume_refuses_other_settings(runner, tmp_path, extra, setting):
+    out = tmp_path / "run"
+    args = ["train", "--encoder", "xyz", *DATA, *SMALL, "--out", str(out)]
+    assert runner.invoke(main, args).exit_code == 0
+    before = (out / "metrics.json").read_text()
+    res = runner.invoke(main, [*args, *extra, "--resume"])
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert "\n" not in line and line.startswith("error: ")
+    assert str(out) in line and setting in line and "cannot resume" in line
+    assert (out / "metrics.json").read_text() == before  # nothing was overwritten
+
+
+def test_zoo_resume_refuses_other_settings(runner, tmp_path):
+    out = tmp_path / "zoo"
+    args = ["zoo", *DATA, "--encoders", "xyz", *SMALL, "--no-score", "--out", str(out)]
+    assert runner.invoke(main, args).exit_code == 0
+    res = runner.invoke(main, [*args, "--lr", "0.0123", "--resume"])
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert line.startswith("error: ") and "\n" not in line
+    assert "trainer.lr" in line and "0.0123" in line and "runs" in line

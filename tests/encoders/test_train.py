@@ -236,3 +236,14 @@ def test_location_prior_beats_no_prior(tmp_path):
     base = train_and_evaluate(NO_PRIOR, ds, tmp_path / "b")
     assert loc["test"]["top1"] > base["test"]["top1"] + 0.15
     assert loc["test"]["mrr"] > base["test"]["mrr"] + 0.08
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings(tiny, tmp_path):
+    from pygbs.errors import InputError
+
+    _fit(tiny, tmp_path, epochs=2, lr_decay=0.9)
+    with pytest.raises(InputError, match=r"checkpoint.pt: cannot resume: setting trainer.lr_decay"):
+        _fit(tiny, tmp_path, epochs=3, lr_decay=0.5, resume=True)
+    # fewer epochs than already trained cannot be honoured either
+    with pytest.raises(InputError, match=r"trainer.epochs is 2 in the checkpoint"):
+        _fit(tiny, tmp_path, epochs=1, lr_decay=0.9, resume=True)

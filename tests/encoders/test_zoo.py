@@ -86,3 +86,32 @@ def test_zoo_regression_table(tmp_path):
     assert list(df.columns) == ["lon", "lat", "predictions", "labels", "relative_error"]
     rmse = float(np.sqrt(np.mean((df["predictions"] - df["labels"]) ** 2)))
     assert res.table.set_index("model").loc["xyz", "rmse"] == pytest.approx(rmse, rel=1e-5)
+
+
+def test_zoo_resume_checks_each_runs_settings(tiny, tmp_path):
+    import json
+
+    from pygbs.errors import InputError
+
+    run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN, score=False,
+            progress=False)  # fmt: skip
+    stamp = (tmp_path / "predictions" / "xyz.csv").stat().st_mtime_ns
+    # another hyper-parameter: refused, naming the run and the setting; nothing rewritten
+    with pytest.raises(InputError, match=r"runs/xyz: cannot resume: setting hparams.hidden_dim"):
+        run_zoo(tiny, tmp_path, encoders=["xyz"], hparams={**TINY, "hidden_dim": 32},
+                trainer_options=TRAIN, score=False, resume=True, progress=False)  # fmt: skip
+    with pytest.raises(InputError, match=r"setting trainer.batch_size is 100"):
+        run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY,
+                trainer_options={**TRAIN, "batch_size": 50}, score=False, resume=True,
+                progress=False)  # fmt: skip
+    assert (tmp_path / "predictions" / "xyz.csv").stat().st_mtime_ns == stamp
+    # more epochs: the finished run is not reused but trained on from its checkpoint, and
+    # zoo.json records what the run really used
+    run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY,
+            trainer_options={**TRAIN, "epochs": 2}, score=False, resume=True,
+            progress=False)  # fmt: skip
+    log = json.loads((tmp_path / "runs" / "xyz" / "metrics.json").read_text())
+    assert [e["epoch"] for e in log["epochs"]] == [1, 2]
+    meta = json.loads((tmp_path / "zoo.json").read_text())
+    assert meta["models"]["xyz"]["trainer"]["epochs"] == 2
+    assert meta["models"]["xyz"]["hparams"]["hidden_dim"] == TINY["hidden_dim"]

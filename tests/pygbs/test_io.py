@@ -10,13 +10,14 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pygbs.errors import InputError
+from pygbs.errors import CoordinatesError, EmptyInputError, InputError
 from pygbs.io import is_binary_name, is_lower_better_name, read_predictions
 
 CLASSIF = ",lon,lat,true_class_prob,reciprocal_rank,hit@1,hit@3\n"
@@ -505,3 +506,136 @@ def test_shared_birdsnap_no_prior_coords_from_drops_same_rows(predictions_dir):
         coords_from=ts / "eval_birdsnap_ebird_meta_test_NeRF.csv.gz",
     )
     assert (p.n_rows, len(p), p.n_missing_coords) == (2262, 2217, 45)
+
+
+# ----------------------------------------------------------------------------- encoded coords
+
+
+def _wrap_pair(tmp_path, n=40, dtype=np.float32, shift=0.0, seed=0):
+    """A degree file and a wrap file of the same rows (all values written in ``dtype``)."""
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(-179, 179, n).astype(dtype).astype(np.float64)
+    lat = rng.uniform(-80, 80, n).astype(dtype).astype(np.float64)
+    hit = (rng.random(n) < 0.5).astype(int)
+    deg = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": hit})
+    # the wrap encoding's first two features, computed by hand with math-free numpy
+    enc_lon = np.sin(np.pi * lon / 180.0).astype(dtype).astype(np.float64) + shift
+    enc_lat = np.sin(np.pi * lat / 90.0).astype(dtype).astype(np.float64)
+    wrap = pd.DataFrame({"lon": enc_lon, "lat": enc_lat, "hit@1": hit[::-1]})
+    a, b = tmp_path / "deg.csv", tmp_path / "wrap.csv"
+    deg.to_csv(a)
+    wrap.to_csv(b)
+    return a, b, deg, wrap
+
+
+def test_wrap_coordinates_are_checked_and_replaced(tmp_path):
+    deg_path, wrap_path, deg, wrap = _wrap_pair(tmp_path)
+    p = read_predictions(wrap_path, coords_from=deg_path)
+    np.testing.assert_array_equal(p.lon, deg["lon"].to_numpy())
+    np.testing.assert_array_equal(p.lat, deg["lat"].to_numpy())
+    np.testing.assert_array_equal(p.value, wrap["hit@1"].to_numpy())
+    np.testing.assert_array_equal(p.table["lon"], deg["lon"].to_numpy())
+    assert p.coords_source == f"coords-from:{deg_path}"
+    check = p.coords_check
+    assert check["kind"] == "encoding" and check["encoding"] == "wrap"
+    assert check["precision"] == "float32" and check["rows_checked"] == 40
+    assert 0 <= check["max_abs_diff_lon"] <= check["tolerance_lon"] < 1e-4
+    # a file with its own degrees says so
+    assert read_predictions(deg_path).coords_source == "file"
+
+
+def test_wrap_mismatch_names_file_row_and_both_values(tmp_path):
+    deg_path, _, deg, wrap = _wrap_pair(tmp_path)
+    wrap.loc[7, "lat"] = -wrap.loc[7, "lat"] if abs(wrap.loc[7, "lat"]) > 0.1 else 0.9
+    bad = tmp_path / "bad_wrap.csv"
+    wrap.to_csv(bad)
+    with pytest.raises(CoordinatesError) as info:
+        read_predictions(bad, coords_from=deg_path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{bad}: column 'lat', row 7: value ")
+    assert repr(float(wrap.loc[7, "lat"])) in msg and repr(float(deg.loc[7, "lat"])) in msg
+    assert "sin(pi * lat / 90)" in msg and str(deg_path) in msg
+
+
+def test_wrap_tolerance_follows_the_float_precision(tmp_path):
+    # a float32 file may be off by float32 rounding; a float64 file may not
+    d1 = tmp_path / "f32"
+    d1.mkdir()
+    deg_path, wrap_path, _, _ = _wrap_pair(d1, dtype=np.float32)
+    assert read_predictions(wrap_path, coords_from=deg_path).coords_check["precision"] == "float32"
+    d2 = tmp_path / "f64"
+    d2.mkdir()
+    deg_path, wrap_path, _, _ = _wrap_pair(d2, dtype=np.float64)
+    p = read_predictions(wrap_path, coords_from=deg_path)
+    assert p.coords_check["precision"] == "float64"
+    assert p.coords_check["tolerance_lon"] < 1e-12
+    d3 = tmp_path / "f64_off"
+    d3.mkdir()
+    deg_path, wrap_path, _, _ = _wrap_pair(d3, dtype=np.float64, shift=1e-9)
+    with pytest.raises(CoordinatesError, match=r"column 'lon', row 0"):
+        read_predictions(wrap_path, coords_from=deg_path)
+
+
+def test_wrap_rows_without_coordinates_must_agree(tmp_path):
+    deg_path, _, deg, wrap = _wrap_pair(tmp_path)
+    deg.loc[3, ["lon", "lat"]] = np.nan
+    wrap.loc[3, ["lon", "lat"]] = np.nan
+    deg.to_csv(deg_path)
+    ok = tmp_path / "ok.csv"
+    wrap.to_csv(ok)
+    p = read_predictions(ok, coords_from=deg_path)
+    assert (p.n_rows, len(p), p.n_missing_coords) == (40, 39, 1)
+    wrap.loc[3, ["lon", "lat"]] = [0.5, 0.5]
+    bad = tmp_path / "bad.csv"
+    wrap.to_csv(bad)
+    with pytest.raises(CoordinatesError, match=r"bad\.csv: row 3: .*both or in neither"):
+        read_predictions(bad, coords_from=deg_path)
+
+
+def test_small_region_degrees_are_not_taken_for_an_encoding(tmp_path):
+    df = pd.DataFrame({"lon": [0.1, 0.2, 0.3], "lat": [0.5, 0.4, 0.3], "hit@1": [1, 0, 1]})
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    df.to_csv(a, index=False)
+    df.assign(**{"hit@1": [0, 0, 1]}).to_csv(b, index=False)
+    p = read_predictions(b, coords_from=a)
+    assert p.coords_source == "file"
+    np.testing.assert_array_equal(p.lon, df["lon"])
+
+
+def test_empty_files_raise_empty_input_error(tmp_path):
+    for name, text in [
+        ("newline.csv", "\n"),
+        ("newline.csv.gz", "\n"),
+        ("header.csv", "lon,lat,hit@1\n"),
+        ("nan_rows.csv", ",lon,lat,hit@1\n0,,,\n1,,,\n"),
+    ]:
+        path = write(tmp_path, name, text)
+        with pytest.raises(EmptyInputError, match=re.escape(f"{path}: ")) as info:
+            read_predictions(path)
+        assert "\n" not in str(info.value)
+
+
+def test_encoded_looking_coordinates_warn_without_coords_from(tmp_path, caplog):
+    _, wrap_path, _, _ = _wrap_pair(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="pygbs.io"):
+        p = read_predictions(wrap_path)
+    assert p.coords_source == "file"
+    assert "within [-1, 1]" in caplog.text and "--coords-from" in caplog.text
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("dataset", ["birdsnap_ebird_meta_test", "yfcc__test"])
+def test_shared_wrap_files_hold_the_wrap_encoding(predictions_dir, dataset):
+    ts = predictions_dir / "torchspatial"
+    wrap, nerf = ts / f"eval_{dataset}_wrap.csv.gz", ts / f"eval_{dataset}_NeRF.csv.gz"
+    p = read_predictions(wrap, coords_from=nerf)
+    raw_w, raw_n = pd.read_csv(wrap), pd.read_csv(nerf)
+    ok = raw_n["lon"].notna().to_numpy()
+    # independent check: the stored columns are sin(pi lon / 180), sin(pi lat / 90)
+    lon, lat = raw_n["lon"][ok], raw_n["lat"][ok]
+    np.testing.assert_allclose(raw_w["lon"][ok], np.sin(np.radians(lon)), atol=1e-6)
+    np.testing.assert_allclose(raw_w["lat"][ok], np.sin(np.radians(2 * lat)), atol=1e-6)
+    np.testing.assert_array_equal(p.lon, raw_n["lon"][ok].to_numpy())
+    np.testing.assert_array_equal(p.value, raw_w["hit@1"][ok].to_numpy())
+    assert p.coords_check["rows_checked"] == int(ok.sum())
