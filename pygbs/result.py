@@ -17,7 +17,6 @@ from pygbs.predictions import Predictions
 
 __all__ = ["SCORE_COLUMNS", "GeoBiasResult", "Comparison", "aggregate"]
 
-#: Score name (CLI ``--score``) -> column of the per-centre table.
 SCORE_COLUMNS = {
     "unmarked": "unmarked_ssi",
     "marked": "marked_ssi",
@@ -25,6 +24,7 @@ SCORE_COLUMNS = {
     "sri-lag": "sri_lag",
     "sri-sector": "sri_sector",
 }
+"""Score name (CLI ``--score``) -> column of the per-centre table."""
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):

@@ -9,8 +9,9 @@ from pygbs.errors import InputError
 
 __all__ = ["EARTH_RADIUS_KM", "Scale", "parse_scale", "DEFAULT_K_MAX", "DEFAULT_MIN_POINTS"]
 
-#: Mean Earth radius (IUGG), km. A radius of ``r`` km is ``r / EARTH_RADIUS_KM`` radians.
 EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (IUGG), km. A radius of ``r`` km is ``r / EARTH_RADIUS_KM`` radians."""
+
 #: Default cap on the neighbourhood size of distance scales (the reference examples' k).
 DEFAULT_K_MAX = 100
 #: Neighbourhoods with fewer samples get no score (NaN) and are counted.
