@@ -2,10 +2,11 @@
 
 Two checks keep the Markdown pages (docs/**/*.md, README.md) in step with the code:
 
-- every shell block marked ``<!-- example -->`` on the line before its opening fence runs
-  with bash, in a fresh folder holding small generated prediction files named as the docs
-  name them (TorchSpatial's YFCC evaluation files), with this environment's console
-  scripts first on PATH; a failing command fails the test and shows its output;
+- every bash or Python block marked ``<!-- example -->`` on the line before its opening
+  fence runs (with bash, or this environment's Python), in a fresh folder holding small
+  generated prediction files named as the docs name them (TorchSpatial's YFCC evaluation
+  files), with this environment's console scripts first on PATH; a failing command fails
+  the test and shows its output;
 - every ``pygbs ...`` / ``encoders ...`` command line of any shell block or inline code
   span, and of the examples in the commands' own ``--help`` texts, names an existing
   subcommand and only existing options (checked against the click commands, nothing runs),
@@ -31,7 +32,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PAGES = sorted((REPO / "docs").rglob("*.md")) + [REPO / "README.md"]
 MARKER = "<!-- example -->"
-_BLOCK = re.compile(r"^<!-- example -->[ \t]*\n```(?:bash|sh)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+_BLOCK = re.compile(
+    r"^<!-- example -->[ \t]*\n```(bash|sh|python)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S
+)
 _FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 _INLINE = re.compile(r"`((?:\S*/)?(?:pygbs|encoders) [^`\n]+)`")
 
@@ -47,7 +50,7 @@ def _examples() -> list[pytest.param]:
         for match in _BLOCK.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
             ident = f"{_rel(page)}:{line}"
-            params.append(pytest.param(match.group(1), id=ident))
+            params.append(pytest.param(match.group(1), match.group(2), id=ident))
     return params
 
 
@@ -60,8 +63,8 @@ def test_every_marker_is_followed_by_a_shell_block():
         n_markers = text.count(MARKER)
         n_blocks = len(_BLOCK.findall(text))
         assert n_markers == n_blocks, (
-            f"{_rel(page)}: {n_markers} '{MARKER}' markers but {n_blocks} bash blocks right "
-            "after one (the marker goes on the line before the opening ```bash fence)"
+            f"{_rel(page)}: {n_markers} '{MARKER}' markers but {n_blocks} bash or python "
+            "blocks right after one (the marker goes on the line before the opening fence)"
         )
 
 
@@ -69,7 +72,7 @@ def test_the_guide_has_examples_for_each_task():
     pages = {p.id.split(":")[0] for p in EXAMPLES}
     for page in ("docs/index.md", "docs/quickstart.md", "docs/comparing.md", "docs/cluster.md"):
         assert page in pages, f"{page} has no executed example"
-    commands = " ".join(p.values[0] for p in EXAMPLES)
+    commands = " ".join(p.values[1] for p in EXAMPLES if p.values[0] != "python")
     for command in ("pygbs score", "pygbs compare", "pygbs map", "pygbs report", "encoders zoo"):
         assert command in commands, f"no executed example runs {command!r}"
 
@@ -116,16 +119,20 @@ def prediction_files(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("script", EXAMPLES)
-def test_example_runs(script, prediction_files, tmp_path):
+@pytest.mark.parametrize(("language", "script"), EXAMPLES)
+def test_example_runs(language, script, prediction_files, tmp_path):
     for path in prediction_files.iterdir():
         (tmp_path / path.name).symlink_to(path)
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
     env["MPLBACKEND"] = "Agg"
+    if language == "python":
+        argv = [sys.executable, "-c", script]
+    else:
+        argv = ["bash", "-euo", "pipefail", "-c", script]
     proc = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
+        argv,
         cwd=tmp_path,
         env=env,
         capture_output=True,
