@@ -60,7 +60,7 @@ EXAMPLES = _examples()
 def test_every_marker_is_followed_by_a_shell_block():
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
-        n_markers = text.count(MARKER)
+        n_markers = len(re.findall(rf"^{MARKER}[ \t]*$", text, re.M))
         n_blocks = len(_BLOCK.findall(text))
         assert n_markers == n_blocks, (
             f"{_rel(page)}: {n_markers} '{MARKER}' markers but {n_blocks} bash or python "
