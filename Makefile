@@ -12,14 +12,14 @@ TORCH_SPEC ?= $(if $(HAS_GPU),torch>=2.13,torch==2.13.0)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 OUT ?= out
 
-.PHONY: venv demo test test-all lint bench docs-gallery clean
+.PHONY: venv demo test test-all lint bench docs docs-check docs-serve docs-gallery clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check '$(TORCH_SPEC)'
-	$(PIP) install -q --disable-pip-version-check -e '.[dev]'
+	$(PIP) install -q --disable-pip-version-check -e '.[dev,docs]'
 	@touch $(STAMP)
 
 ## Main job on built-in data: train a small encoder zoo on synthetic-vmf, export
@@ -27,25 +27,41 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/encoders zoo --dataset synthetic-vmf --preset demo --out $(OUT)/demo
 
-## The test suite CI runs: lint, then every test not marked slow.
+## The test suite CI runs: lint, then every test not marked slow (these include the strict
+## build of the documentation site and the examples of the docs, tests/test_docs_*.py).
 test: $(STAMP)
-	$(VENV)/bin/ruff check pygbs encoders tests benchmarks
+	$(VENV)/bin/ruff check pygbs encoders tests benchmarks docs
 	$(VENV)/bin/pytest -q
 
 test-all: $(STAMP)
 	$(VENV)/bin/pytest -q -m ''
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check pygbs encoders tests benchmarks
-	$(VENV)/bin/ruff format --check pygbs encoders tests benchmarks
+	$(VENV)/bin/ruff check pygbs encoders tests benchmarks docs
+	$(VENV)/bin/ruff format --check pygbs encoders tests benchmarks docs/_hooks docs/make_gallery.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/gbs_speed.py
 	$(PY) benchmarks/encoders_speed.py
+
+## The documentation site, built in strict mode (a broken link, a missing reference or a
+## docstring warning fails) into site/; open site/index.html (works from file://).
+## The maps of `make docs-gallery`, when present in $(OUT)/gallery, are included.
+docs: $(STAMP)
+	GEOBIAS_GALLERY=$(abspath $(OUT))/gallery NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+## The documentation checks alone (part of `make test`): the strict build, offline use,
+## the generated references, and every example marked `<!-- example -->` in docs/ run.
+docs-check: $(STAMP)
+	$(VENV)/bin/pytest -q tests/test_docs_site.py tests/test_docs_examples.py
+
+## The site on http://127.0.0.1:8000, rebuilt on every change.
+docs-serve: $(STAMP)
+	GEOBIAS_GALLERY=$(abspath $(OUT))/gallery NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict
 
 ## Maps and a report from ../shared/data/predictions (docs/gallery.md), into $(OUT)/gallery.
 docs-gallery: $(STAMP)
 	$(PY) docs/make_gallery.py --out $(OUT)/gallery
 
 clean:
-	rm -rf $(OUT) .numba_cache .pytest_cache
+	rm -rf $(OUT) site .numba_cache .pytest_cache

@@ -26,6 +26,7 @@ from encoders.registry import (
 )
 
 list = list_encoders  # noqa: A001 - ``encoders.list()`` is the public spelling
+"""The public spelling of :func:`list_encoders`: ``encoders.list()``."""
 
 __all__ = [
     "REGISTRY",

@@ -115,6 +115,7 @@ def _key(name: str) -> str:
 
 
 REGISTRY: dict[str, EncoderSpec] = {}
+"""Canonical encoder name -> its :class:`EncoderSpec`; filled by :func:`register`."""
 _LOOKUP: dict[str, str] = {}
 
 

@@ -25,8 +25,8 @@ from pygbs.errors import InputError
 from pygbs.io import read_predictions
 from pygbs.neighbours import Neighbourhoods, SphereIndex
 from pygbs.predictions import Predictions
-from pygbs.profile import Profile, profile, scale_range
 from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult
+from pygbs.scale_profile import Profile, profile, scale_range
 from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
 from pygbs.sri import sri_scores
 from pygbs.ssi import ssi_scores

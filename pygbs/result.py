@@ -31,7 +31,6 @@ __all__ = [
 #: tracking accuracy across the compared models
 TRACKS_ACCURACY = 0.8
 
-#: Score name (CLI ``--score``) -> column of the per-centre table.
 SCORE_COLUMNS = {
     "unmarked": "unmarked_ssi",
     "marked": "marked_ssi",
@@ -39,6 +38,7 @@ SCORE_COLUMNS = {
     "sri-lag": "sri_lag",
     "sri-sector": "sri_sector",
 }
+"""Score name (CLI ``--score``) -> column of the per-centre table."""
 
 
 def _jsonable(obj: Any) -> Any:
@@ -299,7 +299,7 @@ class Comparison:
         :func:`pygbs.api.accuracy_correlation`).
     baseline : str, optional
         The model the others were tested against.
-    profile : pygbs.profile.Profile, optional
+    profile : pygbs.scale_profile.Profile, optional
         The models' scores across scales, written as ``profile.csv`` and ``profile.png``.
     """
 

@@ -17,8 +17,9 @@ __all__ = [
     "DEFAULT_MIN_POINTS",
 ]
 
-#: Mean Earth radius (IUGG), km. A radius of ``r`` km is ``r / EARTH_RADIUS_KM`` radians.
 EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (IUGG), km. A radius of ``r`` km is ``r / EARTH_RADIUS_KM`` radians."""
+
 #: Largest distance-scale radius: half the Earth's circumference (``pi`` radians, about
 #: 20,015 km). Every point of the sphere lies within it, so a larger radius would select
 #: the same neighbourhoods while changing the scores (the background grid fills a disc of

@@ -155,7 +155,7 @@ def compare_cmd(
             **kwargs,
         )
         if as_profile:
-            from pygbs.profile import combine_profiles
+            from pygbs.scale_profile import combine_profiles
 
             cmp.profile = combine_profiles(cmp.results)
         cmp.write(out)

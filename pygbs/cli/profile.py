@@ -37,7 +37,7 @@ def profile_cmd(file: Path, out: Path, scale_range_: str | None, **params: Any) 
       pygbs profile preds.csv --scale 25km --scale 50km --scale 100km --scale 200km \\
           --score marked --score sri-lag --out prof/
     """
-    from pygbs.profile import profile, scale_range
+    from pygbs.scale_profile import profile, scale_range
 
     scores = params.get("scores") or ("marked",)
     if scale_range_ and params.get("scales"):

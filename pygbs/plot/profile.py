@@ -17,7 +17,7 @@ __all__ = ["plot_profile", "write_profile_plot"]
 
 
 def plot_profile(profile: Any, ax: Any) -> Any:
-    """Draw a :class:`~pygbs.profile.Profile` on ``ax``.
+    """Draw a :class:`~pygbs.scale_profile.Profile` on ``ax``.
 
     One line per score (and per model when the profile holds several), the headline mean
     against the radius on a log axis, with a band for the block-bootstrap interval.

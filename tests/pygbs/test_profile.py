@@ -11,7 +11,7 @@ import pygbs
 from pygbs.cli import main
 from pygbs.errors import InputError
 from pygbs.neighbours import Neighbourhoods, NeighbourSearch, SphereIndex
-from pygbs.profile import PROFILE_COLUMNS, scale_range
+from pygbs.scale_profile import PROFILE_COLUMNS, scale_range
 
 
 def test_scale_range():
