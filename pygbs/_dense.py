@@ -1,4 +1,4 @@
-"""Slow, dense reference implementation of SSI and SRI (spec sections 2-4).
+"""Slow, dense reference implementation of SSI and SRI (docs/method.md, D2-D5).
 
 Used by the tests (as an independent second implementation of the fast numba code) and
 as the baseline of ``benchmarks/gbs_speed.py``; **not for users**. It deliberately works
@@ -61,7 +61,7 @@ def _auto_density(radius: float, n: int) -> int:
 def dense_background_points(
     center_lat: float, center_lon: float, radius: float, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Background points of a neighbourhood of ``n`` samples (spec section 3, step 1).
+    """Background points of a neighbourhood of ``n`` samples (docs/method.md, D3, background grid).
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def dense_weight_matrix(lat: np.ndarray, lon: np.ndarray, k: int = 4) -> np.ndar
 
 
 def _pygbs_moments(z: np.ndarray) -> tuple[float, float]:
-    """Mean and sigma of the "pygbs" null (spec section 3), the reference's double loop."""
+    """Mean and sigma of the "pygbs" null (docs/method.md, D3), the reference's double loop."""
     cs, ns = np.unique(z, return_counts=True)
     n_tot = np.sum(ns)
     xmean = np.sum(cs * ns) / n_tot
@@ -176,7 +176,7 @@ def dense_ssi(
     k: int = 4,
     method: str = "pygbs",
 ) -> dict[str, float]:
-    """SSI of one neighbourhood, dense (spec section 3).
+    """SSI of one neighbourhood, dense (docs/method.md, D3).
 
     Parameters
     ----------
@@ -460,10 +460,11 @@ def dense_sri(
     bins: int | None = None,
     eps: float = 1e-8,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """SRI of every centre, one centre and one part at a time (spec section 4).
+    """SRI of every centre, one centre and one part at a time (docs/method.md, D5).
 
     Same semantics as :func:`pygbs.sri.sri_scores` (see its module docstring for the
-    choices the spec leaves open), written with NumPy masks and ``numpy.histogram``.
+    choices it makes, stated in docs/method.md, D5), written with NumPy masks and
+    ``numpy.histogram``.
 
     Parameters
     ----------

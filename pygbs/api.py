@@ -169,7 +169,7 @@ def score(
     scores : sequence of str, default=('unmarked', 'marked')
         Any of ``'unmarked'``, ``'marked'``, ``'sri-grid'``, ``'sri-lag'``, ``'sri-sector'``.
     method : {'pygbs', 'analytic', 'permutation'}, default='pygbs'
-        SSI null distribution (spec section 3).
+        SSI null distribution (docs/method.md, D3).
     k : int, default=4
         Neighbours per point of the SSI weight graph.
     k_max : int or None, default=100

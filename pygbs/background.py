@@ -1,6 +1,6 @@
 """Background ("non-presence") points: a regular polar grid filling each neighbourhood.
 
-Spec section 3, step 1: density ``D = ceil(5 n / (pi r^2))`` points per square radian,
+docs/method.md, D3 (background grid): density ``D = ceil(5 n / (pi r^2))`` points per square radian,
 spacing ``s = 1 / sqrt(D)``, ``L = ceil(r / s)`` rings; ring ``l`` lies at angular distance
 ``l s`` from the centre and carries ``ceil(2 pi l)`` points at bearings ``-pi + 2 pi j / n_l``.
 The grid is built around the north pole and rotated onto the centre by a rotation about

@@ -1,4 +1,4 @@
-"""Performance coding (spec section 1): turn raw performance values into SSI marks.
+"""Performance coding (docs/method.md, D1): turn raw performance values into SSI marks.
 
 Binary hit columns become +1 (correct) / -1 (wrong); other metrics become +1 ("good") /
 -1 ("bad") by a threshold, the median of the table by default; or the raw values are kept

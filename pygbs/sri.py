@@ -1,11 +1,11 @@
-"""Spatial relative information (SRI) of many neighbourhoods (spec section 4).
+"""Spatial relative information (SRI) of many neighbourhoods (docs/method.md, D5).
 
 SRI compares the histogram of the coded performance in parts of a neighbourhood ``G``
 with the histogram of the whole of ``G`` by a Kullback-Leibler divergence, and averages
 over the parts weighted by their size. This module validates the input and calls the
 numba kernel :func:`pygbs._kernels.sri.sri_kernel`.
 
-Choices the spec leaves open, made here:
+Choices made here (all stated in docs/method.md, D5):
 
 - **Grid cells on the tangent plane (grid partition).** Each sample is placed on the
   centre's azimuthal equidistant plane, ``x = d sin(bearing)`` (east) and
@@ -161,7 +161,7 @@ def sri_scores(
     radius : ndarray of float64, shape (n_centres,)
         Neighbourhood radius of each centre (radians).
     partition : {'grid', 'lag', 'sector'}
-        Scale grid, distance lag rings or direction sectors (spec section 4).
+        Scale grid, distance lag rings or direction sectors (docs/method.md, D5).
     scale : float or ndarray, optional
         Grid cell side in radians (scalar or one per centre). Default: ``radius / 2`` of
         each centre, a 4 x 4 grid of cells.

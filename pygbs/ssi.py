@@ -1,6 +1,6 @@
 """Spatial self-information (SSI) of many neighbourhoods: the validated entry point.
 
-See spec section 3. The work happens in :mod:`pygbs._kernels.ssi` (numba, parallel over
+See docs/method.md, D3. The work happens in :mod:`pygbs._kernels.ssi` (numba, parallel over
 centres, background grids included); this module checks the options, computes the
 grids' rotations and unpacks the results.
 """
@@ -40,7 +40,7 @@ def _batches(sizes: np.ndarray) -> list[tuple[int, int]]:
         a = b
     return out
 
-#: Null-distribution methods of spec section 3.
+#: Null-distribution methods (docs/method.md, D3).
 METHODS = {
     "pygbs": _k.METHOD_PYGBS,
     "analytic": _k.METHOD_ANALYTIC,
@@ -77,7 +77,7 @@ def ssi_scores(
     unmarked, marked : bool, default=True
         Which scores to compute.
     method : {'pygbs', 'analytic', 'permutation'}, default='pygbs'
-        Null distribution (spec section 3).
+        Null distribution (docs/method.md, D3).
     k : int, default=4
         Neighbours per point in the weight graph.
     min_points : int, default=5

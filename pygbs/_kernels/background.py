@@ -1,4 +1,4 @@
-"""Background points of one neighbourhood, in numba (spec section 3, step 1).
+"""Background points of one neighbourhood, in numba (docs/method.md, D3, background grid).
 
 A regular polar grid around the north pole, rotated onto the centre. In exact arithmetic
 many background points are equidistant from the centre or from each other, and which of

@@ -1,4 +1,4 @@
-"""Numba kernel of the spatial relative information (SRI, spec section 4).
+"""Numba kernel of the spatial relative information (SRI, docs/method.md, D5).
 
 Arrays in, arrays out: no pandas, no ``None``, no Python objects. The validated entry
 point is :func:`pygbs.sri.sri_scores`; this module trusts its input.
@@ -8,7 +8,7 @@ bit-identical part memberships and histograms:
 
 - a part index is derived from the half-open interval definition by an integer guess and
   an explicit correction against the interval bounds ``lo + j * width`` (never by a bare
-  ``floor``), so a value sitting exactly on a bound falls where the spec says;
+  ``floor``), so a value sitting exactly on a bound falls where docs/method.md, D5 puts it;
 - histogram edges are those of ``numpy.histogram(values_of_G, bins)``: the min-max range
   of the neighbourhood (widened by 0.5 on both sides when all values are equal), edges
   ``first + i * (last - first) / bins``, every bin half-open except the last one.
@@ -35,7 +35,7 @@ _TWO_PI = 2.0 * math.pi
 def _interval_index(x, lo, width, n):
     """Index ``j`` with ``lo + j*width <= x < lo + (j+1)*width``, or -1 if not in ``[0, n)``."""
     j = int(math.floor((x - lo) / width))
-    # Correct the guess against the bounds as written in the spec (rounding of the division).
+    # Correct the guess against the bounds of docs/method.md, D5 (rounding of the division).
     if j > n:
         j = n
     if j < -1:

@@ -1,4 +1,4 @@
-"""Spatial self-information of many neighbourhoods at once (spec section 3), in numba.
+"""Spatial self-information of many neighbourhoods at once (docs/method.md, D3), in numba.
 
 For each centre: gather the neighbourhood's samples, add its background points (made by
 :mod:`pygbs._kernels.background`), build the directed k-NN graph of all ``m`` points on a

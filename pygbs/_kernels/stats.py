@@ -94,7 +94,7 @@ def value_counts(z):
 
 @njit(cache=True)
 def pygbs_moments(z):
-    """Null mean and spread of ``S`` as the public PyGBS code computes them (spec section 3).
+    """Null mean and spread of ``S`` as the public PyGBS code computes them (docs/method.md, D3).
 
     Returns ``(mu, sigma)`` with ``sigma = sqrt(V) + 1``. The operation order follows the
     reference so results agree to the last bits.

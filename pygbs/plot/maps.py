@@ -413,7 +413,7 @@ def _sample_points(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
 
 
 def _coded(pred: Any, summary: Mapping[str, Any]) -> np.ndarray | None:
-    """The ±1 performance coding the scores used (spec section 1), from the summary.
+    """The ±1 performance coding the scores used (docs/method.md, D1), from the summary.
 
     A threshold coding is repeated with the recorded threshold and direction; a raw-value
     coding (marked SSI on raw values) becomes ±1 at the median in the recorded direction.

@@ -1,4 +1,4 @@
-"""Tests of pygbs.coding.code_performance (spec section 1).
+"""Tests of pygbs.coding.code_performance (docs/method.md, D1).
 
 Hand-computed codings (binary, median and explicit thresholds in both directions, raw),
 option errors, and the reference README numbers for the shared prediction files.

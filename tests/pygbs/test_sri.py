@@ -1,4 +1,4 @@
-"""SRI (spec section 4): hand-computed cases, the reference's two defects, invariants.
+"""SRI (docs/method.md, D5): hand-computed cases, the reference's two defects, invariants.
 
 Test matrix:
 - hand-checkable neighbourhoods for the three partitions (expected KL written out);
