@@ -9,7 +9,7 @@ p_i = σ(W e(x_i)) and q_i = σ(W e(r_i)) (C classes), ε = 1e-5:
 
 Background locations are drawn **uniformly on the whole sphere** (:func:`random_lonlat`).
 TorchSpatial's default (``neg_rand_type="spherical"``) meant to do the same but returns
-points of one quadrant only (lon ∈ [0°, 180°), lat ∈ [0°, 90°); encoders.md quirk Q6);
+points of one quadrant only (lon ∈ [0°, 180°), lat ∈ [0°, 90°); docs/encoders/index.md, quirk Q6);
 we do not reproduce that.
 """
 

@@ -1,4 +1,4 @@
-"""Geo-aware heads on top of a location encoder (TorchSpatial / LocBench, encoders.md §4.1).
+"""Geo-aware heads on top of a location encoder (TorchSpatial / LocBench; docs/training.md).
 
 * :class:`GeoClassifier`: the location prior P(y = c | x) = σ(w_cᵀ e(x)), one weight vector
   per class **without bias** (TorchSpatial's ``class_emb``). At test time it is fused with the

@@ -1,7 +1,7 @@
 """The networks that turn a position encoding into a location embedding.
 
 * :class:`MultiLayerFeedForwardNN`: TorchSpatial's ``module.MultiLayerFeedForwardNN``
-  (encoders.md section 3), used by 14 of the 15 encoders.
+  (docs/encoders/index.md, "The FFN head"), used by 14 of the 15 encoders.
 * :class:`FCNet`: Mac Aodha et al.'s residual network (ICCV 2019), used by ``wrap``.
 * :class:`SirenNet`: a SIREN (sine-activated MLP), offered as an option for ``Siren(SH)``;
   TorchSpatial itself uses the plain FFN there (Q3).
@@ -108,7 +108,7 @@ class SingleFeedForwardNN(nn.Module):
 
 
 class MultiLayerFeedForwardNN(nn.Module):
-    """TorchSpatial's FFN head (encoders.md section 3).
+    """TorchSpatial's FFN head (docs/encoders/index.md, "The FFN head").
 
     ``num_hidden_layer <= 0``: one block ``in -> out`` (act + dropout, no LN, no skip).
     Otherwise ``block(in -> H, LN, skip)``, ``(h - 1) x block(H -> H, LN, skip)`` and a last

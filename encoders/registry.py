@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_EMBED_DIM = 256
 #: Seed used when none is given (parameter init, rbf anchors, rff draws).
 DEFAULT_SEED = 0
-#: TorchSpatial trainer CLI defaults of the FFN head (encoders.md section 3).
+#: TorchSpatial trainer CLI defaults of the FFN head (docs/encoders/index.md, "The FFN head").
 NET_DEFAULTS: dict[str, Any] = {
     "num_hidden_layer": 1,
     "hidden_dim": 512,

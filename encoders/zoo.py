@@ -65,8 +65,9 @@ class Preset:
     per_encoder: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-#: TorchSpatial's learning rates on birdsnap_ebird_meta (encoders.md section 4.3), used by
-#: the ``full`` preset; tile_ffn's 6.6e-5 was tuned for its single-cell bug (Q1) and is not used.
+#: TorchSpatial's learning rates on birdsnap_ebird_meta (docs/training.md, "TorchSpatial
+#: learning rates"), used by the ``full`` preset; tile_ffn's 6.6e-5 was tuned for its
+#: single-cell bug (Q1) and is not used.
 _TORCHSPATIAL_LR = {
     "Space2Vec-grid": 0.01, "Space2Vec-theory": 0.01, "xyz": 0.002, "NeRF": 0.01,
     "Sphere2Vec-sphereC": 0.001, "Sphere2Vec-sphereC+": 0.001, "Sphere2Vec-sphereM": 0.001,

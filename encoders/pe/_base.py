@@ -17,7 +17,7 @@ def compute_dtype(device: torch.device) -> torch.dtype:
     """Dtype in which angles are computed: float64, except on devices without it (MPS).
 
     Angles reach ``omega_0 * 180`` (e.g. 3.6e4 rad for Space2Vec with r_min = 0.005 deg);
-    in float32 their sines are off by up to ~2e-3 (encoders.md section 5), hence float64.
+    in float32 their sines are off by up to ~2e-3 (docs/encoders/index.md), hence float64.
     """
     return torch.float32 if device.type == "mps" else torch.float64
 

@@ -69,7 +69,8 @@ def max_only_frequencies(frequency_num: int, max_radius: float) -> list[float]:
     """Scale list of Sphere2Vec-sphereM+ and -dfs as implemented by TorchSpatial (parity).
 
     ``omega_s = max_radius ** (-s / (S - 1))``; ``min_radius`` plays no role. With
-    ``max_radius = 1`` (every TorchSpatial run) all frequencies are 1 (encoders.md Q5).
+    ``max_radius = 1`` (every TorchSpatial run) all frequencies are 1 (quirk Q5 in
+    docs/encoders/index.md).
 
     Parameters
     ----------

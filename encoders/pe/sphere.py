@@ -49,8 +49,8 @@ def sphere_frequencies(
         if max_radius == 1 and frequency_num > 1:
             warnings.warn(
                 "scales='max_only' with max_radius=1 makes all frequencies 1 (TorchSpatial parity, "
-                "encoders.md Q5): the encoding repeats one block; pass scales='geometric' for a "
-                "multi-scale encoding",
+                "quirk Q5 in docs/encoders/index.md): the encoding repeats one block; pass "
+                "scales='geometric' for a multi-scale encoding",
                 UserWarning,
                 stacklevel=5,
             )
@@ -98,7 +98,7 @@ _VARIANTS: dict[str, tuple[Callable[..., list[Tensor]], int]] = {
 class SpherePE(PositionEncoding):
     """Sphere2Vec sphereC / sphereC+ / sphereM / sphereM+ (scale-major layout).
 
-    Per scale s the block is (encoders.md section 2.5-2.8):
+    Per scale s the block is (docs/encoders/sphere2vec.md):
 
     * sphereC:  ``[sin Phi, cos Phi cos Lam, cos Phi sin Lam]`` (3 S)
     * sphereC+: ``[sin Phi, cos Phi, sin Lam, cos Lam, cos Phi cos Lam, cos Phi sin Lam]`` (6 S)

@@ -1,4 +1,4 @@
-"""Position encodings against values derived by hand from encoders.md section 2.
+"""Position encodings against values derived by hand from the formulas of docs/encoders/*.md.
 
 Expected numbers are written from the formulas (special angles at the poles, the antimeridian,
 the equator and cities), or from an independent float64 NumPy transcription of the formula in
@@ -193,7 +193,7 @@ def test_dfs_single_scale_hand_values():
 
 
 def _np_sphere(lonlat, omegas, variant):
-    """Independent float64 transcription of encoders.md 2.5-2.9."""
+    """Independent float64 transcription of docs/encoders/sphere2vec.md."""
     lam, phi = np.radians(lonlat[:, :1]), np.radians(lonlat[:, 1:])
     Lm, Ph = lam * omegas, phi * omegas
     sP, cP, sL, cL = np.sin(Ph), np.cos(Ph), np.sin(Lm), np.cos(Lm)
