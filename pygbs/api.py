@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pygbs.io import read_predictions
 from pygbs.neighbours import Neighbourhoods, SphereIndex
 from pygbs.predictions import Predictions
 from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult, aggregate
+from pygbs.runtime import check_interrupt
 from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
 from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD, sri_scores
 from pygbs.ssi import METHODS, ssi_scores
@@ -27,8 +29,12 @@ __all__ = ["score", "compare", "DEFAULT_SCALES", "DEFAULT_SCORES"]
 log = logging.getLogger(__name__)
 
 DEFAULT_SCALES = ("100km", "1000km", "nn50")
-#: Centres per batch of uncapped SRI neighbourhoods (bounds memory on dense data).
+#: Centres per batch of uncapped SRI neighbourhoods, at most (bounds memory on dense data);
+#: the batch size adapts so that a batch takes about SRI_BATCH_S seconds, so that an
+#: interrupt is honoured between batches (docs/cli.md). SRI has no randomness: batches do
+#: not change results.
 SRI_CHUNK = 2048
+SRI_BATCH_S = 0.25
 DEFAULT_SCORES = ("unmarked", "marked")
 _SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
 
@@ -214,8 +220,11 @@ def score(
             pvals[SCORE_COLUMNS[s]] = None
         # SRI uses every sample within the radius (no k_max cap); in chunks of centres so
         # that large radii on dense data do not hold every neighbourhood in memory at once
-        for a in range(0, len(rows) if sri_wanted else 0, SRI_CHUNK):
-            part = rows[a : a + SRI_CHUNK]
+        a, step = 0, min(64, SRI_CHUNK)
+        while sri_wanted and a < len(rows):
+            check_interrupt()
+            t0 = time.perf_counter()
+            part = rows[a : a + step]
             full = Neighbourhoods.from_scale(index, part, scale, cap=False)
             for s in sri_wanted:
                 vals, _ = sri_scores(
@@ -236,6 +245,10 @@ def score(
                 )
                 vals = np.where(full.sizes >= min_points, vals, np.nan)
                 cols[SCORE_COLUMNS[s]][a : a + len(part)] = vals
+            a += len(part)
+            took = time.perf_counter() - t0
+            grow = SRI_BATCH_S / took if took > 0 else 2.0
+            step = int(min(max(step * min(max(grow, 0.25), 2.0), 1), SRI_CHUNK))
         block = pd.DataFrame(cols)
         blocks.append(block)
         for col, p in pvals.items():
@@ -363,6 +376,7 @@ def compare(
     results: dict[str, GeoBiasResult] = {}
     rows = []
     for p, label in zip(preds, labels, strict=True):
+        check_interrupt()
         res = score(p, **score_kwargs)
         results[label] = res
         row: dict[str, Any] = {"model": label, "accuracy": _accuracy(p), "n": len(p)}
