@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pygbs._atomic import output_dir
 from pygbs.api import compare
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
 
@@ -15,7 +16,7 @@ from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kw
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @score_options
 @out_option
-def compare_cmd(files: tuple[Path, ...], out: Path, **params: Any) -> None:
+def compare_cmd(files: tuple[Path, ...], out: Path, force: bool, **params: Any) -> None:
     """Geo-bias of several models' predictions on the same locations.
 
     Writes OUT/compare.csv and OUT/compare.md (one row per model: model, accuracy and
@@ -34,8 +35,10 @@ def compare_cmd(files: tuple[Path, ...], out: Path, **params: Any) -> None:
         raise click.UsageError("--lon/--lat are not supported by compare; rename the columns")
 
     def run() -> None:
-        cmp = compare(list(files), value=value, coords_from=coords_from, **kwargs)
-        cmp.write(out)
+        # claim --out first (a refused or unwritable --out fails before the work)
+        with output_dir(out, "pygbs compare", force=force) as stage:
+            cmp = compare(list(files), value=value, coords_from=coords_from, **kwargs)
+            cmp.write_files(stage)
         click.echo(cmp.to_markdown(), nl=False)
 
     run_or_exit(run)
