@@ -316,6 +316,20 @@ def _remove_stale(final: Path, stale: Iterable[str]) -> None:
                 (final / parent).rmdir()
 
 
+def _make_dirs(path: Path) -> list[Path]:
+    """``mkdir -p path``; returns the folders created, outermost first."""
+    missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+    path.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _remove_dirs(created: list[Path]) -> None:
+    """Remove folders made by :func:`_make_dirs` again, if still empty."""
+    for d in reversed(created):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
 def _files_in(stage: Path) -> set[str]:
     files, _, _ = _tree(stage)
     return files - {MANIFEST}
@@ -355,9 +369,10 @@ def output_dir(
     final = claim.path
     name = final.resolve().name or "out"
     stage = None
+    created: list[Path] = []
     try:
         if claim.only_ours:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            created = _make_dirs(final.parent)
             parent = final.parent
             try:
                 stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(name), suffix=".tmp", dir=parent))
@@ -369,7 +384,9 @@ def output_dir(
             parent = final
             stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(name), suffix=".tmp", dir=parent))
     except OSError as err:
+        _remove_dirs(created)
         raise _named(err, final) from None
+    done = False
     try:
         yield stage
         check_interrupt()  # the last moment to stop with nothing written
@@ -384,6 +401,7 @@ def output_dir(
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(stage, final)
+            done = True
             return
         for rel in sorted(new):
             if (final / rel).is_dir() and not (final / rel).is_symlink():
@@ -393,10 +411,13 @@ def output_dir(
             _move(stage / rel, final / rel)
         _remove_stale(final, claim.own_files - new)
         _write_manifest(final, command, new, complete=True)
+        done = True
     except OSError as err:
         raise _named(err, final, stage) from err
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        if not done:
+            _remove_dirs(created)
 
 
 @dataclass
@@ -443,8 +464,11 @@ def workspace(
     """
     claim = _claim(path, command, force)
     final = claim.path
-    final.mkdir(parents=True, exist_ok=True)
-    _write_manifest(final, command, claim.own_files, complete=False)
+    try:
+        created = _make_dirs(final)
+        _write_manifest(final, command, claim.own_files, complete=False)
+    except OSError as err:
+        raise _named(err, final) from None
     ws = Workspace(final)
     try:
         yield ws
@@ -453,6 +477,7 @@ def workspace(
             files, _, _ = _tree(final)
             if files <= {MANIFEST}:
                 shutil.rmtree(final, ignore_errors=True)
+                _remove_dirs(created)
         raise
     new = {f for f in ws.files if _safe_relative(f)}
     _remove_stale(final, claim.own_files - new)
@@ -506,8 +531,9 @@ def check_output_file(path: str | os.PathLike[str], marker: str, *, force: bool 
                 f"{final}: exists and was not written by this program; choose another name "
                 "or use --force"
             )
+    if not final.parent.is_dir():
+        return final  # created when the file is written
     try:  # fail now, not after the work, where nothing can be written
-        final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(final.name), suffix=".tmp", dir=final.parent)
     except OSError as err:
         raise _named(err, final) from None

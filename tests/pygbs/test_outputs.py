@@ -72,7 +72,8 @@ def test_failure_leaves_the_directory_as_it_was(tmp_path):
         _write(stage, {"a.csv": "2", "b.csv": "2"})
         raise RuntimeError("half way")
     assert _listing(out) == {MANIFEST, "a.csv"} and (out / "a.csv").read_text() == "1"
-    with pytest.raises(KeyboardInterrupt), output_dir(tmp_path / "new", "pygbs score") as stage:
+    deep = tmp_path / "new" / "deep"  # folders made for it go too
+    with pytest.raises(KeyboardInterrupt), output_dir(deep, "pygbs score") as stage:
         _write(stage, {"a.csv": "1"})
         raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -172,10 +173,10 @@ def test_manifest_paths_outside_the_directory_are_ignored(tmp_path):
 
 
 def test_workspace_keeps_checkpoints_and_cleans_up_empty_runs(tmp_path):
-    out = tmp_path / "run"
+    out = tmp_path / "runs" / "run"
     with pytest.raises(KeyboardInterrupt), workspace(out, "encoders train"):
         raise KeyboardInterrupt  # before any checkpoint: nothing left behind
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
     with pytest.raises(KeyboardInterrupt), workspace(out, "encoders train") as ws:
         (ws.path / "checkpoint.pt").write_text("epoch 1")
         raise KeyboardInterrupt
