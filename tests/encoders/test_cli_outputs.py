@@ -106,3 +106,21 @@ def test_foreign_out_is_refused_and_force_keeps_user_files(tmp_path):
     assert "notes.txt" not in doc["files"]
     res = CliRunner().invoke(main, ["--debug", *args])  # our own output now: accepted
     assert res.exit_code == 0, res.output
+
+
+def test_unexpected_error_is_one_line_exit_1(tmp_path, monkeypatch):
+    import encoders.train
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("odd state")
+
+    monkeypatch.setattr(encoders.train, "train_and_evaluate", broken)
+    args = ["train", "--encoder", "no_prior", *DATA, "--out", str(tmp_path / "o")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1, res.output
+    assert res.output.strip().splitlines() == [
+        "error: RuntimeError: odd state (run with --debug for the traceback)"
+    ]
+    assert list(tmp_path.iterdir()) == []  # the folder it made is gone again
+    res = CliRunner().invoke(main, ["--debug", *args])
+    assert isinstance(res.exception, RuntimeError)

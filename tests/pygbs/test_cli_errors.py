@@ -182,3 +182,14 @@ def test_unexpected_error_is_one_line_and_debug_shows_it(data, tmp_path, monkeyp
     res = CliRunner().invoke(main, ["--debug", *args])
     assert isinstance(res.exception, RuntimeError)
     _clean(tmp_path)
+
+
+def test_out_dot_needs_force_and_keeps_the_users_files(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.txt").write_text("keep")
+    args = ["score", str(data / "p.csv"), *QUICK, "--out", "."]
+    _one_line_error(CliRunner().invoke(main, args), 2, "--force")
+    res = CliRunner().invoke(main, [*args, "--force"])
+    assert res.exit_code == 0, res.output
+    _clean(tmp_path, MANIFEST, "centres.csv", "mine.txt", "summary.json")
+    assert (tmp_path / "mine.txt").read_text() == "keep"

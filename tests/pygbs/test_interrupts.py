@@ -88,3 +88,23 @@ def test_map_stops_between_batches_and_writes_nothing(tmp_path):
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert took < 5.0
     assert sorted(os.listdir(tmp_path)) == ["p.csv"]
+
+
+def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
+    # under a command the kernels run in a helper thread, in batches sized by work; the
+    # numbers are exactly those of a plain call (each centre has its own seed)
+    import pygbs
+    import pygbs.api
+    import pygbs.ssi
+    from pygbs.runtime import interruptible
+
+    df = pd.read_csv(_table(tmp_path / "p.csv", n=120))
+    kw = dict(scales=["nn10", "300km"], scores=["unmarked", "marked", "sri-lag"],
+              method="permutation", permutations=99, seed=4, sri_threshold=3)  # fmt: skip
+    plain = pygbs.score(df, **kw).centres
+    monkeypatch.setattr(pygbs.ssi, "CHUNK_POINTS", 20_000)  # a few centres per batch
+    monkeypatch.setattr(pygbs.api, "SRI_BATCH_S", 1e-6)  # SRI batches shrink to one centre
+    with interruptible():
+        guarded = pygbs.score(df, **kw).centres
+    pd.testing.assert_frame_equal(plain, guarded, check_exact=True)
+    assert plain["marked_ssi_p"].notna().sum() > 100
