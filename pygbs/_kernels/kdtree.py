@@ -288,7 +288,7 @@ def _within(pts, lat, lon, coslat, tree, q, h_max, out_i, out_h, fill):
     return n
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
 def knn_batch(pts, lat, lon, coslat, tree, queries, k):
     """Find the ``k`` nearest data points of each data point ``queries[i]``.
 
@@ -303,7 +303,7 @@ def knn_batch(pts, lat, lon, coslat, tree, queries, k):
     return idx, hh
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
 def radius_batch(pts, lat, lon, coslat, tree, queries, h_max):
     """Find all data points with reduced distance <= ``h_max[i]`` of each ``queries[i]``.
 
