@@ -394,15 +394,24 @@ def output_dir(
         if claim.only_ours:
             _write_manifest(stage, command, new, complete=True)
             os.chmod(stage, 0o777 & ~_umask())  # mkdtemp creates 0700
-            if claim.exists:
-                old = parent / f"{_temp_prefix(name)}{stage.name.split('.')[-2]}.old.tmp"
+            if not claim.exists:
+                os.replace(stage, final)
+                done = True
+                return
+            old = parent / f"{_temp_prefix(name)}{stage.name.split('.')[-2]}.old.tmp"
+            try:
                 os.replace(final, old)
-                os.replace(stage, final)
-                shutil.rmtree(old, ignore_errors=True)
+            except OSError:  # e.g. a mount point: move the files in one by one below
+                pass
             else:
-                os.replace(stage, final)
-            done = True
-            return
+                try:
+                    os.replace(stage, final)
+                except BaseException:
+                    os.replace(old, final)
+                    raise
+                shutil.rmtree(old, ignore_errors=True)
+                done = True
+                return
         for rel in sorted(new):
             if (final / rel).is_dir() and not (final / rel).is_symlink():
                 raise InputError(f"{final / rel}: is a directory; cannot write a file there")

@@ -205,3 +205,26 @@ def test_single_output_file(tmp_path):
     with pytest.raises(InputError, match="is a directory"):
         check_output_file(tmp_path, "pygbs report")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.html", "r.html"]
+
+
+def test_directory_that_cannot_be_renamed_gets_the_files_moved_in(tmp_path, monkeypatch):
+    # a mount point cannot be renamed: the files are moved in one by one instead
+    import errno
+
+    import pygbs._atomic as atomic
+
+    out = tmp_path / "mnt"
+    with output_dir(out, "pygbs score") as stage:
+        _write(stage, {"a.csv": "1", "b.csv": "1"})
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(src) == out:
+            raise OSError(errno.EBUSY, "Device or resource busy", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with output_dir(out, "pygbs score") as stage:
+        _write(stage, {"a.csv": "2"})
+    assert _listing(out) == {MANIFEST, "a.csv"} and (out / "a.csv").read_text() == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnt"]
