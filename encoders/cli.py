@@ -2,7 +2,8 @@
 
 A thin layer over :mod:`encoders.train` and :mod:`encoders.zoo`: parse, call the library,
 write. Bad options (unknown encoder, dataset, dataset option or hyper-parameter) are click
-usage errors (exit code 2).
+usage errors (exit code 2); the other exit codes (an unusable path, Ctrl-C / SIGTERM, an
+unexpected error) are those of docs/cli.md, via :func:`pygbs.runtime.run_command`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from pygbs.runtime import guarded
 
 __all__ = ["main"]
 
@@ -114,6 +117,9 @@ def _common(f: Any) -> Any:
         click.option("--no-progress", is_flag=True, help="No progress bars."),
         click.option("--out", "out", required=True, type=click.Path(file_okay=False),
                      help="Output folder."),
+        click.option("--force", is_flag=True,
+                     help="Write into a non-empty --out that is not an earlier output of this "
+                          "command (only the files written are replaced)."),
     ]  # fmt: skip
     for opt in reversed(options):
         f = opt(f)
@@ -143,7 +149,8 @@ def _load(dataset: str, options: dict[str, Any]) -> Any:
 
 @click.group(context_settings=_CONTEXT)
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-def main(verbose: int) -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+def main(verbose: int, debug: bool) -> None:
     """Location-encoder zoo (TorchSpatial's 15 encoders): list, train, zoo.
 
     \b
@@ -154,6 +161,10 @@ def main(verbose: int) -> None:
     """  # noqa: D301
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from pygbs.runtime import interruptible
+
+    # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
+    click.get_current_context().with_resource(interruptible())
 
 
 @main.command("list")
@@ -195,10 +206,11 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     help="Dataset: synthetic-vmf, cities, locbench or table.",
 )
 @_common
+@guarded
 def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epochs: int | None,
               lr: float | None, lr_decay: float | None, batch_size: int | None,
               patience: int | None, device: str, seed: int, resume: bool, threads: int | None,
-              no_progress: bool, out: str) -> None:  # fmt: skip
+              no_progress: bool, out: str, force: bool) -> None:  # fmt: skip
     """Train one encoder on one dataset; write model.pt, metrics.json, predictions.csv.
 
     predictions.csv holds the per-sample test predictions in TorchSpatial's layout (lon,
@@ -215,7 +227,6 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
       encoders train --encoder wrap --dataset synthetic-vmf --resume --out run_wrap/
     """  # noqa: D301
     from encoders.train import NO_PRIOR, Trainer, build_model, train_and_evaluate
-    from pygbs.cli.options import run_or_exit
     from pygbs.errors import InputError
 
     _setup(threads)
@@ -235,10 +246,14 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
             build_model(encoder, ds, hparams=hparams, seed=seed)
     except (InputError, ValueError, TypeError) as err:
         raise click.UsageError(str(err)) from err
+    from encoders.train import CHECKPOINT
+    from pygbs._atomic import workspace
+
     t0 = time.perf_counter()
-    doc = run_or_exit(
-        lambda: train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
-    )
+    with workspace(out, "encoders train", force=force) as ws:
+        doc = train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
+        names = ("model.pt", "metrics.json", CHECKPOINT, "predictions.csv")
+        ws.files = {n for n in names if (Path(out) / n).is_file()}
     test = ", ".join(f"{k} {v:.4f}" for k, v in doc["test"].items() if k != "n")
     click.echo(f"{encoder} on {ds.name}: test {test} ({time.perf_counter() - t0:.1f} s) -> {out}")
 
@@ -267,11 +282,12 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
 @click.option("--no-score", is_flag=True, help="Skip the geo-bias scoring with pygbs.")
 @click.option("--no-report", is_flag=True, help="Skip report.html.")
 @_common
+@guarded
 def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: bool,
             no_report: bool, data_options: dict, hparams: dict, epochs: int | None,
             lr: float | None, lr_decay: float | None, batch_size: int | None,
             patience: int | None, device: str, seed: int, resume: bool, threads: int | None,
-            no_progress: bool, out: str) -> None:  # fmt: skip
+            no_progress: bool, out: str, force: bool) -> None:  # fmt: skip
     """Train every encoder plus the no_prior baseline and compare accuracy and geo-bias.
 
     Writes OUT/predictions/<model>.csv, OUT/runs/<model>/ (model.pt, metrics.json),
@@ -288,7 +304,6 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
-    from pygbs.cli.options import run_or_exit
     from pygbs.errors import InputError
 
     _setup(threads)
@@ -317,12 +332,17 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
             encoders.build("xyz", **{k: v for k, v in hparams.items() if k != "rbf_anchors"})
         except (ValueError, TypeError) as err:
             raise click.UsageError(str(err)) from err
+    from encoders.zoo import output_files
+    from pygbs._atomic import workspace
+
     t0 = time.perf_counter()
-    result = run_or_exit(lambda: run_zoo(
-        ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
-        hparams=hparams or None, device=device, seed=seed, score=not no_score,
-        report=not no_report, resume=resume, progress=False if no_progress else "auto",
-    ))  # fmt: skip
+    with workspace(out, "encoders zoo", force=force) as ws:
+        result = run_zoo(
+            ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
+            hparams=hparams or None, device=device, seed=seed, score=not no_score,
+            report=not no_report, resume=resume, progress=False if no_progress else "auto",
+        )  # fmt: skip
+        ws.files = output_files(out, result.table["model"])
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))
     extra = f", report {result.report}" if result.report else ""
     click.echo(

@@ -32,6 +32,7 @@ from encoders.losses import full_loss, random_lonlat
 from encoders.metrics import classification_metrics, regression_metrics
 from encoders.models import GeoClassifier, GeoRegressor
 from pygbs._atomic import atomic_path, write_text_atomic
+from pygbs.runtime import check_interrupt
 
 __all__ = [
     "NO_PRIOR",
@@ -556,6 +557,7 @@ class Trainer:
                 bar = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{self.epochs}", leave=False)
             total, count = 0.0, 0
             for i in batches:
+                check_interrupt()  # stop between batches (the last epoch's checkpoint stays)
                 idx = order[i : i + int(self.batch_size)]
                 x, y = x_all[idx], y_all[idx]
                 with torch.autocast(dev.type, dtype=_amp_dtype(), enabled=use_amp):

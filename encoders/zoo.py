@@ -30,10 +30,20 @@ import pandas as pd
 
 from encoders.data import GeoDataset, load_dataset
 from encoders.train import NO_PRIOR, Trainer, check_resume, run_settings, train_and_evaluate
-from pygbs._atomic import atomic_path, write_text_atomic
+from pygbs._atomic import atomic_path, files_below, write_text_atomic
 from pygbs.errors import InputError
+from pygbs.runtime import check_interrupt
 
-__all__ = ["PRESETS", "SCALES", "SCORES", "Preset", "ZooResult", "run_zoo", "zoo_markdown"]
+__all__ = [
+    "PRESETS",
+    "SCALES",
+    "SCORES",
+    "Preset",
+    "ZooResult",
+    "output_files",
+    "run_zoo",
+    "zoo_markdown",
+]
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +179,7 @@ def _score(files: list[Path], names: list[str], out: Path) -> tuple[Any, pd.Data
         log.warning("pygbs.compare is not available: geo-bias columns skipped")
         return None, None
     comp = compare([str(f) for f in files], names=names, scales=SCALES, scores=SCORES)
-    comp.write(out / "compare")
+    comp.write(out / "compare", force=True)  # inside the zoo's own (claimed) output folder
     return comp, comp.table
 
 
@@ -318,6 +328,7 @@ def run_zoo(
             Trainer(**{**base_trainer, **tr_over}),
             device=device, seed=seed, resume=resume, progress=progress,
         )  # fmt: skip
+        check_interrupt()
         hp_run = None if name == NO_PRIOR else hp
         wanted = run_settings(name, ds, trainer, hp_run)
         doc = _reusable(run_dir, pred_path, wanted) if resume else None
@@ -370,3 +381,19 @@ def run_zoo(
     # the report last: the tables are already written if it fails
     report_path = _report(files, out, comparison) if (score and report) else None
     return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)
+
+
+def output_files(out_dir: str | Path, models: Any) -> set[str]:
+    """The files of a zoo run in ``out_dir`` (relative paths), in the layout above.
+
+    ``models`` are the table's model names; the run folders and predictions of other
+    models (an earlier run's) are not included.
+    """
+    out = Path(out_dir)
+    files = {n for n in ("zoo.csv", "zoo.md", "zoo.json", "report.html") if (out / n).is_file()}
+    files |= files_below(out / "compare", out)
+    for name in models:
+        files |= files_below(out / "runs" / str(name), out)
+        if (out / "predictions" / f"{name}.csv").is_file():
+            files.add(f"predictions/{name}.csv")
+    return files

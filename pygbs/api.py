@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from pygbs.result import (
     aggregate,
     fdr_q_values,
 )
+from pygbs.runtime import check_interrupt
 from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
 from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD, sri_scores
 from pygbs.ssi import METHODS, MIN_RADIUS, ssi_scores
@@ -45,8 +47,12 @@ __all__ = ["score", "compare", "compare_by_dataset", "DEFAULT_SCALES", "DEFAULT_
 log = logging.getLogger(__name__)
 
 DEFAULT_SCALES = ("100km", "1000km", "nn50")
-#: Centres per batch of uncapped SRI neighbourhoods (bounds memory on dense data).
+#: Centres per batch of uncapped SRI neighbourhoods, at most (bounds memory on dense data);
+#: the batch size adapts so that a batch takes about SRI_BATCH_S seconds, so that an
+#: interrupt is honoured between batches (docs/cli.md). SRI has no randomness: batches do
+#: not change results.
 SRI_CHUNK = 2048
+SRI_BATCH_S = 0.25
 DEFAULT_SCORES = ("unmarked", "marked")
 _SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
 
@@ -305,8 +311,11 @@ def score(
             }
         # SRI uses every sample within the radius (no k_max cap); in chunks of centres so
         # that large radii on dense data do not hold every neighbourhood in memory at once
-        for a in range(0, len(rows) if sri_wanted else 0, SRI_CHUNK):
-            part = rows[a : a + SRI_CHUNK]
+        a, step = 0, min(64, SRI_CHUNK)
+        while sri_wanted and a < len(rows):
+            check_interrupt()
+            t0 = time.perf_counter()
+            part = rows[a : a + step]
             full = Neighbourhoods.from_scale(index, part, scale, cap=False)
             big = full.sizes >= min_points
             flat = _constant(marks, full.indptr, full.indices)
@@ -333,6 +342,10 @@ def score(
                 why["n_skipped_min_points"] += int((~big).sum())
                 why["n_skipped_no_part"] += int((big & np.isnan(vals)).sum())
                 why["n_constant"] += int((flat & np.isfinite(vals)).sum())
+            a += len(part)
+            took = time.perf_counter() - t0
+            grow = SRI_BATCH_S / took if took > 0 else 2.0
+            step = int(min(max(step * min(max(grow, 0.25), 2.0), 1), SRI_CHUNK))
         for col, p in pvals.items():
             if p is not None:
                 cols[f"{col}_q"] = fdr_q_values(p)
@@ -627,6 +640,7 @@ def compare(
     rows = []
     models: dict[str, Any] = {}
     for p, label in zip(kept, kept_labels, strict=True):
+        check_interrupt()
         res = score(p, **score_kwargs)
         results[label] = res
         row: dict[str, Any] = {

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,7 +351,14 @@ def _read_file(path: Path, label: str) -> pd.DataFrame:
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         raise EmptyInputError(f"{label}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError, EOFError) as exc:
+    except (
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+        OSError,
+        ValueError,
+        EOFError,
+        zlib.error,
+    ) as exc:  # zlib.error, EOFError, gzip.BadGzipFile (an OSError): corrupt or cut gzip data
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         kind = "CSV" if is_csv else "Parquet"
         raise InputError(f"{label}: cannot read as {kind}: {first}") from None

@@ -14,6 +14,7 @@ import numpy as np
 
 from pygbs._kernels import kdtree
 from pygbs.geometry import to_radians, to_unit_vectors
+from pygbs.runtime import call_kernel
 from pygbs.scales import Scale
 
 __all__ = ["NeighbourSearch", "Neighbourhoods", "SphereIndex"]
@@ -51,9 +52,10 @@ class SphereIndex:
     def knn(self, centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples of each centre (itself included): (idx, dist radians)."""
         k = min(int(k), len(self))
-        idx, h = kdtree.knn_batch(
-            self.xyz, self.lat_rad, self.lon_rad, self.coslat, self.tree, centres, k
-        )
+        idx, h = call_kernel(  # interruptible under a command (pygbs.runtime)
+            kdtree.knn_batch, self.xyz, self.lat_rad, self.lon_rad, self.coslat, self.tree,
+            centres, k,
+        )  # fmt: skip
         return idx, _h_to_angle(h)
 
     def within(
@@ -61,9 +63,10 @@ class SphereIndex:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All samples within ``radius`` (radians, per centre) as CSR ``(indptr, idx, dist)``."""
         h_max = np.sin(np.minimum(radius, np.pi) / 2.0) ** 2 * (1.0 + 1e-9)  # margin: see below
-        indptr, idx, h = kdtree.radius_batch(
-            self.xyz, self.lat_rad, self.lon_rad, self.coslat, self.tree, centres, h_max
-        )
+        indptr, idx, h = call_kernel(
+            kdtree.radius_batch, self.xyz, self.lat_rad, self.lon_rad, self.coslat, self.tree,
+            centres, h_max,
+        )  # fmt: skip
         dist = _h_to_angle(h)  # the exact test `dist <= radius` follows
         keep = dist <= np.repeat(radius, np.diff(indptr))
         if not keep.all():

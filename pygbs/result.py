@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pygbs._atomic import atomic_dir, atomic_path, write_text_atomic
+from pygbs._atomic import atomic_path, output_dir, write_text_atomic
 from pygbs.errors import InputError
 from pygbs.predictions import Predictions
 from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI, Blocks, block_bootstrap
@@ -39,6 +39,11 @@ SCORE_COLUMNS = {
     "sri-sector": "sri_sector",
 }
 """Score name (CLI ``--score``) -> column of the per-centre table."""
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _jsonable(obj: Any) -> Any:
@@ -206,22 +211,74 @@ class GeoBiasResult:
         with atomic_path(path) as tmp:
             self.centres.to_parquet(tmp, index=False)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write ``summary.json`` and ``centres.csv`` into ``out_dir`` (all or nothing)."""
-        with atomic_dir(out_dir) as tmp:
-            self.to_json(tmp / "summary.json")
-            self.to_csv(tmp / "centres.csv")
+    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
+        """Write ``summary.json`` and ``centres.csv`` into ``out_dir`` (all or nothing).
+
+        ``out_dir`` follows the output-directory contract of docs/cli.md: an existing
+        non-empty directory that is not an earlier ``pygbs score`` output is refused
+        (:class:`~pygbs.errors.InputError`) unless ``force``.
+        """
+        with output_dir(out_dir, "pygbs score", force=force) as tmp:
+            self.write_files(tmp)
         return Path(out_dir)
+
+    def write_files(self, directory: str | Path) -> None:
+        """Write ``summary.json`` and ``centres.csv`` into an existing ``directory``."""
+        d = Path(directory)
+        self.to_json(d / "summary.json")
+        self.to_csv(d / "centres.csv")
 
     @classmethod
     def read(cls, out_dir: str | Path) -> GeoBiasResult:
-        """Read a ``pygbs score`` output directory back."""
+        """Read a ``pygbs score`` output directory back.
+
+        Raises
+        ------
+        InputError
+            If a file is missing, unreadable, truncated or not of the expected layout.
+        """
         d = Path(out_dir)
         for name in ("summary.json", "centres.csv"):
             if not (d / name).is_file():
                 raise InputError(f"{d}: not a pygbs score output directory (no {name})")
-        summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
-        return cls(pd.read_csv(d / "centres.csv"), summary)
+        path = d / "summary.json"
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as err:
+            raise InputError(f"{path}: not a valid summary ({_first_line(err)})") from None
+        missing = [k for k in ("parameters", "input", "aggregates") if k not in summary]
+        if not isinstance(summary, dict) or missing:
+            raise InputError(f"{path}: not a pygbs summary (missing {', '.join(missing)})")
+        path = d / "centres.csv"
+        try:
+            centres = pd.read_csv(path)
+        except (ValueError, OSError, UnicodeDecodeError) as err:
+            raise InputError(f"{path}: cannot read as CSV ({_first_line(err)})") from None
+        need = ["row", "lon", "lat", "scale", "n_neighbours"]
+        absent = [c for c in need if c not in centres.columns]
+        if absent:
+            raise InputError(f"{path}: missing column(s) {', '.join(absent)}")
+        for col in ("row", "lon", "lat", "n_neighbours"):
+            values = pd.to_numeric(centres[col], errors="coerce")
+            bad = np.flatnonzero(~np.isfinite(values.to_numpy(np.float64)))
+            if bad.size:
+                raise InputError(
+                    f"{path}: row {int(bad[0]) + 2} has no valid {col!r} "
+                    "(truncated or edited file?)"
+                )
+        params = summary.get("parameters") or {}
+        n_centres, scales = params.get("n_centres"), params.get("scales")
+        if isinstance(n_centres, int) and isinstance(scales, list):
+            want = n_centres * len(scales)
+            if len(centres) != want:
+                raise InputError(
+                    f"{path}: {len(centres)} rows, but summary.json describes {want} "
+                    f"({n_centres} centres x {len(scales)} scales); truncated file?"
+                )
+        if centres["scale"].isna().any():
+            row = int(np.flatnonzero(centres["scale"].isna().to_numpy())[0]) + 2
+            raise InputError(f"{path}: row {row} has no 'scale' (truncated or edited file?)")
+        return cls(centres, summary)
 
 
 #: Characters kept in a model's output folder name; others become ``_``.
@@ -336,7 +393,9 @@ class Comparison:
             )
         return text
 
-    def _write_into(self, d: Path) -> None:
+    def write_files(self, directory: str | Path) -> None:
+        """Write the files of :meth:`write` into an existing ``directory``."""
+        d = Path(directory)
         with atomic_path(d / "compare.csv") as f:
             self.table.to_csv(f, index=False)
         if self.pairs is not None:
@@ -354,19 +413,20 @@ class Comparison:
         write_text_atomic(d / "compare.json", json.dumps(info, indent=2) + "\n")
         for name, res in self.results.items():
             (d / folders[name]).mkdir(exist_ok=True)
-            res.to_json(d / folders[name] / "summary.json")
-            res.to_csv(d / folders[name] / "centres.csv")
+            res.write_files(d / folders[name])
 
-    def write(self, out_dir: str | Path) -> Path:
+    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
         """Write the tables, ``compare.json`` and one ``<model>/`` folder per model.
 
-        The tables are ``compare.csv``, ``compare.md``, ``pairs.csv`` (and ``profile.csv``
-        with ``profile.png`` when a profile was asked for). A model's folder is its name
+        All or nothing; ``out_dir`` follows the output-directory contract of docs/cli.md
+        (see :meth:`GeoBiasResult.write`). The tables are ``compare.csv``, ``compare.md``,
+        ``pairs.csv`` (and ``profile.csv`` with ``profile.png`` when a profile was asked
+        for). A model's folder is its name
         with characters unsafe in a folder name (``/``, ``:``, ...) replaced by ``_``
         (``compare.json`` maps names to folders).
         """
-        with atomic_dir(out_dir) as tmp:
-            self._write_into(tmp)
+        with output_dir(out_dir, "pygbs compare", force=force) as tmp:
+            self.write_files(tmp)
         return Path(out_dir)
 
 
@@ -428,20 +488,26 @@ class GroupedComparison:
         """The combined table as Markdown (4 significant digits; ``–`` where missing)."""
         return markdown_table(self.table)
 
-    def write(self, out_dir: str | Path) -> Path:
+    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
         """Write ``compare.csv``, ``compare.md``, ``compare.json`` and one folder per dataset.
 
-        Each dataset's folder holds that dataset's :meth:`Comparison.write` output.
+        Each dataset's folder holds that dataset's :meth:`Comparison.write` output. All or
+        nothing, following the output-directory contract of docs/cli.md.
         """
-        folders = folder_names(list(self.comparisons))
-        with atomic_dir(out_dir) as tmp:
-            with atomic_path(tmp / "compare.csv") as f:
-                self.table.to_csv(f, index=False)
-            write_text_atomic(tmp / "compare.md", self.to_markdown())
-            doc = _jsonable({"datasets": self.info, "folders": folders})
-            write_text_atomic(tmp / "compare.json", json.dumps(doc, indent=2) + "\n")
-            for label, cmp in self.comparisons.items():
-                sub = tmp / folders[label]
-                sub.mkdir(exist_ok=True)
-                cmp._write_into(sub)
+        with output_dir(out_dir, "pygbs compare", force=force) as tmp:
+            self.write_files(tmp)
         return Path(out_dir)
+
+    def write_files(self, directory: str | Path) -> None:
+        """Write the files of :meth:`write` into an existing ``directory``."""
+        d = Path(directory)
+        folders = folder_names(list(self.comparisons))
+        with atomic_path(d / "compare.csv") as f:
+            self.table.to_csv(f, index=False)
+        write_text_atomic(d / "compare.md", self.to_markdown())
+        doc = _jsonable({"datasets": self.info, "folders": folders})
+        write_text_atomic(d / "compare.json", json.dumps(doc, indent=2) + "\n")
+        for label, cmp in self.comparisons.items():
+            sub = d / folders[label]
+            sub.mkdir(exist_ok=True)
+            cmp.write_files(sub)

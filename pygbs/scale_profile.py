@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pygbs._atomic import atomic_dir, atomic_path
+from pygbs._atomic import atomic_path, output_dir
 from pygbs.errors import InputError
 from pygbs.result import SCORE_COLUMNS, GeoBiasResult
 
@@ -135,28 +135,33 @@ class Profile:
     table: pd.DataFrame
     results: dict[str, GeoBiasResult]
 
-    def write(self, out_dir: str | Path) -> Path:
+    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
         """Write ``profile.csv``, ``profile.png`` and the results into ``out_dir``.
 
-        Each model's ``summary.json`` and ``centres.csv`` go to ``out_dir`` itself for one
-        model, or to one folder per model for several.
+        All or nothing, following the output-directory contract of docs/cli.md.
+        """
+        with output_dir(out_dir, "pygbs profile", force=force) as tmp:
+            self.write_files(tmp)
+        return Path(out_dir)
+
+    def write_files(self, directory: str | Path) -> None:
+        """Write the files of :meth:`write` into an existing ``directory``.
+
+        Each model's ``summary.json`` and ``centres.csv`` go to the directory itself for
+        one model, or to one folder per model for several.
         """
         from pygbs.plot.profile import write_profile_plot
 
-        with atomic_dir(out_dir) as tmp:
-            with atomic_path(tmp / "profile.csv") as f:
-                self.table.to_csv(f, index=False)
-            write_profile_plot(self, tmp / "profile.png")
-            if len(self.results) == 1:
-                res = next(iter(self.results.values()))
-                res.to_json(tmp / "summary.json")
-                res.to_csv(tmp / "centres.csv")
-            else:
-                for name, res in self.results.items():
-                    (tmp / name).mkdir(exist_ok=True)
-                    res.to_json(tmp / name / "summary.json")
-                    res.to_csv(tmp / name / "centres.csv")
-        return Path(out_dir)
+        d = Path(directory)
+        with atomic_path(d / "profile.csv") as f:
+            self.table.to_csv(f, index=False)
+        write_profile_plot(self, d / "profile.png")
+        if len(self.results) == 1:
+            next(iter(self.results.values())).write_files(d)
+        else:
+            for name, res in self.results.items():
+                (d / name).mkdir(exist_ok=True)
+                res.write_files(d / name)
 
 
 def profile(

@@ -40,6 +40,7 @@ from pygbs._kernels.sri import (
     sri_kernel,
 )
 from pygbs.errors import InputError
+from pygbs.runtime import call_kernel
 
 __all__ = [
     "PARTITIONS",
@@ -248,7 +249,8 @@ def sri_scores(
     safe_r = np.where(radius > 0, radius, 1.0)
     scale_a = _per_centre("scale", safe_r * GRID_SCALE_FRACTION if scale is None else scale, n_c)
     lag_a = _per_centre("lag", safe_r * LAG_FRACTION if lag is None else lag, n_c)
-    return sri_kernel(
+    return call_kernel(
+        sri_kernel,
         lat,
         lon,
         values,

@@ -1,8 +1,9 @@
 """The ``pygbs`` command line: ``score``, ``compare``, ``map`` and ``report``.
 
 Each subcommand lives in its own module and is a thin layer: parse options, call the
-Python API, write the outputs atomically. Bad input exits with code 2 and one line on
-stderr.
+Python API, write the outputs atomically. Exit codes (docs/cli.md): 2 for bad input or an
+unusable path, 130/143 after SIGINT/SIGTERM, 1 for an unexpected error (``--debug`` shows
+the traceback), always with one line on stderr.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ __all__ = ["main"]
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="pygbs")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-def main(verbose: int) -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+def main(verbose: int, debug: bool) -> None:
     """Geo-Bias Scores of a model's per-location predictions.
 
     \b
@@ -32,6 +34,10 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from pygbs.runtime import interruptible
+
+    # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
+    click.get_current_context().with_resource(interruptible())
 
 
 def _register() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pygbs._atomic import output_dir
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
 
 __all__ = ["compare_cmd"]
@@ -73,6 +74,7 @@ __all__ = ["compare_cmd"]
 def compare_cmd(
     files: tuple[Path, ...],
     out: Path,
+    force: bool,
     names: tuple[str, ...],
     baseline: str | None,
     pairs: str,
@@ -131,11 +133,13 @@ def compare_cmd(
         raise click.UsageError("--baseline and --profile apply to one comparison, not --group-by")
 
     def run() -> None:
-        from pygbs.api import compare, compare_by_dataset
+        from pygbs.api import compare_by_dataset
 
         if group_by == "dataset":
-            grouped = compare_by_dataset(list(files), value=value, **common, **kwargs)
-            grouped.write(out)
+            # claim --out first (a refused or unwritable --out fails before the work)
+            with output_dir(out, "pygbs compare", force=force) as stage:
+                grouped = compare_by_dataset(list(files), value=value, **common, **kwargs)
+                grouped.write_files(stage)
             click.echo(grouped.to_markdown(), nl=False)
             return
         paths = expand_sources(list(files))
@@ -144,6 +148,14 @@ def compare_cmd(
                 f"{len(names)} names for {len(paths)} files; give --name once per file",
                 param_hint="--name",
             )
+        with output_dir(out, "pygbs compare", force=force) as stage:
+            cmp = _compare(paths)
+            cmp.write_files(stage)
+        click.echo(cmp.to_markdown(), nl=False)
+
+    def _compare(paths: list[Any]) -> Any:
+        from pygbs.api import compare
+
         cmp = compare(
             paths,
             names=list(names) or None,
@@ -158,7 +170,6 @@ def compare_cmd(
             from pygbs.scale_profile import combine_profiles
 
             cmp.profile = combine_profiles(cmp.results)
-        cmp.write(out)
-        click.echo(cmp.to_markdown(), nl=False)
+        return cmp
 
     run_or_exit(run)

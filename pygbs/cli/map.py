@@ -8,7 +8,12 @@ from typing import Any
 
 import click
 
-from pygbs.cli.options import run_or_exit, score_options, scoring_kwargs
+from pygbs.cli.options import (
+    force_option,
+    run_or_exit,
+    score_options,
+    scoring_kwargs,
+)
 
 __all__ = ["map_cmd"]
 
@@ -42,6 +47,7 @@ _SCORE_DEFAULTS = {
     type=click.Path(file_okay=False, path_type=Path),
     help="Output directory for the images (and, when scoring, summary.json and centres.csv).",
 )
+@force_option
 @click.option(
     "--format",
     "formats",
@@ -117,6 +123,7 @@ def map_cmd(
     file: Path | None,
     from_dir: Path | None,
     out: Path,
+    force: bool,
     formats: tuple[str, ...],
     extent: tuple[float, float, float, float] | None,
     world: bool,
@@ -174,25 +181,32 @@ def map_cmd(
     }
 
     def run() -> None:
+        from pygbs._atomic import output_dir
         from pygbs.api import score
         from pygbs.result import GeoBiasResult
 
-        if from_dir is not None:
-            result = GeoBiasResult.read(from_dir)
-        else:
-            result = score(file, progress=sys.stderr.isatty(), **kwargs)
-            result.write(out)
-        paths = write_maps(
-            result,
-            out,
-            formats=formats or ("png",),
-            extent=extent,
-            world=world,
-            hotspots=hotspots,
-            hotspot_options=options,
-            basemap=basemap,
-            dpi=dpi,
-        )
+        if extent is not None:  # a bad extent fails now, not after the scoring
+            from pygbs.plot.frame import choose_frame
+
+            choose_frame(extent=extent)
+        # everything (scores and maps) is assembled first and moved into OUT at the end
+        with output_dir(out, "pygbs map", force=force) as stage:
+            if from_dir is not None:
+                result = GeoBiasResult.read(from_dir)
+            else:
+                result = score(file, progress=sys.stderr.isatty(), **kwargs)
+                result.write_files(stage)
+            paths = write_maps(
+                result,
+                stage,
+                formats=formats or ("png",),
+                extent=extent,
+                world=world,
+                hotspots=hotspots,
+                hotspot_options=options,
+                basemap=basemap,
+                dpi=dpi,
+            )
         click.echo(f"{len(paths)} map files -> {out}")
         for path in paths:
             click.echo(f"  {path.name}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,12 +10,17 @@ from typing import Any
 import click
 
 from pygbs.api import DEFAULT_SCALES, DEFAULT_SCORES
-from pygbs.errors import InputError
 from pygbs.result import SCORE_COLUMNS
 from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
 from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI
 
-__all__ = ["score_options", "scoring_kwargs", "out_option", "run_or_exit"]
+__all__ = [
+    "force_option",
+    "out_option",
+    "run_or_exit",
+    "score_options",
+    "scoring_kwargs",
+]
 
 
 def _k_max(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
@@ -179,8 +183,19 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return functools.reduce(lambda acc, opt: opt(acc), reversed(opts), f)
 
 
+def force_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--force``: write into an existing directory (or file) that is not our output."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Write into a non-empty --out that is not an earlier output of this command "
+        "(only the files written are replaced).",
+    )(f)
+
+
 def out_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--out DIR`` (required)."""
+    """``--out DIR`` (required) and ``--force``."""
+    f = force_option(f)
     return click.option(
         "--out",
         "out",
@@ -234,9 +249,7 @@ def _km_to_rad(km: float | None) -> float | None:
 
 
 def run_or_exit(fn: Callable[[], Any]) -> Any:
-    """Run ``fn``; bad input becomes one line on stderr and exit code 2."""
-    try:
-        return fn()
-    except (InputError, FileNotFoundError, FileExistsError) as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    """Run ``fn`` through :func:`pygbs.runtime.run_command` (exit codes of docs/cli.md)."""
+    from pygbs.runtime import run_command
+
+    return run_command(fn)

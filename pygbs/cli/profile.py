@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pygbs._atomic import output_dir
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
 
 
@@ -22,7 +23,9 @@ from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kw
     "(instead of repeating --scale).",
 )
 @out_option
-def profile_cmd(file: Path, out: Path, scale_range_: str | None, **params: Any) -> None:
+def profile_cmd(
+    file: Path, out: Path, force: bool, scale_range_: str | None, **params: Any
+) -> None:
     """The headline score of FILE with its interval at many scales.
 
     One neighbour search at the largest scale serves every smaller one. Writes
@@ -47,8 +50,10 @@ def profile_cmd(file: Path, out: Path, scale_range_: str | None, **params: Any) 
         scales = scale_range(scale_range_) if scale_range_ else list(params.get("scales") or ())
         kwargs = scoring_kwargs(**{**params, "scores": scores})
         kwargs.pop("scales")
-        prof = profile(file, scales=scales, **kwargs)
-        prof.write(out)
+        # claim --out first (a refused or unwritable --out fails before the work)
+        with output_dir(out, "pygbs profile", force=force) as stage:
+            prof = profile(file, scales=scales, **kwargs)
+            prof.write_files(stage)
         shown = prof.table.assign(
             interval=[
                 f"[{lo:.4g}, {hi:.4g}]" for lo, hi in zip(prof.table.ci_low, prof.table.ci_high)

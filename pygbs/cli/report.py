@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pygbs.cli.options import run_or_exit, score_options, scoring_kwargs
+from pygbs.cli.options import force_option, run_or_exit, score_options, scoring_kwargs
 
 __all__ = ["report_cmd"]
 
@@ -24,6 +24,7 @@ _MAP_SCORES = ["unmarked_ssi", "marked_ssi", "sri_grid", "sri_lag", "sri_sector"
     type=click.Path(dir_okay=False, path_type=Path),
     help="The HTML file to write (atomically).",
 )
+@force_option
 @click.option(
     "--name",
     "names",
@@ -41,6 +42,7 @@ _MAP_SCORES = ["unmarked_ssi", "marked_ssi", "sri_grid", "sri_lag", "sri_sector"
 def report_cmd(
     files: tuple[Path, ...],
     out: Path,
+    force: bool,
     names: tuple[str, ...],
     title: str | None,
     map_score: str | None,
@@ -71,6 +73,10 @@ def report_cmd(
         raise click.BadParameter(f"{len(names)} names for {len(files)} files", param_hint="--name")
 
     def run() -> None:
+        from pygbs._atomic import check_output_file
+        from pygbs.plot.report import REPORT_MARKER
+
+        check_output_file(out, REPORT_MARKER, force=force)  # before the work
         path = write_report(
             list(files),
             out,

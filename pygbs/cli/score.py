@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from pygbs._atomic import output_dir
 from pygbs.api import score
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
 
@@ -16,7 +17,7 @@ from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kw
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @score_options
 @out_option
-def score_cmd(file: Path, out: Path, **params: Any) -> None:
+def score_cmd(file: Path, out: Path, force: bool, **params: Any) -> None:
     """Geo-bias scores (SSI, SRI) of FILE's per-location predictions.
 
     Writes OUT/summary.json (parameters, counts, aggregates per score and scale) and
@@ -32,8 +33,10 @@ def score_cmd(file: Path, out: Path, **params: Any) -> None:
     kwargs = scoring_kwargs(**params)
 
     def run() -> None:
-        res = score(file, progress=sys.stderr.isatty(), **kwargs)
-        res.write(out)
+        # claim --out first (a refused or unwritable --out fails before the work)
+        with output_dir(out, "pygbs score", force=force) as stage:
+            res = score(file, progress=sys.stderr.isatty(), **kwargs)
+            res.write_files(stage)
         agg = res.summary["aggregates"]
         par = res.summary["parameters"]
         click.echo(

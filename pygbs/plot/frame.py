@@ -207,7 +207,8 @@ def choose_frame(
     Raises
     ------
     InputError
-        For an extent that is not four finite numbers with ``lat0 < lat1`` in [-90, 90],
+        For an extent that is not four finite numbers with longitudes in [-180, 180] and
+        ``lat0 < lat1`` in [-90, 90],
         for ``world`` combined with ``extent``, or when no points are given.
     """
     if world and extent is not None:
@@ -219,6 +220,11 @@ def choose_frame(
         if box.size != 4 or not np.isfinite(box).all():
             raise InputError(f"extent must be four numbers lon0 lon1 lat0 lat1; got {extent!r}")
         lon0, lon1, lat0, lat1 = (float(v) for v in box)
+        if not (-180.0 <= lon0 <= 180.0 and -180.0 <= lon1 <= 180.0):
+            raise InputError(
+                f"extent longitudes must lie in [-180, 180] (lon0 > lon1 crosses the "
+                f"antimeridian); got {extent!r}"
+            )
         if not (-90.0 <= lat0 < lat1 <= 90.0):
             raise InputError(
                 f"extent latitudes must satisfy -90 <= lat0 < lat1 <= 90; got {extent!r}"

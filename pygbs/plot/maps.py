@@ -36,6 +36,7 @@ from pygbs.plot._axes import (
     resolve_frame,
 )
 from pygbs.plot.frame import MapFrame, choose_frame
+from pygbs.runtime import check_interrupt
 from pygbs.scales import parse_scale
 
 __all__ = [
@@ -324,7 +325,7 @@ def plot_density(
     n = int(lon.size)
     if n < scatter_below:
         ax.scatter(x, y, s=marker_size(n), color="#b2182b", alpha=0.6, linewidths=0, zorder=3)
-    else:
+    elif inside(frame, x, y).any():  # hexagons need at least one sample in view
         gridsize = hex_gridsize(frame)
         keep = inside(frame, x, y)
         (x0, x1), (y0, y1) = frame.limits()
@@ -357,6 +358,7 @@ def plot_density(
 def _save(fig: Figure, stem: Path, formats: Sequence[str], dpi: int) -> list[Path]:
     paths = []
     for fmt in formats:
+        check_interrupt()
         path = stem.with_suffix(f".{fmt}")
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi)
@@ -495,6 +497,13 @@ def write_maps(
         extent=extent,
         world=world,
     )
+    if extent is not None:
+        x, y = frame.project(lon_s, lat_s)
+        if not inside(frame, x, y).any():
+            raise InputError(
+                f"extent {' '.join(f'{v:g}' for v in extent)} holds none of the "
+                f"{lon_s.size} {kind}; choose an extent around the data"
+            )
     size = figure_size(frame)
     written: list[Path] = []
     scales = list(dict.fromkeys(centres["scale"].astype(str)))

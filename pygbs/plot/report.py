@@ -29,7 +29,10 @@ from pygbs.plot._axes import figure_size
 from pygbs.plot.frame import choose_frame
 from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label
 
-__all__ = ["write_report"]
+__all__ = ["REPORT_MARKER", "write_report"]
+
+#: Written into every report; ``pygbs report`` replaces an existing file only if it has it.
+REPORT_MARKER = "pygbs report"
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -373,6 +376,7 @@ def write_report(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="{REPORT_MARKER}">',
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">pygbs {html.escape(str(summary.get("pygbs_version", "")))}; '

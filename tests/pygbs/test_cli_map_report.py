@@ -68,6 +68,7 @@ def test_map_scores_and_maps(mapped):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
         [
+            ".geobias-output.json",  # the manifest of docs/cli.md
             "summary.json",
             "centres.csv",
             "density.png",
@@ -108,6 +109,7 @@ def test_map_from_scored_directory(mapped, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == [
+        ".geobias-output.json",
         "centres_marked_ssi_nn10.svg",
         "centres_unmarked_ssi_nn10.svg",
         "density.svg",
