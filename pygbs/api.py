@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs import __version__
+from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.coding import code_performance
 from pygbs.errors import InputError
 from pygbs.io import read_predictions
@@ -26,10 +27,8 @@ __all__ = ["score", "compare", "DEFAULT_SCALES", "DEFAULT_SCORES"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCALES = ("100km", "1000km", "nn50")
 #: Centres per batch of uncapped SRI neighbourhoods (bounds memory on dense data).
 SRI_CHUNK = 2048
-DEFAULT_SCORES = ("unmarked", "marked")
 _SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
 
 

@@ -12,19 +12,12 @@ import numpy as np
 import pandas as pd
 
 from pygbs._atomic import atomic_dir, atomic_path, write_text_atomic
+from pygbs._names import SCORE_COLUMNS
 from pygbs.errors import InputError
 from pygbs.predictions import Predictions
 
 __all__ = ["SCORE_COLUMNS", "GeoBiasResult", "Comparison", "aggregate"]
 
-#: Score name (CLI ``--score``) -> column of the per-centre table.
-SCORE_COLUMNS = {
-    "unmarked": "unmarked_ssi",
-    "marked": "marked_ssi",
-    "sri-grid": "sri_grid",
-    "sri-lag": "sri_lag",
-    "sri-sector": "sri_sector",
-}
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from pygbs.api import compare
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
 
 
@@ -34,6 +33,8 @@ def compare_cmd(files: tuple[Path, ...], out: Path, **params: Any) -> None:
         raise click.UsageError("--lon/--lat are not supported by compare; rename the columns")
 
     def run() -> None:
+        from pygbs.api import compare  # pandas and numba load only when a command runs
+
         cmp = compare(list(files), value=value, coords_from=coords_from, **kwargs)
         cmp.write(out)
         click.echo(cmp.to_markdown(), nl=False)

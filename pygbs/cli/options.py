@@ -10,9 +10,8 @@ from typing import Any
 
 import click
 
-from pygbs.api import DEFAULT_SCALES, DEFAULT_SCORES
+from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES, SCORE_COLUMNS
 from pygbs.errors import InputError
-from pygbs.result import SCORE_COLUMNS
 from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
 
 __all__ = ["score_options", "scoring_kwargs", "out_option", "run_or_exit"]

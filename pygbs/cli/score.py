@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from pygbs.api import score
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
 
 
@@ -32,6 +31,8 @@ def score_cmd(file: Path, out: Path, **params: Any) -> None:
     kwargs = scoring_kwargs(**params)
 
     def run() -> None:
+        from pygbs.api import score  # pandas and numba load only when a command runs
+
         res = score(file, progress=sys.stderr.isatty(), **kwargs)
         res.write(out)
         agg = res.summary["aggregates"]
