@@ -135,3 +135,13 @@ def test_submodules_are_attributes_and_unknown_names_raise():
         pygbs.no_such_name  # noqa: B018
     with pytest.raises(AttributeError):
         pygbs.__no_such_dunder__  # noqa: B018
+
+
+def test_cli_version_is_the_package_version():
+    from click.testing import CliRunner
+
+    from pygbs.cli import main
+
+    r = CliRunner().invoke(main, ["--version"])
+    assert r.exit_code == 0
+    assert r.output.strip() == f"pygbs, version {pygbs.__version__}"
