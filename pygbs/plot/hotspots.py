@@ -102,17 +102,19 @@ def _esda() -> Any:
 
     try:
         from numba.core.registry import CPUDispatcher
-
-        from pygbs.plot import _esda_chunks
     except ImportError:  # pragma: no cover - esda then runs without numba
         return esda
+    try:
+        from pygbs.plot import _esda_chunks
+    except ImportError:  # pragma: no cover - an esda without the names the engine calls
+        _esda_chunks = None
     engine = esda.crand.compute_chunk
     for module in (esda.crand, esda.moran, esda.getisord):
         for obj in vars(module).values():
             if isinstance(obj, CPUDispatcher) and obj is not engine:
                 with contextlib.suppress(Exception):
                     obj.enable_caching()
-    if engine is _esda_chunks._esda_compute_chunk:
+    if _esda_chunks is not None and engine is _esda_chunks._esda_compute_chunk:
         esda.crand.compute_chunk = _esda_chunks.compute_chunk
     return esda
 

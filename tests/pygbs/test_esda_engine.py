@@ -65,3 +65,24 @@ def test_plot_routes_esda_through_the_cached_engine():
     sigs = _esda_chunks._engine.signatures
     assert sigs, "the cached engine did not run"
     assert all("Dispatcher" not in str(t) for sig in sigs for t in sig)
+
+
+def test_another_esda_gets_its_own_engine(monkeypatch):
+    calls = []
+
+    def esda_engine(*args):
+        calls.append(args)
+        return "esda's"
+
+    monkeypatch.setattr(_esda_chunks, "_esda_compute_chunk", esda_engine)
+    args = (0, None, None, None, None, None, None, None, 1.0, False)
+    stat = _esda_chunks._STATISTICS[0]
+    monkeypatch.setattr(_esda_chunks, "ESDA_SOURCE_SHA", "0" * 64)  # not the installed esda
+    assert _esda_chunks.compute_chunk(*args, stat, 0.0, "directed") == "esda's"
+    assert calls and calls[0][10] is stat and calls[0][12] == "directed"
+    calls.clear()
+    # a statistic without a cached engine goes to esda's too, whatever the version
+    monkeypatch.undo()
+    monkeypatch.setattr(_esda_chunks, "_esda_compute_chunk", esda_engine)
+    assert _esda_chunks.compute_chunk(*args, print, 0.0, "two-sided") == "esda's"
+    assert calls[0][10] is print
