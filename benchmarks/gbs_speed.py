@@ -578,7 +578,7 @@ def _format_whole_process(r: dict[str, Any]) -> str:
         for s, ref in refs.items():
             lines.append(
                 f"  {s:<8} {ref['seconds']:.1f} s ({1e3 * ref['per_centre_s']:.3f} ms/centre); "
-                f"pygbs score is {ref['speedup']:.1f}x faster"
+                f"speed-up of pygbs score: {ref['speedup']:.1f}x"
             )
     return "\n".join(lines)
 
