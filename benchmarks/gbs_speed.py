@@ -13,11 +13,22 @@ Each side runs ``--repeats`` times per scale and the median wall time counts (th
 timings vary by +-15 % from run to run). Also reported: the numba compile time (a fresh
 process with an empty numba cache scores a tiny table twice: first call minus second
 call), the first-call overhead in this process (numba cache load), and the wall time of
-scoring the whole file at each scale. Example::
+scoring the whole file at each scale.
+
+With ``--whole-process`` the fast side is the command line instead, one process per run:
+``pygbs score FILE --scale S --score unmarked --score marked --out DIR`` on the whole
+file (interpreter start-up, imports, reading the file, loading the numba kernels from the
+cache, scoring, writing the outputs), against the same dense baseline per centre. The
+first run is reported on its own (it may compile or write the numba cache); the median of
+the ``--repeats`` runs after it counts. The start-up of ``import pygbs`` and
+``pygbs --help`` is timed too. ``--reference PATH`` adds one whole-process run of the
+public reference implementation's ``scripts/ssi_run.py`` (a checkout of seai-lab/PyGBS at
+PATH) on the same file, distance scales only. Examples::
 
     python benchmarks/gbs_speed.py
     python benchmarks/gbs_speed.py --centres 50 --scales 100km,nn50 --json out/gbs_speed.json
     python benchmarks/gbs_speed.py --file path/to/eval_yfcc__test_rbf.csv.gz
+    python benchmarks/gbs_speed.py --whole-process --scales 100km --repeats 5
 
 The baseline and ours share the machine's cores with whatever else runs: compare ratios
 from one run, not numbers across runs.
@@ -102,6 +113,32 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--no-compile", action="store_true", help="skip the cold-cache compile measurement"
     )
+    p.add_argument(
+        "--whole-process",
+        action="store_true",
+        help="time the `pygbs score` command as a separate process (whole file, per centre) "
+        "against the dense baseline, and the start-up of `import pygbs` / `pygbs --help`",
+    )
+    p.add_argument(
+        "--startup-repeats",
+        type=int,
+        default=7,
+        help="with --whole-process: runs of each start-up probe (default: %(default)s)",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="with --whole-process: a checkout of the public reference implementation "
+        "(seai-lab/PyGBS); its scripts/ssi_run.py is run once per distance scale on the "
+        "whole file",
+    )
+    p.add_argument(
+        "--reference-python",
+        default=sys.executable,
+        help="interpreter for --reference (default: this one)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress")
     return p.parse_args(argv)
@@ -170,6 +207,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     path = _resolve_file(args.file)
+    if args.whole_process:
+        return _report(_run_whole_process(args, path), _format_whole_process, args.json)
     score = _require_score()
 
     from pygbs._dense import dense_score
@@ -253,8 +292,6 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
             _, full_s = _timed(score, pred, scales=[s], **common)
             full[s] = {"centres": n, "seconds": full_s, "centres_per_s": _rate(n, full_s)}
 
-    import numba
-
     results = {
         "file": str(path),
         "n_samples": n,
@@ -279,22 +316,271 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "scales": per_scale,
         "full_file": full,
-        "machine": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-            "numba_threads": numba.get_num_threads(),
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-        },
+        "machine": _machine(),
     }
-    print(_format(results))
-    if args.json is not None:
+    return _report(results, _format, args.json)
+
+
+def _report(results: dict[str, Any], fmt: Any, json_path: Path | None) -> dict[str, Any]:
+    """Print ``results`` with ``fmt``; also write them as JSON to ``json_path``."""
+    print(fmt(results))
+    if json_path is not None:
         from pygbs._atomic import write_text_atomic
 
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(json_path, json.dumps(results, indent=2) + "\n")
     return results
+
+
+def _machine() -> dict[str, Any]:
+    import numba
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "numba_threads": numba.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+    }
+
+
+def _pygbs_command() -> list[str]:
+    """The ``pygbs`` console script of this interpreter's environment (else ``python -c``)."""
+    script = Path(sys.executable).parent / "pygbs"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from pygbs.cli import main; sys.exit(main())"]
+
+
+def _run_process(cmd: list[str], **kwargs: Any) -> float:
+    """Wall time of one run of ``cmd``; a failed run stops the benchmark with its stderr."""
+    t = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
+    wall = time.perf_counter() - t
+    if res.returncode != 0:
+        raise SystemExit(
+            f"gbs_speed: `{' '.join(cmd)}` failed with exit code {res.returncode}:\n"
+            f"{res.stderr.strip()[-2000:]}"
+        )
+    return wall
+
+
+def _startup(repeats: int) -> dict[str, Any]:
+    """Median and minimum wall time of the start-up probes (one untimed run first)."""
+    probes = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "import pygbs": [sys.executable, "-c", "import pygbs"],
+        "pygbs --help": [*_pygbs_command(), "--help"],
+    }
+    out: dict[str, Any] = {}
+    for name, cmd in probes.items():
+        _run_process(cmd)
+        times = [_run_process(cmd) for _ in range(max(repeats, 1))]
+        out[name] = {"median_s": float(np.median(times)), "min_s": min(times), "runs_s": times}
+    return out
+
+
+def _reference_input(path: Path, tmp: Path) -> Path:
+    """The prediction file as a plain ``.csv`` (the reference reader accepts nothing else)."""
+    if path.suffix == ".csv":
+        return path
+    if path.suffixes[-2:] != [".csv", ".gz"]:
+        raise SystemExit(f"gbs_speed: --reference needs a .csv or .csv.gz file; got {path}")
+    import gzip
+    import shutil
+
+    out = tmp / path.name[: -len(".gz")]
+    with gzip.open(path, "rb") as src, out.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return out
+
+
+def _reference_run(
+    args: argparse.Namespace, csv: Path, value: str, radius_rad: float, out: Path
+) -> float:
+    """Wall time of the reference's ``scripts/ssi_run.py`` on the whole file."""
+    root = args.reference.expanduser().resolve()
+    script = root / "scripts" / "ssi_run.py"
+    if not script.is_file():
+        raise SystemExit(f"gbs_speed: --reference: {script} not found (a PyGBS checkout?)")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+    # "--scale street" sets the reader's threshold to 1: hit columns become -1/+1 marks
+    # (sign-flipped, which leaves both SSIs unchanged); "--k" is the neighbourhood cap
+    cmd = [
+        args.reference_python,
+        str(script),
+        "--input",
+        str(csv),
+        "--value-column",
+        value,
+        "--coords-columns",
+        "lat",
+        "lon",
+        "--scale",
+        "street",
+        "--radius",
+        repr(radius_rad),
+        "--k",
+        str(args.k_max),
+        "--marked",
+        "both",
+        "--output",
+        str(out),
+    ]
+    return _run_process(cmd, env=env, cwd=root)
+
+
+def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
+    """``pygbs score`` as a process against the dense baseline, per centre."""
+    from pygbs._dense import dense_score
+    from pygbs.coding import code_performance
+    from pygbs.io import read_predictions
+    from pygbs.scales import parse_scale
+
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    parsed = {s: parse_scale(s, k_max=args.k_max, min_points=args.min_points) for s in scales}
+    log.info("start-up probes x %d", args.startup_repeats)
+    startup = _startup(args.startup_repeats)
+
+    pred = read_predictions(path)
+    n = len(pred)
+    values = np.asarray(code_performance(pred).values, dtype=np.float64)
+    lat = pred.lat / 180 * np.pi
+    lon = pred.lon / 180 * np.pi
+    base_rows = np.sort(np.random.default_rng(args.seed).permutation(n)[: min(args.centres, n)])
+    n_base = int(base_rows.shape[0])
+
+    per_scale: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="gbs_speed_cli_") as tmp_name:
+        tmp = Path(tmp_name)
+        ref_csv = _reference_input(path, tmp) if args.reference is not None else None
+        for s in scales:
+            sc = parsed[s]
+            kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
+            log.info("baseline %s: %d centres x %d", s, n_base, args.repeats)
+            base_s, base_all = _median_time(
+                args.repeats,
+                dense_score,
+                lat,
+                lon,
+                values,
+                base_rows,
+                k_max=args.k_max,
+                min_points=args.min_points,
+                **kw,
+            )
+            cmd = [
+                *_pygbs_command(),
+                "score",
+                str(path),
+                "--scale",
+                s,
+                "--score",
+                "unmarked",
+                "--score",
+                "marked",
+                "--k-max",
+                str(args.k_max),
+                "--min-points",
+                str(args.min_points),
+                "--seed",
+                str(args.seed),
+            ]
+            log.info("pygbs score %s: 1 + %d runs", s, args.repeats)
+            runs = [
+                _run_process([*cmd, "--out", str(tmp / f"{s}-{i}")])
+                for i in range(max(args.repeats, 1) + 1)
+            ]
+            whole_s = float(np.median(runs[1:]))
+            entry: dict[str, Any] = {
+                "baseline": {
+                    "centres": n_base,
+                    "seconds": base_s,
+                    "runs_s": base_all,
+                    "per_centre_s": base_s / n_base,
+                },
+                "whole_process": {
+                    "command": " ".join([*cmd, "--out", "DIR"]),
+                    "centres": n,
+                    "first_run_s": runs[0],
+                    "runs_s": runs[1:],
+                    "seconds": whole_s,
+                    "per_centre_s": whole_s / n,
+                },
+                "speedup": (base_s / n_base) / (whole_s / n),
+                "reference": None,
+            }
+            if ref_csv is not None and not sc.is_knn:
+                log.info("reference %s: %d centres, 1 run", s, n)
+                ref_s = _reference_run(
+                    args, ref_csv, pred.value_name, sc.radius_rad, tmp / f"reference-{s}.npz"
+                )
+                entry["reference"] = {
+                    "centres": n,
+                    "seconds": ref_s,
+                    "per_centre_s": ref_s / n,
+                    "speedup": (ref_s / n) / (whole_s / n),
+                }
+            per_scale[s] = entry
+
+    return {
+        "mode": "whole-process",
+        "file": str(path),
+        "n_samples": n,
+        "parameters": {
+            "centres": n_base,
+            "scales": scales,
+            "scores": list(SCORES),
+            "k_max": args.k_max,
+            "min_points": args.min_points,
+            "method": "pygbs",
+            "k": 4,
+            "seed": args.seed,
+            "repeats": args.repeats,
+            "startup_repeats": args.startup_repeats,
+            "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR"),
+        },
+        "startup": startup,
+        "scales": per_scale,
+        "machine": _machine(),
+    }
+
+
+def _format_whole_process(r: dict[str, Any]) -> str:
+    p = r["parameters"]
+    lines = [
+        f"file: {r['file']} ({r['n_samples']} samples)",
+        f"scores: unmarked + marked SSI, method=pygbs, k=4, k_max={p['k_max']}, "
+        f"min_points={p['min_points']}; numba threads: {r['machine']['numba_threads']}",
+        "",
+        f"start-up (median / min of {p['startup_repeats']} runs):",
+    ]
+    for name, v in r["startup"].items():
+        lines.append(f"  {name:<16} {v['median_s']:.3f} s / {v['min_s']:.3f} s")
+    lines += [
+        "",
+        f"{'scale':<8} {'baseline ms/c':>13} {'pygbs score ms/c':>17} {'speed-up':>9} "
+        f"{'first run':>10}   (baseline {p['centres']} centres in process; pygbs score on "
+        f"all {r['n_samples']} as a process, median of {p['repeats']} runs after the first)",
+    ]
+    for s, v in r["scales"].items():
+        w = v["whole_process"]
+        lines.append(
+            f"{s:<8} {1e3 * v['baseline']['per_centre_s']:>13.3f} "
+            f"{1e3 * w['per_centre_s']:>17.4f} {v['speedup']:>8.1f}x {w['first_run_s']:>9.2f}s"
+        )
+    refs = {s: v["reference"] for s, v in r["scales"].items() if v["reference"]}
+    if refs:
+        lines.append("")
+        lines.append("reference scripts/ssi_run.py, whole file, one run:")
+        for s, ref in refs.items():
+            lines.append(
+                f"  {s:<8} {ref['seconds']:.1f} s ({1e3 * ref['per_centre_s']:.3f} ms/centre); "
+                f"speed-up of pygbs score: {ref['speedup']:.1f}x"
+            )
+    return "\n".join(lines)
 
 
 def _format(r: dict[str, Any]) -> str:

@@ -3,6 +3,10 @@
 Spatial self-information (SSI, unmarked and marked) and spatial relative information (SRI)
 of a model's per-location performance, at distance and nearest-neighbour scales.
 
+The public names below are imported on first use, so ``import pygbs`` is quick and
+pandas, numba and the plotting stack load only when something needs them
+(docs/api.md).
+
 Examples
 --------
 >>> import pygbs
@@ -12,24 +16,45 @@ Examples
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("geobias")
-except PackageNotFoundError:  # pragma: no cover - source tree without install
-    __version__ = "0.0.0"
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from pygbs.api import compare, score
+    from pygbs.coding import Coding, code_performance
+    from pygbs.errors import InputError
+    from pygbs.io import read_predictions
+    from pygbs.neighbours import Neighbourhoods, SphereIndex
+    from pygbs.predictions import Predictions
+    from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult
+    from pygbs.scale_profile import Profile, profile, scale_range
+    from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
+    from pygbs.sri import sri_scores
+    from pygbs.ssi import ssi_scores
 
-from pygbs.api import compare, score  # noqa: E402  (needs __version__ above)
-from pygbs.coding import Coding, code_performance
-from pygbs.errors import InputError
-from pygbs.io import read_predictions
-from pygbs.neighbours import Neighbourhoods, SphereIndex
-from pygbs.predictions import Predictions
-from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult
-from pygbs.scale_profile import Profile, profile, scale_range
-from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
-from pygbs.sri import sri_scores
-from pygbs.ssi import ssi_scores
+#: Public name -> the module that defines it (imported when the name is first used).
+_EXPORTS = {
+    "EARTH_RADIUS_KM": "pygbs.scales",
+    "SCORE_COLUMNS": "pygbs.result",
+    "Coding": "pygbs.coding",
+    "Comparison": "pygbs.result",
+    "GeoBiasResult": "pygbs.result",
+    "InputError": "pygbs.errors",
+    "Neighbourhoods": "pygbs.neighbours",
+    "Predictions": "pygbs.predictions",
+    "Profile": "pygbs.scale_profile",
+    "Scale": "pygbs.scales",
+    "SphereIndex": "pygbs.neighbours",
+    "code_performance": "pygbs.coding",
+    "compare": "pygbs.api",
+    "parse_scale": "pygbs.scales",
+    "profile": "pygbs.scale_profile",
+    "read_predictions": "pygbs.io",
+    "scale_range": "pygbs.scale_profile",
+    "score": "pygbs.api",
+    "sri_scores": "pygbs.sri",
+    "ssi_scores": "pygbs.ssi",
+}
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -54,3 +79,37 @@ __all__ = [
     "ssi_scores",
     "__version__",
 ]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("geobias")
+    except PackageNotFoundError:  # pragma: no cover - source tree without install
+        return "0.0.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first access (PEP 562) and keep it in the module."""
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif not name.startswith("__"):
+        # a submodule (``pygbs.api``, ``pygbs.plot``...), as when everything was imported
+        # up front
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'pygbs' has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module 'pygbs' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs import __version__
+from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.coding import Coding, code_performance
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.grouping import expand_sources, group_by_dataset, unique_names
@@ -46,14 +47,12 @@ __all__ = ["score", "compare", "compare_by_dataset", "DEFAULT_SCALES", "DEFAULT_
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SCALES = ("100km", "1000km", "nn50")
 #: Centres per batch of uncapped SRI neighbourhoods, at most (bounds memory on dense data);
 #: the batch size adapts so that a batch takes about SRI_BATCH_S seconds, so that an
 #: interrupt is honoured between batches (docs/cli.md). SRI has no randomness: batches do
 #: not change results.
 SRI_CHUNK = 2048
 SRI_BATCH_S = 0.25
-DEFAULT_SCORES = ("unmarked", "marked")
 _SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
 
 

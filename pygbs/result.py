@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs._atomic import atomic_path, output_dir, write_text_atomic
+from pygbs._names import SCORE_COLUMNS
 from pygbs.errors import InputError
 from pygbs.predictions import Predictions
 from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI, Blocks, block_bootstrap
@@ -30,16 +31,6 @@ __all__ = [
 #: |Spearman rho| between accuracy and a score above which the score is flagged as
 #: tracking accuracy across the compared models
 TRACKS_ACCURACY = 0.8
-
-SCORE_COLUMNS = {
-    "unmarked": "unmarked_ssi",
-    "marked": "marked_ssi",
-    "sri-grid": "sri_grid",
-    "sri-lag": "sri_lag",
-    "sri-sector": "sri_sector",
-}
-"""Score name (CLI ``--score``) -> column of the per-centre table."""
-
 
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
 from pygbs.errors import InputError
 from pygbs.scales import EARTH_RADIUS_KM
 
@@ -33,10 +34,6 @@ __all__ = [
     "paired_bootstrap",
 ]
 
-#: Bootstrap replicates of the headline interval (``--bootstrap``).
-DEFAULT_BOOTSTRAP = 1000
-#: Confidence level of the interval (``--ci``).
-DEFAULT_CI = 0.95
 #: Replicates drawn at once (bounds the memory of the index matrix).
 _CHUNK_CELLS = 2_000_000
 

@@ -8,15 +8,17 @@ contiguous run of memory. The planar distance in the tangent plane is a lower bo
 the chord between unit vectors, which gives the stopping rules below.
 
 Each query first tries a *fast path*: it scans the ``(2 BLOCK + 1)^2`` cells around its
-own and keeps, without branching, the points whose squared chord is at most a threshold
-``T`` (the previous query's k-th squared chord times ``T_SLACK``: consecutive points are
-mostly neighbours with similar spacing); only those few are sorted. The result is
-accepted when it provably equals the full ranking: at least ``k`` points survived, every
-point that could belong to the k-th place (the near-tie window below) is under ``T``,
-and the window lies inside the scanned block. Otherwise the query is redone by the
-general search, which scans rings of cells outwards until no unscanned cell can hold a
-closer point. (Branch-free filtering matters: inserting every candidate into a sorted
-list costs about twice as much, through mispredicted branches.)
+own (a smaller square block, down to the query's own cell, where that one holds more than
+``FAST_CAP`` points: inside a dense cluster of samples) and keeps, without branching, the
+points whose squared chord is at most a threshold ``T`` (the previous query's k-th squared
+chord times ``T_SLACK``: consecutive points are mostly neighbours with similar spacing);
+only those few are sorted. The result is accepted when it provably equals the full
+ranking: at least ``k`` points survived, every point that could belong to the k-th place
+(the near-tie window below) is under ``T``, and the window lies inside the scanned block.
+Otherwise the query is redone by the general search, which scans rings of cells outwards
+until no unscanned cell can hold a closer point. (Branch-free filtering matters: inserting
+every candidate into a sorted list costs about twice as much, through mispredicted
+branches.)
 
 Ranking uses squared chords and, only for near-ties at the k-th place, the haversine
 reduced distance (:func:`pygbs._kernels.kdtree.rdist`) with the same (distance, index)
@@ -39,7 +41,8 @@ CELL_LOAD = 0.5
 BLOCK = 2
 #: The fast path's threshold is the previous query's k-th squared chord times this.
 T_SLACK = 1.6
-#: A block with more points than this (a cluster of samples) goes to the general search.
+#: A block with more points than this (a cluster of samples) is shrunk; when even the
+#: query's own cell holds more, the query goes to the general search.
 FAST_CAP = 64
 #: Chord^2 values this close (relative) may order differently from the haversine reduced
 #: distance through rounding: such near-ties are settled with the exact haversine values.
@@ -226,16 +229,18 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
         cy = c // nside
         cx = c - cy * nside
         q0, q1, q2 = xyz[q, 0], xyz[q, 1], xyz[q, 2]
-        gx0 = max(cx - BLOCK, 0)
-        gx1 = min(cx + BLOCK, nside - 1)
+        h = BLOCK  # the block's half-width: smaller around a dense cell
+        retried = False
         nc = 0
-        for _ in range(2):
+        while True:
+            gx0 = max(cx - h, 0)
+            gx1 = min(cx + h, nside - 1)
             nc = 0
-            for gy in range(max(cy - BLOCK, 0), min(cy + BLOCK, nside - 1) + 1):
+            for gy in range(max(cy - h, 0), min(cy + h, nside - 1) + 1):
                 t0 = cell_start[gy * nside + gx0]
                 t1 = cell_start[gy * nside + gx1 + 1]
                 if nc + (t1 - t0) > FAST_CAP:
-                    nc = -1  # a cluster: too many points for the fast path
+                    nc = -1  # a cluster: too many points for this block
                     break
                 for t in range(t0, t1):
                     a = sxyz[t, 0] - q0
@@ -246,8 +251,11 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
                     cd[nc] = d2
                     ct[nc] = p
                     nc += (d2 <= thr) & (p != exclude)  # keep without branching
-            if 0 <= nc < k and thr < np.inf:
+            if nc < 0 and h > 0:
+                h -= 1  # try the smaller block around the query's cell
+            elif 0 <= nc < k and thr < np.inf and not retried:
                 thr = np.inf  # this point's neighbours are farther: once more, no threshold
+                retried = True
             else:
                 break
         found = _BLOCK_TOO_SMALL
@@ -265,7 +273,7 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
                     bi[r] = ii
             n = min(nc, kk)
             bound = _window(bd2, n, k)
-            if bound <= thr and not _outside(px, py, cs, nside, cx, cy, BLOCK, q, bound):
+            if bound <= thr and not _outside(px, py, cs, nside, cx, cy, h, q, bound):
                 found = _settle(plat, plon, pcos, xyz, q, k, row, tie_rtol, bd2, bi, bh, n)
         if found < 0:  # undecided, or a tie group that overflows the buffer
             pending[n_pending] = q

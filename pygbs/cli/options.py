@@ -9,10 +9,14 @@ from typing import Any
 
 import click
 
-from pygbs.api import DEFAULT_SCALES, DEFAULT_SCORES
-from pygbs.result import SCORE_COLUMNS
+from pygbs._names import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_CI,
+    DEFAULT_SCALES,
+    DEFAULT_SCORES,
+    SCORE_COLUMNS,
+)
 from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
-from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI
 
 __all__ = [
     "force_option",

@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from pygbs._atomic import output_dir
-from pygbs.api import score
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
 
 
@@ -33,6 +32,8 @@ def score_cmd(file: Path, out: Path, force: bool, **params: Any) -> None:
     kwargs = scoring_kwargs(**params)
 
     def run() -> None:
+        from pygbs.api import score  # pandas and numba load only when a command runs
+
         # claim --out first (a refused or unwritable --out fails before the work)
         with output_dir(out, "pygbs score", force=force) as stage:
             res = score(file, progress=sys.stderr.isatty(), **kwargs)

@@ -90,7 +90,10 @@ def _esda() -> Any:
     esda compiles its numba kernels without ``cache=True``, which costs tens of seconds in
     every new process. ``Dispatcher.enable_caching`` (numba's public API) turns the disk
     cache on for them (``NUMBA_CACHE_DIR`` or ``__pycache__``); nothing else changes. The
-    kernel that takes the statistic as a function argument still compiles once per process.
+    engine that takes the statistic as a function argument cannot be cached that way (its
+    signature differs in every process, so each process would compile it and write one
+    more copy): esda calls :func:`pygbs.plot._esda_chunks.compute_chunk` instead, the same
+    engine built once per statistic.
     """
     import esda
     import esda.crand
@@ -101,11 +104,18 @@ def _esda() -> Any:
         from numba.core.registry import CPUDispatcher
     except ImportError:  # pragma: no cover - esda then runs without numba
         return esda
+    try:
+        from pygbs.plot import _esda_chunks
+    except ImportError:  # pragma: no cover - an esda without the names the engine calls
+        _esda_chunks = None
+    engine = esda.crand.compute_chunk
     for module in (esda.crand, esda.moran, esda.getisord):
         for obj in vars(module).values():
-            if isinstance(obj, CPUDispatcher):
+            if isinstance(obj, CPUDispatcher) and obj is not engine:
                 with contextlib.suppress(Exception):
                     obj.enable_caching()
+    if _esda_chunks is not None and engine is _esda_chunks._esda_compute_chunk:
+        esda.crand.compute_chunk = _esda_chunks.compute_chunk
     return esda
 
 

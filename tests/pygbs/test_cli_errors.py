@@ -175,7 +175,6 @@ def test_unexpected_error_is_one_line_and_debug_shows_it(data, tmp_path, monkeyp
         raise RuntimeError("something odd\nsecond line")
 
     monkeypatch.setattr(pygbs.api, "score", broken)
-    monkeypatch.setattr("pygbs.cli.score.score", broken)
     args = ["score", str(data / "p.csv"), "--out", str(tmp_path / "o")]
     _one_line_error(CliRunner().invoke(main, args), 1,
                     "RuntimeError: something odd", "--debug")  # fmt: skip

@@ -238,6 +238,8 @@ def _brute_force_neighbours(plat, plon, pcos, a, width, reference_rule):
         (False, 120, 70, 0.3),
         (True, 150, 0, 0.02),  # samples much denser than the background grid
         (False, 60, 0, 0.45),
+        (True, 240, 0, 0.04),  # a dense cluster: smaller blocks around its cells
+        (False, 240, 0, 0.04),
     ],
 )
 def test_fast_knn_graph_equals_brute_force(reference_rule, n, n_coincident, spread):

@@ -1,0 +1,32 @@
+"""Score names and defaults shared by the API and the CLI.
+
+Kept in a module that imports nothing heavy, so that ``pygbs --help`` and the option
+parsing of every command run without pandas or numba (docs/cli.md).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_CI",
+    "DEFAULT_SCALES",
+    "DEFAULT_SCORES",
+    "SCORE_COLUMNS",
+]
+
+SCORE_COLUMNS = {
+    "unmarked": "unmarked_ssi",
+    "marked": "marked_ssi",
+    "sri-grid": "sri_grid",
+    "sri-lag": "sri_lag",
+    "sri-sector": "sri_sector",
+}
+"""Score name (CLI ``--score``) -> column of the per-centre table."""
+#: Scales scored when none are given.
+DEFAULT_SCALES = ("100km", "1000km", "nn50")
+#: Scores computed when none are given.
+DEFAULT_SCORES = ("unmarked", "marked")
+#: Block-bootstrap replicates of each headline interval (``--bootstrap``).
+DEFAULT_BOOTSTRAP = 1000
+#: Confidence level of the headline intervals (``--ci``).
+DEFAULT_CI = 0.95
