@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 
 from pygbs import __version__
+from pygbs._engine import BlockOptions, LocalEngine, Samples, column_dtypes
 from pygbs.coding import code_performance
 from pygbs.errors import InputError
 from pygbs.io import read_predictions
-from pygbs.neighbours import Neighbourhoods, SphereIndex
 from pygbs.predictions import Predictions
 from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult, aggregate
 from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
-from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD, sri_scores
-from pygbs.ssi import METHODS, ssi_scores
+from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
+from pygbs.ssi import METHODS
 
 __all__ = ["score", "compare", "DEFAULT_SCALES", "DEFAULT_SCORES"]
 
@@ -30,7 +30,7 @@ DEFAULT_SCALES = ("100km", "1000km", "nn50")
 #: Centres per batch of uncapped SRI neighbourhoods (bounds memory on dense data).
 SRI_CHUNK = 2048
 DEFAULT_SCORES = ("unmarked", "marked")
-_SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
+_SRI = ("sri-grid", "sri-lag", "sri-sector")
 
 
 def _as_predictions(
@@ -67,6 +67,45 @@ def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _score_scales(
+    engine: Any,
+    pred: Predictions,
+    rows: np.ndarray,
+    parsed: list[Any],
+    opts: BlockOptions,
+    alpha: float,
+    show: bool,
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """The per-centre table of every scale and the aggregates, filled batch by batch.
+
+    Each column is allocated once for all scales and filled in place, and the table is
+    built on those arrays without a copy (docs/scale.md, "Memory").
+    """
+    nr, ns = len(rows), len(parsed)
+    kinds = column_dtypes(opts.scores)
+    cols: dict[str, np.ndarray] = {
+        "row": np.tile(rows, ns),
+        "lon": np.tile(pred.lon[rows], ns),
+        "lat": np.tile(pred.lat[rows], ns),
+        "scale": np.repeat(np.array([s.name for s in parsed], dtype=object), nr),
+    }
+    for name, dtype in kinds.items():
+        cols[name] = np.empty(nr * ns, dtype=dtype)
+    aggregates: dict[str, dict[str, Any]] = {SCORE_COLUMNS[s]: {} for s in opts.scores}
+    for j, scale in enumerate(parsed):
+        off = j * nr
+        label = f"{scale.name}" if show else None
+        for a, b, block in engine.blocks(rows, scale, opts, label):
+            for name, values in block.items():
+                cols[name][off + a : off + b] = values
+        sizes = cols["n_neighbours"][off : off + nr]
+        for s in opts.scores:
+            col = SCORE_COLUMNS[s]
+            p = cols[f"{col}_p"][off : off + nr] if f"{col}_p" in cols else None
+            aggregates[col][scale.name] = aggregate(cols[col][off : off + nr], sizes, p, alpha)
+    return pd.DataFrame(cols, copy=False), aggregates
+
+
 def score(
     predictions: Predictions | str | Path | pd.DataFrame,
     *,
@@ -95,6 +134,8 @@ def score(
     lon: str | None = None,
     lat: str | None = None,
     progress: bool = False,
+    scheduler: Any = None,
+    chunk_size: int | None = None,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
 
@@ -139,6 +180,14 @@ def score(
         Coordinate column names (default: detected).
     progress : bool, default=False
         Show progress bars (on a terminal only).
+    scheduler : str or distributed.Client, optional
+        Score on a Dask cluster (needs ``pip install geobias[dask]``): a scheduler address
+        ``'tcp://HOST:PORT'``, ``'local:N'`` for a local cluster of N worker processes, or
+        a connected ``Client``. Results are identical to the default single-process run
+        (docs/scale.md).
+    chunk_size : int, optional
+        Centres per Dask task (default: about eight tasks per worker and scale, between
+        1,024 and 65,536). Only with ``scheduler``.
 
     Returns
     -------
@@ -169,85 +218,32 @@ def score(
     coding = code_performance(pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw)
     marks = np.asarray(coding.values, dtype=np.float64)
     rows = _select_centres(len(pred), centres)
-    index = SphereIndex(pred.lon, pred.lat)
-    want_unmarked, want_marked = "unmarked" in scores, "marked" in scores
-    blocks: list[pd.DataFrame] = []
-    aggregates: dict[str, dict[str, Any]] = {SCORE_COLUMNS[s]: {} for s in scores}
+    opts = BlockOptions(
+        scores=tuple(scores),
+        method=method,
+        k=k,
+        min_points=min_points,
+        presence=presence,
+        graph=graph,
+        permutations=permutations,
+        seed=seed,
+        sri_scale=sri_scale,
+        sri_lag=sri_lag,
+        sri_sectors=sri_sectors,
+        sri_threshold=sri_threshold,
+        sri_bins=sri_bins,
+        sri_chunk=SRI_CHUNK,
+    )
+    samples = Samples.from_arrays(pred.lon, pred.lat, pred.value, marks)
+    if scheduler is None:
+        engine: Any = LocalEngine(samples)
+    else:
+        from pygbs.distributed import DaskEngine
+
+        engine = DaskEngine(samples, scheduler, chunk_size=chunk_size)
     show = bool(progress and sys.stderr.isatty())
-    for scale in parsed:
-        nb = Neighbourhoods.from_scale(index, rows, scale)
-        cols: dict[str, np.ndarray] = {
-            "row": rows,
-            "lon": pred.lon[rows],
-            "lat": pred.lat[rows],
-            "scale": np.full(len(rows), scale.name, dtype=object),
-            "n_neighbours": nb.sizes,
-            "radius_km": nb.radius * EARTH_RADIUS_KM,
-            "mean_performance": nb.mean_of(pred.value),
-        }
-        pvals: dict[str, np.ndarray | None] = {}
-        if want_unmarked or want_marked:
-            res = ssi_scores(
-                index,
-                nb,
-                marks,
-                unmarked=want_unmarked,
-                marked=want_marked,
-                method=method,
-                k=k,
-                min_points=min_points,
-                presence=presence,
-                graph=graph,
-                permutations=permutations,
-                seed=seed,
-                progress=f"SSI {scale.name}" if show else None,
-            )
-            for name in ("unmarked", "marked"):
-                if name in scores:
-                    col = SCORE_COLUMNS[name]
-                    cols[col] = res[f"{name}_ssi"]
-                    cols[f"{col}_p"] = res[f"{name}_ssi_p"]
-                    pvals[col] = res[f"{name}_ssi_p"]
-        sri_wanted = [s for s in scores if s in _SRI]
-        for s in sri_wanted:
-            cols[SCORE_COLUMNS[s]] = np.full(len(rows), np.nan)
-            pvals[SCORE_COLUMNS[s]] = None
-        # SRI uses every sample within the radius (no k_max cap); in chunks of centres so
-        # that large radii on dense data do not hold every neighbourhood in memory at once
-        for a in range(0, len(rows) if sri_wanted else 0, SRI_CHUNK):
-            part = rows[a : a + SRI_CHUNK]
-            full = Neighbourhoods.from_scale(index, part, scale, cap=False)
-            for s in sri_wanted:
-                vals, _ = sri_scores(
-                    index.lat_rad,
-                    index.lon_rad,
-                    marks,
-                    part,
-                    full.indptr,
-                    full.indices,
-                    full.dist,
-                    full.radius,
-                    partition=_SRI[s],
-                    scale=sri_scale,
-                    lag=sri_lag,
-                    n_splits=sri_sectors,
-                    threshold=sri_threshold,
-                    bins=sri_bins,
-                )
-                vals = np.where(full.sizes >= min_points, vals, np.nan)
-                cols[SCORE_COLUMNS[s]][a : a + len(part)] = vals
-        block = pd.DataFrame(cols)
-        blocks.append(block)
-        for col, p in pvals.items():
-            aggregates[col][scale.name] = aggregate(block[col].to_numpy(), nb.sizes, p, alpha)
-    table = pd.concat(blocks, ignore_index=True)
-    ordered = [c for c in table.columns if c not in SCORE_COLUMNS.values() and not c.endswith("_p")]
-    for col in SCORE_COLUMNS.values():
-        if col in table.columns:
-            ordered.append(col)
-            if f"{col}_p" in table.columns:
-                ordered.append(f"{col}_p")
-    table = table[ordered]
+    with engine:
+        table, aggregates = _score_scales(engine, pred, rows, parsed, opts, alpha, show)
     # rows whose exact location already occurred (hash-based, no sort of the table)
     n_dup = int(pd.DataFrame({"lon": pred.lon, "lat": pred.lat}).duplicated().sum())
     summary = {
