@@ -25,6 +25,10 @@ SCORE_COLUMNS = {
     "sri-lag": "sri_lag",
     "sri-sector": "sri_sector",
 }
+#: Per-centre table formats of :meth:`GeoBiasResult.write` and their file names.
+CENTRES_FORMATS = {"csv": "centres.csv", "parquet": "centres.parquet"}
+#: Rows per Parquet row group (and per conversion to Arrow) in :meth:`GeoBiasResult.to_parquet`.
+PARQUET_ROW_GROUP = 1_000_000
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
@@ -138,27 +142,64 @@ class GeoBiasResult:
         with atomic_path(path) as tmp:
             self.centres.to_csv(tmp, index=False)
 
-    def to_parquet(self, path: str | Path) -> None:
-        """Write the per-centre table as Parquet (atomically)."""
-        with atomic_path(path) as tmp:
-            self.centres.to_parquet(tmp, index=False)
+    def to_parquet(self, path: str | Path, rows_per_group: int = PARQUET_ROW_GROUP) -> None:
+        """Write the per-centre table as Parquet (atomically), one row group at a time.
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write ``summary.json`` and ``centres.csv`` into ``out_dir`` (all or nothing)."""
+        Only one group of ``rows_per_group`` rows is converted to Arrow at a time, so the
+        table is never held in memory twice (docs/scale.md).
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = self.centres
+        with atomic_path(path) as tmp:
+            writer = None
+            try:
+                for a in range(0, max(len(table), 1), rows_per_group):
+                    piece = pa.Table.from_pandas(
+                        table.iloc[a : a + rows_per_group], preserve_index=False
+                    )
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, piece.schema)
+                    writer.write_table(piece)
+            finally:
+                if writer is not None:
+                    writer.close()
+
+    def write(self, out_dir: str | Path, format: str = "csv") -> Path:
+        """Write ``summary.json`` and ``centres.csv`` (or ``centres.parquet``) into ``out_dir``.
+
+        All or nothing: ``out_dir`` is replaced only when every file is written.
+
+        Parameters
+        ----------
+        out_dir : path-like
+            Output directory.
+        format : {'csv', 'parquet'}, default='csv'
+            Format of the per-centre table.
+        """
+        if format not in CENTRES_FORMATS:
+            raise InputError(f"format must be one of {list(CENTRES_FORMATS)}; got {format!r}")
         with atomic_dir(out_dir) as tmp:
             self.to_json(tmp / "summary.json")
-            self.to_csv(tmp / "centres.csv")
+            if format == "parquet":
+                self.to_parquet(tmp / CENTRES_FORMATS[format])
+            else:
+                self.to_csv(tmp / CENTRES_FORMATS[format])
         return Path(out_dir)
 
     @classmethod
     def read(cls, out_dir: str | Path) -> GeoBiasResult:
-        """Read a ``pygbs score`` output directory back."""
+        """Read a ``pygbs score`` output directory back (``centres.csv`` or ``.parquet``)."""
         d = Path(out_dir)
-        for name in ("summary.json", "centres.csv"):
-            if not (d / name).is_file():
-                raise InputError(f"{d}: not a pygbs score output directory (no {name})")
+        if not (d / "summary.json").is_file():
+            raise InputError(f"{d}: not a pygbs score output directory (no summary.json)")
         summary = json.loads((d / "summary.json").read_text(encoding="utf-8"))
-        return cls(pd.read_csv(d / "centres.csv"), summary)
+        if (d / "centres.csv").is_file():
+            return cls(pd.read_csv(d / "centres.csv"), summary)
+        if (d / "centres.parquet").is_file():
+            return cls(pd.read_parquet(d / "centres.parquet"), summary)
+        raise InputError(f"{d}: not a pygbs score output directory (no centres.csv)")
 
 
 @dataclass(eq=False)
