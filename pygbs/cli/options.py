@@ -15,7 +15,14 @@ from pygbs.errors import InputError
 from pygbs.result import SCORE_COLUMNS
 from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
 
-__all__ = ["score_options", "scoring_kwargs", "out_option", "run_or_exit"]
+__all__ = [
+    "cluster_options",
+    "format_option",
+    "out_option",
+    "run_or_exit",
+    "score_options",
+    "scoring_kwargs",
+]
 
 
 def _k_max(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
@@ -214,3 +221,32 @@ def run_or_exit(fn: Callable[[], Any]) -> Any:
     except (InputError, FileNotFoundError, FileExistsError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+
+
+def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--scheduler`` and ``--chunk-size``: score on a Dask cluster (docs/scale.md)."""
+    f = click.option(
+        "--chunk-size",
+        type=click.IntRange(1),
+        default=None,
+        help="Centres per Dask task (default: about 8 tasks per worker and scale).",
+    )(f)
+    return click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Score on a Dask cluster: a scheduler address (tcp://HOST:8786) or 'local:N' "
+        "for N local worker processes. Needs pip install 'geobias[dask]'.",
+    )(f)
+
+
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format csv|parquet`` of the per-centre table."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["csv", "parquet"]),
+        default="csv",
+        show_default=True,
+        help="Format of OUT/centres.* (Parquet is smaller and faster for millions of rows).",
+    )(f)
