@@ -103,7 +103,7 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port (the default 8787 may be taken)
         )
         client = distributed.Client(cluster)
         return client, cluster, max(1, (os.cpu_count() or 1) // n)
