@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from encoders._cluster import ZooJob
 from encoders.data import GeoDataset, load_dataset
 from encoders.train import NO_PRIOR, Trainer, train_and_evaluate
 from pygbs._atomic import atomic_path, write_text_atomic
@@ -235,6 +236,7 @@ def run_zoo(
     report: bool = True,
     resume: bool = False,
     progress: bool | str = "auto",
+    scheduler: Any = None,
 ) -> ZooResult:
     """Train and evaluate the zoo on one dataset, then score every model's geo-bias.
 
@@ -268,6 +270,10 @@ def run_zoo(
         Reuse finished runs in ``out_dir`` and continue interrupted ones from their checkpoint.
     progress : bool or 'auto', default='auto'
         Progress bars (only on a terminal with 'auto').
+    scheduler : str or distributed.Client, optional
+        Train the models as independent tasks on a Dask cluster (``'tcp://HOST:PORT'`` or
+        ``'local:N'``; needs ``pip install 'geobias[dask]'``), one model per task; the
+        files are collected here and scored as in a local run (docs/scale.md).
 
     Returns
     -------
@@ -289,6 +295,8 @@ def run_zoo(
     user_trainer = set(trainer_options or {})
     pred_dir = out / "predictions"
     rows, files, settings = [], [], {}
+    jobs: list[ZooJob] = []
+    docs: dict[str, dict[str, Any]] = {}
     for name in models:
         run_dir = out / "runs" / name
         pred_path = pred_dir / f"{name}.csv"
@@ -302,20 +310,33 @@ def run_zoo(
             Trainer(**{**base_trainer, **tr_over}),
             device=device, seed=seed, resume=resume, progress=progress,
         )  # fmt: skip
+        settings[name] = {"trainer": None, "hparams": hp if name != NO_PRIOR else None}
         doc = _finished(run_dir, pred_path) if resume else None
-        if doc is None:
+        if doc is not None:
+            log.info("reusing finished run %s", run_dir)
+            docs[name] = doc
+            continue
+        job = ZooJob(
+            name, None if name == NO_PRIOR else name, run_dir, pred_path, trainer,
+            None if name == NO_PRIOR else hp,
+        )  # fmt: skip
+        if scheduler is None:
             log.info("training %s on %s", name, ds.name)
-            doc = train_and_evaluate(
-                None if name == NO_PRIOR else name, ds, run_dir,
-                trainer=trainer, hparams=None if name == NO_PRIOR else hp,
+            docs[name] = train_and_evaluate(
+                job.encoder, ds, run_dir, trainer=trainer, hparams=job.hparams,
                 predictions_path=pred_path.resolve(),
             )  # fmt: skip
         else:
-            log.info("reusing finished run %s", run_dir)
-        settings[name] = {
-            "trainer": doc.get("trainer"),
-            "hparams": hp if name != NO_PRIOR else None,
-        }
+            jobs.append(job)
+    if jobs:
+        from encoders._cluster import train_on_cluster
+
+        log.info("training %d models on the Dask cluster %s", len(jobs), scheduler)
+        for job, doc in zip(jobs, train_on_cluster(scheduler, ds, jobs), strict=True):
+            docs[job.name] = doc
+    for name in models:
+        doc = docs[name]
+        settings[name]["trainer"] = doc.get("trainer")
         row = {"model": name, **{m: doc["test"][m] for m in _metric_columns(ds.task)}}
         row.update(
             {
@@ -325,7 +346,7 @@ def run_zoo(
             }
         )
         rows.append(row)
-        files.append(pred_path)
+        files.append(pred_dir / f"{name}.csv")
     table = pd.DataFrame(rows)
     comparison = None
     if score:
