@@ -1,0 +1,255 @@
+"""Centres per second against the number of samples and against the number of Dask workers.
+
+Two tables, both on seeded clustered world-wide samples from
+``benchmarks/clustered_sample.py`` (unmarked + marked SSI, ``method='pygbs'``,
+``k_max=100``):
+
+1. **Samples.** For each size in ``--sizes`` (default 1e4, 1e5, 1e6, 1e7), a fresh process
+   reads the table, builds the k-d tree and scores ``--centres`` seeded random centres
+   (default 20,000) at each scale. Printed per scale: centres/s, the per-centre time
+   (wall time minus the k-d tree build, divided by the centres) and its ratio to the
+   per-centre time at 1e5 samples; and the process's peak resident memory. With
+   ``--full N`` the sizes up to N are also scored whole (every centre, every scale) with
+   ``pygbs score --format parquet``, and its peak memory and wall time are printed.
+2. **Workers.** On a table of ``--workers-n`` samples (default 1e5), all centres scored in
+   this process (``scheduler=None``) and on local Dask clusters of 1 and 2 worker processes
+   (``--workers``), each worker with ``cores / workers`` numba threads; centres/s exclude
+   the cluster's start-up (printed apart).
+
+Example::
+
+    python benchmarks/gbs_scale.py --sizes 1e4,1e5,1e6,1e7 --full 1e6 --json out/gbs_scale.json
+
+Run nothing else heavy at the same time: the processes' timings and peak memory are only
+comparable within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SCORES = ("unmarked", "marked")
+
+# Runs in a fresh process: read, index, score sampled centres per scale; prints JSON.
+_SAMPLE_PROBE = """
+import json, sys, time
+import numpy as np
+import pygbs
+from pygbs.neighbours import SphereIndex
+path, n_centres, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[4])
+scales = sys.argv[3].split(",")
+t = time.perf_counter(); pred = pygbs.read_predictions(path); read_s = time.perf_counter() - t
+n = len(pred)
+rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n_centres, n), replace=False))
+tiny = np.arange(min(n, 64))
+pygbs.score(pred, scales=scales, scores=("unmarked", "marked"), centres=tiny)  # numba cache load
+t = time.perf_counter(); SphereIndex(pred.lon, pred.lat); index_s = time.perf_counter() - t
+out = {"n": n, "centres": int(len(rows)), "read_s": read_s, "index_s": index_s, "scales": {}}
+for s in scales:
+    t = time.perf_counter()
+    res = pygbs.score(pred, scales=[s], scores=("unmarked", "marked"), centres=rows)
+    wall = time.perf_counter() - t
+    sizes = res.centres["n_neighbours"].to_numpy()
+    out["scales"][s] = {"seconds": wall, "mean_neighbours": float(sizes.mean()),
+                        "share_at_cap": float((sizes == 100).mean())}
+print(json.dumps(out))
+"""
+
+# Runs in a fresh process: score all centres of a table here and on local clusters.
+_WORKERS_PROBE = """
+import json, os, sys, time
+import pygbs
+path, scales = sys.argv[1], sys.argv[2].split(",")
+workers = [int(w) for w in sys.argv[3].split(",")]
+pred = pygbs.read_predictions(path)
+kw = dict(scales=scales, scores=("unmarked", "marked"))
+pygbs.score(pred, centres=64, **kw)  # numba cache load
+out = {"n": len(pred), "runs": []}
+t = time.perf_counter(); pygbs.score(pred, **kw); wall = time.perf_counter() - t
+out["runs"].append({"workers": 0, "seconds": wall, "start_s": 0.0})
+if __name__ == "__main__":
+    import distributed
+    cores = os.cpu_count() or 1
+    for w in workers:
+        t = time.perf_counter()
+        cluster = distributed.LocalCluster(
+            n_workers=w, threads_per_worker=1, dashboard_address=":0",
+            env={"NUMBA_NUM_THREADS": str(max(1, cores // w))})
+        client = distributed.Client(cluster)
+        pygbs.score(pred, centres=64, scheduler=client, **kw)  # workers load numba + index
+        start = time.perf_counter() - t
+        t = time.perf_counter(); pygbs.score(pred, scheduler=client, **kw)
+        wall = time.perf_counter() - t
+        client.close(); cluster.close()
+        out["runs"].append({"workers": w, "seconds": wall, "start_s": start})
+print(json.dumps(out))
+"""
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--sizes", default="1e4,1e5,1e6,1e7", help="sample sizes (default: %(default)s)")
+    p.add_argument("--centres", type=int, default=20_000, help="sampled centres per size")
+    p.add_argument("--scales", default="100km,nn50", help="scales (default: %(default)s)")
+    p.add_argument(
+        "--full", type=float, default=0, help="also score whole tables up to this size (CLI)"
+    )
+    p.add_argument("--workers", default="1,2", help="local Dask cluster sizes (default: 1,2)")
+    p.add_argument("--workers-n", type=float, default=1e5, help="samples of the workers table")
+    p.add_argument("--no-workers", action="store_true", help="skip the workers table")
+    p.add_argument("--seed", type=int, default=0, help="seed of the tables and centres")
+    p.add_argument("--tmp", type=Path, default=None, help="folder for the generated tables")
+    p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    return p.parse_args(argv)
+
+
+def _run_rss(cmd: list[str]) -> tuple[str, float, float]:
+    """Run ``cmd``: (stdout, wall seconds, the child's own peak resident memory in GiB)."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"gbs_scale: {' '.join(cmd[:4])} failed:\n{stderr.strip()[-2000:]}")
+    return stdout, wall, usage.ru_maxrss / 2**20  # ru_maxrss is in KiB on Linux
+
+
+def _table(n: int, seed: int, folder: Path) -> Path:
+    sys.path.insert(0, str(HERE))
+    from clustered_sample import generate
+
+    path = folder / f"clustered_{n}.parquet"
+    if not path.is_file():
+        generate(n, seed=seed).to_parquet(path, index=False)
+    return path
+
+
+def run(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark; returns the results (also printed, and written with --json)."""
+    args = _parse_args(argv)
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="gbs_scale_") if args.tmp is None else None
+    folder = Path(tmp_ctx.name) if tmp_ctx else args.tmp
+    folder.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"sizes": [], "full": [], "workers": None}
+    try:
+        for n in sizes:
+            path = _table(n, args.seed, folder)
+            stdout, _, rss = _run_rss(
+                [sys.executable, "-c", _SAMPLE_PROBE, str(path), str(args.centres),
+                 ",".join(scales), str(args.seed)]
+            )  # fmt: skip
+            row = json.loads(stdout.strip().splitlines()[-1])
+            row["peak_gib"] = rss
+            for v in row["scales"].values():
+                v["us_per_centre"] = 1e6 * (v["seconds"] - row["index_s"]) / row["centres"]
+                v["centres_per_s"] = row["centres"] / v["seconds"]
+            results["sizes"].append(row)
+            print(f"  n={n}: done", file=sys.stderr)
+            if n <= args.full:
+                out = folder / f"result_{n}"
+                pygbs_cmd = str(Path(sys.executable).parent / "pygbs")
+                cmd = [pygbs_cmd, "score", str(path), "--format", "parquet", "--out", str(out)]
+                for s in scales:
+                    cmd += ["--scale", s]
+                _, wall, rss = _run_rss(cmd)
+                results["full"].append({"n": n, "seconds": wall, "peak_gib": rss})
+                print(f"  n={n} whole: done", file=sys.stderr)
+        if not args.no_workers:
+            path = _table(int(args.workers_n), args.seed, folder)
+            stdout, _, _ = _run_rss(
+                [sys.executable, "-c", _WORKERS_PROBE, str(path), ",".join(scales), args.workers]
+            )
+            results["workers"] = json.loads(stdout.strip().splitlines()[-1])
+    finally:
+        if tmp_ctx is not None:
+            tmp_ctx.cleanup()
+    import numba
+
+    results["parameters"] = {
+        "centres": args.centres,
+        "scales": scales,
+        "scores": list(SCORES),
+        "k_max": 100,
+        "seed": args.seed,
+    }
+    results["machine"] = {
+        "python": platform.python_version(),
+        "numba_threads": numba.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+    }
+    print(_format(results))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def _format(r: dict[str, Any]) -> str:
+    p = r["parameters"]
+    scales = p["scales"]
+    lines = [
+        f"unmarked + marked SSI, k_max={p['k_max']}; {p['centres']} random centres per size; "
+        f"{r['machine']['cpu_count']} cores",
+        "",
+        f"{'samples':>10} {'scale':<7} {'centres/s':>10} {'us/centre':>10} {'vs 1e5':>7} "
+        f"{'at cap':>7} {'tree s':>7} {'peak GiB':>9}",
+    ]
+    ref = {s: None for s in scales}
+    for row in r["sizes"]:
+        if row["n"] == 100_000:
+            ref = {s: row["scales"][s]["us_per_centre"] for s in scales}
+    for row in r["sizes"]:
+        for s in scales:
+            v = row["scales"][s]
+            ratio = "" if ref[s] is None else f"{v['us_per_centre'] / ref[s]:.2f}x"
+            lines.append(
+                f"{row['n']:>10} {s:<7} {v['centres_per_s']:>10.0f} {v['us_per_centre']:>10.1f} "
+                f"{ratio:>7} {v['share_at_cap']:>7.2f} {row['index_s']:>7.2f} "
+                f"{row['peak_gib']:>9.2f}"
+            )
+    if r["full"]:
+        lines += ["", "whole table (pygbs score --format parquet, every centre and scale):"]
+        for f in r["full"]:
+            lines.append(
+                f"{f['n']:>10} samples: {f['seconds']:.1f} s, peak {f['peak_gib']:.2f} GiB"
+            )
+    w = r["workers"]
+    if w:
+        lines += ["", f"all {w['n']} centres x {len(scales)} scales:"]
+        lines.append(f"{'workers':>8} {'centres/s':>10} {'seconds':>8} {'cluster start s':>16}")
+        for run in w["runs"]:
+            label = "none" if run["workers"] == 0 else str(run["workers"])
+            rate = w["n"] * len(scales) / run["seconds"]
+            lines.append(f"{label:>8} {rate:>10.0f} {run['seconds']:>8.1f} {run['start_s']:>16.1f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    run(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
