@@ -5,10 +5,11 @@ Two tables, both on seeded clustered world-wide samples from
 ``k_max=100``):
 
 1. **Samples.** For each size in ``--sizes`` (default 1e4, 1e5, 1e6, 1e7), a fresh process
-   reads the table, builds the k-d tree and scores ``--centres`` seeded random centres
-   (default 20,000) at each scale. Printed per scale: centres/s, the per-centre time
-   (wall time minus the k-d tree build, divided by the centres) and its ratio to the
-   per-centre time at 1e5 samples; and the process's peak resident memory. With
+   reads the table, builds the k-d tree (timed apart) and scores ``--centres`` seeded
+   random centres (default 20,000) at each scale with the batched engine of
+   ``pygbs.score``. Printed per scale: centres/s, the per-centre time and its ratio to
+   the per-centre time at 1e5 samples, the share of 100 km neighbourhoods at the cap;
+   and the process's peak resident memory. With
    ``--full N`` the sizes up to N are also scored whole (every centre, every scale) with
    ``pygbs score --format parquet``, and its peak memory and wall time are printed.
 2. **Workers.** On a table of ``--workers-n`` samples (default 1e5), all centres scored in
@@ -41,28 +42,32 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SCORES = ("unmarked", "marked")
 
-# Runs in a fresh process: read, index, score sampled centres per scale; prints JSON.
+# Runs in a fresh process: read, code, build the k-d tree (timed), then score sampled
+# centres per scale with the same batched engine as pygbs.score; prints JSON.
 _SAMPLE_PROBE = """
 import json, sys, time
 import numpy as np
 import pygbs
-from pygbs.neighbours import SphereIndex
+from pygbs._engine import BlockOptions, LocalEngine, Samples
+from pygbs.scales import parse_scale
 path, n_centres, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[4])
 scales = sys.argv[3].split(",")
 t = time.perf_counter(); pred = pygbs.read_predictions(path); read_s = time.perf_counter() - t
 n = len(pred)
+marks = np.asarray(pygbs.code_performance(pred).values, dtype=np.float64)
+samples = Samples.from_arrays(pred.lon, pred.lat, pred.value, marks)
 rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n_centres, n), replace=False))
-tiny = np.arange(min(n, 64))
-pygbs.score(pred, scales=scales, scores=("unmarked", "marked"), centres=tiny)  # numba cache load
-t = time.perf_counter(); SphereIndex(pred.lon, pred.lat); index_s = time.perf_counter() - t
+pygbs.score(pred, scales=scales, scores=("unmarked", "marked"), centres=64)  # numba cache load
+t = time.perf_counter(); engine = LocalEngine(samples); index_s = time.perf_counter() - t
+opts = BlockOptions(scores=("unmarked", "marked"))
 out = {"n": n, "centres": int(len(rows)), "read_s": read_s, "index_s": index_s, "scales": {}}
 for s in scales:
+    scale = parse_scale(s, k_max=100)
     t = time.perf_counter()
-    res = pygbs.score(pred, scales=[s], scores=("unmarked", "marked"), centres=rows)
+    sizes = np.concatenate([b["n_neighbours"] for _, _, b in engine.blocks(rows, scale, opts)])
     wall = time.perf_counter() - t
-    sizes = res.centres["n_neighbours"].to_numpy()
     out["scales"][s] = {"seconds": wall, "mean_neighbours": float(sizes.mean()),
-                        "share_at_cap": float((sizes == 100).mean())}
+                        "share_at_cap": None if scale.is_knn else float((sizes == 100).mean())}
 print(json.dumps(out))
 """
 
@@ -161,7 +166,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
             row = json.loads(stdout.strip().splitlines()[-1])
             row["peak_gib"] = rss
             for v in row["scales"].values():
-                v["us_per_centre"] = 1e6 * (v["seconds"] - row["index_s"]) / row["centres"]
+                v["us_per_centre"] = 1e6 * v["seconds"] / row["centres"]
                 v["centres_per_s"] = row["centres"] / v["seconds"]
             results["sizes"].append(row)
             print(f"  n={n}: done", file=sys.stderr)
@@ -223,9 +228,10 @@ def _format(r: dict[str, Any]) -> str:
         for s in scales:
             v = row["scales"][s]
             ratio = "" if ref[s] is None else f"{v['us_per_centre'] / ref[s]:.2f}x"
+            cap = "" if v["share_at_cap"] is None else f"{v['share_at_cap']:.2f}"
             lines.append(
                 f"{row['n']:>10} {s:<7} {v['centres_per_s']:>10.0f} {v['us_per_centre']:>10.1f} "
-                f"{ratio:>7} {v['share_at_cap']:>7.2f} {row['index_s']:>7.2f} "
+                f"{ratio:>7} {cap:>7} {row['index_s']:>7.2f} "
                 f"{row['peak_gib']:>9.2f}"
             )
     if r["full"]:
