@@ -3,17 +3,18 @@
 Real geotagged samples crowd into cities and parks; a uniform sample would make every
 neighbourhood small. This generator draws:
 
-* ``n_clusters`` cluster centres (default 400) uniformly on the sphere between 60 S and
-  72 N, with sizes from a Zipf-like law (a few very large clusters, many small ones) and
-  widths from a log-normal law (median 40 km, most between 10 and 150 km);
-* 90 % of the samples around the clusters (Gaussian offsets in km in the local tangent
-  plane), 10 % uniformly over the same band;
+* ``n_clusters`` cluster centres (default 200) uniformly on the sphere between 60 S and
+  72 N, with sizes from a Zipf-like law (weights ``1 / rank ** 0.5``: the largest cluster
+  is 14 times the smallest) and widths from a log-normal law (median 30 km, most between
+  11 and 80 km);
+* 98 % of the samples around the clusters (Gaussian offsets in km in the local tangent
+  plane), 2 % uniformly over the same band;
 * a ``hit@1`` column (0/1) whose probability varies smoothly with location and by cluster,
   so that geo-bias scores have something to find.
 
 The cluster layout does not depend on ``n``, so larger tables are denser versions of the
-same world: at 100 km most neighbourhoods reach the ``k_max = 100`` cap from about 100,000
-samples on. Rows come in random order (as in a real prediction file). Example::
+same world: from 100,000 samples on, nearly every clustered sample's 100 km neighbourhood
+reaches the ``k_max = 100`` cap, so a centre costs about the same work at every size. Rows come in random order (as in a real prediction file). Example::
 
     python benchmarks/clustered_sample.py --n 1000000 --out out/clustered_1M.parquet
 """
@@ -29,7 +30,7 @@ import pandas as pd
 
 KM_PER_DEG = 111.195
 LAT_BAND = (-60.0, 72.0)
-BACKGROUND_SHARE = 0.10
+BACKGROUND_SHARE = 0.02
 
 
 def _uniform_band(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +41,7 @@ def _uniform_band(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndar
     return lon, lat
 
 
-def generate(n: int, seed: int = 0, n_clusters: int = 400) -> pd.DataFrame:
+def generate(n: int, seed: int = 0, n_clusters: int = 200) -> pd.DataFrame:
     """The table: ``lon``, ``lat`` (degrees) and ``hit@1`` (0/1), ``n`` rows.
 
     Parameters
@@ -49,7 +50,7 @@ def generate(n: int, seed: int = 0, n_clusters: int = 400) -> pd.DataFrame:
         Number of samples.
     seed : int, default=0
         Seed (the same seed gives the same clusters at every ``n``).
-    n_clusters : int, default=400
+    n_clusters : int, default=200
         Number of clusters.
 
     Returns
@@ -60,9 +61,9 @@ def generate(n: int, seed: int = 0, n_clusters: int = 400) -> pd.DataFrame:
         raise ValueError(f"n must be positive; got {n}")
     layout = np.random.default_rng(seed)
     c_lon, c_lat = _uniform_band(layout, n_clusters)
-    weight = 1.0 / np.arange(1, n_clusters + 1) ** 0.9
+    weight = 1.0 / np.arange(1, n_clusters + 1) ** 0.5
     weight /= weight.sum()
-    width_km = np.exp(layout.normal(np.log(40.0), 0.7, n_clusters))
+    width_km = np.exp(layout.normal(np.log(30.0), 0.5, n_clusters))
     c_skill = layout.normal(0.0, 0.8, n_clusters)
 
     rng = np.random.default_rng([seed, n])
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=float, required=True, help="number of samples (1e6 is fine)")
     p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
-    p.add_argument("--clusters", type=int, default=400, help="number of clusters (default: 400)")
+    p.add_argument("--clusters", type=int, default=200, help="number of clusters (default: 200)")
     p.add_argument("--out", type=Path, required=True, help="output .parquet or .csv file")
     args = p.parse_args(argv)
     table = generate(int(args.n), seed=args.seed, n_clusters=args.clusters)

@@ -5,11 +5,15 @@ Two tables, both on seeded clustered world-wide samples from
 ``k_max=100``):
 
 1. **Samples.** For each size in ``--sizes`` (default 1e4, 1e5, 1e6, 1e7), a fresh process
-   reads the table, builds the k-d tree (timed apart) and scores ``--centres`` seeded
-   random centres (default 20,000) at each scale with the batched engine of
-   ``pygbs.score``. Printed per scale: centres/s, the per-centre time and its ratio to
-   the per-centre time at 1e5 samples, the share of 100 km neighbourhoods at the cap;
-   and the process's peak resident memory. With
+   reads the table, builds the k-d tree (timed apart) and scores ``--centres`` centres
+   (default 20,000) at each scale with the batched engine of ``pygbs.score``, twice:
+   ten seeded random stretches of the order in which a whole-table run scores its
+   centres (the k-d tree's leaf order), which cost per centre what the whole run costs;
+   and the same number of seeded random centres scattered over the table (a
+   ``centres=`` subset). Printed per scale: centres/s and the per-centre time of the
+   stretches, its ratio to that at 1e5 samples, the per-centre time of scattered
+   centres, the share of 100 km neighbourhoods at the cap; and the process's peak
+   resident memory. With
    ``--full N`` the sizes up to N are also scored whole (every centre, every scale) with
    ``pygbs score --format parquet``, and its peak memory and wall time are printed.
 2. **Workers.** On a table of ``--workers-n`` samples (default 1e5), all centres scored in
@@ -56,18 +60,29 @@ t = time.perf_counter(); pred = pygbs.read_predictions(path); read_s = time.perf
 n = len(pred)
 marks = np.asarray(pygbs.code_performance(pred).values, dtype=np.float64)
 samples = Samples.from_arrays(pred.lon, pred.lat, pred.value, marks)
-rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n_centres, n), replace=False))
+rng = np.random.default_rng(seed)
+m = min(n_centres, n)
+scattered = np.sort(rng.choice(n, size=m, replace=False))
 pygbs.score(pred, scales=scales, scores=("unmarked", "marked"), centres=64)  # numba cache load
 t = time.perf_counter(); engine = LocalEngine(samples); index_s = time.perf_counter() - t
+# a whole-table run scores the centres in the tree's leaf order: ten random stretches of
+# that order, m / 10 centres each, cost per centre what the whole run costs
+leaf = engine.index.tree[0]
+run = max(m // 10, 1)
+starts = rng.choice(max(n - run, 1), size=min(10, max(n // run, 1)), replace=False)
+stretches = np.concatenate([leaf[a : a + run] for a in starts])
 opts = BlockOptions(scores=("unmarked", "marked"))
-out = {"n": n, "centres": int(len(rows)), "read_s": read_s, "index_s": index_s, "scales": {}}
+out = {"n": n, "centres": int(m), "read_s": read_s, "index_s": index_s, "scales": {}}
 for s in scales:
     scale = parse_scale(s, k_max=100)
-    t = time.perf_counter()
-    sizes = np.concatenate([b["n_neighbours"] for _, _, b in engine.blocks(rows, scale, opts)])
-    wall = time.perf_counter() - t
-    out["scales"][s] = {"seconds": wall, "mean_neighbours": float(sizes.mean()),
-                        "share_at_cap": None if scale.is_knn else float((sizes == 100).mean())}
+    res = {}
+    for label, rows in (("whole", stretches), ("scattered", scattered)):
+        t = time.perf_counter()
+        sizes = np.concatenate([b["n_neighbours"] for _, b in engine.blocks(rows, scale, opts)])
+        res[label] = {"seconds": time.perf_counter() - t, "centres": int(len(rows))}
+    res["mean_neighbours"] = float(sizes.mean())
+    res["share_at_cap"] = None if scale.is_knn else float((sizes == 100).mean())
+    out["scales"][s] = res
 print(json.dumps(out))
 """
 
@@ -166,8 +181,10 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
             row = json.loads(stdout.strip().splitlines()[-1])
             row["peak_gib"] = rss
             for v in row["scales"].values():
-                v["us_per_centre"] = 1e6 * v["seconds"] / row["centres"]
-                v["centres_per_s"] = row["centres"] / v["seconds"]
+                for kind in ("whole", "scattered"):
+                    k = v[kind]
+                    k["us_per_centre"] = 1e6 * k["seconds"] / k["centres"]
+                    k["centres_per_s"] = k["centres"] / k["seconds"]
             results["sizes"].append(row)
             print(f"  n={n}: done", file=sys.stderr)
             if n <= args.full:
@@ -218,20 +235,21 @@ def _format(r: dict[str, Any]) -> str:
         f"{r['machine']['cpu_count']} cores",
         "",
         f"{'samples':>10} {'scale':<7} {'centres/s':>10} {'us/centre':>10} {'vs 1e5':>7} "
-        f"{'at cap':>7} {'tree s':>7} {'peak GiB':>9}",
+        f"{'scattered us':>13} {'at cap':>7} {'tree s':>7} {'peak GiB':>9}",
     ]
     ref = {s: None for s in scales}
     for row in r["sizes"]:
         if row["n"] == 100_000:
-            ref = {s: row["scales"][s]["us_per_centre"] for s in scales}
+            ref = {s: row["scales"][s]["whole"]["us_per_centre"] for s in scales}
     for row in r["sizes"]:
         for s in scales:
             v = row["scales"][s]
-            ratio = "" if ref[s] is None else f"{v['us_per_centre'] / ref[s]:.2f}x"
+            w, sc = v["whole"], v["scattered"]
+            ratio = "" if ref[s] is None else f"{w['us_per_centre'] / ref[s]:.2f}x"
             cap = "" if v["share_at_cap"] is None else f"{v['share_at_cap']:.2f}"
             lines.append(
-                f"{row['n']:>10} {s:<7} {v['centres_per_s']:>10.0f} {v['us_per_centre']:>10.1f} "
-                f"{ratio:>7} {cap:>7} {row['index_s']:>7.2f} "
+                f"{row['n']:>10} {s:<7} {w['centres_per_s']:>10.0f} {w['us_per_centre']:>10.1f} "
+                f"{ratio:>7} {sc['us_per_centre']:>13.1f} {cap:>7} {row['index_s']:>7.2f} "
                 f"{row['peak_gib']:>9.2f}"
             )
     if r["full"]:

@@ -118,6 +118,17 @@ def column_dtypes(scores: tuple[str, ...]) -> dict[str, type]:
     return cols
 
 
+def spatial_order(index: SphereIndex, rows: np.ndarray) -> np.ndarray:
+    """Positions of ``rows`` in the k-d tree's leaf order (nearby centres together).
+
+    Scoring centres in this order, rather than in row order, lets consecutive centres
+    share most of their neighbours and tree nodes in the CPU caches: on large tables with
+    rows in random order that is several times faster. Results do not depend on it.
+    """
+    rank = index.leaf_rank
+    return np.argsort(rank[rows], kind="stable")
+
+
 def batch_size(scale: Scale) -> int:
     """Centres per batch at ``scale`` (bounded by :data:`BATCH_ENTRIES` neighbour entries)."""
     per_centre = scale.k if scale.is_knn else scale.k_max
@@ -233,14 +244,18 @@ class LocalEngine:
 
     def blocks(
         self, rows: np.ndarray, scale: Scale, opts: BlockOptions, progress: str | None = None
-    ) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
-        """``(a, b, columns)`` for consecutive batches ``rows[a:b]``, in order."""
+    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """``(positions, columns)`` per batch: the columns of the centres ``rows[positions]``.
+
+        Batches follow :func:`spatial_order`; together they cover every position once.
+        """
         step = batch_size(scale)
+        order = spatial_order(self.index, rows)
         starts = range(0, len(rows), step)
         if progress is not None:
             from tqdm import tqdm
 
             starts = tqdm(starts, desc=progress, unit="batch", leave=False)
         for a in starts:
-            b = min(a + step, len(rows))
-            yield a, b, score_block(self.index, self.samples, rows[a:b], scale, opts)
+            pos = order[a : a + step]
+            yield pos, score_block(self.index, self.samples, rows[pos], scale, opts)

@@ -95,9 +95,9 @@ def _score_scales(
     for j, scale in enumerate(parsed):
         off = j * nr
         label = f"{scale.name}" if show else None
-        for a, b, block in engine.blocks(rows, scale, opts, label):
+        for pos, block in engine.blocks(rows, scale, opts, label):
             for name, values in block.items():
-                cols[name][off + a : off + b] = values
+                cols[name][off + pos] = values
         sizes = cols["n_neighbours"][off : off + nr]
         for s in opts.scores:
             col = SCORE_COLUMNS[s]

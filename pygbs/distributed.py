@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from pygbs._engine import BlockOptions, Samples, batch_size, score_block
+from pygbs._engine import BlockOptions, Samples, batch_size, score_block, spatial_order
 from pygbs.errors import InputError
 from pygbs.neighbours import SphereIndex
 from pygbs.scales import Scale
@@ -149,14 +149,16 @@ def score_chunk(
 
         numba.set_num_threads(min(int(numba_threads), numba.config.NUMBA_NUM_THREADS))
     index = _worker_index(samples)
+    order = spatial_order(index, rows)
     step = batch_size(scale)
-    parts = [
-        score_block(index, samples, rows[a : a + step], scale, opts)
-        for a in range(0, len(rows), step)
-    ]
-    if len(parts) == 1:
-        return parts[0]
-    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    out: dict[str, np.ndarray] = {}
+    for a in range(0, len(rows), step):
+        pos = order[a : a + step]
+        for name, values in score_block(index, samples, rows[pos], scale, opts).items():
+            if name not in out:
+                out[name] = np.empty(len(rows), dtype=values.dtype)
+            out[name][pos] = values
+    return out
 
 
 class DaskEngine:
@@ -225,8 +227,8 @@ class DaskEngine:
 
     def blocks(
         self, rows: np.ndarray, scale: Scale, opts: BlockOptions, progress: str | None = None
-    ) -> Iterator[tuple[int, int, dict[str, np.ndarray]]]:
-        """``(a, b, columns)`` for consecutive chunks ``rows[a:b]``, in order."""
+    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """``(positions, columns)`` for consecutive chunks of ``rows``, in order."""
         distributed = _dask()
         step = self._chunk(len(rows), scale)
         starts = list(range(0, len(rows), step))
@@ -266,7 +268,7 @@ class DaskEngine:
                 b = min(a + step, len(rows))
                 if any(len(v) != b - a for v in cols.values()):
                     raise ClusterError(f"scale {scale.name}: chunk at centre {a} came back short")
-                yield a, b, cols
+                yield np.arange(a, b), cols
         finally:
             left = [f for f in futures if f is not None]
             if left:

@@ -51,6 +51,14 @@ class SphereIndex:
     def __len__(self) -> int:
         return int(self.xyz.shape[0])
 
+    @cached_property
+    def leaf_rank(self) -> np.ndarray:
+        """Position of each sample in the tree's leaf order (nearby samples, nearby ranks)."""
+        perm = self.tree[0]
+        rank = np.empty(len(perm), dtype=np.int64)
+        rank[perm] = np.arange(len(perm))
+        return rank
+
     def knn(self, centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples of each centre (itself included): (idx, dist radians)."""
         k = min(int(k), len(self))
