@@ -14,7 +14,8 @@ neighbourhood small. This generator draws:
 
 The cluster layout does not depend on ``n``, so larger tables are denser versions of the
 same world: from 100,000 samples on, nearly every clustered sample's 100 km neighbourhood
-reaches the ``k_max = 100`` cap, so a centre costs about the same work at every size. Rows come in random order (as in a real prediction file). Example::
+reaches the ``k_max = 100`` cap, so a centre costs about the same work at every size.
+Rows come in random order (as in a real prediction file). Example::
 
     python benchmarks/clustered_sample.py --n 1000000 --out out/clustered_1M.parquet
 """

@@ -46,74 +46,86 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SCORES = ("unmarked", "marked")
 
-# Runs in a fresh process: read, code, build the k-d tree (timed), then score sampled
-# centres per scale with the same batched engine as pygbs.score; prints JSON.
+# Runs in a fresh process: read every table, code it, build its k-d tree (timed), then
+# score the centres of each size, interleaving the sizes, --repeats times; keeps the
+# fastest time of each (the least disturbed by other load on the machine); prints JSON.
 _SAMPLE_PROBE = """
 import json, sys, time
 import numpy as np
 import pygbs
 from pygbs._engine import BlockOptions, LocalEngine, Samples
 from pygbs.scales import parse_scale
-path, n_centres, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[4])
-scales = sys.argv[3].split(",")
-t = time.perf_counter(); pred = pygbs.read_predictions(path); read_s = time.perf_counter() - t
-n = len(pred)
-marks = np.asarray(pygbs.code_performance(pred).values, dtype=np.float64)
-samples = Samples.from_arrays(pred.lon, pred.lat, pred.value, marks)
-rng = np.random.default_rng(seed)
-m = min(n_centres, n)
-scattered = np.sort(rng.choice(n, size=m, replace=False))
-pygbs.score(pred, scales=scales, scores=("unmarked", "marked"), centres=64)  # numba cache load
-t = time.perf_counter(); engine = LocalEngine(samples); index_s = time.perf_counter() - t
-# a whole-table run scores the centres in the tree's leaf order: ten random stretches of
-# that order, m / 10 centres each, cost per centre what the whole run costs
-leaf = engine.index.tree[0]
-run = max(m // 10, 1)
-starts = rng.choice(max(n - run, 1), size=min(10, max(n // run, 1)), replace=False)
-stretches = np.concatenate([leaf[a : a + run] for a in starts])
+paths, n_centres, scales = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3].split(",")
+seed, repeats = int(sys.argv[4]), int(sys.argv[5])
 opts = BlockOptions(scores=("unmarked", "marked"))
-out = {"n": n, "centres": int(m), "read_s": read_s, "index_s": index_s, "scales": {}}
-for s in scales:
-    scale = parse_scale(s, k_max=100)
-    res = {}
-    for label, rows in (("whole", stretches), ("scattered", scattered)):
-        t = time.perf_counter()
-        sizes = np.concatenate([b["n_neighbours"] for _, b in engine.blocks(rows, scale, opts)])
-        res[label] = {"seconds": time.perf_counter() - t, "centres": int(len(rows))}
-    res["mean_neighbours"] = float(sizes.mean())
-    res["share_at_cap"] = None if scale.is_knn else float((sizes == 100).mean())
-    out["scales"][s] = res
-print(json.dumps(out))
+sizes = []
+for path in paths:
+    t = time.perf_counter(); pred = pygbs.read_predictions(path); read_s = time.perf_counter() - t
+    n = len(pred)
+    marks = np.asarray(pygbs.code_performance(pred).values, dtype=np.float64)
+    samples = Samples.from_arrays(pred.lon, pred.lat, pred.value, marks)
+    pygbs.score(pred, scales=scales, scores=("unmarked", "marked"), centres=64)  # numba load
+    t = time.perf_counter(); engine = LocalEngine(samples); index_s = time.perf_counter() - t
+    rng = np.random.default_rng(seed)
+    m = min(n_centres, n)
+    scattered = np.sort(rng.choice(n, size=m, replace=False))
+    # a whole-table run scores the centres in the tree's leaf order: ten random stretches
+    # of that order, m / 10 centres each, cost per centre what the whole run costs
+    leaf = engine.index.tree[0]
+    run = max(m // 10, 1)
+    starts = rng.choice(max(n - run, 1), size=min(10, max(n // run, 1)), replace=False)
+    stretches = np.concatenate([leaf[a : a + run] for a in starts])
+    sizes.append({"n": n, "centres": int(m), "read_s": read_s, "index_s": index_s,
+                  "engine": engine, "rows": {"whole": stretches, "scattered": scattered},
+                  "scales": {s: {"whole": {"seconds": np.inf, "centres": int(len(stretches))},
+                                 "scattered": {"seconds": np.inf, "centres": int(m)}}
+                             for s in scales}})
+for _ in range(repeats):
+    for sz in sizes:
+        for s in scales:
+            scale = parse_scale(s, k_max=100)
+            res = sz["scales"][s]
+            for kind, rows in sz["rows"].items():
+                t = time.perf_counter()
+                nb = np.concatenate(
+                    [b["n_neighbours"] for _, b in sz["engine"].blocks(rows, scale, opts)])
+                res[kind]["seconds"] = min(res[kind]["seconds"], time.perf_counter() - t)
+            res["mean_neighbours"] = float(nb.mean())
+            res["share_at_cap"] = None if scale.is_knn else float((nb == 100).mean())
+for sz in sizes:
+    del sz["engine"], sz["rows"]
+print(json.dumps(sizes))
 """
 
-# Runs in a fresh process: score all centres of a table here and on local clusters.
+# Runs in a fresh process: score all centres of a table here and on local clusters of
+# each size (started once), interleaved, --repeats times; keeps the fastest of each.
 _WORKERS_PROBE = """
 import json, os, sys, time
 import pygbs
 path, scales = sys.argv[1], sys.argv[2].split(",")
-workers = [int(w) for w in sys.argv[3].split(",")]
+workers, repeats = [int(w) for w in sys.argv[3].split(",")], int(sys.argv[4])
 pred = pygbs.read_predictions(path)
 kw = dict(scales=scales, scores=("unmarked", "marked"))
-pygbs.score(pred, centres=64, **kw)  # numba cache load
-out = {"n": len(pred), "runs": []}
-t = time.perf_counter(); pygbs.score(pred, **kw); wall = time.perf_counter() - t
-out["runs"].append({"workers": 0, "seconds": wall, "start_s": 0.0})
 if __name__ == "__main__":
     import distributed
+    pygbs.score(pred, centres=64, **kw)  # numba cache load
     cores = os.cpu_count() or 1
+    clients, out = {0: None}, {"n": len(pred), "runs": {0: {"seconds": 1e300, "start_s": 0.0}}}
     for w in workers:
         t = time.perf_counter()
         cluster = distributed.LocalCluster(
             n_workers=w, threads_per_worker=1, dashboard_address=":0",
             env={"NUMBA_NUM_THREADS": str(max(1, cores // w))})
-        client = distributed.Client(cluster)
-        pygbs.score(pred, centres=64, scheduler=client, **kw)  # workers load numba + index
-        start = time.perf_counter() - t
-        t = time.perf_counter(); pygbs.score(pred, scheduler=client, **kw)
-        wall = time.perf_counter() - t
-        client.close(); cluster.close()
-        out["runs"].append({"workers": w, "seconds": wall, "start_s": start})
-print(json.dumps(out))
+        clients[w] = distributed.Client(cluster)
+        pygbs.score(pred, centres=64, scheduler=clients[w], **kw)  # numba load + k-d tree
+        out["runs"][w] = {"seconds": 1e300, "start_s": time.perf_counter() - t}
+    for _ in range(repeats):
+        for w, client in clients.items():
+            t = time.perf_counter(); pygbs.score(pred, scheduler=client, **kw)
+            wall = time.perf_counter() - t
+            out["runs"][w]["seconds"] = min(out["runs"][w]["seconds"], wall)
+    out["runs"] = [{"workers": w, **v} for w, v in out["runs"].items()]
+    print(json.dumps(out))
 """
 
 
@@ -131,6 +143,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers-n", type=float, default=1e5, help="samples of the workers table")
     p.add_argument("--no-workers", action="store_true", help="skip the workers table")
     p.add_argument("--seed", type=int, default=0, help="seed of the tables and centres")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs of each; the fastest counts")
     p.add_argument("--tmp", type=Path, default=None, help="folder for the generated tables")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     return p.parse_args(argv)
@@ -172,21 +185,21 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"sizes": [], "full": [], "workers": None}
     try:
-        for n in sizes:
-            path = _table(n, args.seed, folder)
-            stdout, _, rss = _run_rss(
-                [sys.executable, "-c", _SAMPLE_PROBE, str(path), str(args.centres),
-                 ",".join(scales), str(args.seed)]
-            )  # fmt: skip
-            row = json.loads(stdout.strip().splitlines()[-1])
-            row["peak_gib"] = rss
-            for v in row["scales"].values():
+        paths = [_table(n, args.seed, folder) for n in sizes]
+        stdout, _, rss = _run_rss(
+            [sys.executable, "-c", _SAMPLE_PROBE, ",".join(map(str, paths)), str(args.centres),
+             ",".join(scales), str(args.seed), str(args.repeats)]
+        )  # fmt: skip
+        results["sizes"] = json.loads(stdout.strip().splitlines()[-1])
+        results["probe_peak_gib"] = rss
+        for row in results["sizes"]:
+            for s in scales:
                 for kind in ("whole", "scattered"):
-                    k = v[kind]
+                    k = row["scales"][s][kind]
                     k["us_per_centre"] = 1e6 * k["seconds"] / k["centres"]
                     k["centres_per_s"] = k["centres"] / k["seconds"]
-            results["sizes"].append(row)
-            print(f"  n={n}: done", file=sys.stderr)
+        print("  sampled centres: done", file=sys.stderr)
+        for n, path in zip(sizes, paths):
             if n <= args.full:
                 out = folder / f"result_{n}"
                 pygbs_cmd = str(Path(sys.executable).parent / "pygbs")
@@ -199,7 +212,15 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         if not args.no_workers:
             path = _table(int(args.workers_n), args.seed, folder)
             stdout, _, _ = _run_rss(
-                [sys.executable, "-c", _WORKERS_PROBE, str(path), ",".join(scales), args.workers]
+                [
+                    sys.executable,
+                    "-c",
+                    _WORKERS_PROBE,
+                    str(path),
+                    ",".join(scales),
+                    args.workers,
+                    str(args.repeats),
+                ]  # fmt: skip
             )
             results["workers"] = json.loads(stdout.strip().splitlines()[-1])
     finally:
@@ -213,6 +234,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "scores": list(SCORES),
         "k_max": 100,
         "seed": args.seed,
+        "repeats": args.repeats,
     }
     results["machine"] = {
         "python": platform.python_version(),
@@ -231,11 +253,11 @@ def _format(r: dict[str, Any]) -> str:
     p = r["parameters"]
     scales = p["scales"]
     lines = [
-        f"unmarked + marked SSI, k_max={p['k_max']}; {p['centres']} random centres per size; "
-        f"{r['machine']['cpu_count']} cores",
+        f"unmarked + marked SSI, k_max={p['k_max']}; {p['centres']} centres per size; "
+        f"fastest of {p['repeats']} runs; {r['machine']['cpu_count']} cores",
         "",
         f"{'samples':>10} {'scale':<7} {'centres/s':>10} {'us/centre':>10} {'vs 1e5':>7} "
-        f"{'scattered us':>13} {'at cap':>7} {'tree s':>7} {'peak GiB':>9}",
+        f"{'scattered us':>13} {'at cap':>7} {'tree s':>7}",
     ]
     ref = {s: None for s in scales}
     for row in r["sizes"]:
@@ -249,9 +271,10 @@ def _format(r: dict[str, Any]) -> str:
             cap = "" if v["share_at_cap"] is None else f"{v['share_at_cap']:.2f}"
             lines.append(
                 f"{row['n']:>10} {s:<7} {w['centres_per_s']:>10.0f} {w['us_per_centre']:>10.1f} "
-                f"{ratio:>7} {sc['us_per_centre']:>13.1f} {cap:>7} {row['index_s']:>7.2f} "
-                f"{row['peak_gib']:>9.2f}"
+                f"{ratio:>7} {sc['us_per_centre']:>13.1f} {cap:>7} {row['index_s']:>7.2f}"
             )
+    if "probe_peak_gib" in r:
+        lines.append(f"(all sizes in one process: peak {r['probe_peak_gib']:.2f} GiB)")
     if r["full"]:
         lines += ["", "whole table (pygbs score --format parquet, every centre and scale):"]
         for f in r["full"]:
