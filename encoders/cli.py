@@ -281,10 +281,18 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
 )
 @click.option("--no-score", is_flag=True, help="Skip the geo-bias scoring with pygbs.")
 @click.option("--no-report", is_flag=True, help="Skip report.html.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Train the models as tasks on a Dask cluster: a scheduler address "
+    "(tcp://HOST:8786) or 'local:N' for N local worker processes.",
+)
 @_common
 @guarded
 def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: bool,
-            no_report: bool, data_options: dict, hparams: dict, epochs: int | None,
+            no_report: bool, scheduler: str | None, data_options: dict, hparams: dict,
+            epochs: int | None,
             lr: float | None, lr_decay: float | None, batch_size: int | None,
             patience: int | None, device: str, seed: int, resume: bool, threads: int | None,
             no_progress: bool, out: str, force: bool) -> None:  # fmt: skip
@@ -301,6 +309,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
       encoders zoo --dataset cities --encoders xyz,wrap,Sphere2Vec-sphereC --out out/cities
       encoders zoo --dataset locbench --data-option root=geo_prior_data/data \\
           --data-option benchmark=yfcc --preset full --device cuda --out out/yfcc
+      encoders zoo --dataset synthetic-vmf --scheduler tcp://10.0.0.5:8786 --out out/demo
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
@@ -332,6 +341,14 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
             encoders.build("xyz", **{k: v for k, v in hparams.items() if k != "rbf_anchors"})
         except (ValueError, TypeError) as err:
             raise click.UsageError(str(err)) from err
+    if scheduler is not None:
+        from pygbs.distributed import log_level, parse_scheduler
+
+        try:
+            parse_scheduler(scheduler)
+            log_level(logging.getLogger().getEffectiveLevel())
+        except InputError as err:
+            raise click.UsageError(str(err)) from err
     from encoders.zoo import output_files
     from pygbs._atomic import workspace
 
@@ -341,6 +358,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
             ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
             hparams=hparams or None, device=device, seed=seed, score=not no_score,
             report=not no_report, resume=resume, progress=False if no_progress else "auto",
+            scheduler=scheduler,
         )  # fmt: skip
         ws.files = output_files(out, result.table["model"])
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from encoders._cluster import ZooJob
 from encoders.data import GeoDataset, load_dataset
 from encoders.train import NO_PRIOR, Trainer, check_resume, run_settings, train_and_evaluate
 from pygbs._atomic import atomic_path, files_below, write_text_atomic
@@ -253,6 +254,7 @@ def run_zoo(
     report: bool = True,
     resume: bool = False,
     progress: bool | str = "auto",
+    scheduler: Any = None,
 ) -> ZooResult:
     """Train and evaluate the zoo on one dataset, then score every model's geo-bias.
 
@@ -288,6 +290,10 @@ def run_zoo(
         the requested ones; more epochs than saved continue the run from its checkpoint.
     progress : bool or 'auto', default='auto'
         Progress bars (only on a terminal with 'auto').
+    scheduler : str or distributed.Client, optional
+        Train the models as independent tasks on a Dask cluster (``'tcp://HOST:PORT'`` or
+        ``'local:N'``; needs ``pip install 'geobias[dask]'``), one model per task; the
+        files are collected here and scored as in a local run (docs/scale.md).
 
     Returns
     -------
@@ -315,6 +321,8 @@ def run_zoo(
     user_trainer = set(trainer_options or {})
     pred_dir = out / "predictions"
     rows, files, settings = [], [], {}
+    jobs: list[ZooJob] = []
+    docs: dict[str, dict[str, Any]] = {}
     for name in models:
         run_dir = out / "runs" / name
         pred_path = pred_dir / f"{name}.csv"
@@ -329,22 +337,32 @@ def run_zoo(
             device=device, seed=seed, resume=resume, progress=progress,
         )  # fmt: skip
         check_interrupt()
+        settings[name] = {"trainer": None, "hparams": hp if name != NO_PRIOR else None}
         hp_run = None if name == NO_PRIOR else hp
         wanted = run_settings(name, ds, trainer, hp_run)
         doc = _reusable(run_dir, pred_path, wanted) if resume else None
-        if doc is None:
+        if doc is not None:
+            log.info("reusing finished run %s", run_dir)
+            docs[name] = doc
+            continue
+        job = ZooJob(name, None if name == NO_PRIOR else name, run_dir, pred_path, trainer, hp_run)
+        if scheduler is None:
             log.info("training %s on %s", name, ds.name)
-            doc = train_and_evaluate(
-                None if name == NO_PRIOR else name, ds, run_dir,
-                trainer=trainer, hparams=hp_run,
+            docs[name] = train_and_evaluate(
+                job.encoder, ds, run_dir, trainer=trainer, hparams=job.hparams,
                 predictions_path=pred_path.resolve(),
             )  # fmt: skip
         else:
-            log.info("reusing finished run %s", run_dir)
-        settings[name] = {
-            "trainer": doc.get("trainer"),
-            "hparams": hp if name != NO_PRIOR else None,
-        }
+            jobs.append(job)
+    if jobs:
+        from encoders._cluster import train_on_cluster
+
+        log.info("training %d models on the Dask cluster %s", len(jobs), scheduler)
+        for job, doc in zip(jobs, train_on_cluster(scheduler, ds, jobs), strict=True):
+            docs[job.name] = doc
+    for name in models:
+        doc = docs[name]
+        settings[name]["trainer"] = doc.get("trainer")
         row = {"model": name, **{m: doc["test"][m] for m in _metric_columns(ds.task)}}
         row.update(
             {
@@ -354,7 +372,7 @@ def run_zoo(
             }
         )
         rows.append(row)
-        files.append(pred_path)
+        files.append(pred_dir / f"{name}.csv")
     table = pd.DataFrame(rows)
     comparison = None
     if score:

@@ -6,6 +6,8 @@ parsing of every command run without pandas or numba (docs/cli.md).
 
 from __future__ import annotations
 
+from pygbs.scores import REGISTRY
+
 __all__ = [
     "DEFAULT_BOOTSTRAP",
     "DEFAULT_CI",
@@ -14,14 +16,9 @@ __all__ = [
     "SCORE_COLUMNS",
 ]
 
-SCORE_COLUMNS = {
-    "unmarked": "unmarked_ssi",
-    "marked": "marked_ssi",
-    "sri-grid": "sri_grid",
-    "sri-lag": "sri_lag",
-    "sri-sector": "sri_sector",
-}
-"""Score name (CLI ``--score``) -> column of the per-centre table."""
+SCORE_COLUMNS = {d.name: d.column for d in REGISTRY.values()}
+"""Score name (CLI ``--score``) -> column of the per-centre table (from the registry of
+:mod:`pygbs.scores`)."""
 #: Scales scored when none are given.
 DEFAULT_SCALES = ("100km", "1000km", "nn50")
 #: Scores computed when none are given.

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from pygbs import __version__
+from pygbs._engine import BlockOptions, LocalEngine, Samples, column_dtypes
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.coding import Coding, code_performance
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.grouping import expand_sources, group_by_dataset, unique_names
 from pygbs.io import _read_predictions, looks_encoded, read_predictions
-from pygbs.neighbours import Neighbourhoods, NeighbourSearch, SphereIndex
 from pygbs.predictions import Predictions
 from pygbs.result import (
     SCORE_COLUMNS,
@@ -33,8 +32,8 @@ from pygbs.result import (
 )
 from pygbs.runtime import check_interrupt
 from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
-from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD, sri_scores
-from pygbs.ssi import METHODS, MIN_RADIUS, ssi_scores
+from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
+from pygbs.ssi import METHODS
 from pygbs.uncertainty import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CI,
@@ -52,8 +51,6 @@ log = logging.getLogger(__name__)
 #: interrupt is honoured between batches (docs/cli.md). SRI has no randomness: batches do
 #: not change results.
 SRI_CHUNK = 2048
-SRI_BATCH_S = 0.25
-_SRI = {"sri-grid": "grid", "sri-lag": "lag", "sri-sector": "sector"}
 
 
 def _as_predictions(
@@ -77,22 +74,6 @@ def _accuracy(pred: Predictions, coding: Coding) -> float:
     if pred.binary:
         return float(np.mean(pred.value > 0))
     return float(np.mean(coding.basis(pred.value)))
-
-
-def _constant(marks: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """Per neighbourhood: True when every sample has the same coded value.
-
-    The marked SSI of such a neighbourhood equals its unmarked SSI (see docs/method.md).
-    """
-    sizes = np.diff(indptr)
-    out = np.zeros(len(sizes), dtype=bool)
-    full = sizes > 0
-    if not full.any():
-        return out
-    v = marks[indices]
-    starts = indptr[:-1][full]
-    out[full] = np.minimum.reduceat(v, starts) == np.maximum.reduceat(v, starts)
-    return out
 
 
 def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
@@ -129,6 +110,70 @@ def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _score_scales(
+    engine: Any,
+    pred: Predictions,
+    rows: np.ndarray,
+    parsed: list[Any],
+    opts: BlockOptions,
+    stats: dict[str, Any],
+    show: bool,
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """The per-centre table of every scale and the aggregates, filled batch by batch.
+
+    Each column is allocated once for all scales and filled in place, and the table is
+    built on those arrays without a copy (docs/scale.md, "Memory"). ``stats`` holds
+    ``alpha``, ``bootstrap``, ``ci`` and ``seed`` of the aggregates.
+    """
+    from pygbs.scores import REASONS, REGISTRY
+
+    nr, ns = len(rows), len(parsed)
+    kinds = column_dtypes(opts.scores)
+    cols: dict[str, np.ndarray] = {
+        "row": np.tile(rows, ns),
+        "lon": np.tile(pred.lon[rows], ns),
+        "lat": np.tile(pred.lat[rows], ns),
+        "scale": np.repeat(np.array([s.name for s in parsed], dtype=object), nr),
+    }
+    for name, dtype in kinds.items():
+        cols[name] = np.empty(nr * ns, dtype=dtype)
+    for j, pos, block in engine.blocks(rows, parsed, opts, "scoring" if show else None):
+        for name, values in block.items():
+            cols[name][j * nr + pos] = values
+    defs = [d for d in REGISTRY.values() if d.name in opts.scores]
+    aggregates: dict[str, dict[str, Any]] = {d.column: {} for d in defs}
+    constant_counts: dict[str, tuple[int, int]] = {}
+    for j, scale in enumerate(parsed):
+        at = slice(j * nr, (j + 1) * nr)
+        sizes = cols["n_neighbours"][at]
+        cells = make_blocks(pred.lon[rows], pred.lat[rows], block_size_km(cols["radius_km"][at]))
+        for d in defs:
+            values = cols[d.column][at]
+            p = cols[f"{d.column}_p"][at] if d.has_p else None
+            agg = aggregate(values, sizes, p, stats["alpha"], cells, bootstrap=stats["bootstrap"],
+                            ci=stats["ci"], seed=stats["seed"])  # fmt: skip
+            reason = cols[f"_reason:{d.column}"][at]
+            for code, key in REASONS.items():
+                if (reason == code).any() or key in d.reasons:
+                    agg[key] = int((reason == code).sum())
+            if d.counts_constant:
+                agg["n_constant"] = int(cols[f"_constant:{d.column}"][at].sum())
+                if d.name == "marked":
+                    constant_counts[scale.name] = (agg["n_constant"], agg["n_scored"])
+            aggregates[d.column][scale.name] = agg
+    _warn_constant(pred.source, constant_counts)
+    for d in defs:
+        del cols[f"_reason:{d.column}"], cols[f"_constant:{d.column}"]
+        if d.has_p:
+            # Benjamini-Hochberg q-values over the centres of each scale
+            q = np.empty(nr * ns)
+            for j in range(ns):
+                at = slice(j * nr, (j + 1) * nr)
+                q[at] = fdr_q_values(cols[f"{d.column}_p"][at])
+            cols[f"{d.column}_q"] = q
+    return pd.DataFrame(cols, copy=False), aggregates
+
+
 def score(
     predictions: Predictions | str | Path | pd.DataFrame,
     *,
@@ -160,6 +205,8 @@ def score(
     lon: str | None = None,
     lat: str | None = None,
     progress: bool = False,
+    scheduler: Any = None,
+    chunk_size: int | None = None,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
 
@@ -210,6 +257,14 @@ def score(
         Coordinate column names (default: detected).
     progress : bool, default=False
         Show progress bars (on a terminal only).
+    scheduler : str or distributed.Client, optional
+        Score on a Dask cluster (needs ``pip install geobias[dask]``): a scheduler address
+        ``'tcp://HOST:PORT'``, ``'local:N'`` for a local cluster of N worker processes, or
+        a connected ``Client``. Results are identical to the default single-process run
+        (docs/scale.md).
+    chunk_size : int, optional
+        Centres per Dask task (default: about eight tasks per worker and scale, between
+        1,024 and 65,536). Only with ``scheduler``.
 
     Returns
     -------
@@ -243,139 +298,33 @@ def score(
     basis = coding.basis(pred.value)
     marks = np.asarray(coding.values, dtype=np.float64)
     rows = _select_centres(len(pred), centres)
-    index = SphereIndex(pred.lon, pred.lat)
-    want_unmarked, want_marked = "unmarked" in scores, "marked" in scores
-    blocks: list[pd.DataFrame] = []
-    aggregates: dict[str, dict[str, Any]] = {SCORE_COLUMNS[s]: {} for s in scores}
+    opts = BlockOptions(
+        scores=tuple(scores),
+        method=method,
+        k=k,
+        min_points=min_points,
+        presence=presence,
+        graph=graph,
+        permutations=permutations,
+        seed=seed,
+        sri_scale=sri_scale,
+        sri_lag=sri_lag,
+        sri_sectors=sri_sectors,
+        sri_threshold=sri_threshold,
+        sri_bins=sri_bins,
+        sri_chunk=SRI_CHUNK,
+    )
+    samples = Samples.from_arrays(pred.lon, pred.lat, basis, marks)
+    if scheduler is None:
+        engine: Any = LocalEngine(samples)
+    else:
+        from pygbs.distributed import DaskEngine
+
+        engine = DaskEngine(samples, scheduler, chunk_size=chunk_size)
     show = bool(progress and sys.stderr.isatty())
-    search = NeighbourSearch(index, rows, parsed)  # one search serves every scale
-    constant_counts: dict[str, tuple[int, int]] = {}
-    for scale in parsed:
-        nb = search.neighbourhoods(scale)
-        cols: dict[str, np.ndarray] = {
-            "row": rows,
-            "lon": pred.lon[rows],
-            "lat": pred.lat[rows],
-            "scale": np.full(len(rows), scale.name, dtype=object),
-            "n_neighbours": nb.sizes,
-            "radius_km": nb.radius * EARTH_RADIUS_KM,
-            "mean_performance": nb.mean_of(basis),
-        }
-        pvals: dict[str, np.ndarray | None] = {}
-        # why centres are skipped, and which neighbourhoods hold a single coded value
-        extra: dict[str, dict[str, int]] = {}
-        small = nb.sizes < min_points
-        constant = _constant(marks, nb.indptr, nb.indices)
-        if want_unmarked or want_marked:
-            res = ssi_scores(
-                index,
-                nb,
-                marks,
-                unmarked=want_unmarked,
-                marked=want_marked,
-                method=method,
-                k=k,
-                min_points=min_points,
-                presence=presence,
-                graph=graph,
-                permutations=permutations,
-                seed=seed,
-                progress=f"SSI {scale.name}" if show else None,
-            )
-            for name in ("unmarked", "marked"):
-                if name in scores:
-                    col = SCORE_COLUMNS[name]
-                    cols[col] = res[f"{name}_ssi"]
-                    cols[f"{col}_p"] = res[f"{name}_ssi_p"]
-                    pvals[col] = res[f"{name}_ssi_p"]
-                    extra[col] = {
-                        "n_skipped_min_points": int(small.sum()),
-                        "n_skipped_one_location": int((~small & (nb.radius <= MIN_RADIUS)).sum()),
-                    }
-            if want_marked:
-                scored = np.isfinite(cols["marked_ssi"])
-                extra["marked_ssi"]["n_constant"] = int((constant & scored).sum())
-                constant_counts[scale.name] = (
-                    extra["marked_ssi"]["n_constant"],
-                    int(scored.sum()),
-                )
-        sri_wanted = [s for s in scores if s in _SRI]
-        for s in sri_wanted:
-            cols[SCORE_COLUMNS[s]] = np.full(len(rows), np.nan)
-            pvals[SCORE_COLUMNS[s]] = None
-            extra[SCORE_COLUMNS[s]] = {
-                "n_skipped_min_points": 0,
-                "n_skipped_no_part": 0,
-                "n_constant": 0,
-            }
-        # SRI uses every sample within the radius (no k_max cap); in chunks of centres so
-        # that large radii on dense data do not hold every neighbourhood in memory at once
-        a, step = 0, min(64, SRI_CHUNK)
-        while sri_wanted and a < len(rows):
-            check_interrupt()
-            t0 = time.perf_counter()
-            part = rows[a : a + step]
-            full = Neighbourhoods.from_scale(index, part, scale, cap=False)
-            big = full.sizes >= min_points
-            flat = _constant(marks, full.indptr, full.indices)
-            for s in sri_wanted:
-                vals, _ = sri_scores(
-                    index.lat_rad,
-                    index.lon_rad,
-                    marks,
-                    part,
-                    full.indptr,
-                    full.indices,
-                    full.dist,
-                    full.radius,
-                    partition=_SRI[s],
-                    scale=sri_scale,
-                    lag=sri_lag,
-                    n_splits=sri_sectors,
-                    threshold=sri_threshold,
-                    bins=sri_bins,
-                )
-                vals = np.where(big, vals, np.nan)
-                cols[SCORE_COLUMNS[s]][a : a + len(part)] = vals
-                why = extra[SCORE_COLUMNS[s]]
-                why["n_skipped_min_points"] += int((~big).sum())
-                why["n_skipped_no_part"] += int((big & np.isnan(vals)).sum())
-                why["n_constant"] += int((flat & np.isfinite(vals)).sum())
-            a += len(part)
-            took = time.perf_counter() - t0
-            grow = SRI_BATCH_S / took if took > 0 else 2.0
-            step = int(min(max(step * min(max(grow, 0.25), 2.0), 1), SRI_CHUNK))
-        for col, p in pvals.items():
-            if p is not None:
-                cols[f"{col}_q"] = fdr_q_values(p)
-        block = pd.DataFrame(cols)
-        blocks.append(block)
-        cells = make_blocks(pred.lon[rows], pred.lat[rows], block_size_km(cols["radius_km"]))
-        for col, p in pvals.items():
-            agg = aggregate(
-                block[col].to_numpy(),
-                nb.sizes,
-                p,
-                alpha,
-                cells,
-                bootstrap=bootstrap,
-                ci=ci,
-                seed=seed,
-            )
-            agg.update(extra.get(col, {}))
-            aggregates[col][scale.name] = agg
-    _warn_constant(pred.source, constant_counts)
-    table = pd.concat(blocks, ignore_index=True)
-    ordered = [c for c in table.columns if c not in SCORE_COLUMNS.values() and not c.endswith("_p")]
-    ordered = [c for c in ordered if not c.endswith("_q")]
-    for col in SCORE_COLUMNS.values():
-        if col in table.columns:
-            ordered.append(col)
-            if f"{col}_p" in table.columns:
-                ordered.append(f"{col}_p")
-    # q-values (added in a later version) after the columns of earlier versions
-    ordered += [c for c in table.columns if c.endswith("_q")]
-    table = table[ordered]
+    with engine:
+        stats = {"alpha": alpha, "bootstrap": bootstrap, "ci": ci, "seed": seed}
+        table, aggregates = _score_scales(engine, pred, rows, parsed, opts, stats, show)
     # rows whose exact location already occurred (hash-based, no sort of the table)
     n_dup = int(pd.DataFrame({"lon": pred.lon, "lat": pred.lat}).duplicated().sum())
     summary = {
@@ -407,7 +356,7 @@ def score(
                 "threshold": sri_threshold,
                 "bins": sri_bins,
             }
-            if any(s in _SRI for s in scores)
+            if any(s.startswith("sri-") for s in scores)
             else None,
         },
         "input": {

@@ -44,10 +44,21 @@ class SphereIndex:
         self.lat_rad, self.lon_rad = to_radians(lon, lat)
         self.xyz = to_unit_vectors(self.lat_rad, self.lon_rad)
         self.coslat = kdtree.cos_all(self.lat_rad)
-        self.tree = kdtree.build(self.xyz)
+        # the node arrays come back as views of buffers sized for the worst case (about 4x
+        # the nodes used); copies free the rest (36 -> 9 bytes per sample)
+        perm, *nodes = kdtree.build(self.xyz)
+        self.tree = (perm, *(a.copy() for a in nodes))
 
     def __len__(self) -> int:
         return int(self.xyz.shape[0])
+
+    @cached_property
+    def leaf_rank(self) -> np.ndarray:
+        """Position of each sample in the tree's leaf order (nearby samples, nearby ranks)."""
+        perm = self.tree[0]
+        rank = np.empty(len(perm), dtype=np.int64)
+        rank[perm] = np.arange(len(perm))
+        return rank
 
     def knn(self, centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples of each centre (itself included): (idx, dist radians)."""

@@ -36,6 +36,10 @@ def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
+#: Per-centre table formats of :meth:`GeoBiasResult.write` and their file names.
+CENTRES_FORMATS = {"csv": "centres.csv", "parquet": "centres.parquet"}
+#: Rows per Parquet row group (and per conversion to Arrow) in :meth:`GeoBiasResult.to_parquet`.
+PARQUET_ROW_GROUP = 1_000_000
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
@@ -197,31 +201,64 @@ class GeoBiasResult:
         with atomic_path(path) as tmp:
             self.centres.to_csv(tmp, index=False)
 
-    def to_parquet(self, path: str | Path) -> None:
-        """Write the per-centre table as Parquet (atomically)."""
-        with atomic_path(path) as tmp:
-            self.centres.to_parquet(tmp, index=False)
+    def to_parquet(self, path: str | Path, rows_per_group: int = PARQUET_ROW_GROUP) -> None:
+        """Write the per-centre table as Parquet (atomically), one row group at a time.
 
-    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
-        """Write ``summary.json`` and ``centres.csv`` into ``out_dir`` (all or nothing).
-
-        ``out_dir`` follows the output-directory contract of docs/cli.md: an existing
-        non-empty directory that is not an earlier ``pygbs score`` output is refused
-        (:class:`~pygbs.errors.InputError`) unless ``force``.
+        Only one group of ``rows_per_group`` rows is converted to Arrow at a time, so the
+        table is never held in memory twice (docs/scale.md).
         """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = self.centres
+        with atomic_path(path) as tmp:
+            writer = None
+            try:
+                for a in range(0, max(len(table), 1), rows_per_group):
+                    piece = pa.Table.from_pandas(
+                        table.iloc[a : a + rows_per_group], preserve_index=False
+                    )
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, piece.schema)
+                    writer.write_table(piece)
+            finally:
+                if writer is not None:
+                    writer.close()
+
+    def write(self, out_dir: str | Path, *, force: bool = False, format: str = "csv") -> Path:
+        """Write ``summary.json`` and ``centres.csv`` (or ``.parquet``) into ``out_dir``.
+
+        All or nothing; ``out_dir`` follows the output-directory contract of docs/cli.md: an
+        existing non-empty directory that is not an earlier ``pygbs score`` output is
+        refused (:class:`~pygbs.errors.InputError`) unless ``force``.
+
+        Parameters
+        ----------
+        out_dir : path-like
+            Output directory.
+        force : bool, default=False
+            Write into a directory that is not an earlier output of ``pygbs score``.
+        format : {'csv', 'parquet'}, default='csv'
+            Format of the per-centre table.
+        """
+        if format not in CENTRES_FORMATS:
+            raise InputError(f"format must be one of {list(CENTRES_FORMATS)}; got {format!r}")
         with output_dir(out_dir, "pygbs score", force=force) as tmp:
-            self.write_files(tmp)
+            self.write_files(tmp, format=format)
         return Path(out_dir)
 
-    def write_files(self, directory: str | Path) -> None:
-        """Write ``summary.json`` and ``centres.csv`` into an existing ``directory``."""
+    def write_files(self, directory: str | Path, format: str = "csv") -> None:
+        """Write ``summary.json`` and ``centres.csv`` (or ``.parquet``) into ``directory``."""
         d = Path(directory)
         self.to_json(d / "summary.json")
-        self.to_csv(d / "centres.csv")
+        if format == "parquet":
+            self.to_parquet(d / CENTRES_FORMATS[format])
+        else:
+            self.to_csv(d / CENTRES_FORMATS[format])
 
     @classmethod
     def read(cls, out_dir: str | Path) -> GeoBiasResult:
-        """Read a ``pygbs score`` output directory back.
+        """Read a ``pygbs score`` output directory back (``centres.csv`` or ``.parquet``).
 
         Raises
         ------
@@ -229,9 +266,11 @@ class GeoBiasResult:
             If a file is missing, unreadable, truncated or not of the expected layout.
         """
         d = Path(out_dir)
-        for name in ("summary.json", "centres.csv"):
-            if not (d / name).is_file():
-                raise InputError(f"{d}: not a pygbs score output directory (no {name})")
+        if not (d / "summary.json").is_file():
+            raise InputError(f"{d}: not a pygbs score output directory (no summary.json)")
+        parquet = not (d / "centres.csv").is_file() and (d / "centres.parquet").is_file()
+        if not (parquet or (d / "centres.csv").is_file()):
+            raise InputError(f"{d}: not a pygbs score output directory (no centres.csv)")
         path = d / "summary.json"
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
@@ -240,11 +279,12 @@ class GeoBiasResult:
         missing = [k for k in ("parameters", "input", "aggregates") if k not in summary]
         if not isinstance(summary, dict) or missing:
             raise InputError(f"{path}: not a pygbs summary (missing {', '.join(missing)})")
-        path = d / "centres.csv"
+        path = d / ("centres.parquet" if parquet else "centres.csv")
         try:
-            centres = pd.read_csv(path)
+            centres = pd.read_parquet(path) if parquet else pd.read_csv(path)
         except (ValueError, OSError, UnicodeDecodeError) as err:
-            raise InputError(f"{path}: cannot read as CSV ({_first_line(err)})") from None
+            what = "Parquet" if parquet else "CSV"
+            raise InputError(f"{path}: cannot read as {what} ({_first_line(err)})") from None
         need = ["row", "lon", "lat", "scale", "n_neighbours"]
         absent = [c for c in need if c not in centres.columns]
         if absent:

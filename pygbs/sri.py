@@ -31,6 +31,8 @@ Choices made here (all stated in docs/method.md, D5):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from pygbs._kernels.sri import (
@@ -40,6 +42,9 @@ from pygbs._kernels.sri import (
     sri_kernel,
 )
 from pygbs.errors import InputError
+
+if TYPE_CHECKING:
+    from pygbs.neighbours import Neighbourhoods
 from pygbs.runtime import call_kernel
 
 __all__ = [
@@ -125,14 +130,9 @@ def _positive_int(name: str, x: object, minimum: int) -> int:
 
 
 def sri_scores(
-    lat: np.ndarray,
-    lon: np.ndarray,
-    values: np.ndarray,
-    centres: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    dist: np.ndarray,
-    radius: np.ndarray,
+    index: Any,
+    nbhd: Neighbourhoods,
+    marks: np.ndarray,
     *,
     partition: str,
     scale: float | np.ndarray | None = None,
@@ -144,23 +144,19 @@ def sri_scores(
 ) -> tuple[np.ndarray, np.ndarray]:
     """SRI of every centre's neighbourhood.
 
+    Takes the same inputs as :func:`pygbs.ssi.ssi_scores`: the samples' index and the
+    neighbourhoods. SRI uses every sample within the radius, so pass neighbourhoods
+    made with ``cap=False`` (:meth:`Neighbourhoods.from_scale`).
+
     Parameters
     ----------
-    lat, lon : ndarray of float64, shape (n_samples,)
-        Sample coordinates in **radians**.
-    values : ndarray of float64, shape (n_samples,)
+    index : SphereIndex
+        All samples (``lat_rad``, ``lon_rad`` in radians are used).
+    nbhd : Neighbourhoods
+        Neighbourhoods of the centres: ``centres``, ``indptr``, ``indices`` (any order),
+        ``dist`` (radians) and ``radius`` (radians).
+    marks : ndarray of float64, shape (n_samples,)
         Coded performance values (finite).
-    centres : ndarray of int, shape (n_centres,)
-        Row id (into ``lat``/``lon``/``values``) of each centre.
-    indptr : ndarray of int, shape (n_centres + 1,)
-        CSR row pointers: the neighbourhood of centre ``i`` is
-        ``indices[indptr[i]:indptr[i+1]]``.
-    indices : ndarray of int, shape (nnz,)
-        Sample ids of the neighbourhoods, the centre included (any order).
-    dist : ndarray of float64, shape (nnz,)
-        Great-circle distance (radians) of each entry of ``indices`` to its centre.
-    radius : ndarray of float64, shape (n_centres,)
-        Neighbourhood radius of each centre (radians).
     partition : {'grid', 'lag', 'sector'}
         Scale grid, distance lag rings or direction sectors (docs/method.md, D5).
     scale : float or ndarray, optional
@@ -204,26 +200,27 @@ def sri_scores(
     +1, the far ring the two -1, so each ring has KL ``0.5 ln(0.5 / eps) + 0.5 ln 0.5``:
 
     >>> import numpy as np
-    >>> lon = np.array([0.0, 1e-3, 2e-3, 2.5e-3])
+    >>> from pygbs import Neighbourhoods, SphereIndex, parse_scale
+    >>> lon = np.degrees([0.0, 1e-3, 2e-3, 2.5e-3])
+    >>> index = SphereIndex(lon, np.zeros(4))
+    >>> nb = Neighbourhoods.from_scale(index, np.array([0]), parse_scale("nn4"))
     >>> vals = np.array([1.0, 1.0, -1.0, -1.0])
-    >>> sri, k = sri_scores(np.zeros(4), lon, vals, np.array([0]), np.array([0, 4]),
-    ...                     np.arange(4), lon, np.array([3e-3]), partition="lag",
-    ...                     lag=1.5e-3, threshold=2)
+    >>> sri, k = sri_scores(index, nb, vals, partition="lag", lag=1.5e-3, threshold=2)
     >>> int(k[0]), round(float(sri[0]), 4)
     (2, 8.5172)
     """
     if partition not in PARTITIONS:
         raise InputError(f"partition must be one of {sorted(PARTITIONS)}; got {partition!r}")
-    lat = _float_array("lat", lat)
+    lat = _float_array("lat", index.lat_rad)
     n = lat.shape[0]
-    lon = _float_array("lon", lon, n)
-    values = _float_array("values", values, n)
-    centres = _int_array("centres", centres)
+    lon = _float_array("lon", index.lon_rad, n)
+    values = _float_array("values", marks, n)
+    centres = _int_array("centres", nbhd.centres)
     n_c = centres.shape[0]
-    indptr = _int_array("indptr", indptr)
-    indices = _int_array("indices", indices)
-    dist = _float_array("dist", dist, indices.shape[0])
-    radius = _float_array("radius", radius, n_c)
+    indptr = _int_array("indptr", nbhd.indptr)
+    indices = _int_array("indices", nbhd.indices)
+    dist = _float_array("dist", nbhd.dist, indices.shape[0])
+    radius = _float_array("radius", nbhd.radius, n_c)
     if indptr.shape[0] != n_c + 1:
         raise ValueError(
             f"indptr must have length n_centres + 1 = {n_c + 1}; got {indptr.shape[0]}"
@@ -267,3 +264,60 @@ def sri_scores(
         bins,
         float(eps),
     )
+
+
+def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
+    """Every requested SRI partition of a batch of centres (for :mod:`pygbs.scores`).
+
+    SRI uses every sample within the radius (no ``k_max`` cap), so the neighbourhoods are
+    searched again uncapped, in chunks of centres so that large radii on dense data do
+    not hold every neighbourhood in memory at once; all partitions share each chunk.
+
+    Parameters
+    ----------
+    batch : pygbs.scores.Batch
+        The centres (``batch.nb.centres``), the scale and the options.
+    partitions : list of str
+        Partitions to compute (``'grid'``, ``'lag'``, ``'sector'``).
+
+    Returns
+    -------
+    dict of str to pygbs.scores.ScoreValues
+        By partition: the values (NaN where not scored), the skip reasons (1: fewer than
+        ``min_points`` samples, 3: no part reached the threshold) and the constant flags.
+    """
+    from pygbs.neighbours import Neighbourhoods
+    from pygbs.runtime import check_interrupt
+    from pygbs.scores import ScoreValues, constant_neighbourhoods
+
+    o = batch.opts
+    rows = batch.nb.centres
+    nc = len(rows)
+    out = {
+        p: ScoreValues(np.full(nc, np.nan), None, np.zeros(nc, np.int8), np.zeros(nc, bool))
+        for p in partitions
+    }
+    for a in range(0, nc, o.sri_chunk):
+        check_interrupt()
+        part = rows[a : a + o.sri_chunk]
+        full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
+        big = full.sizes >= o.min_points
+        flat = constant_neighbourhoods(batch.marks, full.indptr, full.indices)
+        for p in partitions:
+            vals, _ = sri_scores(
+                batch.index,
+                full,
+                batch.marks,
+                partition=p,
+                scale=o.sri_scale,
+                lag=o.sri_lag,
+                n_splits=o.sri_sectors,
+                threshold=o.sri_threshold,
+                bins=o.sri_bins,
+            )
+            vals = np.where(big, vals, np.nan)
+            res = out[p]
+            res.values[a : a + len(part)] = vals
+            res.reason[a : a + len(part)] = np.where(~big, 1, np.where(np.isnan(vals), 3, 0))
+            res.constant[a : a + len(part)] = flat & np.isfinite(vals)
+    return out

@@ -192,3 +192,78 @@ def ssi_scores(
         res[f"{name}_sigma"] = out[:, j, _k.OUT_SIGMA]
     res["n_points"] = n_points.max(axis=1)
     return res
+
+
+def performance_scores(
+    index: SphereIndex,
+    nbhd: Neighbourhoods,
+    marks: np.ndarray,
+    *,
+    method: str = "analytic",
+    k: int = 4,
+    min_points: int = 5,
+    permutations: int = 999,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Performance SSI of every neighbourhood (docs/method.md, D4).
+
+    Moran's I of the coded performance among the neighbourhood's samples alone, without
+    background points.
+
+    Parameters
+    ----------
+    index : SphereIndex
+        All samples.
+    nbhd : Neighbourhoods
+        Neighbourhoods of the centres (one scale).
+    marks : ndarray of shape (n,)
+        Coded performance per sample.
+    method : {'analytic', 'permutation'}, default='analytic'
+        Null distribution; the reference formula (``'pygbs'``) is specific to patterns
+        with background points and is not offered.
+    k : int, default=4
+        Neighbours per sample in the directed k-NN graph (exactly ``k`` other samples,
+        near-ties broken by index).
+    min_points : int, default=5
+        Neighbourhoods with fewer samples, or with a radius below ``MIN_RADIUS``, are not
+        scored.
+    permutations, seed : int
+        Permutation test (``method='permutation'``), seeded per centre.
+
+    Returns
+    -------
+    dict
+        ``performance_ssi``, ``performance_ssi_p``, ``performance_S``, ``performance_mu``,
+        ``performance_sigma``: arrays of length ``len(nbhd.centres)``, NaN where not
+        scored; a neighbourhood whose samples share one coded value has p = 1, SSI 0.
+    """
+    from pygbs._kernels.performance import performance_batch
+
+    if method not in ("analytic", "permutation"):
+        raise InputError(
+            f"performance SSI supports method 'analytic' or 'permutation'; got {method!r}"
+        )
+    if int(k) != k or k < 1:
+        raise InputError(f"k must be a positive integer; got {k!r}")
+    marks = np.ascontiguousarray(marks, dtype=np.float64)
+    if marks.shape != (len(index),):
+        raise InputError(f"marks must have one value per sample ({len(index)}); got {marks.shape}")
+    active = (nbhd.sizes >= min_points) & (nbhd.radius > MIN_RADIUS)
+    out = performance_batch(
+        index.lat_rad,
+        index.lon_rad,
+        index.coslat,
+        index.xyz,
+        marks,
+        np.ascontiguousarray(nbhd.centres, dtype=np.int64),
+        np.ascontiguousarray(nbhd.indptr, dtype=np.int64),
+        np.ascontiguousarray(nbhd.indices, dtype=np.int64),
+        np.ascontiguousarray(active),
+        int(k),
+        METHODS[method],
+        int(permutations),
+        int(seed),
+    )
+    names = ("ssi", "ssi_p", "S", "mu", "sigma")
+    cols = (_k.OUT_SSI, _k.OUT_P, _k.OUT_S, _k.OUT_MU, _k.OUT_SIGMA)
+    return {f"performance_{n}": out[:, c] for n, c in zip(names, cols, strict=True)}

@@ -20,6 +20,8 @@ from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
 
 __all__ = [
     "force_option",
+    "cluster_options",
+    "format_option",
     "out_option",
     "run_or_exit",
     "score_options",
@@ -257,3 +259,32 @@ def run_or_exit(fn: Callable[[], Any]) -> Any:
     from pygbs.runtime import run_command
 
     return run_command(fn)
+
+
+def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--scheduler`` and ``--chunk-size``: score on a Dask cluster (docs/scale.md)."""
+    f = click.option(
+        "--chunk-size",
+        type=click.IntRange(1),
+        default=None,
+        help="Centres per Dask task (default: about 8 tasks per worker and scale).",
+    )(f)
+    return click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Score on a Dask cluster: a scheduler address (tcp://HOST:8786) or 'local:N' "
+        "for N local worker processes. Needs pip install 'geobias[dask]'.",
+    )(f)
+
+
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format csv|parquet`` of the per-centre table."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["csv", "parquet"]),
+        default="csv",
+        show_default=True,
+        help="Format of OUT/centres.* (Parquet is smaller and faster for millions of rows).",
+    )(f)

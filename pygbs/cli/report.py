@@ -8,10 +8,11 @@ from typing import Any
 import click
 
 from pygbs.cli.options import force_option, run_or_exit, score_options, scoring_kwargs
+from pygbs.scores import REGISTRY
 
 __all__ = ["report_cmd"]
 
-_MAP_SCORES = ["unmarked_ssi", "marked_ssi", "sri_grid", "sri_lag", "sri_sector"]
+_MAP_SCORES = [d.column for d in REGISTRY.values()]
 
 
 @click.command("report", short_help="HTML report comparing models' geo-bias.")

@@ -9,18 +9,36 @@ from typing import Any
 import click
 
 from pygbs._atomic import output_dir
-from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
+from pygbs.cli.options import (
+    cluster_options,
+    format_option,
+    out_option,
+    run_or_exit,
+    score_options,
+    scoring_kwargs,
+)
 
 
 @click.command("score", short_help="Score one prediction file.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @score_options
+@cluster_options
+@format_option
 @out_option
-def score_cmd(file: Path, out: Path, force: bool, **params: Any) -> None:
+def score_cmd(
+    file: Path,
+    out: Path,
+    force: bool,
+    scheduler: str | None,
+    chunk_size: int | None,
+    fmt: str,
+    **params: Any,
+) -> None:
     """Geo-bias scores (SSI, SRI) of FILE's per-location predictions.
 
     Writes OUT/summary.json (parameters, counts, aggregates per score and scale) and
-    OUT/centres.csv (one row per centre and scale).
+    OUT/centres.csv (one row per centre and scale; centres.parquet with --format parquet).
+    With --scheduler the centres are scored on a Dask cluster, with identical results.
 
     \b
     Examples:
@@ -28,6 +46,7 @@ def score_cmd(file: Path, out: Path, force: bool, **params: Any) -> None:
       pygbs score preds.csv --value relative_error --scale 100km --scale nn50 \\
           --score marked --score sri-lag --out result/
       pygbs score no_prior.csv.gz --coords-from NeRF.csv.gz --centres 500 --out quick/
+      pygbs score big.parquet --scheduler tcp://10.0.0.5:8786 --format parquet --out big/
     """
     kwargs = scoring_kwargs(**params)
 
@@ -36,8 +55,14 @@ def score_cmd(file: Path, out: Path, force: bool, **params: Any) -> None:
 
         # claim --out first (a refused or unwritable --out fails before the work)
         with output_dir(out, "pygbs score", force=force) as stage:
-            res = score(file, progress=sys.stderr.isatty(), **kwargs)
-            res.write_files(stage)
+            res = score(
+                file,
+                progress=sys.stderr.isatty(),
+                scheduler=scheduler,
+                chunk_size=chunk_size,
+                **kwargs,
+            )
+            res.write_files(stage, format=fmt)
         agg = res.summary["aggregates"]
         par = res.summary["parameters"]
         click.echo(
@@ -52,7 +77,19 @@ def score_cmd(file: Path, out: Path, force: bool, **params: Any) -> None:
                     f"{a['n_skipped']} skipped){_why_skipped(col, a, par)}"
                 )
 
-    run_or_exit(run)
+    if scheduler is None:
+        run_or_exit(run)
+        return
+    import logging
+
+    from pygbs.distributed import ClusterError, log_level
+
+    try:
+        # Dask logs every worker start and stop at INFO; show them only with -v
+        run_or_exit(lambda: (log_level(logging.getLogger().getEffectiveLevel()), run()))
+    except ClusterError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
 
 
 def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ from pygbs.plot._axes import (
 from pygbs.plot.frame import MapFrame, choose_frame
 from pygbs.runtime import check_interrupt
 from pygbs.scales import parse_scale
+from pygbs.scores import REGISTRY
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -49,13 +50,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Score columns of ``GeoBiasResult.centres``: (display name, units).
+#: Score columns of ``GeoBiasResult.centres``: (display name, units), from the registry
+#: of :mod:`pygbs.scores`.
 SCORE_COLUMNS: dict[str, tuple[str, str]] = {
-    "unmarked_ssi": ("unmarked SSI", "nats, -ln p"),
-    "marked_ssi": ("marked SSI", "nats, -ln p"),
-    "sri_grid": ("SRI, scale grid", "nats, KL divergence"),
-    "sri_lag": ("SRI, distance lag", "nats, KL divergence"),
-    "sri_sector": ("SRI, direction sector", "nats, KL divergence"),
+    d.column: (d.label, d.units) for d in REGISTRY.values()
 }
 #: Samples below which a density map shows markers instead of hexagon counts.
 DENSITY_SCATTER_BELOW = 1000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,3 +117,55 @@ def test_zoo_resume_checks_each_runs_settings(tiny, tmp_path):
     meta = json.loads((tmp_path / "zoo.json").read_text())
     assert meta["models"]["xyz"]["trainer"]["epochs"] == 2
     assert meta["models"]["xyz"]["hparams"]["hidden_dim"] == TINY["hidden_dim"]
+
+
+def test_zoo_on_a_dask_cluster_matches_the_local_run(tiny, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    kw = dict(encoders=["xyz", "wrap_ffn"], hparams=TINY, trainer_options=TRAIN, device="cpu",
+              report=False, progress=False)  # fmt: skip
+    local = run_zoo(tiny, tmp_path / "local", **kw)
+    # one worker thread: models train one after the other, as in the local run
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:  # fmt: skip
+        remote = run_zoo(tiny, tmp_path / "remote", scheduler=client, **kw)
+    cols = [c for c in local.table.columns if c != "train_s"]
+    pd.testing.assert_frame_equal(local.table[cols], remote.table[cols], check_exact=True)
+    assert "marked_ssi@100km" in cols
+    for name in ("no_prior", "xyz", "wrap_ffn"):
+        a = tmp_path / "local" / "predictions" / f"{name}.csv"
+        b = tmp_path / "remote" / "predictions" / f"{name}.csv"
+        assert a.read_bytes() == b.read_bytes()
+    for name in ("xyz", "wrap_ffn"):
+        run = tmp_path / "remote" / "runs" / name
+        assert (run / "model.pt").is_file()
+        doc = json.loads((run / "metrics.json").read_text())
+        assert doc["trainer"]["out_dir"] == str(tmp_path / "remote" / "runs" / name)
+        ref = json.loads((tmp_path / "local" / "runs" / name / "metrics.json").read_text())
+        assert doc["test"] == ref["test"]
+
+        def untimed(epochs):
+            return [{k: v for k, v in e.items() if k != "time_s"} for e in epochs]
+
+        assert untimed(doc["epochs"]) == untimed(ref["epochs"]) and len(doc["epochs"]) == 1
+
+
+@pytest.mark.slow
+def test_zoo_cli_on_local_worker_processes(tmp_path):
+    pytest.importorskip("distributed")
+    from click.testing import CliRunner
+
+    from encoders.cli import main
+
+    args = ["zoo", "--dataset", "synthetic-vmf", "--encoders", "xyz,wrap_ffn",
+            "--data-option", "n_train=300", "--data-option", "n_val=60",
+            "--data-option", "n_test=120", "--data-option", "num_classes=5",
+            "--hparam", "spa_embed_dim=16", "--hparam", "hidden_dim=16", "--epochs", "1",
+            "--device", "cpu", "--no-report", "--no-progress"]  # fmt: skip
+    r1 = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert r1.exit_code == 0, r1.output
+    r2 = CliRunner().invoke(main, [*args, "--scheduler", "local:2", "--out", str(tmp_path / "b")])
+    assert r2.exit_code == 0, r2.output
+    a = pd.read_csv(tmp_path / "a" / "zoo.csv").drop(columns="train_s")
+    b = pd.read_csv(tmp_path / "b" / "zoo.csv").drop(columns="train_s")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)

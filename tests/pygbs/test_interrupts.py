@@ -103,7 +103,7 @@ def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
               method="permutation", permutations=99, seed=4, sri_threshold=3)  # fmt: skip
     plain = pygbs.score(df, **kw).centres
     monkeypatch.setattr(pygbs.ssi, "CHUNK_POINTS", 20_000)  # a few centres per batch
-    monkeypatch.setattr(pygbs.api, "SRI_BATCH_S", 1e-6)  # SRI batches shrink to one centre
+    monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 1)  # SRI batches of one centre
     with interruptible():
         guarded = pygbs.score(df, **kw).centres
     pd.testing.assert_frame_equal(plain, guarded, check_exact=True)

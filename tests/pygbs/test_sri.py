@@ -12,13 +12,22 @@ Test matrix:
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from pygbs._dense import dense_neighbourhoods, dense_sri
 from pygbs.errors import InputError
+from pygbs.neighbours import Neighbourhoods
 from pygbs.sri import sri_scores
+
+
+def sri_arrays(lat, lon, values, centres, indptr, indices, dist, radius, **kw):
+    """sri_scores on raw CSR arrays (radians): the index and neighbourhoods built around them."""
+    index = SimpleNamespace(lat_rad=lat, lon_rad=lon)
+    nb = Neighbourhoods(None, centres, indptr, indices, dist, radius)
+    return sri_scores(index, nb, values, **kw)
 
 EPS = 1e-8
 
@@ -65,7 +74,7 @@ HAND_SRI = (3 * KL_NEAR + 3 * KL_FAR) / 6
 
 def run(partition, lat=LAT, lon=LON, val=VAL, hood=G, centre=3, radius=R, **kw):
     indptr, indices, dist = csr(lat, lon, [centre], [hood])
-    return sri_scores(
+    return sri_arrays(
         lat,
         lon,
         val,
@@ -305,7 +314,7 @@ def test_permuting_samples_leaves_sri_unchanged(partition):
     lat, lon, val = random_table(1, binary=False)
     centres = np.arange(0, 300, 15)
     _, indptr, indices, dist, radii = hoods_csr(lat, lon, centres, 0.02)
-    base = sri_scores(
+    base = sri_arrays(
         lat, lon, val, centres, indptr, indices, dist, radii, partition=partition, threshold=5
     )
     perm = np.random.default_rng(2).permutation(300)
@@ -318,7 +327,7 @@ def test_permuting_samples_leaves_sri_unchanged(partition):
             for i in range(len(centres))
         ]
     )
-    moved = sri_scores(
+    moved = sri_arrays(
         lat[perm],
         lon[perm],
         val[perm],
@@ -341,7 +350,7 @@ def test_antimeridian_shift(partition):
     lat, lon, val = random_table(3)
     lat2, lon2, _ = random_table(3, lon0=np.pi)
     centres = np.arange(0, 300, 10)
-    a = sri_scores(
+    a = sri_arrays(
         lat,
         lon,
         val,
@@ -350,7 +359,7 @@ def test_antimeridian_shift(partition):
         partition=partition,
         threshold=4,
     )
-    b = sri_scores(
+    b = sri_arrays(
         lat2,
         lon2,
         val,
@@ -370,7 +379,7 @@ def test_matches_dense_reference(partition, binary):
     lat, lon, val = random_table(4, lon0=3.13, binary=binary)
     centres = np.arange(0, 300, 7)
     hoods, indptr, indices, dist, radii = hoods_csr(lat, lon, centres, 0.025)
-    ours = sri_scores(
+    ours = sri_arrays(
         lat,
         lon,
         val,
@@ -481,15 +490,15 @@ def test_bad_options(kw, match):
 def test_bad_arrays():
     indptr, indices, dist = csr(LAT, LON, [3], [G])
     with pytest.raises(ValueError, match="indptr must have length"):
-        sri_scores(
+        sri_arrays(
             LAT, LON, VAL, np.array([3]), indptr[:1], indices, dist, np.array([R]), partition="lag"
         )
     with pytest.raises(ValueError, match="not a sample id"):
-        sri_scores(
+        sri_arrays(
             LAT, LON, VAL, np.array([3]), indptr, indices + 5, dist, np.array([R]), partition="lag"
         )
     with pytest.raises(ValueError, match="values must be finite"):
-        sri_scores(
+        sri_arrays(
             LAT,
             LON,
             np.where(VAL > 0, np.nan, VAL),

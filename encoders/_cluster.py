@@ -1,0 +1,143 @@
+"""Training the zoo's models as independent tasks on a Dask cluster (``encoders zoo --scheduler``).
+
+One task per model. The dataset is scattered to the workers once; each task trains its
+model in a temporary folder on its worker (on the worker's GPU when the trainer's device
+is ``'auto'`` and the worker has one) and sends back the files it wrote (``metrics.json``,
+``model.pt``, the predictions), which are written under the zoo's output folder here, as
+a local run would have written them. Tasks run on CPU with the calling process's number
+of torch threads, so a CPU run gives the same models, predictions and table as the local
+run for the same seeds. See docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pygbs._atomic import atomic_path
+
+__all__ = ["ZooJob", "train_on_cluster"]
+
+_PREDICTIONS = "predictions.csv"
+
+
+@dataclass
+class ZooJob:
+    """One model to train: where its outputs go and how to train it."""
+
+    name: str
+    encoder: str | None
+    run_dir: Path
+    pred_path: Path
+    trainer: Any
+    hparams: dict[str, Any] | None
+
+
+def _train_task(
+    encoder: str | None,
+    dataset: Any,
+    trainer: Any,
+    hparams: dict[str, Any] | None,
+    torch_threads: int,
+) -> tuple[dict[str, Any], dict[str, bytes], bytes]:
+    """On a worker: train one model; (metrics.json's content, run files, predictions)."""
+    import torch
+
+    from encoders.train import train_and_evaluate
+
+    torch.set_num_threads(torch_threads)
+    with tempfile.TemporaryDirectory(prefix="encoders_zoo_") as tmp:
+        run_dir = Path(tmp) / "run"
+        pred = Path(tmp) / _PREDICTIONS
+        doc = train_and_evaluate(
+            encoder,
+            dataset,
+            run_dir,
+            trainer=replace(trainer, progress=False),
+            hparams=hparams,
+            predictions_path=pred,
+        )
+        files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file()}
+        return doc, files, pred.read_bytes()
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)
+
+
+def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[dict[str, Any]]:
+    """Train ``jobs`` as tasks on the cluster; write their files; their metrics, in order.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client
+        ``'tcp://HOST:PORT'``, ``'local:N'`` or a connected client.
+    dataset : GeoDataset
+        The data (scattered once).
+    jobs : list of ZooJob
+        The models to train.
+
+    Returns
+    -------
+    list of dict
+        The ``metrics.json`` content of each job.
+
+    Raises
+    ------
+    pygbs.distributed.ClusterError
+        When the cluster fails; files of the models finished before stay written.
+    """
+    import torch
+
+    from pygbs.distributed import ClusterError, _dask, connect
+
+    distributed = _dask()
+    client, cluster, _ = connect(scheduler)
+    own = not isinstance(scheduler, distributed.Client)
+    try:
+        data = client.scatter(dataset, broadcast=True, hash=False)
+        threads = torch.get_num_threads()
+        futures = [
+            client.submit(
+                _train_task,
+                job.encoder,
+                data,
+                job.trainer,
+                job.hparams,
+                threads,
+                key=f"encoders-zoo-{job.name}-{id(jobs):x}",
+                pure=False,
+            )
+            for job in jobs
+        ]
+        docs = []
+        for job, fut in zip(jobs, futures):
+            try:
+                doc, files, pred = fut.result()
+            except (distributed.KilledWorker, distributed.CancelledError, OSError) as err:
+                client.cancel(futures)
+                raise ClusterError(
+                    f"training {job.name} on the Dask cluster failed ({type(err).__name__}: {err})"
+                ) from err
+            # as written by a local run: the run folder here, not the worker's temporary one
+            doc["trainer"] = {
+                **doc["trainer"],
+                "out_dir": str(job.run_dir),
+                "progress": job.trainer.progress,
+            }
+            files["metrics.json"] = (json.dumps(doc, indent=2, default=str) + "\n").encode()
+            for fname, blob in files.items():
+                _write(job.run_dir / fname, blob)
+            _write(job.pred_path, pred)
+            docs.append(doc)
+        return docs
+    finally:
+        if own:
+            client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,286 @@
+"""Scoring on a Dask cluster: ``pygbs.score(..., scheduler=...)`` and ``pygbs score --scheduler``.
+
+The centres of each scale are split into contiguous chunks, one Dask task per chunk. The
+samples (coordinates, raw values, codes) are scattered to every worker once; each worker
+builds the k-d tree once and keeps it for the run; the per-centre columns come back in
+the order of the centres. A chunk's columns are a pure function of the samples, the
+options and the chunk's rows (:mod:`pygbs._engine`), so the table is identical, bit for
+bit, to the single-process run, and a task that Dask reruns after losing a worker gives
+the same numbers again. See docs/scale.md.
+
+Dask is an optional dependency (``pip install 'geobias[dask]'``), imported only here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import uuid
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from pygbs._engine import BlockOptions, Samples, batch_size, score_block, spatial_order
+from pygbs.errors import InputError
+from pygbs.neighbours import SphereIndex
+from pygbs.scales import Scale
+
+__all__ = ["ClusterError", "DaskEngine", "connect", "log_level", "parse_scheduler", "score_chunk"]
+
+INSTALL_HINT = "pip install 'geobias[dask]'"
+#: Seconds to wait for a scheduler to answer.
+CONNECT_TIMEOUT_S = 10
+#: Tasks per worker and scale that the default chunk size aims at (load balance, and
+#: little work to redo when a worker is lost) ...
+TASKS_PER_WORKER = 8
+#: ... with at least this many centres per task (per-task overhead).
+MIN_CHUNK = 1024
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster failed (unreachable scheduler, workers lost too often, ...)."""
+
+
+def _dask() -> Any:
+    try:
+        import distributed
+    except ImportError as err:
+        raise InputError(
+            f"scoring on a Dask cluster needs the optional dependency dask: {INSTALL_HINT}"
+        ) from err
+    return distributed
+
+
+def log_level(level: int) -> None:
+    """Set the level of Dask's own loggers (which log at INFO by default) to ``level``."""
+    _dask()
+    for name in ("distributed", "dask"):
+        logging.getLogger(name).setLevel(level)
+
+
+def parse_scheduler(scheduler: str) -> tuple[str, int | str]:
+    """``('local', N)`` for ``'local:N'``, else ``('address', scheduler)``.
+
+    Raises
+    ------
+    InputError
+        For ``local:`` without a positive worker count, or an empty address.
+    """
+    text = str(scheduler).strip()
+    if text.lower().startswith("local:"):
+        tail = text.split(":", 1)[1]
+        if not tail.isdigit() or int(tail) < 1:
+            raise InputError(
+                f"scheduler {scheduler!r}: expected 'local:N' with N >= 1 worker processes, "
+                "or an address such as tcp://HOST:8786"
+            )
+        return "local", int(tail)
+    if not text or text.lower() == "local":
+        raise InputError(
+            f"scheduler {scheduler!r}: expected an address such as tcp://HOST:8786, or "
+            "'local:N' for N local worker processes"
+        )
+    return "address", text
+
+
+def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
+    """A Dask ``Client`` for ``scheduler``: ``(client, local_cluster_or_None, numba_threads)``.
+
+    ``numba_threads`` is the numba thread count per task on a local cluster (the machine's
+    cores shared among its workers), None on another cluster (numba's default there).
+    """
+    distributed = _dask()
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, None, None
+    kind, arg = parse_scheduler(scheduler)
+    if kind == "local":
+        n = int(arg)
+        cluster = distributed.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port (the default 8787 may be taken)
+        )
+        client = distributed.Client(cluster)
+        return client, cluster, max(1, (os.cpu_count() or 1) // n)
+    try:
+        client = distributed.Client(str(arg), timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ClusterError(f"cannot reach the Dask scheduler at {arg}: {err}") from err
+    return client, None, None
+
+
+# One k-d tree per worker and sample set, dropped with the worker.
+_INDEXES: weakref.WeakKeyDictionary[Any, dict[str, SphereIndex]] = weakref.WeakKeyDictionary()
+_INDEX_LOCK = threading.Lock()
+
+
+def _worker_index(samples: Samples) -> SphereIndex:
+    """The worker's k-d tree over ``samples``, built on its first task."""
+    from distributed import get_worker
+
+    try:
+        owner: Any = get_worker()
+    except ValueError:  # run outside a worker (e.g. dask's synchronous mode)
+        owner = _worker_index
+    with _INDEX_LOCK:
+        cache = _INDEXES.setdefault(owner, {})
+        index = cache.get(samples.token)
+        if index is None:
+            cache.clear()  # one sample set per worker at a time
+            index = cache[samples.token] = samples.index()
+    return index
+
+
+def score_chunk(
+    samples: Samples,
+    rows: np.ndarray,
+    scales: list[Scale],
+    opts: BlockOptions,
+    numba_threads: int | None = None,
+) -> list[dict[str, np.ndarray]]:
+    """The task: per-centre columns of ``rows`` at each scale, in bounded batches."""
+    if numba_threads is not None:
+        import numba
+
+        numba.set_num_threads(min(int(numba_threads), numba.config.NUMBA_NUM_THREADS))
+    index = _worker_index(samples)
+    order = spatial_order(index, rows)
+    step = batch_size(list(scales))
+    out: list[dict[str, np.ndarray]] = [{} for _ in scales]
+    for a in range(0, len(rows), step):
+        pos = order[a : a + step]
+        for j, cols in enumerate(score_block(index, samples, rows[pos], scales, opts)):
+            for name, values in cols.items():
+                if name not in out[j]:
+                    out[j][name] = np.empty(len(rows), dtype=values.dtype)
+                out[j][name][pos] = values
+    return out
+
+
+class DaskEngine:
+    """Scores chunks of centres as tasks on a Dask cluster (context manager).
+
+    Parameters
+    ----------
+    samples : Samples
+        All samples (scattered to every worker on entry).
+    scheduler : str or distributed.Client
+        ``'tcp://HOST:PORT'``, ``'local:N'`` or a connected client.
+    chunk_size : int, optional
+        Centres per task (default: :data:`TASKS_PER_WORKER` tasks per worker and scale,
+        at least :data:`MIN_CHUNK` centres, at most one batch of :func:`batch_size`).
+    """
+
+    def __init__(self, samples: Samples, scheduler: Any, chunk_size: int | None = None) -> None:
+        if chunk_size is not None and (int(chunk_size) != chunk_size or chunk_size < 1):
+            raise InputError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+        self.samples = samples
+        self.scheduler = scheduler
+        self.chunk_size = chunk_size
+        self.client: Any = None
+        self._cluster: Any = None
+        self._own_client = False
+        self._data: Any = None
+        self._threads: int | None = None
+        self._run = uuid.uuid4().hex[:12]
+
+    def __enter__(self) -> DaskEngine:
+        distributed = _dask()
+        self.client, self._cluster, self._threads = connect(self.scheduler)
+        self._own_client = not isinstance(self.scheduler, distributed.Client)
+        try:
+            workers = self.client.scheduler_info().get("workers", {})
+            if not workers:
+                self.client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+            self._data = self.client.scatter(self.samples, broadcast=True, hash=False)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._data is not None and self.client is not None:
+            try:
+                self.client.cancel([self._data])
+            except Exception:  # the cluster may already be gone
+                pass
+            self._data = None
+        if self._own_client and self.client is not None:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self.client = self._cluster = None
+
+    def n_workers(self) -> int:
+        """Workers connected to the scheduler now."""
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def _chunk(self, n_rows: int, scales: list[Scale]) -> int:
+        if self.chunk_size is not None:
+            return int(self.chunk_size)
+        per_worker = math.ceil(n_rows / (TASKS_PER_WORKER * self.n_workers()))
+        return int(min(batch_size(scales), max(MIN_CHUNK, per_worker)))
+
+    def blocks(
+        self,
+        rows: np.ndarray,
+        scales: list[Scale],
+        opts: BlockOptions,
+        progress: str | None = None,
+    ) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
+        """``(scale number, positions, columns)`` for consecutive chunks of ``rows``."""
+        from pygbs.runtime import check_interrupt
+
+        distributed = _dask()
+        scales = list(scales)
+        names = "+".join(s.name for s in scales)
+        step = self._chunk(len(rows), scales)
+        starts = list(range(0, len(rows), step))
+        futures = [
+            self.client.submit(
+                score_chunk,
+                self._data,
+                rows[a : a + step],
+                scales,
+                opts,
+                self._threads,
+                key=f"pygbs-score-{self._run}-{a}",
+                pure=False,
+            )
+            for a in starts
+        ]
+        order: Any = zip(starts, futures)
+        if progress is not None:
+            from tqdm import tqdm
+
+            order = tqdm(order, total=len(starts), desc=progress, unit="task", leave=False)
+        try:
+            for i, (a, fut) in enumerate(order):
+                check_interrupt()
+                try:
+                    blocks = fut.result()
+                except distributed.KilledWorker as err:
+                    raise ClusterError(
+                        f"scales {names}: a task of centres {a}..{a + step - 1} was on "
+                        f"workers that died too often ({err}); nothing was written"
+                    ) from err
+                except (distributed.CancelledError, OSError, TimeoutError) as err:
+                    raise ClusterError(
+                        f"scales {names}: the Dask cluster stopped answering "
+                        f"({type(err).__name__}: {err}); nothing was written"
+                    ) from err
+                futures[i] = None
+                b = min(a + step, len(rows))
+                for j, cols in enumerate(blocks):
+                    if any(len(v) != b - a for v in cols.values()):
+                        raise ClusterError(f"scales {names}: chunk at centre {a} came back short")
+                    yield j, np.arange(a, b), cols
+        finally:
+            left = [f for f in futures if f is not None]
+            if left:
+                self.client.cancel(left)
