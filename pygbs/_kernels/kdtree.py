@@ -54,9 +54,11 @@ def cos_all(lat):
 
 @njit(cache=True)
 def unit_vectors(lat, lon):
-    """Unit vectors ``(cos lat cos lon, cos lat sin lon, sin lat)`` with the C library's
-    scalar ``cos``/``sin`` (not NumPy's CPU-dependent SIMD loops; docs/method.md,
-    "Reproducibility across machines")."""
+    """Unit vectors ``(cos lat cos lon, cos lat sin lon, sin lat)``.
+
+    With the C library's scalar ``cos``/``sin`` (not NumPy's CPU-dependent SIMD loops;
+    docs/method.md, "Reproducibility across machines").
+    """
     n = lat.shape[0]
     out = np.empty((n, 3))
     for i in range(n):
@@ -69,8 +71,10 @@ def unit_vectors(lat, lon):
 
 @njit(cache=True)
 def h_to_angle(h):
-    """Great-circle angle ``2 asin(sqrt(h))`` of haversine reduced distances (flat array),
-    with the C library's scalar ``asin``, as scikit-learn computes it."""
+    """Great-circle angle ``2 asin(sqrt(h))`` of haversine reduced distances (flat array).
+
+    With the C library's scalar ``asin``, as scikit-learn computes it.
+    """
     out = np.empty(h.shape[0])
     for i in range(h.shape[0]):
         out[i] = 2.0 * math.asin(math.sqrt(h[i]))
