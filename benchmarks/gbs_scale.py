@@ -7,7 +7,7 @@ Two tables, both on seeded clustered world-wide samples from
 1. **Samples.** For each size in ``--sizes`` (default 1e4, 1e5, 1e6, 1e7), a fresh process
    reads the table, builds the k-d tree (timed apart) and scores ``--centres`` centres
    (default 20,000) at each scale with the batched engine of ``pygbs.score``, twice:
-   ten seeded random stretches of the order in which a whole-table run scores its
+   100 seeded random stretches of the order in which a whole-table run scores its
    centres (the k-d tree's leaf order), which cost per centre what the whole run costs;
    and the same number of seeded random centres scattered over the table (a
    ``centres=`` subset). Printed per scale: centres/s and the per-centre time of the
@@ -69,11 +69,11 @@ for path in paths:
     rng = np.random.default_rng(seed)
     m = min(n_centres, n)
     scattered = np.sort(rng.choice(n, size=m, replace=False))
-    # a whole-table run scores the centres in the tree's leaf order: ten random stretches
-    # of that order, m / 10 centres each, cost per centre what the whole run costs
+    # a whole-table run scores the centres in the tree's leaf order: 100 random stretches
+    # of that order, m / 100 centres each, cost per centre what the whole run costs
     leaf = engine.index.tree[0]
-    run = max(m // 10, 1)
-    starts = rng.choice(max(n - run, 1), size=min(10, max(n // run, 1)), replace=False)
+    run = max(m // 100, 1)
+    starts = rng.choice(max(n - run, 1), size=min(100, max(n // run, 1)), replace=False)
     stretches = np.concatenate([leaf[a : a + run] for a in starts])
     sizes.append({"n": n, "centres": int(m), "read_s": read_s, "index_s": index_s,
                   "engine": engine, "rows": {"whole": stretches, "scattered": scattered},

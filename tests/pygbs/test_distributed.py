@@ -79,6 +79,24 @@ def test_batch_size_bounds_entries():
     assert engine.batch_size(parse_scale("100km", k_max=None)) == engine.UNCAPPED_BATCH
 
 
+def test_spatial_order_is_a_permutation_grouping_nearby_centres():
+    df = _table(12, n=400)
+    index = pygbs.SphereIndex(df["lon"].to_numpy(), df["lat"].to_numpy())
+    perm = index.tree[0]
+    assert np.array_equal(index.leaf_rank[perm], np.arange(400))
+    rows = np.arange(3, 400, 2)
+    order = engine.spatial_order(index, rows)
+    assert sorted(order) == list(range(len(rows)))
+    assert np.all(np.diff(index.leaf_rank[rows[order]]) > 0)
+    # consecutive centres in that order are much closer than in row order
+    lon, lat = df["lon"].to_numpy()[rows], df["lat"].to_numpy()[rows]
+
+    def mean_step(i):
+        return np.mean(np.hypot(np.diff(lon[i]), np.diff(lat[i])))
+
+    assert mean_step(order) < 0.5 * mean_step(np.arange(len(rows)))
+
+
 def test_score_never_queries_more_than_one_batch(monkeypatch):
     df = _table(1, n=300)
     whole = pygbs.score(df, **KW).centres
