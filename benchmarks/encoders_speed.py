@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 import encoders
-from pygbs._atomic import write_text_atomic
+from pygbs.outputs import write_text_atomic
 
 log = logging.getLogger("encoders_speed")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pygbs._atomic import atomic_path
+from pygbs.outputs import atomic_path
 
 __all__ = ["ZooJob", "train_on_cluster"]
 

@@ -247,7 +247,7 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
     except (InputError, ValueError, TypeError) as err:
         raise click.UsageError(str(err)) from err
     from encoders.train import CHECKPOINT
-    from pygbs._atomic import workspace
+    from pygbs.outputs import workspace
 
     t0 = time.perf_counter()
     with workspace(out, "encoders train", force=force) as ws:
@@ -350,7 +350,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
         except InputError as err:
             raise click.UsageError(str(err)) from err
     from encoders.zoo import output_files
-    from pygbs._atomic import workspace
+    from pygbs.outputs import workspace
 
     t0 = time.perf_counter()
     with workspace(out, "encoders zoo", force=force) as ws:

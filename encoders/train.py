@@ -31,7 +31,7 @@ from encoders.data import GeoDataset, Split
 from encoders.losses import full_loss, random_lonlat
 from encoders.metrics import classification_metrics, regression_metrics
 from encoders.models import GeoClassifier, GeoRegressor
-from pygbs._atomic import atomic_path, write_text_atomic
+from pygbs.outputs import atomic_path, write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [

@@ -31,8 +31,8 @@ import pandas as pd
 from encoders._cluster import ZooJob
 from encoders.data import GeoDataset, load_dataset
 from encoders.train import NO_PRIOR, Trainer, check_resume, run_settings, train_and_evaluate
-from pygbs._atomic import atomic_path, files_below, write_text_atomic
 from pygbs.errors import InputError
+from pygbs.outputs import atomic_path, files_below, write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [
@@ -174,30 +174,18 @@ def _reusable(run_dir: Path, pred_path: Path, settings: dict[str, Any]) -> dict[
 
 
 def _score(files: list[Path], names: list[str], out: Path) -> tuple[Any, pd.DataFrame | None]:
-    try:
-        from pygbs import compare
-    except ImportError:
-        log.warning("pygbs.compare is not available: geo-bias columns skipped")
-        return None, None
+    from pygbs import compare
+
     comp = compare([str(f) for f in files], names=names, scales=SCALES, scores=SCORES)
     comp.write(out / "compare", force=True)  # inside the zoo's own (claimed) output folder
     return comp, comp.table
 
 
-def _report(files: list[Path], out: Path, comparison: Any) -> Path | None:
-    try:
-        from pygbs.plot import write_report
-    except ImportError:
-        log.warning("pygbs.plot.write_report is not available: report.html skipped")
-        return None
+def _report(files: list[Path], out: Path, comparison: Any) -> Path:
+    from pygbs.plot import write_report
+
     path = out / "report.html"
-    try:
-        write_report(
-            [str(f) for f in files], path, comparison=comparison, scales=SCALES, scores=SCORES
-        )
-    except NotImplementedError:
-        log.warning("pygbs.plot.write_report is not implemented yet: report.html skipped")
-        return None
+    write_report([str(f) for f in files], path, comparison=comparison, scales=SCALES, scores=SCORES)
     return path
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.io import read_predictions
     from pygbs.neighbours import Neighbourhoods, SphereIndex
     from pygbs.predictions import Predictions
-    from pygbs.result import SCORE_COLUMNS, Comparison, GeoBiasResult
+    from pygbs.result import SCORE_COLUMNS, Aggregate, Comparison, GeoBiasResult
     from pygbs.scale_profile import Profile, profile, scale_range
     from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
     from pygbs.sri import sri_scores
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 _EXPORTS = {
     "EARTH_RADIUS_KM": "pygbs.scales",
     "SCORE_COLUMNS": "pygbs.result",
+    "Aggregate": "pygbs.result",
     "Coding": "pygbs.coding",
     "Comparison": "pygbs.result",
     "GeoBiasResult": "pygbs.result",
@@ -59,6 +60,7 @@ _EXPORTS = {
 __all__ = [
     "EARTH_RADIUS_KM",
     "SCORE_COLUMNS",
+    "Aggregate",
     "Coding",
     "Comparison",
     "GeoBiasResult",

@@ -12,14 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pygbs._atomic import atomic_path, output_dir, write_text_atomic
 from pygbs._names import SCORE_COLUMNS
 from pygbs.errors import InputError
+from pygbs.outputs import atomic_path, output_dir, write_text_atomic
 from pygbs.predictions import Predictions
 from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI, Blocks, block_bootstrap
 
 __all__ = [
     "SCORE_COLUMNS",
+    "Aggregate",
     "Comparison",
     "GeoBiasResult",
     "GroupedComparison",
@@ -140,6 +141,83 @@ def aggregate(
     return out
 
 
+@dataclass(frozen=True)
+class Aggregate:
+    """The dataset-level numbers of one score at one scale (docs/method.md, D6).
+
+    A typed view of ``summary["aggregates"][column][scale]`` (``summary.json`` stays the
+    on-disk form); ``None`` there is NaN here.
+
+    Attributes
+    ----------
+    score : str
+        The score's column (``"marked_ssi"``).
+    scale : str
+        The scale (``"100km"``).
+    mean : float
+        The headline Geo-Bias Score: the mean over scored centres.
+    ci_low, ci_high : float
+        Its spatial block-bootstrap interval.
+    block_km : float
+        Side of the bootstrap's equal-area blocks.
+    n_blocks : int or None
+        Blocks holding scored centres.
+    weighted_mean, median : float
+        Size-weighted mean and median over scored centres.
+    share_significant, share_significant_fdr : float
+        Share of centres with p (or Benjamini-Hochberg q) below alpha; NaN without
+        p-values.
+    n_scored, n_skipped : int
+        Centres scored and not scored.
+    counts : dict of str to int
+        Why centres were skipped (``n_skipped_min_points``, ...) and ``n_constant``.
+    """
+
+    score: str
+    scale: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    block_km: float
+    n_blocks: int | None
+    weighted_mean: float
+    median: float
+    share_significant: float
+    share_significant_fdr: float
+    n_scored: int
+    n_skipped: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, score: str, scale: str, agg: dict[str, Any]) -> Aggregate:
+        """Build from one entry of ``summary["aggregates"]``."""
+
+        def num(key: str) -> float:
+            v = agg.get(key)
+            return math.nan if v is None else float(v)
+
+        known = {
+            "mean", "ci_low", "ci_high", "block_km", "n_blocks", "weighted_mean", "median",
+            "share_significant", "share_significant_fdr", "n_scored", "n_skipped",
+        }  # fmt: skip
+        return cls(
+            score=score,
+            scale=scale,
+            mean=num("mean"),
+            ci_low=num("ci_low"),
+            ci_high=num("ci_high"),
+            block_km=num("block_km"),
+            n_blocks=agg.get("n_blocks"),
+            weighted_mean=num("weighted_mean"),
+            median=num("median"),
+            share_significant=num("share_significant"),
+            share_significant_fdr=num("share_significant_fdr"),
+            n_scored=int(agg.get("n_scored", 0)),
+            n_skipped=int(agg.get("n_skipped", 0)),
+            counts={k: int(v) for k, v in agg.items() if k not in known and v is not None},
+        )
+
+
 @dataclass(eq=False)
 class GeoBiasResult:
     """Geo-bias scores of one model's predictions.
@@ -188,6 +266,22 @@ class GeoBiasResult:
                 f"no score {col!r} at scale {scale!r}; have {self.score_columns} at {self.scales}"
             ) from err
         return float("nan") if value is None else float(value)
+
+    def aggregate(self, score: str, scale: str) -> Aggregate:
+        """The dataset-level numbers of ``score`` (a name or a column) at ``scale``.
+
+        Examples
+        --------
+        >>> res.aggregate("marked", "100km").ci_low  # doctest: +SKIP
+        """
+        col = SCORE_COLUMNS.get(score, score)
+        try:
+            agg = self.summary["aggregates"][col][scale]
+        except KeyError as err:
+            raise InputError(
+                f"no score {col!r} at scale {scale!r}; have {self.score_columns} at {self.scales}"
+            ) from err
+        return Aggregate.from_dict(col, scale, agg)
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The summary as JSON text; also written atomically to ``path`` if given."""

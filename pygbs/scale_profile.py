@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pygbs._atomic import atomic_path, output_dir
 from pygbs.errors import InputError
+from pygbs.outputs import atomic_path, output_dir
 from pygbs.result import SCORE_COLUMNS, GeoBiasResult
 
 __all__ = [

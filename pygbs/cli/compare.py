@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from pygbs._atomic import output_dir
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
+from pygbs.outputs import output_dir
 
 __all__ = ["compare_cmd"]
 

@@ -181,8 +181,8 @@ def map_cmd(
     }
 
     def run() -> None:
-        from pygbs._atomic import output_dir
         from pygbs.api import score
+        from pygbs.outputs import output_dir
         from pygbs.result import GeoBiasResult
 
         if extent is not None:  # a bad extent fails now, not after the scoring

@@ -74,7 +74,7 @@ def report_cmd(
         raise click.BadParameter(f"{len(names)} names for {len(files)} files", param_hint="--name")
 
     def run() -> None:
-        from pygbs._atomic import check_output_file
+        from pygbs.outputs import check_output_file
         from pygbs.plot.report import REPORT_MARKER
 
         check_output_file(out, REPORT_MARKER, force=force)  # before the work

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from pygbs._atomic import output_dir
 from pygbs.cli.options import (
     cluster_options,
     format_option,
@@ -17,6 +16,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
+from pygbs.outputs import output_dir
 
 
 @click.command("score", short_help="Score one prediction file.")

@@ -22,8 +22,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
-from pygbs._atomic import atomic_path
 from pygbs.errors import InputError
+from pygbs.outputs import atomic_path
 from pygbs.plot._axes import (
     HEXBIN_ABOVE,
     clip_to_globe,

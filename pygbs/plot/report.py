@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pygbs._atomic import write_text_atomic
 from pygbs.errors import InputError
+from pygbs.outputs import write_text_atomic
 from pygbs.plot._axes import figure_size
 from pygbs.plot.frame import choose_frame
 from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label

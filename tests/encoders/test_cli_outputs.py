@@ -20,7 +20,7 @@ import torch
 from click.testing import CliRunner
 
 from encoders.cli import main
-from pygbs._atomic import MANIFEST
+from pygbs.outputs import MANIFEST
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

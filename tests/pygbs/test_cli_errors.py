@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from pygbs._atomic import MANIFEST
 from pygbs.cli import main
+from pygbs.outputs import MANIFEST
 
 QUICK = ["--scale", "nn8", "--score", "unmarked"]
 

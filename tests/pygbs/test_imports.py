@@ -84,6 +84,7 @@ def test_all_lists_every_public_name_and_each_resolves():
     expected = {
         "EARTH_RADIUS_KM",
         "SCORE_COLUMNS",
+        "Aggregate",
         "Coding",
         "Comparison",
         "GeoBiasResult",

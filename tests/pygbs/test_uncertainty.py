@@ -244,3 +244,18 @@ def test_report_shows_intervals_and_pairs(tmp_path):
     html = write_report(paths, tmp_path / "r.html", comparison=cmp).read_text()
     assert "Paired differences" in html and "ci_low" in html
     assert "Does a score only track accuracy?" in html
+
+
+def test_typed_aggregate_mirrors_the_summary():
+    rng = np.random.default_rng(8)
+    lon, lat = _clustered(rng, n=300)
+    df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": (rng.random(300) < 0.7).astype(int)})
+    res = pygbs.score(df, scales=["100km"], bootstrap=100)
+    agg = res.aggregate("marked", "100km")
+    raw = res.summary["aggregates"]["marked_ssi"]["100km"]
+    assert agg.mean == raw["mean"] == res.headline("marked", "100km")
+    assert (agg.ci_low, agg.ci_high) == (raw["ci_low"], raw["ci_high"])
+    assert agg.n_blocks == raw["n_blocks"]
+    assert agg.counts["n_constant"] == raw["n_constant"]
+    with pytest.raises(InputError, match="no score"):
+        res.aggregate("marked", "5km")
