@@ -42,6 +42,7 @@ CENTRES_FORMATS = {"csv": "centres.csv", "parquet": "centres.parquet"}
 #: Rows per Parquet row group (and per conversion to Arrow) in :meth:`GeoBiasResult.to_parquet`.
 PARQUET_ROW_GROUP = 1_000_000
 
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
