@@ -123,9 +123,7 @@ def build(out: Path, shared: Path, permutations: int, formats: tuple[str, ...]) 
         for m in EUROSAT_MODELS
     ]
     cmp = compare(files, names=list(EUROSAT_MODELS), scales=("100km", "nn50"))
-    write_report(
-        [], out / "eurosat_report.html", comparison=cmp, title="EuroSAT: geo-bias of five models"
-    )
+    write_report(cmp, out / "eurosat_report.html", title="EuroSAT: geo-bias of five models")
     record["eurosat_report"] = {
         "table": cmp.table.to_dict(orient="records"),
         "seconds": round(time.perf_counter() - start, 1),

@@ -181,11 +181,11 @@ def _score(files: list[Path], names: list[str], out: Path) -> tuple[Any, pd.Data
     return comp, comp.table
 
 
-def _report(files: list[Path], out: Path, comparison: Any) -> Path:
+def _report(out: Path, comparison: Any) -> Path:
     from pygbs.plot import write_report
 
     path = out / "report.html"
-    write_report([str(f) for f in files], path, comparison=comparison, scales=SCALES, scores=SCORES)
+    write_report(comparison, path)
     return path
 
 
@@ -385,7 +385,7 @@ def run_zoo(
     }
     write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
     # the report last: the tables are already written if it fails
-    report_path = _report(files, out, comparison) if (score and report) else None
+    report_path = _report(out, comparison) if (score and report) else None
     return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)
 
 

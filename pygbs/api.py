@@ -42,7 +42,16 @@ from pygbs.uncertainty import (
     paired_bootstrap,
 )
 
-__all__ = ["score", "compare", "compare_by_dataset", "DEFAULT_SCALES", "DEFAULT_SCORES"]
+__all__ = [
+    "score",
+    "compare",
+    "compare_by_dataset",
+    "attach_samples",
+    "paired_differences",
+    "accuracy_correlation",
+    "DEFAULT_SCALES",
+    "DEFAULT_SCORES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -374,7 +383,7 @@ def score(
         },
         "aggregates": aggregates,
     }
-    return GeoBiasResult(table, summary, pred)
+    return GeoBiasResult(table, summary, pred, coded=marks)
 
 
 #: ``locations=`` of :func:`compare`: ``same`` (all models on the same locations, row by
@@ -827,3 +836,50 @@ def compare_by_dataset(
         for g in groups
     }
     return GroupedComparison.combine(comparisons, info)
+
+
+def attach_samples(result: GeoBiasResult) -> GeoBiasResult:
+    """A result read back from disk, with its predictions and their coded values again.
+
+    Re-reads the prediction file named in the summary and codes it with the recorded
+    coding (threshold, direction, transform), for maps that show per-sample performance
+    (hotspots). Returns ``result`` unchanged when the file is no longer there.
+
+    Parameters
+    ----------
+    result : GeoBiasResult
+        From :meth:`GeoBiasResult.read`.
+
+    Returns
+    -------
+    GeoBiasResult
+        A copy holding ``predictions`` and ``coded``, or ``result`` itself.
+    """
+    from dataclasses import replace
+    from os.path import exists
+
+    summary = result.summary or {}
+    info = summary.get("input") or {}
+    params = summary.get("parameters") or {}
+    source = info.get("source")
+    if result.predictions is not None or not source or not exists(str(source)):
+        return result
+    coding = info.get("coding") or {}
+    rule = coding.get("rule")
+    try:
+        pred = read_predictions(
+            source,
+            value=info.get("value_name") or params.get("value"),
+            coords_from=params.get("coords_from"),
+        )
+        # summaries written before the transform was recorded coded the values as stored
+        coded = code_performance(
+            pred,
+            threshold=coding.get("threshold") if rule == "threshold" else None,
+            lower_is_better=coding.get("lower_is_better") if rule in ("threshold", "raw") else None,
+            transform=coding.get("transform", "none") if rule in ("threshold", "raw") else "auto",
+        )
+    except (InputError, OSError) as exc:
+        log.warning("cannot re-read the predictions %s: %s", source, exc)
+        return result
+    return replace(result, predictions=pred, coded=np.asarray(coded.values, dtype=np.float64))

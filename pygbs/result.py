@@ -236,11 +236,15 @@ class GeoBiasResult:
         coding) and ``aggregates`` ``{score_column: {scale: {...}}}`` (see :func:`aggregate`).
     predictions : Predictions or None
         The scored predictions (None when read back from disk).
+    coded : ndarray or None
+        The coded performance of every sample of ``predictions`` that the scores used
+        (docs/method.md, D1); None when read back from disk.
     """
 
     centres: pd.DataFrame
     summary: dict[str, Any]
     predictions: Predictions | None = field(default=None, repr=False)
+    coded: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def parameters(self) -> dict[str, Any]:

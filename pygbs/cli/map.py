@@ -181,7 +181,7 @@ def map_cmd(
     }
 
     def run() -> None:
-        from pygbs.api import score
+        from pygbs.api import attach_samples, score
         from pygbs.outputs import output_dir
         from pygbs.result import GeoBiasResult
 
@@ -192,7 +192,7 @@ def map_cmd(
         # everything (scores and maps) is assembled first and moved into OUT at the end
         with output_dir(out, "pygbs map", force=force) as stage:
             if from_dir is not None:
-                result = GeoBiasResult.read(from_dir)
+                result = attach_samples(GeoBiasResult.read(from_dir))
             else:
                 result = score(file, progress=sys.stderr.isatty(), **kwargs)
                 result.write_files(stage)

@@ -78,14 +78,11 @@ def report_cmd(
         from pygbs.plot.report import REPORT_MARKER
 
         check_output_file(out, REPORT_MARKER, force=force)  # before the work
+        from pygbs.api import compare
+
+        comparison = compare(list(files), names=list(names) or None, **kwargs)
         path = write_report(
-            list(files),
-            out,
-            names=list(names) or None,
-            title=title,
-            map_score=map_score,
-            map_scale=map_scale,
-            **kwargs,
+            comparison, out, title=title, map_score=map_score, map_scale=map_scale
         )
         click.echo(f"report of {len(files)} model(s) -> {path}")
 

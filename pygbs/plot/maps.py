@@ -381,24 +381,13 @@ def _present_scores(centres: pd.DataFrame) -> list[str]:
 
 
 def _sample_points(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
-    """Per-sample lon, lat and coded values of a result (coded None when unavailable)."""
-    pred = getattr(result, "predictions", None)
-    summary: Mapping[str, Any] = getattr(result, "summary", None) or {}
-    if pred is None:
-        source = (summary.get("input") or {}).get("source")
-        if source and os.path.exists(str(source)):
-            try:
-                from pygbs.io import read_predictions
+    """Per-sample lon, lat and coded values a result holds (coded None when it has none).
 
-                params = summary.get("parameters") or {}
-                pred = read_predictions(
-                    source,
-                    value=(summary.get("input") or {}).get("value_name") or params.get("value"),
-                    coords_from=params.get("coords_from"),
-                )
-            except (InputError, OSError) as exc:
-                logger.warning("cannot re-read the predictions %s: %s", source, exc)
-                pred = None
+    A result read back from disk holds no samples (see :func:`pygbs.api.attach_samples`);
+    its centres are drawn instead.
+    """
+    pred = getattr(result, "predictions", None)
+    coded = getattr(result, "coded", None)
     if pred is None:
         centres = _centres_table(result)
         first = centres.drop_duplicates("row") if "row" in centres.columns else centres
@@ -408,32 +397,7 @@ def _sample_points(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
             None,
             "centres",
         )
-    coded = _coded(pred, summary)
     return np.asarray(pred.lon), np.asarray(pred.lat), coded, "samples"
-
-
-def _coded(pred: Any, summary: Mapping[str, Any]) -> np.ndarray | None:
-    """The ±1 performance coding the scores used (docs/method.md, D1), from the summary.
-
-    A threshold coding is repeated with the recorded threshold and direction; a raw-value
-    coding (marked SSI on raw values) becomes ±1 at the median in the recorded direction.
-    """
-    from pygbs.coding import code_performance
-
-    coding = (summary.get("input") or {}).get("coding") or {}
-    rule = coding.get("rule")
-    threshold = coding.get("threshold") if rule == "threshold" else None
-    lower = coding.get("lower_is_better") if rule in ("threshold", "raw") else None
-    # summaries written before the transform was recorded coded the values as stored
-    transform = coding.get("transform", "none") if rule in ("threshold", "raw") else "auto"
-    try:
-        result = code_performance(
-            pred, threshold=threshold, lower_is_better=lower, transform=transform
-        )
-    except InputError as exc:
-        logger.warning("cannot code the performance values for hotspot maps: %s", exc)
-        return None
-    return np.asarray(result.values, dtype=np.float64)
 
 
 def write_maps(

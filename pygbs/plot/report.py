@@ -15,7 +15,7 @@ import html
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -317,37 +317,30 @@ def _pick_map_score(
 
 
 def write_report(
-    sources: Sequence[Any],
+    comparison: Any,
     out: str | os.PathLike[str],
     *,
-    comparison: Any = None,
-    names: Sequence[str] | None = None,
     title: str | None = None,
     map_score: str | None = None,
     map_scale: str | None = None,
-    **score_kwargs: Any,
 ) -> Path:
     """Write a self-contained HTML report of several models' geo-bias.
 
+    The report draws what the comparison holds; it scores nothing itself (call
+    :func:`pygbs.compare` first).
+
     Parameters
     ----------
-    sources : sequence of path or Predictions
-        One prediction table per model, all of the same dataset (same locations). Ignored
-        when ``comparison`` is given.
+    comparison : Comparison
+        A :func:`pygbs.compare` result.
     out : path-like
         The HTML file to write (atomically).
-    comparison : Comparison, optional
-        A :func:`pygbs.compare` result to reuse instead of scoring ``sources`` again.
-    names : sequence of str, optional
-        Model names (default: file stems), passed to :func:`pygbs.compare`.
     title : str, optional
         Report title; defaults to "Geo-bias report" and the number of models.
     map_score : str, optional
         Score column of the small-multiple maps (default ``marked_ssi`` when computed).
     map_scale : str, optional
         Scale of the maps (default: the first scale).
-    **score_kwargs
-        Passed to :func:`pygbs.compare` (``value``, ``scales``, ``scores``, ...).
 
     Returns
     -------
@@ -357,12 +350,8 @@ def write_report(
     Raises
     ------
     InputError
-        For sources that cannot be scored together or an unknown map score or scale.
+        For an empty comparison or an unknown map score or scale.
     """
-    if comparison is None:
-        from pygbs.api import compare
-
-        comparison = compare(list(sources), names=names, **score_kwargs)
     table: pd.DataFrame = comparison.table
     results: Mapping[str, Any] = comparison.results
     if not results:

@@ -436,27 +436,32 @@ def test_globe_outline_spans_the_whole_width(lon_0):
     assert np.abs(y).max() == pytest.approx(8392927.6, rel=1e-6)
 
 
-def test_hotspot_values_repeat_the_recorded_coding():
-    from pygbs.io import read_predictions
+def test_hotspot_values_repeat_the_recorded_coding(tmp_path):
+    # the plot layer draws what the result holds; a result read back from disk gets its
+    # samples and their recorded coding again from the API (pygbs.api.attach_samples)
+    from pygbs.api import attach_samples
     from pygbs.plot.maps import _sample_points
+    from pygbs.result import GeoBiasResult
 
     err = np.array([0.1, 0.5, 0.2, 0.9, 0.35, 0.05])
-    pred = read_predictions(
-        pd.DataFrame({"lon": np.arange(6.0), "lat": np.zeros(6), "abs_error": err})
+    f = tmp_path / "p.csv"
+    pd.DataFrame({"lon": np.arange(6.0), "lat": np.zeros(6), "abs_error": err}).to_csv(
+        f, index=False
     )
     coding = {"rule": "threshold", "threshold": 0.3, "lower_is_better": True}
-    result = types.SimpleNamespace(
-        centres=_centres(pred.lon, pred.lat),
-        summary={"input": {"coding": coding}},
-        predictions=pred,
+    result = GeoBiasResult(
+        centres=_centres(np.arange(6.0), np.zeros(6)),
+        summary={
+            "input": {"coding": coding, "source": str(f), "value_name": "abs_error"},
+            "parameters": {},
+        },
     )
-    lon, lat, coded, kind = _sample_points(result)
+    lon, lat, coded, kind = _sample_points(attach_samples(result))
     assert kind == "samples"
     np.testing.assert_array_equal(coded, np.where(err < 0.3, 1.0, -1.0))
     # no predictions and an unreadable source: centres only, no coded values
-    result.predictions = None
     result.summary["input"]["source"] = "/nonexistent/file.csv"
-    lon, lat, coded, kind = _sample_points(result)
+    lon, lat, coded, kind = _sample_points(attach_samples(result))
     assert coded is None and kind == "centres" and lon.size == 6
 
 

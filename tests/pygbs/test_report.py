@@ -48,7 +48,7 @@ def comparison():
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, comparison):
     out = tmp_path_factory.mktemp("report") / "report.html"
-    path = write_report([], out, comparison=comparison, title="Test report")
+    path = write_report(comparison, out, title="Test report")
     return path, path.read_text(encoding="utf-8")
 
 
@@ -114,13 +114,15 @@ def test_report_holds_the_comparison_numbers(report, comparison):
     assert "Parameters" in body and "min_points" in body and "seed" in body
 
 
-def test_write_report_scores_the_sources(tmp_path, comparison):
+def test_write_report_of_a_fresh_comparison(tmp_path, comparison):
+    # the report draws a comparison; scoring the sources is the API's job (pygbs.compare)
+    from pygbs import compare
+
     a, b = _models()
+    fresh = compare([a, b], names=["uniform", "east-bad"], scales=SCALES)
     out = write_report(
-        [a, b],
+        fresh,
         tmp_path / "r.html",
-        names=["uniform", "east-bad"],
-        scales=SCALES,
         map_score="unmarked_ssi",
         map_scale="300km",
     )
@@ -132,9 +134,9 @@ def test_write_report_scores_the_sources(tmp_path, comparison):
 
 def test_bad_map_options(tmp_path, comparison):
     with pytest.raises(InputError, match="map score 'sri_lag' not computed"):
-        write_report([], tmp_path / "x.html", comparison=comparison, map_score="sri_lag")
+        write_report(comparison, tmp_path / "x.html", map_score="sri_lag")
     with pytest.raises(InputError, match="map scale '5km' not computed"):
-        write_report([], tmp_path / "x.html", comparison=comparison, map_scale="5km")
+        write_report(comparison, tmp_path / "x.html", map_scale="5km")
     assert not (tmp_path / "x.html").exists()
 
 

@@ -241,7 +241,7 @@ def test_report_shows_intervals_and_pairs(tmp_path):
 
     paths = _three_models(tmp_path)
     cmp = pygbs.compare(paths, scales=["200km"], bootstrap=100)
-    html = write_report(paths, tmp_path / "r.html", comparison=cmp).read_text()
+    html = write_report(cmp, tmp_path / "r.html").read_text()
     assert "Paired differences" in html and "ci_low" in html
     assert "Does a score only track accuracy?" in html
 
