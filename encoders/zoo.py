@@ -366,7 +366,9 @@ def run_zoo(
     if score:
         comparison, comp_table = _score(files, models, out)
         if comp_table is not None:
-            geo = comp_table.drop(columns=[c for c in ("accuracy", "n") if c in comp_table.columns])
+            # the headline means; their intervals and the paired tests are in OUT/compare/
+            drop = [c for c in comp_table.columns if c in ("accuracy", "n") or "_ci_" in c]
+            geo = comp_table.drop(columns=drop)
             table = table.merge(geo, on="model", how="left", sort=False)
     with atomic_path(out / "zoo.csv") as tmp:
         table.to_csv(tmp, index=False)

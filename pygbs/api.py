@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,13 @@ def _accuracy(pred: Predictions, coding: Coding) -> float:
     return float(np.mean(coding.basis(pred.value)))
 
 
+#: While :func:`compare` runs, the constant-neighbourhood notes of its models are
+#: collected here and given as one warning (not one per model).
+_CONSTANT_NOTES: ContextVar[list[tuple[str, str]] | None] = ContextVar(
+    "_CONSTANT_NOTES", default=None
+)
+
+
 def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
     """One warning per run when marked SSI neighbourhoods have a single coded value."""
     hit = {scale: c for scale, c in counts.items() if c[0] > 0}
@@ -93,6 +101,10 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
     parts = ", ".join(
         f"{n} of {total} scored centres at {scale}" for scale, (n, total) in hit.items()
     )
+    notes = _CONSTANT_NOTES.get()
+    if notes is not None:
+        notes.append((source, parts))
+        return
     log.warning(
         "%s: marked SSI: %s have the same coded performance at every sample of their "
         "neighbourhood (e.g. the model is right, or wrong, everywhere there); their marked SSI "
@@ -596,10 +608,26 @@ def compare(
     results: dict[str, GeoBiasResult] = {}
     rows = []
     models: dict[str, Any] = {}
+    notes: list[tuple[str, str]] = []
+    token = _CONSTANT_NOTES.set(notes)
+    try:
+        for p, label in zip(kept, kept_labels, strict=True):
+            check_interrupt()
+            results[label] = score(p, **score_kwargs)
+    finally:
+        _CONSTANT_NOTES.reset(token)
+    if notes:
+        log.warning(
+            "marked SSI: in %d of %d models some neighbourhoods have the same coded "
+            "performance at every sample (e.g. %s: %s); there marked SSI equals unmarked SSI "
+            "and measures how clustered the samples are, not the performance (n_constant in "
+            "each model's summary; see docs/method.md)",
+            len(notes),
+            len(kept),
+            *notes[0],
+        )
     for p, label in zip(kept, kept_labels, strict=True):
-        check_interrupt()
-        res = score(p, **score_kwargs)
-        results[label] = res
+        res = results[label]
         row: dict[str, Any] = {
             "model": label,
             "accuracy": res.summary["input"]["accuracy"],

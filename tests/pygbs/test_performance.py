@@ -108,3 +108,18 @@ def test_performance_is_a_registered_score_with_its_own_null(tmp_path):
                     permutations=99, bootstrap=0)  # fmt: skip
     p = c.centres["performance_ssi_p"].dropna()
     assert ((p >= 0.01) & (p <= 1)).all()  # smallest permutation p is 1 / (P + 1)
+
+
+def test_compare_gives_one_constant_neighbourhood_warning_for_all_models(caplog, tmp_path):
+    rng = np.random.default_rng(4)
+    lon, lat = rng.uniform(0, 1, 200), rng.uniform(0, 1, 200)
+    paths = []
+    for name in ("a", "b", "c"):
+        paths.append(tmp_path / f"{name}.csv")
+        pd.DataFrame({"lon": lon, "lat": lat, "hit@1": np.ones(200, int)}).to_csv(
+            paths[-1], index=False
+        )
+    with caplog.at_level("WARNING", logger="pygbs.api"):
+        pygbs.compare(paths, scales=["nn10"], bootstrap=0)
+    notes = [r for r in caplog.records if "same coded" in r.getMessage()]
+    assert len(notes) == 1 and "3 of 3 models" in notes[0].getMessage()
