@@ -12,7 +12,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from pygbs._kernels.ssi import METHOD_PERMUTATION, N_OUT, OUT_P, OUT_SSI, knn_graph, score_pattern
+from pygbs._kernels.ssi import (
+    METHOD_PERMUTATION,
+    N_OUT,
+    OUT_P,
+    OUT_SSI,
+    gather_samples,
+    knn_graph,
+    score_pattern,
+)
 
 
 @njit(cache=True)
@@ -52,18 +60,7 @@ def performance_batch(
             out[c, OUT_SSI] = 0.0
             out[c, OUT_P] = 1.0
             continue
-        plat = np.empty(n)
-        plon = np.empty(n)
-        pcos = np.empty(n)
-        pxyz = np.empty((n, 3))
-        for t in range(n):
-            i = ids[t]
-            plat[t] = lat[i]
-            plon[t] = lon[i]
-            pcos[t] = coslat[i]
-            pxyz[t, 0] = xyz[i, 0]
-            pxyz[t, 1] = xyz[i, 1]
-            pxyz[t, 2] = xyz[i, 2]
+        plat, plon, pcos, pxyz = gather_samples(lat, lon, coslat, xyz, ids, n)
         nbr = knn_graph(plat, plon, pcos, pxyz, lat[centres[c]], lon[centres[c]], k, False)
         cseed = (seed * 1000003 + centres[c]) % 4294967296
         score_pattern(z, nbr, method, permutations if method == METHOD_PERMUTATION else 0,

@@ -39,6 +39,24 @@ N_OUT = 5
 
 
 @njit(cache=True)
+def gather_samples(lat, lon, coslat, xyz, ids, m):
+    """Arrays of ``m`` pattern points whose first ``len(ids)`` are the samples ``ids``."""
+    plat = np.empty(m)
+    plon = np.empty(m)
+    pcos = np.empty(m)
+    pxyz = np.empty((m, 3))
+    for t in range(ids.shape[0]):
+        i = ids[t]
+        plat[t] = lat[i]
+        plon[t] = lon[i]
+        pcos[t] = coslat[i]
+        pxyz[t, 0] = xyz[i, 0]
+        pxyz[t, 1] = xyz[i, 1]
+        pxyz[t, 2] = xyz[i, 2]
+    return plat, plon, pcos, pxyz
+
+
+@njit(cache=True)
 def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table, angles=False):
     """Samples ``ids`` then the background points: (lat, lon, cos lat, xyz) of all.
 
@@ -52,18 +70,7 @@ def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table, angles=False):
     n = ids.shape[0]
     density, rings, points = bg.grid_shape(radius, n)
     m = n + points
-    plat = np.empty(m)
-    plon = np.empty(m)
-    pcos = np.empty(m)
-    pxyz = np.empty((m, 3))
-    for t in range(n):
-        i = ids[t]
-        plat[t] = lat[i]
-        plon[t] = lon[i]
-        pcos[t] = coslat[i]
-        pxyz[t, 0] = xyz[i, 0]
-        pxyz[t, 1] = xyz[i, 1]
-        pxyz[t, 2] = xyz[i, 2]
+    plat, plon, pcos, pxyz = gather_samples(lat, lon, coslat, xyz, ids, m)
     bg.fill_grid(density, rings, rot, table, plat[n:], plon[n:], pxyz[n:], True, angles)
     for t in range(n, m):
         if angles:
