@@ -23,7 +23,15 @@ import numpy as np
 from pygbs.neighbours import NeighbourSearch, SphereIndex
 from pygbs.scales import EARTH_RADIUS_KM, Scale
 
-__all__ = ["BlockOptions", "LocalEngine", "Samples", "batch_size", "column_dtypes", "score_block"]
+__all__ = [
+    "BlockOptions",
+    "LocalEngine",
+    "Samples",
+    "batch_size",
+    "column_dtypes",
+    "score_batches",
+    "score_block",
+]
 
 #: Most centres per batch ...
 MAX_BATCH = 65_536
@@ -211,6 +219,28 @@ def score_block(
     return out
 
 
+def score_batches(
+    index: SphereIndex,
+    samples: Samples,
+    rows: np.ndarray,
+    scales: list[Scale],
+    opts: BlockOptions,
+) -> Iterator[tuple[np.ndarray, list[dict[str, np.ndarray]]]]:
+    """``(positions, per-scale columns)`` of ``rows`` in bounded batches.
+
+    Batches follow :func:`spatial_order` and together cover every position once; an
+    interrupt is honoured between batches. Both engines score their centres this way.
+    """
+    from pygbs.runtime import check_interrupt
+
+    step = batch_size(list(scales))
+    order = spatial_order(index, rows)
+    for a in range(0, len(rows), step):
+        check_interrupt()
+        pos = order[a : a + step]
+        yield pos, score_block(index, samples, rows[pos], scales, opts)
+
+
 class LocalEngine:
     """Scores batches of centres in this process (numba threads over centres).
 
@@ -242,18 +272,12 @@ class LocalEngine:
         Batches follow :func:`spatial_order`; together they cover every position once
         for every scale.
         """
-        from pygbs.runtime import check_interrupt
-
-        step = batch_size(list(scales))
-        order = spatial_order(self.index, rows)
-        starts = range(0, len(rows), step)
+        batches = score_batches(self.index, self.samples, rows, scales, opts)
         if progress is not None:
             from tqdm import tqdm
 
-            starts = tqdm(starts, desc=progress, unit="batch", leave=False)
-        for a in starts:
-            check_interrupt()
-            pos = order[a : a + step]
-            blocks = score_block(self.index, self.samples, rows[pos], scales, opts)
+            total = -(-len(rows) // batch_size(list(scales)))
+            batches = tqdm(batches, total=total, desc=progress, unit="batch", leave=False)
+        for pos, blocks in batches:
             for j, cols in enumerate(blocks):
                 yield j, pos, cols

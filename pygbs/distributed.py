@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from pygbs._engine import BlockOptions, Samples, batch_size, score_block, spatial_order
+from pygbs._engine import BlockOptions, Samples, batch_size, score_batches
 from pygbs.errors import InputError
 from pygbs.neighbours import SphereIndex
 from pygbs.scales import Scale
@@ -149,12 +149,9 @@ def score_chunk(
 
         numba.set_num_threads(min(int(numba_threads), numba.config.NUMBA_NUM_THREADS))
     index = _worker_index(samples)
-    order = spatial_order(index, rows)
-    step = batch_size(list(scales))
     out: list[dict[str, np.ndarray]] = [{} for _ in scales]
-    for a in range(0, len(rows), step):
-        pos = order[a : a + step]
-        for j, cols in enumerate(score_block(index, samples, rows[pos], scales, opts)):
+    for pos, blocks in score_batches(index, samples, rows, scales, opts):
+        for j, cols in enumerate(blocks):
             for name, values in cols.items():
                 if name not in out[j]:
                     out[j][name] = np.empty(len(rows), dtype=values.dtype)
