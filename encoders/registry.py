@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -23,7 +24,7 @@ from encoders.pe._base import PositionEncoding
 from encoders.pe._extent import GLOBAL_EXTENT
 from encoders.pe.grid import GridCellPE, TheoryGridCellPE
 from encoders.pe.nerf import NeRFPE
-from encoders.pe.rbf import RBFPE, uniform_sphere_anchors
+from encoders.pe.rbf import RBFPE, rbf_anchors_from, uniform_sphere_anchors
 from encoders.pe.rff import RFFPE
 from encoders.pe.sh import SphericalHarmonicsPE
 from encoders.pe.sphere import DFSPE, SpherePE
@@ -67,6 +68,8 @@ NETS = ("ffn", "siren")
 _EMBED_KEYS = ("spa_embed_dim", "embed_dim", "num_filts")
 
 PEBuilder = Callable[[dict[str, Any], int], PositionEncoding]
+#: ``hook(hparams, lonlat) -> hparams``: hyper-parameters drawn from the training locations.
+DataHook = Callable[[dict[str, Any], np.ndarray], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,10 @@ class EncoderSpec:
         One line for listings.
     doc : str
         Documentation page under ``docs/encoders/``.
+    from_data : callable, optional
+        ``from_data(hparams, lonlat) -> hparams``: the hyper-parameters the trainer uses
+        for training locations ``lonlat`` (``(n, 2)`` degrees); ``hparams`` holds the
+        requested values plus ``seed``. None when the encoder takes nothing from the data.
     """
 
     name: str
@@ -100,6 +107,25 @@ class EncoderSpec:
     aliases: tuple[str, ...] = ()
     summary: str = ""
     doc: str = ""
+    from_data: DataHook | None = None
+
+    def hparams_for_data(self, hparams: dict[str, Any], lonlat: np.ndarray) -> dict[str, Any]:
+        """The hyper-parameters to train on ``lonlat`` with (``hparams`` when nothing changes).
+
+        Parameters
+        ----------
+        hparams : dict
+            The requested hyper-parameters, with ``seed``.
+        lonlat : numpy.ndarray
+            ``(n, 2)`` training locations, (lon, lat) degrees.
+
+        Returns
+        -------
+        dict
+            A new dict (``hparams`` itself is not modified).
+        """
+        hp = dict(hparams)
+        return hp if self.from_data is None else self.from_data(hp, lonlat)
 
     def hparam_defaults(self) -> dict[str, Any]:
         """All hyper-parameters that apply to this encoder, with their defaults."""
@@ -294,6 +320,7 @@ def build(name: str, **hparams: Any) -> LocationEncoder:
 _SPACE2VEC_GRID = {"frequency_num": 32, "min_radius": 0.005, "max_radius": 360.0}
 _SPACE2VEC_THEORY = {"frequency_num": 32, "min_radius": 0.05, "max_radius": 360.0}
 _SPHERE = {"frequency_num": 32, "min_radius": 1e-3, "max_radius": 1.0}
+_RBF = {"num_rbf_anchor_pts": 200, "rbf_kernel_size": 2.0}
 
 
 def _sphere_builder(variant: str) -> PEBuilder:
@@ -310,6 +337,18 @@ def _rbf_pe(hp: dict[str, Any], embed_dim: int) -> PositionEncoding:
     if anchors is None:
         anchors = uniform_sphere_anchors(int(hp["num_rbf_anchor_pts"]), seed=int(hp["seed"]))
     return RBFPE(torch.as_tensor(anchors, dtype=torch.float64), hp["rbf_kernel_size"])
+
+
+def _rbf_from_data(hp: dict[str, Any], lonlat: np.ndarray) -> dict[str, Any]:
+    """Anchors drawn from the training locations (seeded), unless ``rbf_anchors`` is given."""
+    if "rbf_anchors" in hp:
+        return hp
+    m = min(int(hp.get("num_rbf_anchor_pts", _RBF["num_rbf_anchor_pts"])), len(lonlat))
+    return {
+        **hp,
+        "num_rbf_anchor_pts": m,
+        "rbf_anchors": rbf_anchors_from(lonlat, m, seed=int(hp.get("seed", DEFAULT_SEED))),
+    }
 
 
 for _spec in (
@@ -341,9 +380,10 @@ for _spec in (
     EncoderSpec(
         "rbf",
         _rbf_pe,
-        {"num_rbf_anchor_pts": 200, "rbf_kernel_size": 2.0},
+        _RBF,
         summary="Gaussian kernels (sigma degrees) around M anchors + FFN",
         doc="rbf.md",
+        from_data=_rbf_from_data,
     ),
     EncoderSpec(
         "rff",
