@@ -8,6 +8,12 @@ on the validation split after every epoch, keeps the best epoch (early stopping 
 ``patience``), writes a checkpoint after every epoch (``resume=True`` continues from it,
 giving the same result as an uninterrupted run on CPU) and a JSON log ``metrics.json``.
 
+:meth:`Trainer.fit` is put together from parts chosen once per fit, in torchgeo's manner:
+the task (:mod:`encoders.tasks`: model head, loss, metrics), the loss terms
+(:meth:`Trainer.configure_losses`: the task's loss plus, with ``debias_lambda > 0``, the
+geo-bias term of docs/debiasing.md), one step function, and the callbacks
+(:mod:`encoders.callbacks`: model selection, early stopping, logging, checkpoints).
+
 :func:`train_and_evaluate` is the whole job of ``encoders train``: build the model, fit,
 predict the test split, write ``model.pt``, ``metrics.json`` and ``predictions.csv``.
 """
@@ -27,15 +33,26 @@ import numpy as np
 import torch
 from torch import nn
 
+from encoders.callbacks import (
+    BestModel,
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    EpochLog,
+    FitState,
+    MetricsLog,
+    ProgressBar,
+)
 from encoders.data import GeoDataset, Split
-from encoders.losses import full_loss, random_lonlat
-from encoders.metrics import classification_metrics, regression_metrics
-from encoders.models import GeoClassifier, GeoRegressor
+from encoders.tasks import Task, amp_dtype, get_task
 from pygbs.outputs import atomic_path, write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [
     "NO_PRIOR",
+    "GeoBiasTerm",
+    "LossTerm",
+    "TaskLoss",
     "check_resume",
     "run_settings",
     "TrainResult",
@@ -58,6 +75,22 @@ EVAL_BATCH = 8192
 #: Trainer options that say where and how a run is shown, not what it computes: they may
 #: change when a run is resumed (docs/training.md, "Resuming a run").
 _RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume"})
+#: Trainer options of the geo-bias term; they decide nothing while ``debias_lambda`` is 0.
+_DEBIAS_OPTIONS = ("debias", "debias_lambda", "debias_scale", "debias_centres")
+
+
+def _deciding(trainer: dict[str, Any]) -> dict[str, Any]:
+    """The trainer options that decide a run's result.
+
+    Leaves out those of ``_RUN_ONLY`` and, while ``debias_lambda`` is 0 (or not recorded,
+    as in runs written before the geo-bias term existed), those of the geo-bias term: such
+    a run is the plain run, whatever kind or scale is named.
+    """
+    out = {k: v for k, v in trainer.items() if k not in _RUN_ONLY}
+    if not out.get("debias_lambda"):
+        for k in _DEBIAS_OPTIONS:
+            out.pop(k, None)
+    return out
 
 
 def _jsonable(obj: Any) -> Any:
@@ -82,7 +115,8 @@ def run_settings(
         The data (its :meth:`~encoders.data.GeoDataset.summary` is recorded).
     trainer : Trainer
         Training options (those in ``_RUN_ONLY`` are left out: device, progress bars,
-        folder and the resume flag do not change what is computed).
+        folder and the resume flag do not change what is computed; so are the geo-bias
+        options while ``debias_lambda`` is 0).
     hparams, head : dict, optional
         Encoder hyper-parameters and regressor options.
 
@@ -98,7 +132,7 @@ def run_settings(
             "dataset": dataset.summary(),
             "hparams": dict(hparams or {}),
             "head": dict(head or {}),
-            "trainer": {k: v for k, v in trainer.config().items() if k not in _RUN_ONLY},
+            "trainer": _deciding(trainer.config()),
         }
     )
 
@@ -163,7 +197,7 @@ def check_resume(run_dir: str | Path, settings: dict[str, Any]) -> dict[str, Any
     done = len(doc.get("epochs") or [])
     saved_trainer, wanted_trainer = saved.get("trainer"), wanted.get("trainer")
     if isinstance(saved_trainer, dict) and isinstance(wanted_trainer, dict):
-        saved["trainer"] = {k: v for k, v in saved_trainer.items() if k not in _RUN_ONLY}
+        saved["trainer"] = _deciding(saved_trainer)
         want_epochs = wanted_trainer.get("epochs")
         if isinstance(want_epochs, int) and want_epochs >= max(done, 1):
             # more epochs than trained so far: the run continues from its checkpoint
@@ -198,11 +232,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]'; got {name!r}")
 
 
-def _monitor(task: str) -> tuple[str, bool]:
-    """Validation metric used for model selection, and whether higher is better."""
-    return ("mrr", True) if task == "classification" else ("rmse", False)
-
-
 def build_model(
     encoder: str | None,
     dataset: GeoDataset,
@@ -218,10 +247,12 @@ def build_model(
     encoder : str or None
         Registered encoder name, or ``None`` / ``"no_prior"`` for the no-location baseline.
     dataset : GeoDataset
-        Decides the head (classifier or regressor) and its sizes.
+        Decides the head (classifier or regressor, :mod:`encoders.tasks`) and its sizes.
     hparams : dict, optional
-        Encoder hyper-parameters (passed to :func:`encoders.build`). For ``rbf`` without
-        ``rbf_anchors``, anchors are drawn from the training locations (seeded).
+        Encoder hyper-parameters (passed to :func:`encoders.build`). Encoders that take
+        hyper-parameters from the training locations get them from their registry entry
+        (:meth:`encoders.EncoderSpec.hparams_for_data`; ``rbf`` draws its anchors there,
+        seeded, unless ``rbf_anchors`` is given).
     head : dict, optional
         Regressor options (``loc_dim``, ``hidden_dim``, ``dropout``).
     seed : int, default=0
@@ -240,20 +271,14 @@ def build_model(
     hp.setdefault("seed", seed)
     enc = None
     if encoder not in (None, NO_PRIOR):
-        name = encoders.canonical_name(encoder)
-        if name == "rbf" and "rbf_anchors" not in hp:
-            m = int(hp.get("num_rbf_anchor_pts", 200))
-            m = min(m, len(dataset.train))
-            hp["num_rbf_anchor_pts"] = m
-            hp["rbf_anchors"] = encoders.rbf_anchors_from(dataset.train.lonlat, m, seed=hp["seed"])
-        enc = encoders.build(name, **hp)
+        spec = encoders.get_spec(encoder)
+        enc = encoders.build(spec.name, **spec.hparams_for_data(hp, dataset.train.lonlat))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if dataset.task == "classification":
-            if enc is None:
-                return None
-            return GeoClassifier(enc, dataset.num_classes)
-        return GeoRegressor(enc, dataset.image_feature_dim, **(head or {}))
+        return get_task(dataset.task).configure_model(
+            enc, num_classes=dataset.num_classes, feature_dim=dataset.image_feature_dim,
+            head=head,
+        )  # fmt: skip
 
 
 def _model_spec(model: nn.Module, dataset: GeoDataset, head: dict[str, Any] | None) -> dict:
@@ -275,15 +300,13 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> nn
     blob = torch.load(path, map_location=map_location, weights_only=False)
     spec = blob["spec"]
     enc = None if spec["encoder"] is None else encoders.build(spec["encoder"], **spec["hparams"])
-    if spec["task"] == "classification":
-        model: nn.Module = GeoClassifier(enc, spec["num_classes"])
-    else:
-        model = GeoRegressor(enc, spec["feature_dim"], **spec["head"])
+    model = get_task(spec["task"]).configure_model(
+        enc, num_classes=spec["num_classes"], feature_dim=spec["feature_dim"], head=spec["head"]
+    )
     model.load_state_dict(blob["state_dict"])
     return model.eval()
 
 
-@torch.no_grad()
 def predict(
     model: nn.Module | None,
     split: Split,
@@ -305,29 +328,7 @@ def predict(
         if task != "classification" or split.image_probs is None:
             raise ValueError("the no-prior baseline needs image probabilities in the split")
         return split.image_probs.astype(np.float64)
-    was_training = model.training
-    model.eval().to(dev)
-    has_loc = split.has_location
-    lonlat = np.where(has_loc[:, None], split.lonlat, 0.0).astype(np.float32)
-    outs = []
-    use_amp = amp and dev.type == "cuda"
-    for i in range(0, len(split), batch_size):
-        x = torch.from_numpy(lonlat[i : i + batch_size]).to(dev)
-        with torch.autocast(dev.type, dtype=_amp_dtype(), enabled=use_amp):
-            if task == "classification":
-                out = torch.sigmoid(model(x).float())
-            else:
-                f = split.image_features
-                ft = None if f is None else torch.from_numpy(f[i : i + batch_size]).to(dev)
-                out = model(x, ft).float()
-        outs.append(out.double().cpu().numpy())
-    model.train(was_training)
-    pred = np.concatenate(outs)
-    if task == "classification":
-        pred[~has_loc] = 1.0  # no location: the image prediction alone
-        if split.image_probs is not None:
-            pred = pred * split.image_probs.astype(np.float64)
-    return pred
+    return get_task(task).predict(model, split, dev, amp=amp, batch_size=batch_size)
 
 
 def evaluate(
@@ -335,15 +336,101 @@ def evaluate(
 ) -> tuple[dict[str, float], np.ndarray]:
     """Metrics and predictions of :func:`predict` on ``split``."""
     pred = predict(model, split, task, **kwargs)
-    if task == "classification":
-        return classification_metrics(pred, split.label), pred
-    return regression_metrics(pred, split.label), pred
+    return get_task(task).metrics(pred, split.label), pred
 
 
-def _amp_dtype() -> torch.dtype:
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
+class LossTerm:
+    """One weighted term of the training objective (see :meth:`Trainer.configure_losses`).
+
+    The objective of a step is the sum of ``weight * term(model, idx)`` over the terms.
+    A term with random draws of its own keeps them in its own generator and returns its
+    state from :meth:`state_dict` (saved in the checkpoint).
+    """
+
+    #: Name in the per-epoch log (``train_<name>_loss``) and in the checkpoint.
+    name: str = ""
+    #: Weight of the term in the objective.
+    weight: float = 1.0
+
+    def __call__(self, model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+        """The term's value on one step (``idx``: the step's training rows)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Random state to checkpoint (empty when the term draws nothing)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class TaskLoss(LossTerm):
+    """The task's own loss (:meth:`encoders.tasks.Task.training_step`), weight 1.
+
+    Parameters
+    ----------
+    task : Task
+        The task (set up on the training split).
+    generator : torch.Generator
+        The trainer's generator (background locations of the classification loss).
+    """
+
+    name = "task"
+
+    def __init__(self, task: Task, generator: torch.Generator) -> None:
+        self.task = task
+        self.generator = generator
+
+    def __call__(self, model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+        """The task's loss on the rows ``idx``."""
+        return self.task.training_step(model, idx, self.generator)
+
+
+#: Stream number of the geo-bias term's generator, derived from the trainer's seed.
+_GEO_STREAM = 1
+
+
+class GeoBiasTerm(LossTerm):
+    """The geo-bias term: ``GeoBiasLoss`` of the model's soft performance (docs/debiasing.md).
+
+    Each step draws its own centres (:meth:`encoders.losses.GeoBiasLoss.sample`, with a
+    generator of its own seeded from the trainer's seed, so the trainer's other draws are
+    those of a run without the term), computes the model's soft performance on the rows
+    those centres need, and returns the loss's mean surrogate score over the centres.
+
+    Parameters
+    ----------
+    loss : encoders.losses.GeoBiasLoss
+        Built once per fit on the training locations.
+    task : Task
+        The task (its :meth:`~encoders.tasks.Task.soft_performance`).
+    weight : float
+        ``debias_lambda``.
+    seed : int
+        The trainer's seed.
+    """
+
+    name = "geo"
+
+    def __init__(self, loss: Any, task: Task, weight: float, seed: int) -> None:
+        self.loss = loss
+        self.task = task
+        self.weight = float(weight)
+        stream = np.random.SeedSequence([int(seed) % 2**63, _GEO_STREAM])
+        self.generator = torch.Generator().manual_seed(int(stream.generate_state(1, np.uint64)[0]))
+
+    def __call__(self, model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
+        """The geo-bias loss of one draw of centres (``idx`` is not used)."""
+        batch = self.loss.sample(self.generator).to(self.task.device)
+        return self.loss(self.task.soft_performance(model, batch.rows), batch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state of the centre generator."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the centre generator."""
+        self.generator.set_state(state["generator"])
 
 
 @dataclass
@@ -418,6 +505,17 @@ class Trainer:
         Continue from ``out_dir/checkpoint.pt`` when it exists. The checkpoint must have
         been written with the same options (``epochs`` may be larger: training goes on);
         otherwise :meth:`fit` raises :class:`pygbs.InputError` naming the option.
+    debias : str or None, default=None
+        Kind of geo-bias term added to the loss, a name of
+        :data:`encoders.losses.GEO_BIAS_KINDS` (e.g. ``'marked-ssi'``); needed when
+        ``debias_lambda > 0`` (docs/debiasing.md).
+    debias_lambda : float, default=0.0
+        Weight of the geo-bias term. 0 trains exactly as without the term (the same random
+        draws and numbers); the geo-bias options are then not part of the run's settings.
+    debias_scale : str, default='100km'
+        Scale of the geo-bias term's neighbourhoods (``'<r>km'`` or ``'nn<K>'``).
+    debias_centres : int, default=256
+        Centres drawn per training step for the geo-bias term.
     """
 
     epochs: int = 10
@@ -435,6 +533,10 @@ class Trainer:
     progress: bool | str = "auto"
     out_dir: str | Path | None = None
     resume: bool = False
+    debias: str | None = None
+    debias_lambda: float = 0.0
+    debias_scale: str = "100km"
+    debias_centres: int = 256
 
     def _check(self) -> None:
         if int(self.epochs) < 1:
@@ -451,6 +553,29 @@ class Trainer:
             raise ValueError(f"max_per_class must be >= 1 or None; got {self.max_per_class!r}")
         if self.resume and self.out_dir is None:
             raise ValueError("resume=True needs out_dir (where the checkpoint is)")
+        self._check_debias()
+
+    def _check_debias(self) -> None:
+        lam = self.debias_lambda
+        if isinstance(lam, bool) or not isinstance(lam, int | float) or not 0 <= lam < np.inf:
+            raise ValueError(f"debias_lambda must be a finite number >= 0; got {lam!r}")
+        if self.debias is not None:
+            from encoders.losses import GEO_BIAS_KINDS
+
+            if self.debias not in GEO_BIAS_KINDS:
+                raise ValueError(
+                    f"unknown debias kind {self.debias!r}; choose one of "
+                    f"{', '.join(GEO_BIAS_KINDS)}"
+                )
+        elif lam > 0:
+            raise ValueError(
+                f"debias_lambda={lam!r} needs debias, the kind of geo-bias term (e.g. 'marked-ssi')"
+            )
+        if isinstance(self.debias_centres, bool) or int(self.debias_centres) < 1:
+            raise ValueError(f"debias_centres must be >= 1; got {self.debias_centres!r}")
+        from pygbs.scales import parse_scale
+
+        parse_scale(self.debias_scale)
 
     def config(self) -> dict[str, Any]:
         """The options as a JSON-able dict."""
@@ -475,6 +600,81 @@ class Trainer:
         rank[order] = np.arange(n) - starts
         return perm[rank < int(self.max_per_class)]
 
+    # -- the parts of fit, chosen once per fit ---------------------------------------------
+    def configure_task(self, dataset: GeoDataset) -> Task:
+        """The task object of ``dataset.task`` (:mod:`encoders.tasks`)."""
+        return get_task(dataset.task, rand_sample_weight=self.rand_sample_weight)
+
+    def configure_optimizers(
+        self, model: nn.Module, device: torch.device
+    ) -> tuple[torch.optim.Optimizer, torch.amp.GradScaler]:
+        """Adam and the gradient scaler (active with float16 mixed precision only)."""
+        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        use_amp = bool(self.amp) and device.type == "cuda"
+        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype() == torch.float16)
+        return opt, scaler
+
+    def configure_losses(
+        self, task: Task, dataset: GeoDataset, generator: torch.Generator
+    ) -> list[LossTerm]:
+        """The terms of the objective: the task's loss, plus the geo-bias term when on.
+
+        With ``debias_lambda > 0`` the geo-bias loss is built here, once, on the training
+        locations (``encoders.losses.GeoBiasLoss``; its neighbourhoods are computed with
+        the pygbs kernels, which may take a while on large data).
+
+        Raises
+        ------
+        InputError
+            When no centre can be scored at ``debias_scale`` (one line, from the loss).
+        """
+        terms: list[LossTerm] = [TaskLoss(task, generator)]
+        if self.debias_lambda > 0:
+            from encoders.losses import GeoBiasLoss
+
+            loss = GeoBiasLoss(
+                dataset.train.lonlat, kind=self.debias, scale=self.debias_scale,
+                centres_per_batch=int(self.debias_centres), seed=self.seed,
+                progress=self._show_progress(),
+            )  # fmt: skip
+            terms.append(GeoBiasTerm(loss, task, self.debias_lambda, self.seed))
+        return terms
+
+    def configure_callbacks(self, extra_log: dict | None = None) -> list[Callback]:
+        """Progress bar, model selection, log line, early stopping, checkpoint, metrics.json.
+
+        They run in this order at every hook.
+        """
+        out: list[Callback] = [ProgressBar()] if self._show_progress() else []
+        out += [BestModel(self.min_delta), EpochLog()]
+        if self.patience is not None:
+            out.append(EarlyStopping(int(self.patience)))
+        if self.out_dir is not None:
+            out_dir = Path(self.out_dir)
+            out.append(Checkpoint(out_dir / CHECKPOINT, self.resume, self._check_checkpoint))
+            out.append(MetricsLog(out_dir / "metrics.json", extra_log))
+        return out
+
+    @staticmethod
+    def _step(state: FitState, idx: torch.Tensor) -> dict[str, float]:
+        """One optimiser step on the training rows ``idx``; the value of each loss term."""
+        dev = state.device
+        use_amp = bool(state.config["amp"]) and dev.type == "cuda"
+        with torch.autocast(dev.type, dtype=amp_dtype(), enabled=use_amp):
+            values = {t.name: t(state.model, idx) for t in state.terms}
+            loss = None
+            for t in state.terms:
+                v = values[t.name] if t.weight == 1.0 else t.weight * values[t.name]
+                loss = v if loss is None else loss + v
+        state.optimizer.zero_grad(set_to_none=True)
+        state.scaler.scale(loss).backward()
+        state.scaler.step(state.optimizer)
+        state.scaler.update()
+        out = {"loss": float(loss.detach())}
+        if len(values) > 1:
+            out.update({k: float(v.detach()) for k, v in values.items()})
+        return out
+
     def fit(
         self, model: nn.Module, dataset: GeoDataset, *, extra_log: dict | None = None
     ) -> TrainResult:
@@ -485,165 +685,88 @@ class Trainer:
         model : GeoClassifier or GeoRegressor
             The model (modified in place).
         dataset : GeoDataset
-            Its ``task`` decides the loss: ``full_loss`` (classification) or MSE on the
-            standardised target (regression).
+            Its ``task`` decides the task's loss: ``full_loss`` (classification) or MSE on
+            the standardised target (regression); see :mod:`encoders.tasks`.
         extra_log : dict, optional
             Extra JSON-able entries for ``metrics.json`` (encoder name, dataset summary, ...).
 
         Returns
         -------
         TrainResult
+            Each epoch of ``history`` has ``train_loss`` (the objective) and, with the
+            geo-bias term, ``train_task_loss`` and ``train_geo_loss`` (the term's value
+            before weighting), means over the epoch's samples.
         """
         self._check()
-        task = dataset.task
         dev = resolve_device(self.device)
-        use_amp = bool(self.amp) and dev.type == "cuda"
-        monitor, higher = _monitor(task)
-        out_dir = None if self.out_dir is None else Path(self.out_dir)
-
         torch.manual_seed(self.seed)
         # our own draws use `gen`; the global numpy RNG is seeded for third-party code
         np.random.seed(self.seed % 2**32)  # noqa: NPY002
         gen = torch.Generator().manual_seed(self.seed)
+        task = self.configure_task(dataset)
         train = dataset.train
-        x_all = torch.from_numpy(train.lonlat).to(dev)
-        y_all = torch.from_numpy(train.label).to(dev)
-        f_all = None
-        if task == "regression":
-            f_all = None if train.image_features is None else torch.from_numpy(
-                train.image_features
-            ).to(dev)  # fmt: skip
-            model.set_normalisation(f_all, y_all)
+        task.setup(model, train, dev)
         model.to(dev)
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and _amp_dtype() == torch.float16)
+        opt, scaler = self.configure_optimizers(model, dev)
+        state = FitState(
+            model=model, optimizer=opt, scaler=scaler, device=dev, epochs=int(self.epochs),
+            generator=gen, terms=self.configure_losses(task, dataset, gen),
+            config=self.config(), monitor=task.monitor, higher_is_better=task.higher_is_better,
+        )  # fmt: skip
+        callbacks = self.configure_callbacks(extra_log)
+        for cb in callbacks:
+            cb.on_fit_start(state)
 
-        history: list[dict[str, Any]] = []
-        best = {"epoch": 0, "score": float("nan"), "state": None}
-        bad_epochs, start, stopped = 0, 0, False
-        ckpt = None if out_dir is None else out_dir / CHECKPOINT
-        if self.resume and ckpt is not None and ckpt.is_file():
-            blob = torch.load(ckpt, map_location=dev, weights_only=False)
-            self._check_checkpoint(ckpt, blob)
-            model.load_state_dict(blob["model"])
-            opt.load_state_dict(blob["optimizer"])
-            scaler.load_state_dict(blob["scaler"])
-            torch.set_rng_state(blob["torch_rng"])
-            if dev.type == "cuda" and blob.get("cuda_rng") is not None:
-                torch.cuda.set_rng_state(blob["cuda_rng"], dev)
-            gen.set_state(blob["gen_rng"])
-            np.random.set_state(blob["numpy_rng"])  # noqa: NPY002
-            history, best = blob["history"], blob["best"]
-            bad_epochs, stopped = blob["bad_epochs"], blob["stopped_early"]
-            start = blob["epoch"]
-            log.info("resumed from %s after epoch %d", ckpt, start)
-
-        labels_np = train.label if task == "classification" else None
-        show = self._show_progress()
-        for epoch in range(start, int(self.epochs)):
-            if stopped:
+        labels = task.epoch_labels(train)
+        for epoch in range(state.start, int(self.epochs)):
+            if state.stopped:
                 break
+            state.epoch = epoch
             t0 = time.perf_counter()
             lr = self.lr * self.lr_decay**epoch
             for group in opt.param_groups:
                 group["lr"] = lr
             model.train()
-            order = torch.from_numpy(self._epoch_order(labels_np, len(train), gen)).to(dev)
+            order = torch.from_numpy(self._epoch_order(labels, len(train), gen)).to(dev)
             batches = range(0, order.numel(), int(self.batch_size))
-            bar = None
-            if show:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=len(batches), desc=f"epoch {epoch + 1}/{self.epochs}", leave=False)
-            total, count = 0.0, 0
+            state.batches = len(batches)
+            for cb in callbacks:
+                cb.on_epoch_start(state)
+            sums: dict[str, float] = {}
+            count = 0
             for i in batches:
                 check_interrupt()  # stop between batches (the last epoch's checkpoint stays)
                 idx = order[i : i + int(self.batch_size)]
-                x, y = x_all[idx], y_all[idx]
-                with torch.autocast(dev.type, dtype=_amp_dtype(), enabled=use_amp):
-                    if task == "classification":
-                        r = random_lonlat(idx.numel(), generator=gen, device=dev)
-                        logits = model(torch.cat([x, r], dim=0)).float()
-                        loss = full_loss(
-                            logits[: idx.numel()], y, logits[idx.numel() :],
-                            rand_weight=self.rand_sample_weight,
-                        )  # fmt: skip
-                    else:
-                        f = None if f_all is None else f_all[idx]
-                        pred = model.forward_normalised(x, f).float()
-                        loss = nn.functional.mse_loss(pred, (y - model.y_mean) / model.y_std)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                total += float(loss.detach()) * idx.numel()
+                for k, v in self._step(state, idx).items():
+                    sums[k] = sums.get(k, 0.0) + v * idx.numel()
                 count += idx.numel()
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{total / count:.4f}")
-            if bar is not None:
-                bar.close()
-            val_metrics, _ = evaluate(model, dataset.val, task, device=dev, amp=self.amp)
-            score = val_metrics[monitor]
-            improved = best["state"] is None or (
-                score > best["score"] + self.min_delta
-                if higher
-                else score < best["score"] - self.min_delta
-            )
-            if improved:
-                state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                best = {"epoch": epoch + 1, "score": float(score), "state": state}
-                bad_epochs = 0
-            else:
-                bad_epochs += 1
-            entry = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_loss": total / max(count, 1),
-                "val": val_metrics,
-                "time_s": round(time.perf_counter() - t0, 3),
-            }
-            history.append(entry)
-            log.info(
-                "epoch %d/%d loss %.4f val %s %.4f%s", epoch + 1, self.epochs, entry["train_loss"],
-                monitor, score, " (best)" if improved else "",
-            )  # fmt: skip
-            if self.patience is not None and bad_epochs >= int(self.patience):
-                stopped = epoch + 1 < int(self.epochs)
-                if stopped:
-                    log.info("early stop: no improvement for %d epochs", bad_epochs)
-            if out_dir is not None:
-                blob = {
-                    "epoch": epoch + 1,
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
-                    "gen_rng": gen.get_state(),
-                    "numpy_rng": np.random.get_state(),  # noqa: NPY002
-                    "history": history,
-                    "best": best,
-                    "bad_epochs": bad_epochs,
-                    "stopped_early": stopped,
-                    "config": self.config(),
-                }
-                with atomic_path(ckpt) as tmp:
-                    torch.save(blob, tmp)
-                self._write_log(out_dir, history, best, stopped, monitor, dev, extra_log)
-            if stopped:
+                state.running_loss = sums["loss"] / count
+                for cb in callbacks:
+                    cb.on_batch_end(state)
+            for cb in callbacks:
+                cb.on_train_epoch_end(state)
+            val_metrics, _ = evaluate(model, dataset.val, task.name, device=dev, amp=self.amp)
+            n = max(count, 1)
+            entry = {"epoch": epoch + 1, "lr": lr, "train_loss": sums.get("loss", 0.0) / n}
+            entry.update({f"train_{k}_loss": v / n for k, v in sums.items() if k != "loss"})
+            entry["val"] = val_metrics
+            entry["time_s"] = round(time.perf_counter() - t0, 3)
+            state.history.append(entry)
+            for cb in callbacks:
+                cb.on_epoch_end(state)
+            if state.stopped:
                 break
 
-        if best["state"] is not None:
-            model.load_state_dict(best["state"])
+        for cb in callbacks:
+            cb.on_fit_end(state)
         model.cpu().eval()
         return TrainResult(
             model=model,
-            history=history,
-            best_epoch=int(best["epoch"]),
-            best_score=float(best["score"]),
-            monitor=monitor,
-            stopped_early=bool(stopped),
+            history=state.history,
+            best_epoch=int(state.best["epoch"]),
+            best_score=float(state.best["score"]),
+            monitor=state.monitor,
+            stopped_early=bool(state.stopped),
             device=str(dev),
         )
 
@@ -651,8 +774,8 @@ class Trainer:
         """Refuse a checkpoint written with other trainer settings (more epochs are fine)."""
         from pygbs.errors import InputError
 
-        saved = {k: v for k, v in _jsonable(blob.get("config") or {}).items() if k not in _RUN_ONLY}
-        wanted = {k: v for k, v in _jsonable(self.config()).items() if k not in _RUN_ONLY}
+        saved = _deciding(_jsonable(blob.get("config") or {}))
+        wanted = _deciding(_jsonable(self.config()))
         if int(self.epochs) >= int(blob.get("epoch", 0)):
             saved["epochs"] = wanted["epochs"]
         diff = _first_difference(saved, wanted, "trainer")
@@ -662,28 +785,6 @@ class Trainer:
                 f"{ckpt}: cannot resume: setting {key} is {was!r} in the checkpoint (after "
                 f"epoch {blob.get('epoch')}) but {now!r} was requested; drop resume to retrain"
             )
-
-    def _write_log(
-        self,
-        out_dir: Path,
-        history: list,
-        best: dict,
-        stopped: bool,
-        monitor: str,
-        dev: torch.device,
-        extra: dict | None,
-    ) -> None:
-        doc = {
-            **(extra or {}),
-            "trainer": self.config(),
-            "device": str(dev),
-            "monitor": monitor,
-            "best_epoch": best["epoch"],
-            "best_score": best["score"],
-            "stopped_early": stopped,
-            "epochs": history,
-        }
-        write_text_atomic(out_dir / "metrics.json", json.dumps(doc, indent=2, default=str) + "\n")
 
 
 def train_and_evaluate(

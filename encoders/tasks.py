@@ -1,0 +1,292 @@
+"""What the trainer trains: one task object per kind of dataset (docs/training.md).
+
+A task knows everything that differs between classification and regression, so that
+:class:`encoders.train.Trainer` has one training loop and no task branches in it (the
+habit of torchgeo's task classes):
+
+* :meth:`Task.configure_model`: the head on top of the encoder (:class:`GeoClassifier` or
+  :class:`GeoRegressor`);
+* :meth:`Task.setup`: the training split as tensors on the device (and, for regression, the
+  standardisation statistics stored in the model);
+* :meth:`Task.training_step`: the task's loss on one batch of training rows (TorchSpatial's
+  ``full_loss`` with random background locations, or MSE on the standardised target);
+* :meth:`Task.soft_performance`: the model's smooth coded performance on given training
+  rows, what the geo-bias term of the loss scores (docs/debiasing.md);
+* :meth:`Task.predict` and :meth:`Task.metrics`: test-time predictions and metrics;
+  ``monitor`` / ``higher_is_better`` name the validation metric that picks the epoch.
+
+:func:`get_task` returns a fresh task object for a task name (``dataset.task``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from encoders.data import Split
+from encoders.losses import full_loss, random_lonlat
+from encoders.metrics import classification_metrics, regression_metrics
+
+__all__ = ["TASKS", "ClassificationTask", "RegressionTask", "Task", "amp_dtype", "get_task"]
+
+
+def amp_dtype() -> torch.dtype:
+    """The mixed-precision dtype on CUDA: bfloat16 where supported, else float16."""
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+class Task:
+    """Base class of the tasks; subclasses fill in the hooks.
+
+    Parameters
+    ----------
+    rand_sample_weight : float, default=1.0
+        Weight of the background term of ``full_loss`` (classification only).
+    """
+
+    #: Task name, as in ``GeoDataset.task``.
+    name: ClassVar[str] = ""
+    #: Validation metric that picks the best epoch, and whether higher is better.
+    monitor: ClassVar[str] = ""
+    higher_is_better: ClassVar[bool] = True
+
+    def __init__(self, rand_sample_weight: float = 1.0) -> None:
+        self.rand_sample_weight = float(rand_sample_weight)
+        self.device = torch.device("cpu")
+        self.x: Tensor | None = None
+        self.y: Tensor | None = None
+
+    # -- model ---------------------------------------------------------------------------------
+    def configure_model(
+        self,
+        encoder: nn.Module | None,
+        *,
+        num_classes: int | None = None,
+        feature_dim: int | None = None,
+        head: dict[str, Any] | None = None,
+    ) -> nn.Module | None:
+        """The model of ``encoder`` (None: no location).
+
+        Parameters
+        ----------
+        encoder : torch.nn.Module or None
+            The location encoder.
+        num_classes : int, optional
+            Number of classes (classification).
+        feature_dim : int, optional
+            Width of the image features (regression; None without features).
+        head : dict, optional
+            Regressor options (``loc_dim``, ``hidden_dim``, ``dropout``).
+
+        Returns
+        -------
+        torch.nn.Module or None
+        """
+        raise NotImplementedError
+
+    # -- training ------------------------------------------------------------------------------
+    def setup(self, model: nn.Module, train: Split, device: torch.device) -> None:
+        """Put the training split on ``device`` (before the model is moved there)."""
+        self.device = device
+        self.x = torch.from_numpy(train.lonlat).to(device)
+        self.y = torch.from_numpy(train.label).to(device)
+
+    def epoch_labels(self, train: Split) -> np.ndarray | None:
+        """Class labels for balanced sampling (``max_per_class``); None when it does not apply."""
+        return None
+
+    def training_step(self, model: nn.Module, idx: Tensor, generator: torch.Generator) -> Tensor:
+        """The task's loss on the training rows ``idx`` (a scalar, float32 or wider)."""
+        raise NotImplementedError
+
+    def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
+        """Smooth coded performance in [-1, 1] of the model on the training rows ``rows``."""
+        raise NotImplementedError
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def predict_batch(self, model: nn.Module, x: Tensor, split: Split, sl: slice) -> Tensor:
+        """Test-time output of one batch (rows ``sl`` of ``split``, locations ``x``)."""
+        raise NotImplementedError
+
+    def finish_predictions(self, pred: np.ndarray, split: Split) -> np.ndarray:
+        """Turn the stacked batch outputs into the split's predictions."""
+        return pred
+
+    def predict(
+        self,
+        model: nn.Module,
+        split: Split,
+        device: torch.device,
+        *,
+        amp: bool = True,
+        batch_size: int = 8192,
+    ) -> np.ndarray:
+        """Test-time predictions of ``model`` on ``split`` (see :func:`encoders.train.predict`)."""
+        was_training = model.training
+        model.eval().to(device)
+        has_loc = split.has_location
+        lonlat = np.where(has_loc[:, None], split.lonlat, 0.0).astype(np.float32)
+        outs = []
+        use_amp = amp and device.type == "cuda"
+        with torch.no_grad():
+            for i in range(0, len(split), batch_size):
+                sl = slice(i, i + batch_size)
+                x = torch.from_numpy(lonlat[sl]).to(device)
+                with torch.autocast(device.type, dtype=amp_dtype(), enabled=use_amp):
+                    out = self.predict_batch(model, x, split, sl)
+                outs.append(out.double().cpu().numpy())
+        model.train(was_training)
+        return self.finish_predictions(np.concatenate(outs), split)
+
+    def metrics(self, pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        """Metrics of the predictions against the labels."""
+        raise NotImplementedError
+
+
+class ClassificationTask(Task):
+    """Location prior of a classifier, trained with ``full_loss`` (docs/training.md)."""
+
+    name = "classification"
+    monitor = "mrr"
+    higher_is_better = True
+
+    def configure_model(
+        self,
+        encoder: nn.Module | None,
+        *,
+        num_classes: int | None = None,
+        feature_dim: int | None = None,
+        head: dict[str, Any] | None = None,
+    ) -> nn.Module | None:
+        """:class:`GeoClassifier`; None without an encoder (the image prediction alone)."""
+        from encoders.models import GeoClassifier
+
+        return None if encoder is None else GeoClassifier(encoder, num_classes)
+
+    def setup(self, model: nn.Module, train: Split, device: torch.device) -> None:
+        """The locations, labels and (when the split has them) image probabilities."""
+        super().setup(model, train, device)
+        probs = train.image_probs
+        self.image_probs = None if probs is None else torch.from_numpy(probs).to(device)
+
+    def epoch_labels(self, train: Split) -> np.ndarray | None:
+        """The class labels (balanced sampling caps each class)."""
+        return train.label
+
+    def training_step(self, model: nn.Module, idx: Tensor, generator: torch.Generator) -> Tensor:
+        """``full_loss`` of the rows ``idx`` and as many random background locations."""
+        n = idx.numel()
+        x, y = self.x[idx], self.y[idx]
+        r = random_lonlat(n, generator=generator, device=self.device)
+        logits = model(torch.cat([x, r], dim=0)).float()
+        return full_loss(logits[:n], y, logits[n:], rand_weight=self.rand_sample_weight)
+
+    def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
+        """Smooth hit@1 of the fused prediction (the location prior alone without images)."""
+        from encoders.losses import soft_performance
+
+        logits = model(self.x[rows]).float()
+        probs = None if self.image_probs is None else self.image_probs[rows]
+        return soft_performance(logits, self.y[rows], task=self.name, image_probs=probs)
+
+    def predict_batch(self, model: nn.Module, x: Tensor, split: Split, sl: slice) -> Tensor:
+        """The location prior P(y | x), ``(b, C)``."""
+        return torch.sigmoid(model(x).float())
+
+    def finish_predictions(self, pred: np.ndarray, split: Split) -> np.ndarray:
+        """Fuse with the image prediction; rows without a location keep the image alone."""
+        pred[~split.has_location] = 1.0
+        if split.image_probs is not None:
+            pred = pred * split.image_probs.astype(np.float64)
+        return pred
+
+    def metrics(self, pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        """Top-1, top-3 and MRR (:func:`encoders.metrics.classification_metrics`)."""
+        return classification_metrics(pred, labels)
+
+
+class RegressionTask(Task):
+    """Regressor on image features and the location embedding, MSE on the standardised target."""
+
+    name = "regression"
+    monitor = "rmse"
+    higher_is_better = False
+
+    def configure_model(
+        self,
+        encoder: nn.Module | None,
+        *,
+        num_classes: int | None = None,
+        feature_dim: int | None = None,
+        head: dict[str, Any] | None = None,
+    ) -> nn.Module | None:
+        """:class:`GeoRegressor` (on the image features alone without an encoder)."""
+        from encoders.models import GeoRegressor
+
+        return GeoRegressor(encoder, feature_dim, **(head or {}))
+
+    def setup(self, model: nn.Module, train: Split, device: torch.device) -> None:
+        """The tensors, and the standardisation statistics of the training split."""
+        super().setup(model, train, device)
+        f = train.image_features
+        self.f = None if f is None else torch.from_numpy(f).to(device)
+        model.set_normalisation(self.f, self.y)
+
+    def _features(self, rows: Tensor) -> Tensor | None:
+        return None if self.f is None else self.f[rows]
+
+    def training_step(self, model: nn.Module, idx: Tensor, generator: torch.Generator) -> Tensor:
+        """MSE between the standardised prediction and the standardised target."""
+        pred = model.forward_normalised(self.x[idx], self._features(idx)).float()
+        return nn.functional.mse_loss(pred, (self.y[idx] - model.y_mean) / model.y_std)
+
+    def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
+        """Smooth "error below the median" of the standardised prediction."""
+        from encoders.losses import soft_performance
+
+        pred = model.forward_normalised(self.x[rows], self._features(rows)).float()
+        target = (self.y[rows] - model.y_mean) / model.y_std
+        return soft_performance(pred, target, task=self.name)
+
+    def predict_batch(self, model: nn.Module, x: Tensor, split: Split, sl: slice) -> Tensor:
+        """Predictions in the target's units, ``(b,)``."""
+        f = split.image_features
+        ft = None if f is None else torch.from_numpy(f[sl]).to(x.device)
+        return model(x, ft).float()
+
+    def metrics(self, pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+        """R², MAE and RMSE (:func:`encoders.metrics.regression_metrics`)."""
+        return regression_metrics(pred, labels)
+
+
+#: Task name -> task class; :func:`get_task` builds from it.
+TASKS: dict[str, type[Task]] = {t.name: t for t in (ClassificationTask, RegressionTask)}
+
+
+def get_task(name: str, **options: Any) -> Task:
+    """A new task object for ``name`` (``'classification'`` or ``'regression'``).
+
+    Parameters
+    ----------
+    name : str
+        The dataset's task.
+    **options
+        Passed to the task's constructor (``rand_sample_weight``).
+
+    Returns
+    -------
+    Task
+
+    Raises
+    ------
+    ValueError
+        For an unknown task name (the message lists :data:`TASKS`).
+    """
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; choose one of {sorted(TASKS)}")
+    return TASKS[name](**options)
