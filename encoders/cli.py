@@ -88,6 +88,85 @@ def _check_encoders(ctx: click.Context, param: click.Parameter, value: str | Non
     return [_encoder_name(n, ctx, param) for n in names]
 
 
+def _check_debias_kind(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from encoders.losses import GEO_BIAS_KINDS
+
+    if value not in GEO_BIAS_KINDS:
+        raise click.BadParameter(
+            f"unknown geo-bias kind {value!r}; choose one of: {', '.join(GEO_BIAS_KINDS)}",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
+def _check_scale(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from pygbs.errors import InputError
+    from pygbs.scales import parse_scale
+
+    try:
+        parse_scale(value)
+    except InputError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+    return value
+
+
+def _check_weight(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not 0 <= value < float("inf"):
+        raise click.BadParameter(f"{value!r} is not a finite weight >= 0", ctx=ctx, param=param)
+    return value
+
+
+def _check_lambdas(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
+    if value is None:
+        return None
+    out = []
+    for item in value.split(","):
+        try:
+            w = float(item)
+        except ValueError:
+            w = float("nan")
+        if not 0 <= w < float("inf"):
+            raise click.BadParameter(
+                f"{item.strip()!r} is not a weight >= 0 (give e.g. 0,0.1,0.5,1)",
+                ctx=ctx,
+                param=param,
+            )
+        out.append(w)
+    # weight 0 is the reference of the paired differences: always trained
+    return sorted({0.0, *out})
+
+
+def _debias_options(
+    debias: str | None, weight: float | None, scale: str | None, centres: int | None, flag: str
+) -> dict[str, Any]:
+    """Trainer options of the geo-bias term; ``weight`` is the value of ``flag``.
+
+    Without ``flag`` the other geo-bias options would do nothing, and are refused. With a
+    weight > 0 and no ``--debias``, the kind is ``marked-ssi`` (docs/debiasing.md).
+    """
+    if weight is None:
+        given = [n for n, v in (("--debias", debias), ("--debias-scale", scale),
+                                ("--debias-centres", centres)) if v is not None]  # fmt: skip
+        if given:
+            raise click.UsageError(
+                f"{given[0]} needs {flag} (the weight of the geo-bias term), e.g. {flag} 0.5"
+            )
+        return {}
+    from encoders.train import DEFAULT_DEBIAS
+
+    out: dict[str, Any] = {"debias": debias or DEFAULT_DEBIAS}
+    if scale is not None:
+        out["debias_scale"] = scale
+    if centres is not None:
+        out["debias_centres"] = centres
+    return out
+
+
 def _common(f: Any) -> Any:
     """Options shared by ``train`` and ``zoo``."""
     options = [
@@ -105,6 +184,14 @@ def _common(f: Any) -> Any:
         click.option("--batch-size", type=click.IntRange(min=1), help="Training batch size."),
         click.option("--patience", type=click.IntRange(min=1),
                      help="Early stopping: epochs without validation improvement."),
+        click.option("--debias", metavar="KIND", callback=_check_debias_kind,
+                     help="Kind of geo-bias term added to the loss: marked-ssi (the default "
+                          "once a weight is given), performance-ssi, sri-lag, ... "
+                          "(docs/debiasing.md)."),
+        click.option("--debias-scale", metavar="SCALE", callback=_check_scale,
+                     help="Scale of the geo-bias term: <r>km or nn<K> (default 100km)."),
+        click.option("--debias-centres", type=click.IntRange(min=1),
+                     help="Centres drawn per training step for the geo-bias term (default 256)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True, help="auto = CUDA when available."),
         click.option("--seed", type=int, default=0, show_default=True,
@@ -205,12 +292,20 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     callback=_check_dataset,
     help="Dataset: synthetic-vmf, cities, locbench or table.",
 )
+@click.option(
+    "--debias-lambda",
+    type=float,
+    callback=_check_weight,
+    help="Weight of the geo-bias term in the loss (default 0: none; docs/debiasing.md).",
+)
 @_common
 @guarded
-def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epochs: int | None,
-              lr: float | None, lr_decay: float | None, batch_size: int | None,
-              patience: int | None, device: str, seed: int, resume: bool, threads: int | None,
-              no_progress: bool, out: str, force: bool) -> None:  # fmt: skip
+def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_options: dict,
+              hparams: dict, epochs: int | None, lr: float | None, lr_decay: float | None,
+              batch_size: int | None, patience: int | None, debias: str | None,
+              debias_scale: str | None, debias_centres: int | None, device: str, seed: int,
+              resume: bool, threads: int | None, no_progress: bool, out: str,
+              force: bool) -> None:  # fmt: skip
     """Train one encoder on one dataset; write model.pt, metrics.json, predictions.csv.
 
     predictions.csv holds the per-sample test predictions in TorchSpatial's layout (lon,
@@ -225,15 +320,21 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
       encoders train --encoder wrap --dataset table --data-option path=obs.csv \\
           --device cuda --out run_wrap/
       encoders train --encoder wrap --dataset synthetic-vmf --resume --out run_wrap/
+      encoders train --encoder Sphere2Vec-sphereC --dataset synthetic-vmf \\
+          --debias marked-ssi --debias-lambda 0.5 --debias-scale 1000km --out run_geo/
     """  # noqa: D301
     from encoders.train import NO_PRIOR, Trainer, build_model, train_and_evaluate
     from pygbs.errors import InputError
 
     _setup(threads)
+    geo = _debias_options(debias, debias_lambda, debias_scale, debias_centres, "--debias-lambda")
+    if debias_lambda is not None:
+        geo["debias_lambda"] = debias_lambda
     data_options.setdefault("seed", seed)
     ds = _load(dataset, data_options)
     tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
                                patience=patience)  # fmt: skip
+    tr_opts.update(geo)
     try:
         trainer = Trainer(**tr_opts, device=device, seed=seed, resume=resume, out_dir=Path(out),
                           progress=False if no_progress else "auto")  # fmt: skip
@@ -279,6 +380,13 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
     show_default=True,
     help="demo: minutes on 2 CPU cores; full: TorchSpatial sizes and 30 epochs.",
 )
+@click.option(
+    "--debias-lambdas",
+    callback=_check_lambdas,
+    metavar="W1,W2,...",
+    help="Train every encoder at each weight of the geo-bias term (0 is always added) and "
+    "write tradeoff.csv, tradeoff.png and a trade-off section of the report.",
+)
 @click.option("--no-score", is_flag=True, help="Skip the geo-bias scoring with pygbs.")
 @click.option("--no-report", is_flag=True, help="Skip report.html.")
 @click.option(
@@ -290,12 +398,13 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
 )
 @_common
 @guarded
-def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: bool,
-            no_report: bool, scheduler: str | None, data_options: dict, hparams: dict,
-            epochs: int | None,
-            lr: float | None, lr_decay: float | None, batch_size: int | None,
-            patience: int | None, device: str, seed: int, resume: bool, threads: int | None,
-            no_progress: bool, out: str, force: bool) -> None:  # fmt: skip
+def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambdas: list | None,
+            no_score: bool, no_report: bool, scheduler: str | None, data_options: dict,
+            hparams: dict, epochs: int | None, lr: float | None, lr_decay: float | None,
+            batch_size: int | None, patience: int | None, debias: str | None,
+            debias_scale: str | None, debias_centres: int | None, device: str, seed: int,
+            resume: bool, threads: int | None, no_progress: bool, out: str,
+            force: bool) -> None:  # fmt: skip
     """Train every encoder plus the no_prior baseline and compare accuracy and geo-bias.
 
     Writes OUT/predictions/<model>.csv, OUT/runs/<model>/ (model.pt, metrics.json),
@@ -310,14 +419,19 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
       encoders zoo --dataset locbench --data-option root=geo_prior_data/data \\
           --data-option benchmark=yfcc --preset full --device cuda --out out/yfcc
       encoders zoo --dataset synthetic-vmf --scheduler tcp://10.0.0.5:8786 --out out/demo
+      encoders zoo --dataset synthetic-vmf --encoders xyz,Sphere2Vec-sphereC \\
+          --debias-lambdas 0,0.1,0.5,1 --out out/tradeoff
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
     from pygbs.errors import InputError
 
     _setup(threads)
+    top = None if debias_lambdas is None else max(debias_lambdas)
+    geo = _debias_options(debias, top, debias_scale, debias_centres, "--debias-lambdas")
     tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
                                patience=patience)  # fmt: skip
+    tr_opts.update(geo)
     try:
         Trainer(**tr_opts)._check()
         if device == "cuda":
@@ -337,8 +451,9 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
     if hparams:
         import encoders
 
-        try:
-            encoders.build("xyz", **{k: v for k, v in hparams.items() if k != "rbf_anchors"})
+        try:  # the hyper-parameters must suit every encoder of the zoo
+            for name in encoder_names or encoders.list():
+                encoders.build(name, **{k: v for k, v in hparams.items() if k != "rbf_anchors"})
         except (ValueError, TypeError) as err:
             raise click.UsageError(str(err)) from err
     if scheduler is not None:
@@ -358,7 +473,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, no_score: boo
             ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
             hparams=hparams or None, device=device, seed=seed, score=not no_score,
             report=not no_report, resume=resume, progress=False if no_progress else "auto",
-            scheduler=scheduler,
+            scheduler=scheduler, debias_lambdas=debias_lambdas,
         )  # fmt: skip
         ws.files = output_files(out, result.table["model"])
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))

@@ -14,3 +14,11 @@ def _restore_torch_threads():
     n = torch.get_num_threads()
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def geo_stub(monkeypatch):
+    """A stand-in of the geo-bias loss with the agreed interface (tests/encoders/geo_stub.py)."""
+    from tests.encoders.geo_stub import install
+
+    return install(monkeypatch)
