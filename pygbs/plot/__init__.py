@@ -15,8 +15,10 @@ plot_hotspots, local_hotspots, sphere_graph
     great-circle k-NN or distance-band graph, with permutation inference.
 write_maps
     Every map of a :class:`~pygbs.GeoBiasResult` into a folder.
-write_report
-    One self-contained HTML report comparing models.
+write_report, ReportSection
+    One self-contained HTML report comparing models (with extra sections of the caller).
+plot_tradeoff
+    Accuracy against geo-bias along a training setting, one curve per model.
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ from pygbs.plot.basemap import load_basemap
 from pygbs.plot.frame import MapFrame, choose_frame
 from pygbs.plot.hotspots import local_hotspots, plot_hotspots, sphere_graph
 from pygbs.plot.maps import plot_centres, plot_density, write_maps
-from pygbs.plot.report import write_report
+from pygbs.plot.report import ReportSection, write_report
+from pygbs.plot.tradeoff import plot_tradeoff
 
 __all__ = [
     "MapFrame",
+    "ReportSection",
     "choose_frame",
     "load_basemap",
     "local_hotspots",
     "plot_centres",
     "plot_density",
     "plot_hotspots",
+    "plot_tradeoff",
     "sphere_graph",
     "write_maps",
     "write_report",

@@ -15,7 +15,8 @@ import html
 import io
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from pygbs.plot._axes import figure_size
 from pygbs.plot.frame import choose_frame
 from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label
 
-__all__ = ["REPORT_MARKER", "write_report"]
+__all__ = ["REPORT_MARKER", "ReportSection", "write_report"]
 
 #: Written into every report; ``pygbs report`` replaces an existing file only if it has it.
 REPORT_MARKER = "pygbs report"
@@ -75,6 +76,42 @@ data is: a pattern where there are few samples is weak evidence.</li>
 <code>pygbs map</code>; see the guide to reading hotspot maps in the documentation.</li>
 </ul>
 """
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """An extra section of :func:`write_report`, drawn by the caller.
+
+    Parameters
+    ----------
+    title : str
+        Heading of the section.
+    note : str, default=''
+        A paragraph of plain text under the heading (escaped, not HTML).
+    figure : matplotlib.figure.Figure, optional
+        Embedded as a PNG.
+    caption : str, default=''
+        Caption of the figure.
+    table : pandas.DataFrame, optional
+        Shown under the figure.
+    """
+
+    title: str
+    note: str = ""
+    figure: Figure | None = None
+    caption: str = ""
+    table: pd.DataFrame | None = None
+
+    def html(self) -> str:
+        """The section as HTML."""
+        parts = [f"<h2>{html.escape(self.title)}</h2>"]
+        if self.note:
+            parts.append(f'<p class="note">{html.escape(self.note)}</p>')
+        if self.figure is not None:
+            parts.append(_figure(_png(self.figure), self.caption))
+        if self.table is not None:
+            parts.append(_table(self.table))
+        return "".join(parts)
 
 
 def _png(fig: Figure, dpi: int = 100) -> str:
@@ -323,6 +360,7 @@ def write_report(
     title: str | None = None,
     map_score: str | None = None,
     map_scale: str | None = None,
+    extra_sections: Sequence[ReportSection] = (),
 ) -> Path:
     """Write a self-contained HTML report of several models' geo-bias.
 
@@ -341,6 +379,9 @@ def write_report(
         Score column of the small-multiple maps (default ``marked_ssi`` when computed).
     map_scale : str, optional
         Scale of the maps (default: the first scale).
+    extra_sections : sequence of ReportSection, default=()
+        Sections drawn by the caller, placed after the comparison and its paired tests
+        and before the maps (e.g. the trade-off of ``encoders zoo --debias-lambdas``).
 
     Returns
     -------
@@ -419,6 +460,12 @@ def write_report(
             "models almost as accuracy does.</p>"
         )
         parts.append(_table(corr))
+    for section in extra_sections:
+        if not isinstance(section, ReportSection):
+            raise TypeError(
+                f"extra_sections holds a {type(section).__name__}; expected ReportSection"
+            )
+        parts.append(section.html())
     parts.append(f"<h2>Maps: {html.escape(score_label(score, scale))}</h2>")
     parts.append(
         '<p class="note">One colour scale for every model (2nd to 98th percentile of '
