@@ -7,6 +7,11 @@ layout), scores all of them with :func:`pygbs.compare` and writes one row per mo
 RMSE) and the geo-bias columns of the comparison (like TorchSpatial's Tables 1-2). When
 :func:`pygbs.plot.write_report` is available it also writes ``OUT/report.html``.
 
+With ``debias_lambdas`` every encoder is trained at each weight of the geo-bias term
+(docs/debiasing.md); the runs at weight λ > 0 are named ``<model>@debias<λ>``, and the
+trade-off of accuracy against geo-bias (:mod:`encoders.tradeoff`) is written to
+``OUT/tradeoff.csv``, ``OUT/tradeoff.png`` and a section of the report.
+
 Layout of ``OUT``::
 
     zoo.csv, zoo.md, zoo.json       the table, as CSV / Markdown, and the run's settings
@@ -14,6 +19,7 @@ Layout of ``OUT``::
     runs/<model>/                   model.pt, metrics.json, checkpoint.pt
     compare/                        pygbs.compare's own output (per-model summaries)
     report.html                     the pygbs HTML report (if available)
+    tradeoff.csv, tradeoff.png      with debias_lambdas: the trade-off table and plot
 """
 
 from __future__ import annotations
@@ -30,7 +36,15 @@ import pandas as pd
 
 from encoders._cluster import ZooJob
 from encoders.data import GeoDataset, load_dataset
-from encoders.train import NO_PRIOR, Trainer, check_resume, run_settings, train_and_evaluate
+from encoders.tradeoff import ZooRun, run_name, tradeoff_figure, tradeoff_section, tradeoff_table
+from encoders.train import (
+    DEFAULT_DEBIAS,
+    NO_PRIOR,
+    Trainer,
+    check_resume,
+    run_settings,
+    train_and_evaluate,
+)
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, files_below, write_text_atomic
 from pygbs.runtime import check_interrupt
@@ -51,7 +65,7 @@ log = logging.getLogger(__name__)
 #: Geo-bias scales of the zoo table.
 SCALES = ("100km", "1000km", "nn50")
 #: Geo-bias scores of the zoo table.
-SCORES = ("unmarked", "marked")
+SCORES = ("unmarked", "marked", "performance")
 
 
 @dataclass(frozen=True)
@@ -181,12 +195,39 @@ def _score(files: list[Path], names: list[str], out: Path) -> tuple[Any, pd.Data
     return comp, comp.table
 
 
-def _report(out: Path, comparison: Any) -> Path:
+def _report(out: Path, comparison: Any, sections: list | None = None) -> Path:
     from pygbs.plot import write_report
 
     path = out / "report.html"
-    write_report(comparison, path)
+    write_report(comparison, path, extra_sections=sections or ())
     return path
+
+
+def _runs(names: list[str], debias_lambdas: list[float] | None) -> list[ZooRun]:
+    """The baseline, then every encoder at each weight (weight 0 alone without lambdas)."""
+    weights = [0.0] if not debias_lambdas else sorted({0.0, *map(float, debias_lambdas)})
+    return [ZooRun(NO_PRIOR, NO_PRIOR)] + [
+        ZooRun(run_name(n, w), n, w) for n in names for w in weights
+    ]
+
+
+def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
+    """The marked-SSI column of the trade-off plot and Pareto front.
+
+    At the geo-bias term's scale when it was scored, else at the first scale; a scale
+    where no centre of any run could be scored (an empty column) is passed over.
+    """
+    from pygbs.scales import parse_scale
+
+    cols = [
+        c
+        for c in table.columns
+        if isinstance(c, str)
+        and c.startswith("marked_ssi@")
+        and np.isfinite(table[c].to_numpy(np.float64)).any()
+    ]
+    want = f"marked_ssi@{parse_scale(trainer.debias_scale).name}"
+    return want if want in cols else (cols[0] if cols else None)
 
 
 def zoo_markdown(table: pd.DataFrame, task: str, title: str = "") -> str:
@@ -243,6 +284,7 @@ def run_zoo(
     resume: bool = False,
     progress: bool | str = "auto",
     scheduler: Any = None,
+    debias_lambdas: list[float] | None = None,
 ) -> ZooResult:
     """Train and evaluate the zoo on one dataset, then score every model's geo-bias.
 
@@ -282,6 +324,12 @@ def run_zoo(
         Train the models as independent tasks on a Dask cluster (``'tcp://HOST:PORT'`` or
         ``'local:N'``; needs ``pip install 'geobias[dask]'``), one model per task; the
         files are collected here and scored as in a local run (docs/scale.md).
+    debias_lambdas : list of float, optional
+        Train every encoder at each of these weights of the geo-bias term (0 is always
+        added; the kind, scale and centres are the ``debias*`` entries of
+        ``trainer_options``, the kind ``'marked-ssi'`` by default) and write the trade-off
+        table ``tradeoff.csv``, its plot ``tradeoff.png`` and a report section
+        (docs/debiasing.md). ``no_prior`` is trained at weight 0 only.
 
     Returns
     -------
@@ -304,17 +352,21 @@ def run_zoo(
         opts = {"seed": seed, **pre.dataset_options.get(dataset, {}), **(dataset_options or {})}
         ds = load_dataset(dataset, **opts)
     names = _resolve_encoders(encoders)
-    models = [NO_PRIOR, *names]
+    runs = _runs(names, debias_lambdas)
+    models = [r.name for r in runs]
     base_trainer = {**pre.trainer, **(trainer_options or {})}
+    if debias_lambdas:
+        base_trainer.setdefault("debias", DEFAULT_DEBIAS)
     user_trainer = set(trainer_options or {})
     pred_dir = out / "predictions"
     rows, files, settings = [], [], {}
     jobs: list[ZooJob] = []
     docs: dict[str, dict[str, Any]] = {}
-    for name in models:
+    for run in runs:
+        name = run.name
         run_dir = out / "runs" / name
         pred_path = pred_dir / f"{name}.csv"
-        per = dict(pre.per_encoder.get(name, {}))
+        per = dict(pre.per_encoder.get(run.model, {}))
         tr_over = {k: per.pop(k) for k in list(per) if k in _TRAINER_KEYS and k not in user_trainer}
         for k in list(per):
             if k in _TRAINER_KEYS:
@@ -324,16 +376,19 @@ def run_zoo(
             Trainer(**{**base_trainer, **tr_over}),
             device=device, seed=seed, resume=resume, progress=progress,
         )  # fmt: skip
+        if debias_lambdas:
+            trainer = replace(trainer, debias_lambda=run.debias_lambda)
         check_interrupt()
         settings[name] = {"trainer": None, "hparams": hp if name != NO_PRIOR else None}
         hp_run = None if name == NO_PRIOR else hp
-        wanted = run_settings(name, ds, trainer, hp_run)
+        wanted = run_settings(run.model, ds, trainer, hp_run)
         doc = _reusable(run_dir, pred_path, wanted) if resume else None
         if doc is not None:
             log.info("reusing finished run %s", run_dir)
             docs[name] = doc
             continue
-        job = ZooJob(name, None if name == NO_PRIOR else name, run_dir, pred_path, trainer, hp_run)
+        encoder = None if run.model == NO_PRIOR else run.model
+        job = ZooJob(name, encoder, run_dir, pred_path, trainer, hp_run)
         if scheduler is None:
             log.info("training %s on %s", name, ds.name)
             docs[name] = train_and_evaluate(
@@ -352,6 +407,9 @@ def run_zoo(
         doc = docs[name]
         settings[name]["trainer"] = doc.get("trainer")
         row = {"model": name, **{m: doc["test"][m] for m in _metric_columns(ds.task)}}
+        if debias_lambdas:
+            row = {"model": name, "debias_lambda": (doc.get("trainer") or {}).get("debias_lambda"),
+                   **{k: v for k, v in row.items() if k != "model"}}  # fmt: skip
         row.update(
             {
                 "n_test": doc["test"]["n"],
@@ -382,13 +440,46 @@ def run_zoo(
         "scales": list(SCALES),
         "scores": list(SCORES),
         "scored": comparison is not None,
+        **(
+            {
+                "debias_lambdas": sorted({r.debias_lambda for r in runs}),
+                "debias": {k: v for k, v in base_trainer.items() if k.startswith("debias")},
+            }
+            if debias_lambdas
+            else {}
+        ),  # fmt: skip
         "models": settings,
         "wall_time_s": round(time.perf_counter() - t_start, 2),
     }
     write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
+    sections = []
+    if debias_lambdas and comparison is not None:
+        bias = _bias_column(table, Trainer(**base_trainer))
+        sections.append(_write_tradeoff(out, runs, table, comparison, ds.task, bias))
+        meta["tradeoff"] = {"accuracy": _metric_columns(ds.task)[0], "geo_bias": bias}
+        write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
     # the report last: the tables are already written if it fails
-    report_path = _report(out, comparison) if (score and report) else None
+    sections = [x for x in sections if x is not None]
+    report_path = _report(out, comparison, sections) if (score and report) else None
     return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)
+
+
+def _write_tradeoff(
+    out: Path, runs: list[ZooRun], table: pd.DataFrame, comparison: Any, task: str, bias: str | None
+) -> Any:
+    """Write ``tradeoff.csv`` and ``tradeoff.png``; the report section."""
+    accuracy = _metric_columns(task)[0]  # top1, or r2 for regression
+    preds = {r.name: f"predictions/{r.name}.csv" for r in runs}
+    trade = tradeoff_table(runs, table, comparison, accuracy=accuracy, pareto_column=bias,
+                           predictions=preds)  # fmt: skip
+    with atomic_path(out / "tradeoff.csv") as tmp:
+        trade.to_csv(tmp, index=False)
+    if bias is None:
+        return None
+    fig = tradeoff_figure(trade, accuracy=accuracy, bias=bias)
+    with atomic_path(out / "tradeoff.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    return tradeoff_section(trade, accuracy=accuracy, bias=bias)
 
 
 def output_files(out_dir: str | Path, models: Any) -> set[str]:
@@ -398,7 +489,8 @@ def output_files(out_dir: str | Path, models: Any) -> set[str]:
     models (an earlier run's) are not included.
     """
     out = Path(out_dir)
-    files = {n for n in ("zoo.csv", "zoo.md", "zoo.json", "report.html") if (out / n).is_file()}
+    names = ("zoo.csv", "zoo.md", "zoo.json", "report.html", "tradeoff.csv", "tradeoff.png")
+    files = {n for n in names if (out / n).is_file()}
     files |= files_below(out / "compare", out)
     for name in models:
         files |= files_below(out / "runs" / str(name), out)

@@ -1,0 +1,222 @@
+"""The trade-off of ``encoders zoo --debias-lambdas``: accuracy against geo-bias per weight.
+
+The zoo trains every encoder at each weight λ of the geo-bias term (docs/debiasing.md) and
+scores all runs with one :func:`pygbs.compare`. :func:`tradeoff_table` turns that into one
+row per encoder and weight: the accuracy, the marked and performance SSI per scale, the
+paired block-bootstrap difference of each score against the same encoder at λ = 0 (with
+its interval and p-value, :func:`pygbs.api.paired_differences`), whether the run is on the
+Pareto front (higher accuracy, lower marked SSI) and the path of its predictions.
+:func:`tradeoff_section` draws it (:func:`pygbs.plot.plot_tradeoff`) for the HTML report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "TRADEOFF_SCORES",
+    "ZooRun",
+    "pareto_front",
+    "run_name",
+    "tradeoff_section",
+    "tradeoff_table",
+]
+
+#: Score columns of the trade-off table (``<column>@<scale>``).
+TRADEOFF_SCORES = ("marked_ssi", "performance_ssi")
+#: Columns added per score column: the paired difference against λ = 0 and its interval.
+_DIFF_FIELDS = (("diff", "_diff"), ("ci_low", "_diff_ci_low"), ("ci_high", "_diff_ci_high"),
+                ("p_value", "_diff_p_value"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ZooRun:
+    """One run of the zoo.
+
+    Attributes
+    ----------
+    name : str
+        Its folder, predictions file and comparison label (:func:`run_name`).
+    model : str
+        The encoder it trains (or ``no_prior``).
+    debias_lambda : float
+        The weight of its geo-bias term.
+    """
+
+    name: str
+    model: str
+    debias_lambda: float = 0.0
+
+
+def run_name(model: str, debias_lambda: float) -> str:
+    """The name of ``model``'s run at weight ``debias_lambda``.
+
+    ``model`` itself at weight 0 (the plain zoo's run), else ``<model>@debias<λ>``, e.g.
+    ``xyz@debias0.5``.
+    """
+    return model if debias_lambda == 0 else f"{model}@debias{debias_lambda:g}"
+
+
+def pareto_front(accuracy: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Which points no other point beats on both axes (higher accuracy, lower bias).
+
+    Parameters
+    ----------
+    accuracy, bias : numpy.ndarray
+        ``(n,)`` each; points with a non-finite value are never on the front.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` bool. Points equal on both axes are all on the front.
+    """
+    acc = np.asarray(accuracy, np.float64)
+    b = np.asarray(bias, np.float64)
+    ok = np.isfinite(acc) & np.isfinite(b)
+    out = np.zeros(len(acc), bool)
+    for i in np.flatnonzero(ok):
+        better_eq = ok & (acc >= acc[i]) & (b <= b[i])
+        strictly = (acc > acc[i]) | (b < b[i])
+        out[i] = not (better_eq & strictly).any()
+    return out
+
+
+def tradeoff_table(
+    runs: list[ZooRun],
+    zoo_table: pd.DataFrame,
+    comparison: Any,
+    *,
+    accuracy: str,
+    pareto_column: str | None,
+    predictions: dict[str, str],
+) -> pd.DataFrame:
+    """One row per encoder and weight (the content of ``OUT/tradeoff.csv``).
+
+    Parameters
+    ----------
+    runs : list of ZooRun
+        The zoo's runs, in table order.
+    zoo_table : pandas.DataFrame
+        The zoo table (``model`` = run name, the accuracy column, the geo-bias columns).
+    comparison : pygbs.Comparison
+        The comparison of all runs (its per-centre results give the paired differences).
+    accuracy : str
+        Accuracy column (``'top1'``, or ``'r2'`` for regression).
+    pareto_column : str or None
+        Geo-bias column of the Pareto front (e.g. ``'marked_ssi@100km'``); None: no front.
+    predictions : dict
+        Run name -> its predictions file, relative to the zoo's folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``debias_lambda``, the accuracy, ``<score>@<scale>`` for the scores of
+        :data:`TRADEOFF_SCORES`, for each of them ``_diff``, ``_diff_ci_low``,
+        ``_diff_ci_high`` and ``_diff_p_value`` against the same model at λ = 0 (empty at
+        λ = 0), ``pareto`` and ``predictions``.
+    """
+    from pygbs._names import SCORE_COLUMNS
+    from pygbs.api import paired_differences
+
+    by_run = zoo_table.set_index("model")
+    geo = [
+        c
+        for score in TRADEOFF_SCORES
+        for c in zoo_table.columns
+        if isinstance(c, str) and c.startswith(f"{score}@")
+    ]
+    rows = []
+    for run in runs:
+        row = {"model": run.model, "debias_lambda": run.debias_lambda}
+        row[accuracy] = by_run.at[run.name, accuracy]
+        row.update({c: by_run.at[run.name, c] for c in geo})
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["model", "debias_lambda", accuracy, *geo])
+    for c in geo:
+        for _, suffix in _DIFF_FIELDS:
+            table[c + suffix] = np.nan
+    results = getattr(comparison, "results", None) or {}
+    base_of = {r.model: r.name for r in runs if r.debias_lambda == 0}
+    for model in dict.fromkeys(r.model for r in runs):
+        base = base_of.get(model)
+        others = [r.name for r in runs if r.model == model and r.name != base]
+        if base not in results or not others:
+            continue
+        subset = {name: results[name] for name in [base, *others] if name in results}
+        pairs = paired_differences(subset, base)
+        for _, p in pairs.iterrows():
+            col = f"{SCORE_COLUMNS.get(p['score'], p['score'])}@{p['scale']}"
+            if col not in geo:
+                continue
+            i = next(k for k, r in enumerate(runs) if r.name == p["model_a"])
+            for field, suffix in _DIFF_FIELDS:
+                table.loc[i, col + suffix] = p[field]
+    if pareto_column is not None and pareto_column in table.columns:
+        table["pareto"] = pareto_front(
+            table[accuracy].to_numpy(np.float64), table[pareto_column].to_numpy(np.float64)
+        )
+    else:
+        table["pareto"] = False
+    table["predictions"] = [predictions[r.name] for r in runs]
+    return table
+
+
+def tradeoff_section(table: pd.DataFrame, *, accuracy: str, bias: str) -> Any:
+    """The trade-off plot and table as a section of the HTML report.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`tradeoff_table`.
+    accuracy : str
+        Accuracy column (the y axis; ``top1`` is drawn in percent).
+    bias : str
+        Geo-bias column (the x axis), e.g. ``'marked_ssi@100km'``.
+
+    Returns
+    -------
+    pygbs.plot.ReportSection
+    """
+    from pygbs.plot import ReportSection
+
+    fig = tradeoff_figure(table, accuracy=accuracy, bias=bias)
+    shown = [c for c in table.columns if c == bias or c.startswith(f"{bias}_diff")]
+    return ReportSection(
+        title="Accuracy against geo-bias: the weight of the geo-bias term",
+        note=(
+            "Each encoder was trained at every weight λ of the geo-bias term of the loss; "
+            f"λ = 0 is plain training. {bias}_diff is the run's score minus that of the same "
+            "encoder at λ = 0, over the centres scored for both, with its paired "
+            "block-bootstrap interval: an interval entirely below 0 means the term "
+            "reduced the geo-bias beyond what the choice of locations explains. Ringed "
+            "points are on the Pareto front (no other run is both more accurate and less "
+            "geo-biased)."
+        ),
+        figure=fig,
+        caption=f"{_accuracy_label(accuracy)} against {bias}, one curve per encoder.",
+        table=table[["model", "debias_lambda", accuracy, *shown, "pareto"]],
+    )
+
+
+def _accuracy_label(accuracy: str) -> str:
+    return {"top1": "Top-1 accuracy (%)", "r2": "R²"}.get(accuracy, accuracy)
+
+
+def tradeoff_figure(table: pd.DataFrame, *, accuracy: str, bias: str) -> Any:
+    """The trade-off plot (``OUT/tradeoff.png``): accuracy against ``bias`` per encoder."""
+    from pygbs.plot import plot_tradeoff
+    from pygbs.plot.maps import score_label
+
+    score, _, scale = bias.partition("@")
+    return plot_tradeoff(
+        table,
+        x=bias,
+        y=accuracy,
+        x_label=f"{score_label(score, scale)}, lower = less geo-biased",
+        y_label=_accuracy_label(accuracy),
+        y_factor=100.0 if accuracy == "top1" else 1.0,
+    )
