@@ -214,20 +214,22 @@ def _runs(names: list[str], debias_lambdas: list[float] | None) -> list[ZooRun]:
 def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
     """The marked-SSI column of the trade-off plot and Pareto front.
 
-    At the geo-bias term's scale when it was scored, else at the first scale; a scale
-    where no centre of any run could be scored (an empty column) is passed over.
+    At the geo-bias term's scale when it was scored, else at the first scale; a scale at
+    which the runs cannot be told apart (no centre scored, or the same value for every
+    run, e.g. when a single centre could be scored) is passed over when another is not.
     """
     from pygbs.scales import parse_scale
 
-    cols = [
-        c
-        for c in table.columns
-        if isinstance(c, str)
-        and c.startswith("marked_ssi@")
-        and np.isfinite(table[c].to_numpy(np.float64)).any()
-    ]
+    cols = [c for c in table.columns if isinstance(c, str) and c.startswith("marked_ssi@")]
     want = f"marked_ssi@{parse_scale(trainer.debias_scale).name}"
-    return want if want in cols else (cols[0] if cols else None)
+    if want in cols:
+        cols.remove(want)
+        cols.insert(0, want)
+    finite = {c: table[c].to_numpy(np.float64) for c in cols}
+    finite = {c: v[np.isfinite(v)] for c, v in finite.items()}
+    varied = [c for c in cols if len(np.unique(finite[c])) > 1]
+    scored = [c for c in cols if len(finite[c])]
+    return (varied or scored or [None])[0]
 
 
 def zoo_markdown(table: pd.DataFrame, task: str, title: str = "") -> str:

@@ -75,12 +75,13 @@ def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
         assert trade.loc[2, col + "_diff_ci_low"] <= trade.loc[2, col + "_diff"]
         assert trade.loc[2, col + "_diff"] <= trade.loc[2, col + "_diff_ci_high"]
     assert trade.loc[:1, diffs].isna().all().all()  # weight 0: the reference itself
-    # the Pareto front on (top1, marked SSI): at the term's scale (100km), or, where no
-    # centre could be scored there (these 150 test points are sparse), the first scored one
+    # the Pareto front on (top1, marked SSI): at the term's scale (100km), or, where the
+    # runs cannot be told apart there (these 150 test points are sparse: few or no centres
+    # are scored at 100km), at the first scale where they can
     meta = json.loads((tmp_path / "zoo.json").read_text())
     bias = meta["tradeoff"]["geo_bias"]
-    empty = trade["marked_ssi@100km"].isna().all()
-    assert bias == ("marked_ssi@1000km" if empty else "marked_ssi@100km")
+    flat = trade["marked_ssi@100km"].dropna().nunique() < 2
+    assert bias == ("marked_ssi@1000km" if flat else "marked_ssi@100km")
     front = pareto_front(trade["top1"].to_numpy(), trade[bias].to_numpy())
     assert trade["pareto"].tolist() == front.tolist() and front.any()
 
@@ -137,3 +138,17 @@ def test_zoo_cli_lambdas(geo_stub, tmp_path):
         res = runner.invoke(main, ["zoo", *data, "--encoders", "xyz", *extra, "--out",
                                    str(tmp_path / "bad")])  # fmt: skip
         assert res.exit_code == 2 and word in res.output, (extra, res.output)
+
+
+def test_tradeoff_scale_choice():
+    from encoders.train import Trainer
+    from encoders.zoo import _bias_column
+
+    t = pd.DataFrame({"marked_ssi@100km": [0.2, 0.2, np.nan], "marked_ssi@1000km": [1.0, 2.0, 3.0],
+                      "marked_ssi@nn50": [4.0, 5.0, 6.0], "top1": [0.1, 0.2, 0.3]})  # fmt: skip
+    assert _bias_column(t, Trainer(debias_scale="nn50")) == "marked_ssi@nn50"  # the term's scale
+    assert _bias_column(t, Trainer(debias_scale="100km")) == "marked_ssi@1000km"  # flat: next
+    assert _bias_column(t, Trainer(debias_scale="5km")) == "marked_ssi@1000km"  # not scored
+    flat = t.assign(**{"marked_ssi@1000km": 1.0, "marked_ssi@nn50": np.nan})
+    assert _bias_column(flat, Trainer()) == "marked_ssi@100km"  # nothing varies: first scored
+    assert _bias_column(t[["top1"]], Trainer()) is None
