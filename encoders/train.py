@@ -75,6 +75,8 @@ EVAL_BATCH = 8192
 #: Trainer options that say where and how a run is shown, not what it computes: they may
 #: change when a run is resumed (docs/training.md, "Resuming a run").
 _RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume"})
+#: Kind of geo-bias term of the command line when only a weight is given (docs/debiasing.md).
+DEFAULT_DEBIAS = "marked-ssi"
 #: Trainer options of the geo-bias term; they decide nothing while ``debias_lambda`` is 0.
 _DEBIAS_OPTIONS = ("debias", "debias_lambda", "debias_scale", "debias_centres")
 
