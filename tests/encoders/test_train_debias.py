@@ -188,3 +188,39 @@ def test_train_cli_geo_usage_errors(geo_stub, tmp_path, extra, word):
     assert res.exit_code == 2, res.output
     assert word in res.output
     assert not (tmp_path / "x").exists()  # refused before anything is written
+
+
+# --------------------------------------------------------------------------- the real loss
+def _real_loss():
+    import encoders.losses
+
+    if not hasattr(encoders.losses, "GeoBiasLoss"):
+        pytest.skip("encoders.losses.GeoBiasLoss is not part of this version")
+
+
+def test_real_geo_term_trains_and_is_logged(tmp_path):
+    _real_loss()
+    ds = load_dataset("synthetic-vmf", n_train=600, n_val=60, n_test=60, num_classes=5, seed=1)
+    kw = {"epochs": 1, "debias": "marked-ssi", "debias_scale": "nn20", "debias_centres": 32}
+    plain = _fit(ds, epochs=1)
+    on = _fit(ds, tmp_path, debias_lambda=1.0, **kw)
+    again = _fit(ds, debias_lambda=1.0, **kw)
+    assert not _same_weights(plain, on) and _same_weights(on, again)
+    entry = on.history[0]
+    assert np.isfinite(entry["train_geo_loss"]) and entry["train_geo_loss"] >= 0
+    assert entry["train_loss"] == pytest.approx(
+        entry["train_task_loss"] + entry["train_geo_loss"], rel=1e-5
+    )
+    # weight 0 with the real loss installed: the plain run's numbers
+    assert _same_weights(plain, _fit(ds, debias_lambda=0.0, **kw))
+
+
+def test_real_geo_term_refuses_an_unscorable_scale(tmp_path):
+    _real_loss()
+    res = CliRunner().invoke(main, ["train", "--encoder", "xyz", *DATA, *SMALL,
+                                    "--debias-lambda", "1", "--debias-scale", "1km",
+                                    "--out", str(tmp_path / "x")])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    line = res.output.strip()
+    assert line.startswith("error: ") and "\n" not in line and "1km" in line
+    assert not (tmp_path / "x" / "model.pt").exists()

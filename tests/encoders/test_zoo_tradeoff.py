@@ -152,3 +152,27 @@ def test_tradeoff_scale_choice():
     flat = t.assign(**{"marked_ssi@1000km": 1.0, "marked_ssi@nn50": np.nan})
     assert _bias_column(flat, Trainer()) == "marked_ssi@100km"  # nothing varies: first scored
     assert _bias_column(t[["top1"]], Trainer()) is None
+
+
+def test_zoo_cli_tradeoff_with_the_real_loss(tmp_path):
+    import encoders.losses
+
+    if not hasattr(encoders.losses, "GeoBiasLoss"):
+        pytest.skip("encoders.losses.GeoBiasLoss is not part of this version")
+    out = tmp_path / "zoo"
+    res = CliRunner().invoke(main, [
+        "zoo", "--dataset", "synthetic-vmf", "--data-option", "n_train=600", "--data-option",
+        "n_val=60", "--data-option", "n_test=300", "--data-option", "num_classes=5",
+        "--encoders", "xyz", "--epochs", "1", "--batch-size", "200", "--hparam",
+        "spa_embed_dim=16", "--hparam", "hidden_dim=16", "--no-progress", "--no-report",
+        "--debias-lambdas", "0,1", "--debias-scale", "nn20", "--out", str(out),
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    trade = pd.read_csv(out / "tradeoff.csv")
+    assert trade[["model", "debias_lambda"]].values.tolist() == [
+        ["no_prior", 0.0], ["xyz", 0.0], ["xyz", 1.0]
+    ]  # fmt: skip
+    assert np.isfinite(trade.loc[2, "marked_ssi@nn50_diff"])
+    assert (out / "tradeoff.png").is_file()
+    doc = json.loads((out / "runs" / "xyz@debias1" / "metrics.json").read_text())
+    assert doc["trainer"]["debias_scale"] == "nn20" and "train_geo_loss" in doc["epochs"][0]
