@@ -206,3 +206,36 @@ def test_scatter_accuracy_is_share_correct_for_hit_columns(comparison):
     cmp = pygbs.compare([a, pm], names=["01", "pm"], scales=("nn10",))
     acc, _ = _accuracy(cmp.table, cmp.results)
     assert acc[0] == acc[1] == a["hit@1"].mean()
+
+
+def test_extra_sections_are_placed_before_the_maps(tmp_path, comparison):
+    from matplotlib.figure import Figure
+
+    from pygbs.plot import ReportSection, plot_tradeoff
+
+    table = pd.DataFrame({"model": ["a", "a", "b"], "w": [0.0, 1.0, 0.0],
+                          "acc": [0.5, 0.4, 0.6], "ssi": [1.0, 0.5, 2.0],
+                          "pareto": [False, True, True]})  # fmt: skip
+    fig = plot_tradeoff(table, x="ssi", y="acc", order="w", x_label="SSI", y_label="acc (%)",
+                        y_factor=100)  # fmt: skip
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("SSI", "acc (%)")
+    # one curve per model through its points in weight order (y in percent), then the front
+    curves = [line for line in ax.get_lines() if line.get_label() in ("a", "b")]
+    np.testing.assert_allclose(curves[0].get_xydata(), [[1.0, 50.0], [0.5, 40.0]])
+    front = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    np.testing.assert_allclose(front[0].get_xydata(), [[0.5, 40.0], [2.0, 60.0]])
+    with pytest.raises(InputError, match="no column 'top1'"):
+        plot_tradeoff(table, x="ssi", y="top1", order="w")
+
+    section = ReportSection("Trade <off>", note="a & b", figure=fig, caption="cap",
+                            table=table)  # fmt: skip
+    out = write_report(comparison, tmp_path / "r.html", extra_sections=[section])
+    text = out.read_text(encoding="utf-8")
+    assert "<h2>Trade &lt;off&gt;</h2>" in text and "a &amp; b" in text
+    assert text.index("Trade &lt;off&gt;") < text.index("<h2>Maps")
+    assert text.count("data:image/png;base64,") == 1 + (
+        write_report(comparison, tmp_path / "plain.html").read_text().count("data:image/png")
+    )
+    with pytest.raises(TypeError, match="expected ReportSection"):
+        write_report(comparison, tmp_path / "x.html", extra_sections=[Figure()])
