@@ -260,6 +260,7 @@ class GeoBatch:
     _member_weight: Tensor = dataclasses.field(repr=False)
     _edge_src: Tensor = dataclasses.field(repr=False)
     _edge_dst: Tensor = dataclasses.field(repr=False)
+    _edge_seg: Tensor = dataclasses.field(repr=False)
     _part: Tensor = dataclasses.field(repr=False)
     _part_seg: Tensor = dataclasses.field(repr=False)
     _part_size: Tensor = dataclasses.field(repr=False)
@@ -374,14 +375,21 @@ class GeoBiasLoss(torch.nn.Module):
         self.sri_sectors = _positive_int("sri_sectors", sri_sectors)
         lonlat = _check_lonlat_array(lonlat)
         n = lonlat.shape[0]
+        self._n_rows = n
         rows = np.arange(n, dtype=np.int64)
         if max_centres is not None and max_centres < n:
             rng = np.random.default_rng(seed)
             rows = np.sort(rng.choice(n, size=max_centres, replace=False)).astype(np.int64)
-        if self.kind.family == "ssi":
-            self._build_ssi(lonlat, rows, progress)
-        else:
-            self._build_sri(lonlat, rows, progress)
+        # numba's OpenMP threading layer resets the shared runtime's thread count, which
+        # is torch's too (at::get_num_threads()): keep the caller's setting
+        threads = torch.get_num_threads()
+        try:
+            if self.kind.family == "ssi":
+                self._build_ssi(lonlat, rows, progress)
+            else:
+                self._build_sri(lonlat, rows, progress)
+        finally:
+            torch.set_num_threads(threads)
         if self.n_centres == 0:
             why = f"no neighbourhood at {self.scale.name} has >= {self.scale.min_points} samples"
             if self.kind.family == "sri":
@@ -580,7 +588,14 @@ class GeoBiasLoss(torch.nn.Module):
                     f"[0, {self.n_centres})"
                 )
         mem, mem_ptr = _csr_take(self._mem_ptr, cs)
-        rows, member_pos = np.unique(self._mem_rows[mem], return_inverse=True)
+        member_rows = self._mem_rows[mem]
+        if self._n_rows <= 16 * len(member_rows):  # a mask is cheaper than a sort
+            mark = np.zeros(self._n_rows, dtype=bool)
+            mark[member_rows] = True
+            rows = np.flatnonzero(mark)
+            member_pos = (np.cumsum(mark) - 1)[member_rows]
+        else:
+            rows, member_pos = np.unique(member_rows, return_inverse=True)
         member_seg = np.repeat(np.arange(len(cs), dtype=np.int64), np.diff(mem_ptr))
         empty_f = np.zeros(0, dtype=np.float64)
         empty_i = np.zeros(0, dtype=np.int64)
@@ -591,6 +606,7 @@ class GeoBiasLoss(torch.nn.Module):
                 "_member_weight": self._mem_weight[mem],
                 "_edge_src": self._edge_src[edges] + offset,
                 "_edge_dst": self._edge_dst[edges] + offset,
+                "_edge_seg": np.repeat(np.arange(len(cs), dtype=np.int64), np.diff(edge_ptr)),
                 "_part": empty_i,
                 "_part_seg": empty_i,
                 "_part_size": empty_f,
@@ -605,6 +621,7 @@ class GeoBiasLoss(torch.nn.Module):
                 "_member_weight": empty_f,
                 "_edge_src": empty_i,
                 "_edge_dst": empty_i,
+                "_edge_seg": empty_i,
                 "_part": part,
                 "_part_seg": np.repeat(np.arange(len(cs), dtype=np.int64), np.diff(part_ptr)),
                 "_part_size": self._part_size[slots],
@@ -677,7 +694,9 @@ class GeoBiasLoss(torch.nn.Module):
 
 
 def _segment_sum(values: Tensor, seg: Tensor, n: int) -> Tensor:
-    return torch.zeros(n, dtype=values.dtype, device=values.device).index_add_(0, seg, values)
+    """Sums of ``values`` (along dim 0) per segment id ``seg``, ``n`` segments."""
+    out = torch.zeros((n, *values.shape[1:]), dtype=values.dtype, device=values.device)
+    return out.index_add_(0, seg, values)
 
 
 def _ssi_per_centre(v: Tensor, b: GeoBatch) -> Tensor:
@@ -695,13 +714,12 @@ def _ssi_per_centre(v: Tensor, b: GeoBatch) -> Tensor:
     mu = _segment_sum(v, seg, c) / m
     x = v - mu[seg]
     x2 = x * x
-    m2 = _segment_sum(x2, seg, c) + n_bg * mu**2
-    m4 = _segment_sum(x2 * x2, seg, c) + n_bg * mu**4
-    s = (
-        _segment_sum(x[b._edge_src] * x[b._edge_dst], seg[b._edge_src], c)
-        - mu * _segment_sum(x * b._member_weight, seg, c)
-        + mu**2 * e_bb
-    )
+    # one pass for the three member sums: x^2, x^4 and x d (edges to background points)
+    sums = _segment_sum(torch.stack([x2, x2 * x2, x * b._member_weight], dim=1), seg, c)
+    m2 = sums[:, 0] + n_bg * mu**2
+    m4 = sums[:, 1] + n_bg * mu**4
+    s_ss = _segment_sum(x[b._edge_src] * x[b._edge_dst], b._edge_seg, c)
+    s = s_ss - mu * sums[:, 2] + mu**2 * e_bb
     flat = m2 <= CONSTANT_M2 * m
     m2s = torch.where(flat, torch.ones_like(m2), m2)
     b2 = m * m4 / m2s**2

@@ -349,3 +349,13 @@ def test_soft_performance_errors():
         soft_performance(torch.zeros(3), torch.zeros(3), task="regression", temperature=-1)
     with pytest.raises(InputError, match="classification needs"):
         soft_performance(torch.zeros(3), torch.zeros(3), task="classification")
+
+
+def test_building_the_loss_keeps_torch_thread_count(lonlat):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        GeoBiasLoss(lonlat, kind="marked-ssi", scale="nn20")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
