@@ -258,9 +258,7 @@ class GeoBatch:
     _member_pos: Tensor = dataclasses.field(repr=False)
     _member_seg: Tensor = dataclasses.field(repr=False)
     _member_weight: Tensor = dataclasses.field(repr=False)
-    _edge_src: Tensor = dataclasses.field(repr=False)
-    _edge_dst: Tensor = dataclasses.field(repr=False)
-    _edge_seg: Tensor = dataclasses.field(repr=False)
+    _neighbours: Tensor = dataclasses.field(repr=False)
     _part: Tensor = dataclasses.field(repr=False)
     _part_seg: Tensor = dataclasses.field(repr=False)
     _part_size: Tensor = dataclasses.field(repr=False)
@@ -412,7 +410,7 @@ class GeoBiasLoss(torch.nn.Module):
 
         index = SphereIndex(lonlat[:, 0], lonlat[:, 1])
         parts: dict[str, list[np.ndarray]] = {
-            key: [] for key in ("rows", "sizes", "members", "dbg", "src", "dst", "n_edges", "c")
+            key: [] for key in ("rows", "sizes", "members", "dbg", "nbr", "c")
         }
         for a in self._chunks(rows, progress):
             nb = Neighbourhoods.from_scale(index, rows[a : a + BUILD_CHUNK], self.scale)
@@ -438,19 +436,19 @@ class GeoBiasLoss(torch.nn.Module):
                 minlength=len(g.members),
             ).astype(np.float64)
             e_bb = np.bincount(seg[~s_in & ~d_in], minlength=len(sizes)).astype(np.float64)
+            # the sample-sample edges as a table of each sample's out-neighbours (local
+            # ids, -1 padded); edges come ordered by centre, then source
             ss = s_in & d_in
-            ss_ptr = np.zeros(len(sizes) + 1, dtype=np.int64)
-            np.cumsum(np.bincount(seg[ss], minlength=len(sizes)), out=ss_ptr[1:])
-            src, dst = g.src[ss], g.dst[ss]
+            src = (base + g.src)[ss]
+            col = np.arange(len(src)) - np.searchsorted(src, src, side="left")
+            nbr = np.full((len(g.members), self.k), -1, dtype=np.int32)
+            nbr[src, col] = g.dst[ss]
             mem_pos, _ = _csr_take(g.member_ptr, act)
-            edge_pos, _ = _csr_take(ss_ptr, act)
             parts["rows"].append(g.centres[act])
             parts["sizes"].append(sizes[act])
             parts["members"].append(g.members[mem_pos])
             parts["dbg"].append(dbg[mem_pos])
-            parts["src"].append(src[edge_pos])
-            parts["dst"].append(dst[edge_pos])
-            parts["n_edges"].append(np.diff(ss_ptr)[act])
+            parts["nbr"].append(nbr[mem_pos])
             parts["c"].append(
                 self._ssi_constants(
                     g.n_points[act].astype(np.float64),
@@ -466,9 +464,7 @@ class GeoBiasLoss(torch.nn.Module):
         self._mem_ptr = np.concatenate([[0], np.cumsum(cat["sizes"])]).astype(np.int64)
         self._mem_rows = cat["members"].astype(np.int64)
         self._mem_weight = cat["dbg"].astype(np.float64)
-        self._edge_ptr = np.concatenate([[0], np.cumsum(cat["n_edges"])]).astype(np.int64)
-        self._edge_src = cat["src"].astype(np.int32)
-        self._edge_dst = cat["dst"].astype(np.int32)
+        self._nbr = cat["nbr"].reshape(-1, self.k).astype(np.int32)
         self._const = cat["c"].reshape(-1, _N_SSI_CONST).astype(np.float64)
 
     @staticmethod
@@ -600,13 +596,12 @@ class GeoBiasLoss(torch.nn.Module):
         empty_f = np.zeros(0, dtype=np.float64)
         empty_i = np.zeros(0, dtype=np.int64)
         if self.kind.family == "ssi":
-            edges, edge_ptr = _csr_take(self._edge_ptr, cs)
-            offset = np.repeat(mem_ptr[:-1], np.diff(edge_ptr))
+            nbr = self._nbr[mem]
+            offset = mem_ptr[:-1][member_seg]
             fields = {
                 "_member_weight": self._mem_weight[mem],
-                "_edge_src": self._edge_src[edges] + offset,
-                "_edge_dst": self._edge_dst[edges] + offset,
-                "_edge_seg": np.repeat(np.arange(len(cs), dtype=np.int64), np.diff(edge_ptr)),
+                # batch member ids; a missing neighbour points at an extra zero (id L)
+                "_neighbours": np.where(nbr >= 0, nbr + offset[:, None], len(mem)),
                 "_part": empty_i,
                 "_part_seg": empty_i,
                 "_part_size": empty_f,
@@ -619,9 +614,7 @@ class GeoBiasLoss(torch.nn.Module):
             part = np.where(local >= 0, part_ptr[:-1][member_seg] + local, n_parts)
             fields = {
                 "_member_weight": empty_f,
-                "_edge_src": empty_i,
-                "_edge_dst": empty_i,
-                "_edge_seg": empty_i,
+                "_neighbours": empty_i[:, None],
                 "_part": part,
                 "_part_seg": np.repeat(np.arange(len(cs), dtype=np.int64), np.diff(part_ptr)),
                 "_part_size": self._part_size[slots],
@@ -714,12 +707,14 @@ def _ssi_per_centre(v: Tensor, b: GeoBatch) -> Tensor:
     mu = _segment_sum(v, seg, c) / m
     x = v - mu[seg]
     x2 = x * x
-    # one pass for the three member sums: x^2, x^4 and x d (edges to background points)
-    sums = _segment_sum(torch.stack([x2, x2 * x2, x * b._member_weight], dim=1), seg, c)
+    # x_b summed over each sample's sample neighbours b (a missing one reads a zero)
+    y = torch.cat([x, x.new_zeros(1)])[b._neighbours].sum(dim=1)
+    # one pass for the member sums: x^2, x^4, x d (edges to background points), x y
+    stacked = torch.stack([x2, x2 * x2, x * b._member_weight, x * y], dim=1)
+    sums = _segment_sum(stacked, seg, c)
     m2 = sums[:, 0] + n_bg * mu**2
     m4 = sums[:, 1] + n_bg * mu**4
-    s_ss = _segment_sum(x[b._edge_src] * x[b._edge_dst], b._edge_seg, c)
-    s = s_ss - mu * sums[:, 2] + mu**2 * e_bb
+    s = sums[:, 3] - mu * sums[:, 2] + mu**2 * e_bb
     flat = m2 <= CONSTANT_M2 * m
     m2s = torch.where(flat, torch.ones_like(m2), m2)
     b2 = m * m4 / m2s**2

@@ -278,7 +278,7 @@ def test_sample_is_determined_by_its_generator_alone(lonlat):
     b = loss.sample(torch.Generator().manual_seed(5))
     c = loss.sample(torch.Generator().manual_seed(6))
     torch.set_rng_state(state)
-    for name in ("rows", "centres", "_member_pos", "_edge_src", "_const"):
+    for name in ("rows", "centres", "_member_pos", "_neighbours", "_const"):
         assert torch.equal(getattr(a, name), getattr(b, name))
     assert not torch.equal(a.centres, c.centres)
     assert len(a.centres) == len(torch.unique(a.centres)) == 7
