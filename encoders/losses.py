@@ -215,12 +215,14 @@ def _check_lonlat_array(lonlat: object) -> np.ndarray:
     a = np.asarray(lonlat, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != 2:
         raise InputError(f"lonlat must have shape (n, 2) (lon, lat degrees); got {a.shape}")
+    if a.shape[0] == 0:
+        raise InputError("lonlat is empty: the geo-bias loss needs located training samples")
     bad = ~np.isfinite(a).all(axis=1)
     bad |= (a[:, 0] < -180.0) | (a[:, 0] > 360.0) | (np.abs(a[:, 1]) > 90.0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"lonlat row {i} is ({a[i, 0]!r}, {a[i, 1]!r}); expected finite lon in "
+            f"lonlat row {i} is ({float(a[i, 0])!r}, {float(a[i, 1])!r}); expected finite lon in "
             "[-180, 360] and lat in [-90, 90] degrees"
         )
     return np.ascontiguousarray(a)
@@ -267,10 +269,7 @@ class GeoBatch:
     def to(self, device: torch.device | str) -> GeoBatch:
         """The same batch with every tensor (``rows`` and ``centres`` too) on ``device``."""
         return GeoBatch(
-            **{
-                f.name: getattr(self, f.name).to(device, non_blocking=True)
-                for f in dataclasses.fields(self)
-            }
+            **{f.name: getattr(self, f.name).to(device) for f in dataclasses.fields(self)}
         )
 
     @property

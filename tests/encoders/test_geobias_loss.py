@@ -268,6 +268,13 @@ def test_bad_locations_name_the_row():
     ll[7, 1] = 95.0
     with pytest.raises(InputError, match="lonlat row 7 is"):
         GeoBiasLoss(ll)
+    ll[7, 1] = np.nan
+    with pytest.raises(InputError, match=r"lonlat row 7 is \(.*, nan\)"):
+        GeoBiasLoss(ll)
+    with pytest.raises(InputError, match="lonlat is empty"):
+        GeoBiasLoss(np.zeros((0, 2)))
+    with pytest.raises(InputError, match="shape"):
+        GeoBiasLoss(np.zeros((4, 3)))
 
 
 def test_sample_is_determined_by_its_generator_alone(lonlat):
