@@ -850,7 +850,7 @@ def soft_performance(
             )
         out = output if output.is_floating_point() else output.float()
         e = (out - target.to(out.dtype)).abs()
-        t = torch.quantile(e.detach(), 0.5)
+        t = torch.quantile(e.detach().float(), 0.5).to(e.dtype)  # no half-precision quantile
         if temperature == 0:
             return torch.where(e < t, 1.0, -1.0).to(out.dtype).detach()
         scale = 2.0 * temperature * t.clamp_min(torch.finfo(out.dtype).eps)
