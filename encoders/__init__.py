@@ -50,10 +50,21 @@ __all__ = [
 # Training API: datasets, trainer, export, zoo (imported after the registry they use).
 from encoders.data import GeoDataset, Split, list_datasets, load_dataset  # noqa: E402
 from encoders.export import export_predictions  # noqa: E402
+from encoders.losses import (  # noqa: E402
+    GEO_BIAS_KINDS,
+    GeoBatch,
+    GeoBiasKind,
+    GeoBiasLoss,
+    soft_performance,
+)
 from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402
 from encoders.zoo import run_zoo  # noqa: E402
 
 __all__ += [
+    "GEO_BIAS_KINDS",
+    "GeoBatch",
+    "GeoBiasKind",
+    "GeoBiasLoss",
     "GeoDataset",
     "Split",
     "Trainer",
@@ -62,5 +73,6 @@ __all__ += [
     "load_dataset",
     "load_model",
     "run_zoo",
+    "soft_performance",
     "train_and_evaluate",
 ]
