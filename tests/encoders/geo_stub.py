@@ -66,8 +66,7 @@ def install(monkeypatch):
     import encoders.losses
 
     StubGeoBiasLoss.built = []
-    monkeypatch.setattr(encoders.losses, "GEO_BIAS_KINDS", KINDS, raising=False)
-    monkeypatch.setattr(encoders.losses, "GeoBiasLoss", StubGeoBiasLoss, raising=False)
-    monkeypatch.setattr(encoders.losses, "soft_performance", stub_soft_performance,
-                        raising=False)  # fmt: skip
+    monkeypatch.setattr(encoders.losses, "GEO_BIAS_KINDS", KINDS)
+    monkeypatch.setattr(encoders.losses, "GeoBiasLoss", StubGeoBiasLoss)
+    monkeypatch.setattr(encoders.losses, "soft_performance", stub_soft_performance)
     return StubGeoBiasLoss

@@ -191,15 +191,7 @@ def test_train_cli_geo_usage_errors(geo_stub, tmp_path, extra, word):
 
 
 # --------------------------------------------------------------------------- the real loss
-def _real_loss():
-    import encoders.losses
-
-    if not hasattr(encoders.losses, "GeoBiasLoss"):
-        pytest.skip("encoders.losses.GeoBiasLoss is not part of this version")
-
-
 def test_real_geo_term_trains_and_is_logged(tmp_path):
-    _real_loss()
     ds = load_dataset("synthetic-vmf", n_train=600, n_val=60, n_test=60, num_classes=5, seed=1)
     kw = {"epochs": 1, "debias": "marked-ssi", "debias_scale": "nn20", "debias_centres": 32}
     plain = _fit(ds, epochs=1)
@@ -216,7 +208,6 @@ def test_real_geo_term_trains_and_is_logged(tmp_path):
 
 
 def test_real_geo_term_refuses_an_unscorable_scale(tmp_path):
-    _real_loss()
     res = CliRunner().invoke(main, ["train", "--encoder", "xyz", *DATA, *SMALL,
                                     "--debias-lambda", "1", "--debias-scale", "1km",
                                     "--out", str(tmp_path / "x")])  # fmt: skip

@@ -155,10 +155,6 @@ def test_tradeoff_scale_choice():
 
 
 def test_zoo_cli_tradeoff_with_the_real_loss(tmp_path):
-    import encoders.losses
-
-    if not hasattr(encoders.losses, "GeoBiasLoss"):
-        pytest.skip("encoders.losses.GeoBiasLoss is not part of this version")
     out = tmp_path / "zoo"
     res = CliRunner().invoke(main, [
         "zoo", "--dataset", "synthetic-vmf", "--data-option", "n_train=600", "--data-option",
