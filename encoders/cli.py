@@ -203,7 +203,7 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     "--dataset",
     required=True,
     callback=_check_dataset,
-    help="Dataset: synthetic-vmf, cities, locbench or table.",
+    help="Dataset: synthetic-vmf, synthetic-vmf-biased, cities, locbench or table.",
 )
 @_common
 @guarded
@@ -263,7 +263,7 @@ def train_cmd(encoder: str, dataset: str, data_options: dict, hparams: dict, epo
     "--dataset",
     required=True,
     callback=_check_dataset,
-    help="Dataset: synthetic-vmf, cities, locbench or table.",
+    help="Dataset: synthetic-vmf, synthetic-vmf-biased, cities, locbench or table.",
 )
 @click.option(
     "--encoders",
