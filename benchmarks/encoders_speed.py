@@ -285,14 +285,14 @@ def format_table(rows: list[dict]) -> str:
 
 
 def time_zoo(extra: list[str]) -> dict:
-    """Wall time of ``encoders zoo --dataset synthetic-vmf --preset demo`` (if available)."""
+    """Wall time of ``encoders zoo --dataset synthetic-vmf-biased --preset demo`` (= make demo)."""
     from encoders import cli
 
     if "zoo" not in getattr(cli.main, "commands", {}):
         return {"zoo": "skipped: `encoders zoo` is not available in encoders.cli"}
     exe = shutil.which("encoders") or str(Path(sys.executable).with_name("encoders"))
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [exe, "zoo", "--dataset", "synthetic-vmf", "--preset", "demo"]
+        cmd = [exe, "zoo", "--dataset", "synthetic-vmf-biased", "--preset", "demo"]
         cmd += ["--out", str(Path(tmp) / "zoo"), *extra]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=False)

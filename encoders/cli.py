@@ -244,7 +244,7 @@ def main(verbose: int, debug: bool) -> None:
     Examples:
       encoders list
       encoders train --encoder Sphere2Vec-sphereC --dataset synthetic-vmf --epochs 5 --out run/
-      encoders zoo --dataset synthetic-vmf --preset demo --out out/demo
+      encoders zoo --dataset synthetic-vmf-biased --preset demo --out out/demo
     """  # noqa: D301
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
@@ -290,7 +290,7 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     "--dataset",
     required=True,
     callback=_check_dataset,
-    help="Dataset: synthetic-vmf, cities, locbench or table.",
+    help="Dataset: synthetic-vmf, synthetic-vmf-biased, cities, locbench or table.",
 )
 @click.option(
     "--debias-lambda",
@@ -364,7 +364,7 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_opti
     "--dataset",
     required=True,
     callback=_check_dataset,
-    help="Dataset: synthetic-vmf, cities, locbench or table.",
+    help="Dataset: synthetic-vmf, synthetic-vmf-biased, cities, locbench or table.",
 )
 @click.option(
     "--encoders",
@@ -409,8 +409,9 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
 
     Writes OUT/predictions/<model>.csv, OUT/runs/<model>/ (model.pt, metrics.json),
     OUT/zoo.csv and OUT/zoo.md (one row per model: top-1/top-3/MRR or R2/MAE/RMSE, then the
-    geo-bias columns <score>@<scale> of `pygbs compare` at 100km, 1000km and nn50 for the
-    unmarked and marked SSI), OUT/compare/ and OUT/report.html (when pygbs can write it).
+    geo-bias columns <score>@<scale> of `pygbs compare` at the preset's scales (demo: nn100,
+    nn200; full: 100km, 1000km, nn50) for the unmarked, marked and performance SSI),
+    OUT/compare/ and OUT/report.html (when pygbs can write it).
 
     \b
     Examples:

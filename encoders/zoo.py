@@ -50,6 +50,7 @@ from pygbs.outputs import atomic_path, files_below, write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [
+    "DEMO_SCALES",
     "PRESETS",
     "SCALES",
     "SCORES",
@@ -62,8 +63,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Geo-bias scales of the zoo table.
+#: Geo-bias scales of the zoo table (the default of :attr:`Preset.scales`).
 SCALES = ("100km", "1000km", "nn50")
+#: Scales of the ``demo`` preset: neighbourhoods of the 100 and 200 nearest test samples,
+#: so that every centre is scored.
+DEMO_SCALES = ("nn100", "nn200")
 #: Geo-bias scores of the zoo table.
 SCORES = ("unmarked", "marked", "performance")
 
@@ -82,12 +86,16 @@ class Preset:
         Encoder hyper-parameters for every encoder.
     per_encoder : dict
         Per encoder name, hyper-parameters / trainer options (``lr``) that override the above.
+    scales : tuple of str
+        Geo-bias scales of the zoo table (``pygbs`` scale strings such as ``"1000km"`` or
+        ``"nn50"``); default :data:`SCALES`.
     """
 
     dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     trainer: dict[str, Any] = field(default_factory=dict)
     hparams: dict[str, Any] = field(default_factory=dict)
     per_encoder: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scales: tuple[str, ...] = SCALES
 
 
 #: TorchSpatial's learning rates on birdsnap_ebird_meta (docs/training.md, "TorchSpatial
@@ -100,27 +108,39 @@ _TORCHSPATIAL_LR = {
     "wrap": 0.005, "wrap_ffn": 0.001, "Siren(SH)": 0.005,
 }  # fmt: skip
 
-#: The presets: ``demo`` runs the whole zoo on synthetic-vmf in minutes on 2 CPU cores;
-#: ``full`` uses TorchSpatial's network sizes, learning rates and 30 epochs.
+#: Multi-scale frequencies for the two Sphere2Vec encoders whose registry default is
+#: TorchSpatial's degenerate max-only list (quirk Q5, docs/encoders/sphere2vec.md): the
+#: presets never build the degenerate encoding (and so never warn about it); pass
+#: ``--hparam scales=max_only`` for TorchSpatial parity.
+_MULTI_SCALE = {"scales": "geometric"}
+
+#: The presets: ``demo`` runs the whole zoo on synthetic-vmf(-biased) in minutes on 2 CPU
+#: cores, scored at scales where every centre has enough neighbours; ``full`` uses
+#: TorchSpatial's network sizes, learning rates and 30 epochs.
 PRESETS: dict[str, Preset] = {
     "demo": Preset(
         dataset_options={
             "synthetic-vmf": {"n_train": 20_000, "n_val": 2_000, "n_test": 3_000},
+            "synthetic-vmf-biased": {"n_train": 20_000, "n_val": 2_000, "n_test": 5_000},
             "cities": {"n_samples": 25_000},
         },
         trainer={"epochs": 3, "batch_size": 1024, "lr": 0.005, "patience": 2},
         hparams={"hidden_dim": 256, "num_hidden_layer": 1},
+        per_encoder={"Sphere2Vec-sphereM+": _MULTI_SCALE, "Sphere2Vec-dfs": _MULTI_SCALE},
+        scales=DEMO_SCALES,
     ),
     "full": Preset(
         dataset_options={
             "synthetic-vmf": {"n_train": 200_000, "n_val": 10_000, "n_test": 20_000},
+            "synthetic-vmf-biased": {"n_train": 200_000, "n_val": 10_000, "n_test": 20_000},
             "cities": {"n_samples": 200_000},
         },
         trainer={"epochs": 30, "batch_size": 1024, "lr": 0.001, "patience": 5},
         hparams={"hidden_dim": 512, "num_hidden_layer": 1},
         per_encoder={
             **{k: {"lr": v} for k, v in _TORCHSPATIAL_LR.items()},
-            "Sphere2Vec-dfs": {"lr": 0.01, "num_hidden_layer": 3},
+            "Sphere2Vec-sphereM+": {"lr": 0.001, **_MULTI_SCALE},
+            "Sphere2Vec-dfs": {"lr": 0.01, "num_hidden_layer": 3, **_MULTI_SCALE},
             "Siren(SH)": {"lr": 0.005, "num_hidden_layer": 3},
         },
     ),
@@ -187,10 +207,12 @@ def _reusable(run_dir: Path, pred_path: Path, settings: dict[str, Any]) -> dict[
     return doc
 
 
-def _score(files: list[Path], names: list[str], out: Path) -> tuple[Any, pd.DataFrame | None]:
+def _score(
+    files: list[Path], names: list[str], out: Path, scales: tuple[str, ...]
+) -> tuple[Any, pd.DataFrame | None]:
     from pygbs import compare
 
-    comp = compare([str(f) for f in files], names=names, scales=SCALES, scores=SCORES)
+    comp = compare([str(f) for f in files], names=names, scales=scales, scores=SCORES)
     comp.write(out / "compare", force=True)  # inside the zoo's own (claimed) output folder
     return comp, comp.table
 
@@ -424,7 +446,7 @@ def run_zoo(
     table = pd.DataFrame(rows)
     comparison = None
     if score:
-        comparison, comp_table = _score(files, models, out)
+        comparison, comp_table = _score(files, models, out, tuple(pre.scales))
         if comp_table is not None:
             # the headline means; their intervals and the paired tests are in OUT/compare/
             drop = [c for c in comp_table.columns if c in ("accuracy", "n") or "_ci_" in c]
@@ -439,7 +461,7 @@ def run_zoo(
         "preset": preset,
         "seed": seed,
         "device": device,
-        "scales": list(SCALES),
+        "scales": list(pre.scales),
         "scores": list(SCORES),
         "scored": comparison is not None,
         **(

@@ -2,7 +2,7 @@
 
 >>> from encoders.data import load_dataset, list_datasets
 >>> list_datasets()
-['synthetic-vmf', 'cities', 'locbench', 'table']
+['synthetic-vmf', 'synthetic-vmf-biased', 'cities', 'locbench', 'table']
 >>> ds = load_dataset("synthetic-vmf", n_train=200, n_val=50, n_test=50, seed=1)
 >>> ds.task, ds.num_classes, len(ds.train), ds.test.image_probs.shape
 ('classification', 50, 200, (50, 50))
@@ -26,6 +26,7 @@ __all__ = ["SPLITS", "TASKS", "GeoDataset", "Split", "dataset_options", "list_da
 
 _LOADERS: dict[str, Callable[..., GeoDataset]] = {
     "synthetic-vmf": synthetic_vmf.load,
+    "synthetic-vmf-biased": synthetic_vmf.load_biased,
     "cities": cities.load,
     "locbench": locbench.load,
     "table": table.load,
@@ -55,11 +56,12 @@ def load_dataset(name: str, **options: Any) -> GeoDataset:
     Parameters
     ----------
     name : str
-        One of :func:`list_datasets`: ``synthetic-vmf``, ``cities``, ``locbench``, ``table``.
+        One of :func:`list_datasets`: ``synthetic-vmf``, ``synthetic-vmf-biased``,
+        ``cities``, ``locbench``, ``table``.
     **options
         Loader options (see each loader: :func:`encoders.data.synthetic_vmf.load`,
-        :func:`encoders.data.cities.load`, :func:`encoders.data.locbench.load`,
-        :func:`encoders.data.table.load`).
+        :func:`encoders.data.synthetic_vmf.load_biased`, :func:`encoders.data.cities.load`,
+        :func:`encoders.data.locbench.load`, :func:`encoders.data.table.load`).
 
     Returns
     -------

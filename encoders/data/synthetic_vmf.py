@@ -16,10 +16,21 @@ With ``task="regression"`` the target is a smooth field on the sphere, a sum of 
 locations drawn from the same mixture, and the "image features" are
 ``f = y · w + feature_noise · N(0, I)`` for a random direction ``w`` (informative but noisy).
 
+``synthetic-vmf-biased`` (:func:`load_biased`) is a classification variant in which the
+image model is deliberately poorer inside four named caps (:data:`BIASED_REGIONS`): there
+it confuses classes centred in the same cap, which a location prior cannot tell apart, so
+location-aware models have clustered errors at the caps while the image model's errors are
+not clustered; a share of "vagrant" samples keeps every location-aware model from being
+right everywhere in a neighbourhood. Every split, ``train`` included, has image
+probabilities.
+
 Everything is generated from ``seed``; the same options give the same arrays.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -31,8 +42,9 @@ from encoders.data._simulate import (
     xyz_to_lonlat,
 )
 from pygbs.errors import InputError
+from pygbs.scales import EARTH_RADIUS_KM
 
-__all__ = ["load", "sample_vmf"]
+__all__ = ["BIASED_REGIONS", "load", "load_biased", "region_of", "sample_vmf"]
 
 #: Latitude (degrees) above which a "polar" class centre is placed.
 POLAR_LAT = 70.0
@@ -102,6 +114,65 @@ def _centres(num_classes: int, polar_fraction: float, rng: np.random.Generator) 
     return np.stack([lon, np.degrees(np.arcsin(sin_lat))], axis=1)
 
 
+def _check_common(
+    n_train: int,
+    n_val: int,
+    n_test: int,
+    num_classes: int,
+    kappa_low: float,
+    kappa_high: float,
+    polar_fraction: float,
+    group_size: int,
+) -> None:
+    """Validate the options shared by both variants (one-line :class:`InputError`)."""
+    for opt, val in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
+        if int(val) < 1:
+            raise InputError(f"option {opt!r} must be >= 1; got {val!r}")
+    if int(num_classes) < 2:
+        raise InputError(f"option 'num_classes' must be >= 2; got {num_classes!r}")
+    if not 0 < kappa_low <= kappa_high:
+        raise InputError(
+            f"options 'kappa_low', 'kappa_high' need 0 < low <= high; got {kappa_low}, {kappa_high}"
+        )
+    if not 0.0 <= polar_fraction <= 1.0:
+        raise InputError(f"option 'polar_fraction' must be in [0, 1]; got {polar_fraction!r}")
+    if int(group_size) < 1:
+        raise InputError(f"option 'group_size' must be >= 1; got {group_size!r}")
+
+
+def _mixture(
+    c: int,
+    kappa_low: float,
+    kappa_high: float,
+    polar_fraction: float,
+    imbalance: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class centres (C, 3) as unit vectors, concentrations (C,) and priors (C,)."""
+    centres = _centres(c, polar_fraction, rng)
+    mu = lonlat_to_xyz(centres)
+    kappa = np.exp(rng.uniform(np.log(kappa_low), np.log(kappa_high), c))
+    prior = rng.permutation(1.0 / np.arange(1, c + 1) ** float(imbalance))
+    prior /= prior.sum()
+    return mu, kappa, prior
+
+
+def _draw(
+    mu: np.ndarray,
+    kappa: np.ndarray,
+    prior: np.ndarray,
+    sizes: tuple[int, int, int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Labels, unit vectors, float32 lon/lat and the row indices of the three splits."""
+    n = sum(sizes)
+    labels = rng.choice(mu.shape[0], size=n, p=prior).astype(np.int64)
+    xyz = sample_vmf(mu[labels], kappa[labels], rng)
+    lonlat = xyz_to_lonlat(xyz).astype(np.float32)
+    parts = np.split(np.arange(n), np.cumsum(sizes)[:-1])
+    return labels, xyz, lonlat, parts
+
+
 def load(
     *,
     n_train: int = 20_000,
@@ -153,35 +224,19 @@ def load(
     -------
     GeoDataset
     """
-    for opt, val in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
-        if int(val) < 1:
-            raise InputError(f"option {opt!r} must be >= 1; got {val!r}")
-    if int(num_classes) < 2:
-        raise InputError(f"option 'num_classes' must be >= 2; got {num_classes!r}")
-    if not 0 < kappa_low <= kappa_high:
-        raise InputError(
-            f"options 'kappa_low', 'kappa_high' need 0 < low <= high; got {kappa_low}, {kappa_high}"
-        )
-    if not 0.0 <= polar_fraction <= 1.0:
-        raise InputError(f"option 'polar_fraction' must be in [0, 1]; got {polar_fraction!r}")
+    _check_common(
+        n_train, n_val, n_test, num_classes, kappa_low, kappa_high, polar_fraction, group_size
+    )
     if task not in ("classification", "regression"):
         raise InputError(f"option 'task' must be 'classification' or 'regression'; got {task!r}")
-    if int(group_size) < 1 or int(feature_dim) < 1:
-        raise InputError("options 'group_size' and 'feature_dim' must be >= 1")
+    if int(feature_dim) < 1:
+        raise InputError(f"option 'feature_dim' must be >= 1; got {feature_dim!r}")
     rng = np.random.default_rng(seed)
     c = int(num_classes)
-    centres = _centres(c, polar_fraction, rng)
-    mu = lonlat_to_xyz(centres)
-    kappa = np.exp(rng.uniform(np.log(kappa_low), np.log(kappa_high), c))
-    prior = rng.permutation(1.0 / np.arange(1, c + 1) ** float(imbalance))
-    prior /= prior.sum()
+    mu, kappa, prior = _mixture(c, kappa_low, kappa_high, polar_fraction, imbalance, rng)
     sizes = (int(n_train), int(n_val), int(n_test))
+    labels, xyz, lonlat, parts = _draw(mu, kappa, prior, sizes, rng)
     n = sum(sizes)
-    labels = rng.choice(c, size=n, p=prior).astype(np.int64)
-    xyz = sample_vmf(mu[labels], kappa[labels], rng)
-    lonlat = xyz_to_lonlat(xyz).astype(np.float32)
-    cuts = np.cumsum(sizes)[:-1]
-    parts = np.split(np.arange(n), cuts)
     info = {
         "n_train": sizes[0], "n_val": sizes[1], "n_test": sizes[2], "num_classes": c,
         "kappa_low": kappa_low, "kappa_high": kappa_high, "polar_fraction": polar_fraction,
@@ -227,6 +282,272 @@ def load(
     return GeoDataset(
         name="synthetic-vmf",
         task="regression",
+        train=splits[0],
+        val=splits[1],
+        test=splits[2],
+        info=info,
+    )
+
+
+#: The biased regions of ``synthetic-vmf-biased``: name -> (lon, lat, radius_km), spherical
+#: caps in which the simulated image model is poorer (docs/training.md, "synthetic-vmf-biased").
+BIASED_REGIONS: dict[str, tuple[float, float, float]] = {
+    "west-africa": (10.0, 10.0, 1000.0),
+    "south-america": (-60.0, -15.0, 1000.0),
+    "south-asia": (80.0, 20.0, 1000.0),
+    "australia": (135.0, -25.0, 1000.0),
+}
+#: Angular spread of a region class relative to its cap's angular radius.
+_REGION_SPREAD = 0.5
+#: Centres of the region classes lie within this share of their cap's radius.
+_REGION_PLACE = 0.25
+
+
+def _parse_regions(regions: Any) -> dict[str, tuple[float, float, float]]:
+    """``{name: (lon, lat, radius_km)}`` of the ``regions`` option (a mapping or a list)."""
+    if isinstance(regions, Mapping):
+        items = [(str(k), v) for k, v in regions.items()]
+    elif isinstance(regions, list | tuple):
+        items = [(f"region_{i + 1}", v) for i, v in enumerate(regions)]
+    else:
+        raise InputError(
+            f"option 'regions' must map names to [lon, lat, radius_km] or list such triples; "
+            f"got {regions!r}"
+        )
+    if not items:
+        raise InputError("option 'regions' needs at least one [lon, lat, radius_km] cap")
+    out = {}
+    for name, cap in items:
+        try:
+            lon, lat, r = (float(v) for v in cap)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"option 'regions': region {name!r} must be [lon, lat, radius_km]; got {cap!r}"
+            ) from None
+        if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0 and 0.0 < r <= 5000.0):
+            raise InputError(
+                f"option 'regions': region {name!r} needs lon in [-180, 180], lat in [-90, 90] "
+                f"and 0 < radius_km <= 5000; got {cap!r}"
+            )
+        out[name] = (lon, lat, r)
+    return out
+
+
+def _in_cap_points(
+    centre: np.ndarray, radius: float, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` unit vectors uniform (by area) in the cap of angular ``radius`` around ``centre``."""
+    cos_t = rng.uniform(np.cos(radius), 1.0, n)
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    sin_t = np.sqrt(np.clip(1.0 - cos_t**2, 0.0, None))
+    ref = np.array([0.0, 0.0, 1.0]) if abs(centre[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    e1 = np.cross(centre, ref)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(centre, e1)
+    return (
+        cos_t[:, None] * centre[None, :]
+        + (sin_t * np.cos(phi))[:, None] * e1[None, :]
+        + (sin_t * np.sin(phi))[:, None] * e2[None, :]
+    )
+
+
+def region_of(lonlat: np.ndarray, regions: Any = None) -> np.ndarray:
+    """Index of the biased region (cap) holding each location, -1 outside every cap.
+
+    Parameters
+    ----------
+    lonlat : ndarray of shape (n, 2)
+        (longitude, latitude) in degrees.
+    regions : mapping or list, optional
+        The caps, as the ``regions`` option of :func:`load_biased` (default
+        :data:`BIASED_REGIONS`). A location in several caps gets the first.
+
+    Returns
+    -------
+    ndarray of shape (n,), int64
+        Position of the cap in ``regions``, or -1.
+    """
+    caps = _parse_regions(BIASED_REGIONS if regions is None else regions)
+    xyz = lonlat_to_xyz(np.asarray(lonlat, dtype=np.float64))
+    out = np.full(xyz.shape[0], -1, dtype=np.int64)
+    for j, (lon, lat, r) in reversed(list(enumerate(caps.values()))):
+        centre = lonlat_to_xyz(np.array([[lon, lat]]))[0]
+        inside = xyz @ centre >= np.cos(r / EARTH_RADIUS_KM)
+        out[inside] = j
+    return out
+
+
+def _region_image_probs(
+    labels: np.ndarray,
+    region: np.ndarray,
+    groups: np.ndarray,
+    members: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    signal: float,
+    group_signal: float,
+    noise: float,
+    region_signal: float,
+    region_group_signal: float,
+) -> np.ndarray:
+    """Image probabilities whose confusion set depends on where the sample lies.
+
+    Outside every cap (``region == -1``) the logits are those of
+    :func:`encoders.data._simulate.simulate_image_probs` (the true class's far-apart group);
+    inside cap ``j`` the confusion set is the true class plus the classes centred in that
+    cap (``members[j]``), with the bonuses ``region_group_signal`` and ``region_signal``.
+    """
+    n, c = labels.shape[0], groups.shape[0]
+    rows = np.arange(n)
+    inside = region >= 0
+    logits = noise * rng.standard_normal((n, c))
+    confuse = groups[None, :] == groups[labels][:, None]
+    confuse[inside] = members[region[inside]]
+    confuse[rows, labels] = True
+    bonus_group = np.where(inside, region_group_signal, group_signal)
+    bonus_true = np.where(inside, region_signal, signal)
+    logits += bonus_group[:, None] * confuse
+    logits[rows, labels] += bonus_true
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    return p.astype(np.float32)
+
+
+def load_biased(
+    *,
+    n_train: int = 20_000,
+    n_val: int = 2_000,
+    n_test: int = 10_000,
+    num_classes: int = 50,
+    kappa_low: float = 8.0,
+    kappa_high: float = 128.0,
+    polar_fraction: float = 0.1,
+    imbalance: float = 1.0,
+    group_size: int = 4,
+    image_signal: float = 1.0,
+    image_group_signal: float = 3.0,
+    image_noise: float = 1.0,
+    regions: Any = None,
+    region_classes: int = 4,
+    region_signal: float = 0.0,
+    region_group_signal: float = 3.0,
+    vagrant_fraction: float = 0.2,
+    seed: int = 0,
+) -> GeoDataset:
+    """Generate ``synthetic-vmf-biased``: synthetic-vmf with a poorer image model in caps.
+
+    A variant of :func:`load` (classification only) built so that location-aware models
+    are geo-biased in known places while the image model alone is not:
+
+    * **Regions.** ``regions`` are spherical caps, by default the four of
+      :data:`BIASED_REGIONS` (1,000 km radius each): ``west-africa`` (10° E, 10° N),
+      ``south-america`` (60° W, 15° S), ``south-asia`` (80° E, 20° N) and ``australia``
+      (135° E, 25° S).
+    * **Co-located classes.** In each cap, ``region_classes`` classes (the last ones) have
+      their centre drawn uniformly within a quarter of the cap's radius, a spread of half
+      its radius (κ = 1 / (r/2)², r in radians) and the mean prior 1 / ``num_classes``.
+      They overlap so much that a location prior cannot tell them apart.
+    * **Poorer image model in the caps.** Outside every cap the image probabilities are
+      those of synthetic-vmf (confusion within far-apart groups, which a location prior
+      resolves). For a sample located inside a cap, the image model confuses the true class
+      with the classes centred in that cap instead (logit bonus ``region_group_signal``)
+      and gives the true class only ``region_signal`` more (default 0: no better than its
+      co-located rivals). Location-aware models therefore fail inside the caps and
+      succeed around them: their errors cluster at the caps.
+    * **Vagrants.** A share ``vagrant_fraction`` of all samples has its class redrawn
+      uniformly after its location was drawn (a bird far from its range, a mislabelled
+      geotag), and the image model sees the new class. Location priors get most of them
+      wrong everywhere alike, so no neighbourhood of a location-aware model is right at
+      every sample (pygbs's constant-neighbourhood case, docs/method.md).
+    * Every split, ``train`` included, has ``image_probs``.
+
+    Parameters
+    ----------
+    n_train, n_val, n_test : int
+        Split sizes (each >= 1). The test split is denser than synthetic-vmf's (10,000)
+        so that geo-bias scores at ``nn50`` rest on many blocks of centres.
+    num_classes, kappa_low, kappa_high, polar_fraction, imbalance, group_size : optional
+        As for :func:`load`.
+    image_signal, image_group_signal, image_noise : float
+        The image model outside the caps (as for :func:`load`); ``image_noise`` applies
+        inside too.
+    regions : mapping or list, optional
+        ``{name: [lon, lat, radius_km]}`` or a list of ``[lon, lat, radius_km]`` (named
+        ``region_1``, ...); lon in [-180, 180], lat in [-90, 90], 0 < radius_km <= 5000.
+        Default :data:`BIASED_REGIONS`.
+    region_classes : int, default=4
+        Classes centred in each cap (>= 1; at most ``num_classes`` / number of caps).
+    region_signal, region_group_signal : float
+        Logit bonus of the true class and of the cap's classes for samples inside a cap.
+    vagrant_fraction : float, default=0.2
+        Share of samples whose class is redrawn uniformly after the location, in [0, 1).
+    seed : int, default=0
+        Seed of everything; the same options give the same arrays.
+
+    Returns
+    -------
+    GeoDataset
+        ``info`` holds every option (``regions`` as ``{name: [lon, lat, radius_km]}``).
+
+    See Also
+    --------
+    region_of : which cap holds each location.
+    """
+    _check_common(
+        n_train, n_val, n_test, num_classes, kappa_low, kappa_high, polar_fraction, group_size
+    )
+    caps = _parse_regions(BIASED_REGIONS if regions is None else regions)
+    k = int(region_classes)
+    c = int(num_classes)
+    if k < 1 or k * len(caps) > c:
+        raise InputError(
+            f"option 'region_classes' must be >= 1 and at most num_classes / regions "
+            f"({c} / {len(caps)}); got {region_classes!r}"
+        )
+    if not 0.0 <= vagrant_fraction < 1.0:
+        raise InputError(f"option 'vagrant_fraction' must be in [0, 1); got {vagrant_fraction!r}")
+    rng = np.random.default_rng(seed)
+    mu, kappa, prior = _mixture(c, kappa_low, kappa_high, polar_fraction, imbalance, rng)
+    # the last k classes per cap are moved into it, with a spread of half the cap's radius
+    members = np.zeros((len(caps), c), dtype=bool)
+    for j, (lon, lat, r_km) in enumerate(caps.values()):
+        ids = np.arange(c - k * (j + 1), c - k * j)
+        radius = r_km / EARTH_RADIUS_KM
+        centre = lonlat_to_xyz(np.array([[lon, lat]]))[0]
+        mu[ids] = _in_cap_points(centre, _REGION_PLACE * radius, k, rng)
+        kappa[ids] = 1.0 / (_REGION_SPREAD * radius) ** 2
+        prior[ids] = 1.0 / c
+        members[j, ids] = True
+    prior /= prior.sum()
+    sizes = (int(n_train), int(n_val), int(n_test))
+    labels, _, lonlat, parts = _draw(mu, kappa, prior, sizes, rng)
+    # vagrants: the class is redrawn uniformly after the location was drawn
+    vagrant = rng.random(labels.shape[0]) < vagrant_fraction
+    labels[vagrant] = rng.integers(0, c, int(vagrant.sum()))
+    region = region_of(lonlat, caps)
+    groups = far_apart_groups(mu, int(group_size), rng)
+    probs = _region_image_probs(
+        labels, region, groups, members, rng, signal=image_signal,
+        group_signal=image_group_signal, noise=image_noise, region_signal=region_signal,
+        region_group_signal=region_group_signal,
+    )  # fmt: skip
+    info = {
+        "n_train": sizes[0], "n_val": sizes[1], "n_test": sizes[2], "num_classes": c,
+        "kappa_low": kappa_low, "kappa_high": kappa_high, "polar_fraction": polar_fraction,
+        "imbalance": imbalance, "group_size": group_size, "image_signal": image_signal,
+        "image_group_signal": image_group_signal, "image_noise": image_noise,
+        "regions": {name: list(cap) for name, cap in caps.items()},
+        "region_classes": k, "region_signal": region_signal,
+        "region_group_signal": region_group_signal, "vagrant_fraction": vagrant_fraction,
+        "seed": seed,
+    }  # fmt: skip
+    splits = [Split(lonlat=lonlat[idx], label=labels[idx], image_probs=probs[idx]) for idx in parts]
+    return GeoDataset(
+        name="synthetic-vmf-biased",
+        task="classification",
+        num_classes=c,
+        class_names=tuple(f"class_{i}" for i in range(c)),
         train=splits[0],
         val=splits[1],
         test=splits[2],

@@ -3,16 +3,18 @@ loaders (on small files generated in tmp_path in TorchSpatial's layout), option 
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse, stats
+from scipy.spatial import cKDTree
 
-from encoders.data import GeoDataset, Split, list_datasets, load_dataset
+from encoders.data import SPLITS, GeoDataset, Split, list_datasets, load_dataset
 from encoders.data._simulate import far_apart_groups, lonlat_to_xyz, xyz_to_lonlat
-from encoders.data.synthetic_vmf import sample_vmf
+from encoders.data.synthetic_vmf import BIASED_REGIONS, region_of, sample_vmf
 from pygbs.errors import InputError
 
 
@@ -70,7 +72,65 @@ def test_far_apart_groups_are_far_apart():
 
 # --------------------------------------------------------------------------- synthetic-vmf
 def test_list_datasets():
-    assert list_datasets() == ["synthetic-vmf", "cities", "locbench", "table"]
+    assert list_datasets() == ["synthetic-vmf", "synthetic-vmf-biased", "cities", "locbench",
+                               "table"]  # fmt: skip
+
+
+def _fingerprint(split):
+    """Exact label hash plus float sums of one split (tolerant to last-bit libm changes)."""
+    lab = split.label
+    key = (
+        hashlib.sha256(np.ascontiguousarray(lab).tobytes()).hexdigest()[:16]
+        if lab.dtype == np.int64
+        else float(lab.astype(np.float64).sum())
+    )
+    sums = [float(split.lonlat.astype(np.float64).sum()),
+            float(np.abs(split.lonlat.astype(np.float64)).sum())]  # fmt: skip
+    if split.image_probs is not None:
+        w = np.arange(1, split.image_probs.shape[1] + 1)
+        sums.append(float((split.image_probs.astype(np.float64) * w).sum()))
+    if split.image_features is not None:
+        sums.append(float(split.image_features.astype(np.float64).sum()))
+    return key, sums
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            {"n_train": 300, "n_val": 50, "n_test": 60, "num_classes": 10, "seed": 3},
+            {
+                "train": ("7cc7e574ccb90c99", [-11619.718380622566, 32587.059715025127]),
+                "val": ("d8366171f792c2c4",
+                        [-2931.3982999920845, 5682.813450992107, 252.1786945420463]),
+                "test": ("f418caf6edc4cec7",
+                         [-3532.6154448091984, 6185.5063343942165, 300.658049983409]),
+            },
+        ),
+        (
+            {"n_train": 200, "n_val": 20, "n_test": 30, "task": "regression", "seed": 1},
+            {
+                "train": (286.06604390218854,
+                          [4952.903585880995, 27397.430314153433, -10.921095772238914]),
+                "val": (28.661447286605835,
+                        [-767.6853761672974, 2733.7999897003174, -5.9005477679893374]),
+                "test": (45.28774452209473,
+                         [1642.430926322937, 4535.3256006240845, -5.1599751964677125]),
+            },
+        ),
+    ],
+)  # fmt: skip
+def test_synthetic_vmf_default_variant_is_unchanged(options, expected):
+    # fingerprints of the arrays generated before the biased variant was added: the same
+    # options must keep giving the same arrays
+    d = load_dataset("synthetic-vmf", **options)
+    for split, (key, sums) in expected.items():
+        got_key, got_sums = _fingerprint(d[split])
+        if isinstance(key, str):
+            assert got_key == key
+        else:
+            assert got_key == pytest.approx(key, rel=1e-9)
+        assert got_sums == pytest.approx(sums, rel=1e-6)
 
 
 def test_synthetic_vmf_contract_and_seed():
@@ -153,6 +213,97 @@ def test_unknown_dataset_and_missing_option():
         load_dataset("imagenet")
     with pytest.raises(InputError, match="'path'"):
         load_dataset("table")
+
+
+# --------------------------------------------------------------------------- synthetic-vmf-biased
+def test_biased_contract_seed_and_train_image_probs():
+    kw = {"n_train": 400, "n_val": 50, "n_test": 70, "num_classes": 12, "region_classes": 2}
+    a = load_dataset("synthetic-vmf-biased", seed=3, **kw)
+    b = load_dataset("synthetic-vmf-biased", seed=3, **kw)
+    c = load_dataset("synthetic-vmf-biased", seed=4, **kw)
+    assert a.name == "synthetic-vmf-biased" and a.task == "classification"
+    assert a.num_classes == 12 and [len(a[s]) for s in SPLITS] == [400, 50, 70]
+    for s in SPLITS:  # every split, train included, has image probabilities
+        assert a[s].image_probs.shape == (len(a[s]), 12)
+        assert a[s].image_probs.dtype == np.float32 and a[s].lonlat.dtype == np.float32
+        np.testing.assert_allclose(a[s].image_probs.sum(1), 1.0, rtol=1e-5)
+        np.testing.assert_array_equal(a[s].lonlat, b[s].lonlat)
+        np.testing.assert_array_equal(a[s].label, b[s].label)
+        np.testing.assert_array_equal(a[s].image_probs, b[s].image_probs)
+    assert not np.array_equal(a.test.lonlat, c.test.lonlat)
+    assert a.info["regions"] == {k: list(v) for k, v in BIASED_REGIONS.items()}
+    assert a.info["vagrant_fraction"] == 0.2 and a.info["seed"] == 3
+    assert a.summary()["image_probs"] is True
+
+
+def test_region_of_cap_edges_and_order():
+    # 1000 km along a meridian is 1000 / 6371.0088 rad = 8.9932 degrees of latitude
+    pts = np.array([[10.0, 10.0], [10.0, 18.95], [10.0, 19.05], [-60.0, -15.0], [0.0, -80.0]])
+    np.testing.assert_array_equal(region_of(pts), [0, 0, -1, 1, -1])
+    caps = {"a": [0.0, 0.0, 500.0], "b": [0.0, 0.0, 2000.0]}
+    np.testing.assert_array_equal(region_of([[0.0, 0.0], [0.0, 10.0]], caps), [0, 1])
+    np.testing.assert_array_equal(region_of([[0.0, 10.0]], [[0.0, 0.0, 1000.0]]), [-1])
+
+
+def test_biased_caps_have_a_poorer_image_model_that_location_cannot_fix():
+    d = load_dataset("synthetic-vmf-biased", n_train=20_000, n_val=10, n_test=8_000)
+    inside = region_of(d.test.lonlat) >= 0
+    assert 0.15 < inside.mean() < 0.45
+    image_hit = d.test.image_probs.argmax(1) == d.test.label
+    # image top-1 inside the caps is much lower (about 0.23 against 0.56)
+    assert image_hit[inside].mean() < image_hit[~inside].mean() - 0.2
+    # a location prior estimated independently (class counts of the 50 nearest training
+    # samples) fused with the image model: right outside the caps, wrong inside them
+    _, nearest = cKDTree(lonlat_to_xyz(d.train.lonlat)).query(lonlat_to_xyz(d.test.lonlat), 50)
+    counts = np.stack([np.bincount(r, minlength=d.num_classes) for r in d.train.label[nearest]])
+    fused_hit = ((counts + 0.5) * d.test.image_probs).argmax(1) == d.test.label
+    assert fused_hit[~inside].mean() > 0.75
+    assert fused_hit[inside].mean() < 0.35
+    # the training split is biased the same way
+    inside_tr = region_of(d.train.lonlat) >= 0
+    hit_tr = d.train.image_probs.argmax(1) == d.train.label
+    assert hit_tr[inside_tr].mean() < hit_tr[~inside_tr].mean() - 0.2
+
+
+def test_biased_region_classes_sit_in_their_cap_and_vagrants_leave_it():
+    def share_in_cap(q):
+        d = load_dataset("synthetic-vmf-biased", n_train=20_000, n_val=10, n_test=10,
+                         vagrant_fraction=q)  # fmt: skip
+        region = region_of(d.train.lonlat)
+        shares, overall = [], []
+        for j in range(len(BIASED_REGIONS)):
+            ids = np.arange(50 - 4 * (j + 1), 50 - 4 * j)  # the last 4 classes per cap
+            members = np.isin(d.train.label, ids)
+            shares.append((region[members] == j).mean())
+            overall.append((region == j).mean())
+        return np.array(shares), np.array(overall)
+
+    clean, _ = share_in_cap(0.0)
+    assert clean.min() > 0.75  # spread of half the cap radius around points near its centre
+    mixed, overall = share_in_cap(0.2)
+    # a vagrant keeps its location but gets a uniform class: the share in the cap mixes
+    np.testing.assert_allclose(mixed, 0.8 * clean + 0.2 * overall, atol=0.04)
+
+
+@pytest.mark.parametrize(
+    ("options", "word"),
+    [
+        ({"regions": "west"}, "regions"),
+        ({"regions": {"a": [0, 95, 100]}}, "'a'"),
+        ({"regions": [[0, 0]]}, "region_1"),
+        ({"regions": [[0, 0, -5]]}, "radius_km"),
+        ({"regions": []}, "regions"),
+        ({"region_classes": 13}, "region_classes"),
+        ({"region_classes": 0}, "region_classes"),
+        ({"vagrant_fraction": 1.0}, "vagrant_fraction"),
+        ({"n_test": 0}, "n_test"),
+        ({"task": "regression"}, "task"),
+    ],
+)
+def test_biased_bad_options(options, word):
+    with pytest.raises(InputError, match=word) as err:
+        load_dataset("synthetic-vmf-biased", **{"n_train": 50, "n_val": 5, "n_test": 5, **options})
+    assert "\n" not in str(err.value)
 
 
 # --------------------------------------------------------------------------- cities

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
+import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from encoders.data import load_dataset
-from encoders.zoo import PRESETS, run_zoo, zoo_markdown
+from encoders.zoo import DEMO_SCALES, PRESETS, SCALES, run_zoo, zoo_markdown
 
 TINY = {"spa_embed_dim": 16, "hidden_dim": 16}
 TRAIN = {"epochs": 1, "batch_size": 100}
@@ -46,8 +49,9 @@ def test_zoo_scores_with_pygbs(tiny, tmp_path):
     pygbs = pytest.importorskip("pygbs")
     if not hasattr(pygbs, "compare"):
         pytest.skip("pygbs.compare not implemented yet")
+    # the full preset scores at the default scales (SCALES); demo has its own
     res = run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
-                  report=False, progress=False)  # fmt: skip
+                  preset="full", report=False, progress=False)  # fmt: skip
     cols = set(res.table.columns)
     for score in ("unmarked_ssi", "marked_ssi"):
         for scale in ("100km", "1000km", "nn50"):
@@ -56,6 +60,50 @@ def test_zoo_scores_with_pygbs(tiny, tmp_path):
     nn50 = res.table["unmarked_ssi@nn50"].to_numpy()
     assert np.isfinite(nn50).all() and np.allclose(nn50, nn50[0])
     assert (tmp_path / "compare").is_dir()
+
+
+def test_zoo_scores_at_the_presets_scales(tiny, tmp_path, monkeypatch):
+    pytest.importorskip("pygbs")
+    assert PRESETS["full"].scales == SCALES and PRESETS["demo"].scales == DEMO_SCALES
+    monkeypatch.setitem(PRESETS, "demo", replace(PRESETS["demo"], scales=("nn10", "500km")))
+    res = run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
+                  report=False, progress=False)  # fmt: skip
+    geo = [c for c in res.table.columns if "@" in c]
+    assert geo == ["unmarked_ssi@nn10", "unmarked_ssi@500km", "marked_ssi@nn10",
+                   "marked_ssi@500km"]  # fmt: skip
+    assert json.loads((tmp_path / "zoo.json").read_text())["scales"] == ["nn10", "500km"]
+    compared = pd.read_csv(tmp_path / "compare" / "compare.csv")
+    assert {"marked_ssi@nn10", "marked_ssi@500km"} <= set(compared.columns)
+    assert not any("nn50" in c or "100km" in c for c in compared.columns)
+
+
+def test_demo_preset_scores_every_centre_and_warns_about_nothing(tmp_path, caplog):
+    # the two Sphere2Vec encoders whose registry default is TorchSpatial's degenerate
+    # max-only list, on the demo's dataset and scales: no warning of any kind, no log
+    # warning (e.g. pygbs's constant-neighbourhood note) and every centre scored
+    sizes = {"n_train": 1000, "n_val": 100, "n_test": 400}
+    kw = dict(encoders=["Sphere2Vec-sphereM+", "Sphere2Vec-dfs"], dataset_options=sizes,
+              trainer_options={"epochs": 1, "batch_size": 250}, report=False,
+              progress=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level(logging.WARNING):
+            res = run_zoo("synthetic-vmf-biased", tmp_path, **kw)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    meta = json.loads((tmp_path / "zoo.json").read_text())
+    assert meta["dataset"]["name"] == "synthetic-vmf-biased"
+    assert meta["models"]["Sphere2Vec-dfs"]["hparams"]["scales"] == "geometric"
+    for name in ("no_prior", "Sphere2Vec-sphereM+"):
+        summary = json.loads((tmp_path / "compare" / name / "summary.json").read_text())
+        for scale in DEMO_SCALES:
+            marked = summary["aggregates"]["marked_ssi"][scale]
+            assert (marked["n_scored"], marked["n_skipped"], marked["n_constant"]) == (400, 0, 0)
+    assert np.isfinite(res.table[[f"marked_ssi@{s}" for s in DEMO_SCALES]].to_numpy()).all()
+    # the warning stays for a user who asks for the degenerate scales
+    with pytest.warns(UserWarning, match="max_only"):
+        run_zoo("synthetic-vmf-biased", tmp_path / "parity", encoders=["Sphere2Vec-dfs"],
+                hparams={"scales": "max_only"}, score=False, **{k: v for k, v in kw.items()
+                                                                 if k != "encoders"})  # fmt: skip
 
 
 def test_zoo_rejects_unknown_names(tiny, tmp_path):
@@ -121,8 +169,9 @@ def test_zoo_resume_checks_each_runs_settings(tiny, tmp_path):
 
 def test_zoo_on_a_dask_cluster_matches_the_local_run(tiny, tmp_path):
     distributed = pytest.importorskip("distributed")
+    # the full preset: scored at the default scales (SCALES)
     kw = dict(encoders=["xyz", "wrap_ffn"], hparams=TINY, trainer_options=TRAIN, device="cpu",
-              report=False, progress=False)  # fmt: skip
+              preset="full", report=False, progress=False)  # fmt: skip
     local = run_zoo(tiny, tmp_path / "local", **kw)
     # one worker thread: models train one after the other, as in the local run
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
