@@ -69,8 +69,8 @@ def test_zoo_scores_at_the_presets_scales(tiny, tmp_path, monkeypatch):
     res = run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
                   report=False, progress=False)  # fmt: skip
     geo = [c for c in res.table.columns if "@" in c]
-    assert geo == ["unmarked_ssi@nn10", "unmarked_ssi@500km", "marked_ssi@nn10",
-                   "marked_ssi@500km"]  # fmt: skip
+    assert geo == [f"{score}@{scale}" for score in ("unmarked_ssi", "marked_ssi", "performance_ssi")
+                   for scale in ("nn10", "500km")]  # fmt: skip
     assert json.loads((tmp_path / "zoo.json").read_text())["scales"] == ["nn10", "500km"]
     compared = pd.read_csv(tmp_path / "compare" / "compare.csv")
     assert {"marked_ssi@nn10", "marked_ssi@500km"} <= set(compared.columns)

@@ -38,6 +38,7 @@ def test_pareto_front_by_hand():
 
 def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
     res = run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
+                  preset="full",
                   debias_lambdas=[0.5, 0.0], progress=False)  # fmt: skip
     assert res.table["model"].tolist() == ["no_prior", "xyz", "xyz@debias0.5"]
     assert res.table["debias_lambda"].tolist() == [0.0, 0.0, 0.5]
@@ -99,6 +100,7 @@ def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
     stamp = (tmp_path / "predictions" / "xyz@debias0.5.csv").stat().st_mtime_ns
     built = len(geo_stub.built)
     run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
+                  preset="full",
             debias_lambdas=[0.0, 0.5], progress=False, resume=True, report=False)  # fmt: skip
     assert (tmp_path / "predictions" / "xyz@debias0.5.csv").stat().st_mtime_ns == stamp
     assert len(geo_stub.built) == built
@@ -107,6 +109,7 @@ def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
 
 def test_zoo_without_lambdas_writes_no_tradeoff(tiny, tmp_path):
     res = run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
+                  preset="full",
                   score=False, progress=False)  # fmt: skip
     assert "debias_lambda" not in res.table.columns
     assert not (tmp_path / "tradeoff.csv").exists()
@@ -168,7 +171,7 @@ def test_zoo_cli_tradeoff_with_the_real_loss(tmp_path):
     assert trade[["model", "debias_lambda"]].values.tolist() == [
         ["no_prior", 0.0], ["xyz", 0.0], ["xyz", 1.0]
     ]  # fmt: skip
-    assert np.isfinite(trade.loc[2, "marked_ssi@nn50_diff"])
+    assert np.isfinite(trade.loc[2, "marked_ssi@nn100_diff"])  # the demo preset's scale
     assert (out / "tradeoff.png").is_file()
     doc = json.loads((out / "runs" / "xyz@debias1" / "metrics.json").read_text())
     assert doc["trainer"]["debias_scale"] == "nn20" and "train_geo_loss" in doc["epochs"][0]
