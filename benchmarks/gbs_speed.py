@@ -355,6 +355,24 @@ def _pygbs_command() -> list[str]:
 
 def _run_process(cmd: list[str], **kwargs: Any) -> float:
     """Wall time of one run of ``cmd``; a failed run stops the benchmark with its stderr."""
+    return _run_process_cpu(cmd, **kwargs)[0]
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes so far."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _run_process_cpu(cmd: list[str], **kwargs: Any) -> tuple[float, float]:
+    """``(wall, cpu)`` seconds of one run of ``cmd`` (cpu: user + system, all threads).
+
+    On a machine shared with other jobs the wall time includes waiting for a core; the
+    CPU time does not (but counts every thread, and numba's idle threads spin a little).
+    """
+    cpu0 = _children_cpu()
     t = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
     wall = time.perf_counter() - t
@@ -363,7 +381,15 @@ def _run_process(cmd: list[str], **kwargs: Any) -> float:
             f"gbs_speed: `{' '.join(cmd)}` failed with exit code {res.returncode}:\n"
             f"{res.stderr.strip()[-2000:]}"
         )
-    return wall
+    return wall, _children_cpu() - cpu0
+
+
+def _load() -> float:
+    """The 1-minute load average (NaN where the OS has none)."""
+    try:
+        return float(os.getloadavg()[0])
+    except OSError:
+        return float("nan")
 
 
 def _startup(repeats: int) -> dict[str, Any]:
@@ -398,8 +424,8 @@ def _reference_input(path: Path, tmp: Path) -> Path:
 
 def _reference_run(
     args: argparse.Namespace, csv: Path, value: str, radius_rad: float, out: Path
-) -> float:
-    """Wall time of the reference's ``scripts/ssi_run.py`` on the whole file."""
+) -> tuple[float, float]:
+    """``(wall, cpu)`` seconds of the reference's ``scripts/ssi_run.py`` on the whole file."""
     root = args.reference.expanduser().resolve()
     script = root / "scripts" / "ssi_run.py"
     if not script.is_file():
@@ -429,7 +455,7 @@ def _reference_run(
         "--output",
         str(out),
     ]
-    return _run_process(cmd, env=env, cwd=root)
+    return _run_process_cpu(cmd, env=env, cwd=root)
 
 
 def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
@@ -459,6 +485,7 @@ def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
         for s in scales:
             sc = parsed[s]
             kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
+            load_start = _load()
             log.info("baseline %s: %d centres x %d", s, n_base, args.repeats)
             base_s, base_all = _median_time(
                 args.repeats,
@@ -489,10 +516,11 @@ def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
                 str(args.seed),
             ]
             log.info("pygbs score %s: 1 + %d runs", s, args.repeats)
-            runs = [
-                _run_process([*cmd, "--out", str(tmp / f"{s}-{i}")])
+            timed = [
+                _run_process_cpu([*cmd, "--out", str(tmp / f"{s}-{i}")])
                 for i in range(max(args.repeats, 1) + 1)
             ]
+            runs = [w for w, _ in timed]
             whole_s = float(np.median(runs[1:]))
             entry: dict[str, Any] = {
                 "baseline": {
@@ -506,23 +534,28 @@ def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
                     "centres": n,
                     "first_run_s": runs[0],
                     "runs_s": runs[1:],
+                    "cpu_runs_s": [c for _, c in timed[1:]],
                     "seconds": whole_s,
                     "per_centre_s": whole_s / n,
                 },
                 "speedup": (base_s / n_base) / (whole_s / n),
                 "reference": None,
+                "load_average": [load_start, _load()],
             }
             if ref_csv is not None and not sc.is_knn:
                 log.info("reference %s: %d centres, 1 run", s, n)
-                ref_s = _reference_run(
+                ref_s, ref_cpu = _reference_run(
                     args, ref_csv, pred.value_name, sc.radius_rad, tmp / f"reference-{s}.npz"
                 )
                 entry["reference"] = {
                     "centres": n,
                     "seconds": ref_s,
+                    "cpu_s": ref_cpu,
                     "per_centre_s": ref_s / n,
                     "speedup": (ref_s / n) / (whole_s / n),
+                    "baseline_speedup": (ref_s / n) / (base_s / n_base),
                 }
+                entry["load_average"].append(_load())
             per_scale[s] = entry
 
     return {
@@ -562,14 +595,17 @@ def _format_whole_process(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"{'scale':<8} {'baseline ms/c':>13} {'pygbs score ms/c':>17} {'speed-up':>9} "
-        f"{'first run':>10}   (baseline {p['centres']} centres in process; pygbs score on "
-        f"all {r['n_samples']} as a process, median of {p['repeats']} runs after the first)",
+        f"{'first run':>10} {'cpu s':>6} {'load':>9}   (baseline {p['centres']} centres in "
+        f"process; pygbs score on all {r['n_samples']} as a process, median of "
+        f"{p['repeats']} runs after the first; cpu: its median user + system seconds)",
     ]
     for s, v in r["scales"].items():
         w = v["whole_process"]
+        load = "-".join(f"{x:.1f}" for x in v.get("load_average", []))
         lines.append(
             f"{s:<8} {1e3 * v['baseline']['per_centre_s']:>13.3f} "
-            f"{1e3 * w['per_centre_s']:>17.4f} {v['speedup']:>8.1f}x {w['first_run_s']:>9.2f}s"
+            f"{1e3 * w['per_centre_s']:>17.4f} {v['speedup']:>8.1f}x {w['first_run_s']:>9.2f}s "
+            f"{float(np.median(w['cpu_runs_s'])):>6.2f} {load:>9}"
         )
     refs = {s: v["reference"] for s, v in r["scales"].items() if v["reference"]}
     if refs:
@@ -577,7 +613,9 @@ def _format_whole_process(r: dict[str, Any]) -> str:
         lines.append("reference scripts/ssi_run.py, whole file, one run:")
         for s, ref in refs.items():
             lines.append(
-                f"  {s:<8} {ref['seconds']:.1f} s ({1e3 * ref['per_centre_s']:.3f} ms/centre); "
+                f"  {s:<8} {ref['seconds']:.1f} s wall, {ref['cpu_s']:.1f} s cpu "
+                f"({1e3 * ref['per_centre_s']:.3f} ms/centre, "
+                f"{ref['baseline_speedup']:.2f}x the dense baseline's time per centre); "
                 f"speed-up of pygbs score: {ref['speedup']:.1f}x"
             )
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 Runs the per-centre steps of :func:`pygbs._kernels.ssi.ssi_batch` on one thread over a
 seeded sample of centres, cumulatively (pattern; + cell grid; + k-NN graph; + unmarked and
 marked scores), and prints microseconds per centre (the fastest of ``--repeats`` runs) and
-the mean pattern size. Example::
+the mean pattern size. Times are the process's CPU time (one thread), so other jobs on a
+shared machine change them far less than wall time. Example::
 
     python benchmarks/knn_phases.py --scale 100km --centres 3000
 """
@@ -108,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _timed(fn: Any, *args: Any) -> float:
-    t = time.perf_counter()
+    t = time.process_time()
     fn(*args)
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ import hashlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -278,11 +279,11 @@ def score(
         Coordinate column names (default: detected).
     progress : bool, default=False
         Show progress bars (on a terminal only).
-    scheduler : str or distributed.Client, optional
+    scheduler : str, distributed.Client or pygbs.distributed.Session, optional
         Score on a Dask cluster (needs ``pip install geobias[dask]``): a scheduler address
-        ``'tcp://HOST:PORT'``, ``'local:N'`` for a local cluster of N worker processes, or
-        a connected ``Client``. Results are identical to the default single-process run
-        (docs/scale.md).
+        ``'tcp://HOST:PORT'``, ``'local:N'`` for a local cluster of N worker processes, a
+        connected ``Client`` or an open ``Session``. Results are identical to the default
+        single-process run (docs/scale.md).
     chunk_size : int, optional
         Centres per Dask task (default: about eight tasks per worker and scale, between
         1,024 and 65,536). Only with ``scheduler``.
@@ -433,6 +434,26 @@ def _pick_reference(preds: dict[int, Predictions], sources: Sequence[Any]) -> in
     return max(cands, key=lambda i: (counts[keys[i]], -i))
 
 
+@contextmanager
+def _one_connection(score_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``score_kwargs`` whose ``scheduler`` (if any) is one open connection to the cluster.
+
+    A scheduler address or ``'local:N'`` is connected once (a local cluster started once)
+    for all the files a comparison scores, not once per file.
+    """
+    scheduler = score_kwargs.get("scheduler")
+    if scheduler is None:
+        yield score_kwargs
+        return
+    from pygbs.distributed import Session, is_connection
+
+    if is_connection(scheduler):
+        yield score_kwargs
+        return
+    with Session(scheduler) as session:
+        yield {**score_kwargs, "scheduler": session}
+
+
 def compare(
     sources: Sequence[Predictions | str | Path | pd.DataFrame],
     *,
@@ -481,7 +502,8 @@ def compare(
         Paired tests of each model against the baseline, or of every pair of models.
     **score_kwargs
         Passed to :func:`score` (``bootstrap``, ``ci`` and ``seed`` also set the paired
-        block bootstrap).
+        block bootstrap). With ``scheduler=`` every model is scored on that Dask cluster,
+        over one connection (a ``'local:N'`` cluster is started once).
 
     Returns
     -------
@@ -611,9 +633,10 @@ def compare(
     notes: list[tuple[str, str]] = []
     token = _CONSTANT_NOTES.set(notes)
     try:
-        for p, label in zip(kept, kept_labels, strict=True):
-            check_interrupt()
-            results[label] = score(p, **score_kwargs)
+        with _one_connection(score_kwargs) as kwargs:
+            for p, label in zip(kept, kept_labels, strict=True):
+                check_interrupt()
+                results[label] = score(p, **kwargs)
     finally:
         _CONSTANT_NOTES.reset(token)
     if notes:
@@ -841,20 +864,21 @@ def compare_by_dataset(
     """
     groups = group_by_dataset(expand_sources(sources))
     comparisons: dict[str, Comparison] = {}
-    for g in groups:
-        try:
-            comparisons[g.label] = compare(
-                g.files,
-                names=g.models,
-                value=value,
-                coords_from=AUTO,
-                locations=locations,
-                skip_empty=skip_empty,
-                skip_unlocated=skip_unlocated,
-                **score_kwargs,
-            )
-        except InputError as err:
-            raise type(err)(f"{g.label}: {err}") from None
+    with _one_connection(score_kwargs) as kwargs:
+        for g in groups:
+            try:
+                comparisons[g.label] = compare(
+                    g.files,
+                    names=g.models,
+                    value=value,
+                    coords_from=AUTO,
+                    locations=locations,
+                    skip_empty=skip_empty,
+                    skip_unlocated=skip_unlocated,
+                    **kwargs,
+                )
+            except InputError as err:
+                raise type(err)(f"{g.label}: {err}") from None
     info = {
         g.label: {
             "dataset": g.dataset,

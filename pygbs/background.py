@@ -10,13 +10,13 @@ The points are computed in numba (:mod:`pygbs._kernels.background`) with the sam
 floating-point operations as the public reference implementation, so the coordinates
 are bit-identical to it and comparisons between points that are equidistant in exact
 arithmetic come out the same way (``tests/pygbs/test_background.py``,
-``tests/pygbs/test_parity.py``). The rotation matrices come from scipy.
+``tests/pygbs/test_parity.py``). The rotation matrices are scipy's
+(``Rotation.from_euler("yz", ...)``), computed with the same operations in numba.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from pygbs._kernels import background as _k
 
@@ -57,10 +57,12 @@ def _polar_grid(density: int, radius_rings: int) -> np.ndarray:
 
 def rotations(center_lat: np.ndarray, center_lon: np.ndarray) -> np.ndarray:
     """The (c, 3, 3) matrices turning the north pole onto each centre (radians)."""
-    angles = np.column_stack([0.5 * np.pi - np.asarray(center_lat), np.asarray(center_lon)])
-    if len(angles) == 0:
+    angle_y = np.asarray(0.5 * np.pi - np.asarray(center_lat), dtype=np.float64).reshape(-1)
+    angle_z = np.asarray(center_lon, dtype=np.float64).reshape(-1)
+    if len(angle_y) == 0:
         return np.empty((0, 3, 3))
-    return np.ascontiguousarray(Rotation.from_euler("yz", angles).as_matrix().reshape(-1, 3, 3))
+    # bit for bit scipy's Rotation.from_euler("yz", [pi/2 - lat, lon]).as_matrix()
+    return _k.rotations_yz(np.ascontiguousarray(angle_y), np.ascontiguousarray(angle_z))
 
 
 def background_points(

@@ -29,7 +29,15 @@ from pygbs.errors import InputError
 from pygbs.neighbours import SphereIndex
 from pygbs.scales import Scale
 
-__all__ = ["ClusterError", "DaskEngine", "connect", "log_level", "parse_scheduler", "score_chunk"]
+__all__ = [
+    "ClusterError",
+    "DaskEngine",
+    "Session",
+    "connect",
+    "log_level",
+    "parse_scheduler",
+    "score_chunk",
+]
 
 INSTALL_HINT = "pip install 'geobias[dask]'"
 #: Seconds to wait for a scheduler to answer.
@@ -114,6 +122,51 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
     return client, None, None
 
 
+class Session:
+    """One connection to a cluster, shared by several scorings (context manager).
+
+    ``pygbs.compare`` (and the ``compare``, ``map`` and ``report`` commands) score several
+    files: with a session they connect once, and a ``'local:N'`` cluster is started once,
+    not once per file. Pass the entered session as ``scheduler=`` to :func:`pygbs.score`.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client
+        ``'tcp://HOST:PORT'``, ``'local:N'`` or a connected client (left open on exit).
+    """
+
+    def __init__(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+        self.client: Any = None
+        self.numba_threads: int | None = None
+        self._cluster: Any = None
+        self._own_client = False
+
+    def __enter__(self) -> Session:
+        distributed = _dask()
+        self.client, self._cluster, self.numba_threads = connect(self.scheduler)
+        self._own_client = not isinstance(self.scheduler, distributed.Client)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._own_client and self.client is not None:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self.client = self._cluster = None
+
+
+def is_connection(scheduler: Any) -> bool:
+    """Whether ``scheduler`` is already connected (a :class:`Session` or a ``Client``)."""
+    if isinstance(scheduler, Session):
+        return True
+    try:
+        import distributed
+    except ImportError:
+        return False
+    return isinstance(scheduler, distributed.Client)
+
+
 # One k-d tree per worker and sample set, dropped with the worker.
 _INDEXES: weakref.WeakKeyDictionary[Any, dict[str, SphereIndex]] = weakref.WeakKeyDictionary()
 _INDEX_LOCK = threading.Lock()
@@ -166,8 +219,9 @@ class DaskEngine:
     ----------
     samples : Samples
         All samples (scattered to every worker on entry).
-    scheduler : str or distributed.Client
-        ``'tcp://HOST:PORT'``, ``'local:N'`` or a connected client.
+    scheduler : str, distributed.Client or Session
+        ``'tcp://HOST:PORT'``, ``'local:N'``, a connected client or an entered
+        :class:`Session` (both left open on exit).
     chunk_size : int, optional
         Centres per task (default: :data:`TASKS_PER_WORKER` tasks per worker and scale,
         at least :data:`MIN_CHUNK` centres, at most one batch of :func:`batch_size`).
@@ -188,8 +242,13 @@ class DaskEngine:
 
     def __enter__(self) -> DaskEngine:
         distributed = _dask()
-        self.client, self._cluster, self._threads = connect(self.scheduler)
-        self._own_client = not isinstance(self.scheduler, distributed.Client)
+        if isinstance(self.scheduler, Session):
+            if self.scheduler.client is None:
+                raise ClusterError("the Dask session is not open (use it in a with block)")
+            self.client, self._threads = self.scheduler.client, self.scheduler.numba_threads
+        else:
+            self.client, self._cluster, self._threads = connect(self.scheduler)
+            self._own_client = not isinstance(self.scheduler, distributed.Client)
         try:
             workers = self.client.scheduler_info().get("workers", {})
             if not workers:

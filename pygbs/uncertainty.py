@@ -219,13 +219,15 @@ def block_bootstrap(
     b_eff = float(counts.sum() ** 2 / np.sum(counts**2))
     if b_eff < 1.5:
         return _nan_interval(len(v), n_blocks, estimate)
-    from scipy.stats import t as student_t
+    # Student's t from scipy.special: the values of scipy.stats.t.ppf / t.sf, without
+    # importing scipy.stats (about 0.5 s of a command's start-up)
+    from scipy.special import stdtr, stdtrit
 
     dof = b_eff - 1.0
     se = float(np.std(means, ddof=1)) * math.sqrt(b_eff / dof)
-    q = float(student_t.ppf(0.5 + ci / 2.0, dof))
+    q = float(stdtrit(dof, 0.5 + ci / 2.0))
     if se > 0:
-        p = float(2.0 * student_t.sf(abs(estimate) / se, dof))
+        p = float(2.0 * stdtr(dof, -(abs(estimate) / se)))
     else:
         p = 1.0 if estimate == 0 else 0.0
     return BootstrapInterval(

@@ -16,7 +16,9 @@ reference implementation, in its order:
 * ``lat = asin(z)``, ``lon = atan2(y, x)`` with the C library's functions (NumPy's).
 
 ``tests/pygbs/test_background.py`` checks all three against the NumPy/SciPy construction
-bit for bit. The rotation matrices themselves come from scipy (``Rotation.from_euler``).
+bit for bit. The rotation matrices repeat scipy's ``Rotation.from_euler("yz", ...)
+.as_matrix()`` operation for operation (:func:`rotations_yz`; also tested bit for bit), so
+scoring does not import ``scipy.spatial`` (about 0.3 s of a command's start-up).
 """
 
 from __future__ import annotations
@@ -50,6 +52,42 @@ def _fma(typingctx, a, b, c):
 def fma(a, b, c):
     """``a * b + c`` rounded once."""
     return _fma(a, b, c)
+
+
+@njit(cache=True)
+def rotations_yz(angle_y, angle_z):
+    """The (c, 3, 3) matrices of extrinsic rotations about y by ``angle_y``, then z.
+
+    The floating-point operations of scipy's ``Rotation.from_euler("yz", angles)
+    .as_matrix()``: the two elementary quaternions ``(x, y, z, w)`` from the C library's
+    ``sin``/``cos`` of the half angles, their product (zero terms included, so even the
+    signs of zeros agree) and the quaternion's matrix.
+    """
+    nc = angle_y.shape[0]
+    out = np.empty((nc, 3, 3))
+    for c in range(nc):
+        q0, q1, q2, q3 = 0.0, math.sin(angle_y[c] / 2.0), 0.0, math.cos(angle_y[c] / 2.0)
+        p0, p1, p2, p3 = 0.0, 0.0, math.sin(angle_z[c] / 2.0), math.cos(angle_z[c] / 2.0)
+        # the extrinsic composition p * q: the cross product, then the components
+        c0 = p1 * q2 - p2 * q1
+        c1 = p2 * q0 - p0 * q2
+        c2 = p0 * q1 - p1 * q0
+        x = p3 * q0 + q3 * p0 + c0
+        y = p3 * q1 + q3 * p1 + c1
+        z = p3 * q2 + q3 * p2 + c2
+        w = p3 * q3 - p0 * q0 - p1 * q1 - p2 * q2
+        x2, y2, z2, w2 = x * x, y * y, z * z, w * w
+        xy, zw, xz, yw, yz, xw = x * y, z * w, x * z, y * w, y * z, x * w
+        out[c, 0, 0] = x2 - y2 - z2 + w2
+        out[c, 1, 0] = 2 * (xy + zw)
+        out[c, 2, 0] = 2 * (xz - yw)
+        out[c, 0, 1] = 2 * (xy - zw)
+        out[c, 1, 1] = -x2 + y2 - z2 + w2
+        out[c, 2, 1] = 2 * (yz + xw)
+        out[c, 0, 2] = 2 * (xz + yw)
+        out[c, 1, 2] = 2 * (yz - xw)
+        out[c, 2, 2] = -x2 - y2 + z2 + w2
+    return out
 
 
 @njit(cache=True)

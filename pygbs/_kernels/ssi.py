@@ -103,17 +103,20 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     width = kk + 1 if reference_rule else kk
     grid = cells.build_cells(xyz, center_lat, center_lon)
     tol = 0.0 if reference_rule else kdtree.TIE_RTOL
-    found = cells.knn_table(plat, plon, pcos, xyz, grid, width, reference_rule, tol)
+    nbr = cells.knn_table(plat, plon, pcos, xyz, grid, width, reference_rule, tol)
     if not reference_rule:
-        return found
-    # the reference rule queried each point itself too: drop it where present
-    nbr = np.full((m, width), -1, np.int64)
+        return nbr
+    # the reference rule queried each point itself too: drop it where present (in place,
+    # the later entries move up and the row ends with -1)
     for a in range(m):
         t = 0
         for j in range(width):
-            if found[a, j] != a and found[a, j] >= 0:
-                nbr[a, t] = found[a, j]
+            b = nbr[a, j]
+            if b != a and b >= 0:
+                nbr[a, t] = b
                 t += 1
+        for j in range(t, width):
+            nbr[a, j] = -1
     return nbr
 
 

@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
+from pygbs.cli.options import (
+    cluster_options,
+    out_option,
+    run_scoring,
+    score_options,
+    scoring_kwargs,
+)
 from pygbs.outputs import output_dir
 
 __all__ = ["compare_cmd"]
@@ -71,6 +77,7 @@ __all__ = ["compare_cmd"]
     help="Also write OUT/profile.csv and OUT/profile.png: every model's score against the "
     "radius (give several --scale).",
 )
+@cluster_options
 def compare_cmd(
     files: tuple[Path, ...],
     out: Path,
@@ -83,6 +90,8 @@ def compare_cmd(
     locations: str,
     skip_empty: bool,
     skip_unlocated: bool,
+    scheduler: str | None,
+    chunk_size: int | None,
     **params: Any,
 ) -> None:
     """Geo-bias of several models' predictions on the same locations.
@@ -102,6 +111,9 @@ def compare_cmd(
     With --group-by dataset, FILES are TorchSpatial eval_<dataset>_<meta>_<split>_<model>
     files: one comparison per dataset into OUT/<dataset>/ (coordinates picked
     automatically) and a combined OUT/compare.csv with a column group per dataset.
+
+    With --scheduler every model is scored on a Dask cluster (one connection for all),
+    with identical results.
 
     \b
     Examples:
@@ -129,6 +141,7 @@ def compare_cmd(
             "coordinates from one of its own files)"
         )
     common = {"locations": locations, "skip_empty": skip_empty, "skip_unlocated": skip_unlocated}
+    kwargs.update(scheduler=scheduler, chunk_size=chunk_size)
     if group_by is not None and (baseline is not None or as_profile):
         raise click.UsageError("--baseline and --profile apply to one comparison, not --group-by")
 
@@ -172,4 +185,4 @@ def compare_cmd(
             cmp.profile = combine_profiles(cmp.results)
         return cmp
 
-    run_or_exit(run)
+    run_scoring(run, scheduler)

@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from pygbs.cli.options import (
+    cluster_options,
     force_option,
-    run_or_exit,
+    run_scoring,
     score_options,
     scoring_kwargs,
 )
@@ -119,6 +120,7 @@ _SCORE_DEFAULTS = {
     show_default=True,
     help="Resolution of PNG images.",
 )
+@cluster_options
 def map_cmd(
     file: Path | None,
     from_dir: Path | None,
@@ -136,6 +138,8 @@ def map_cmd(
     hotspot_alpha: float,
     fdr: bool,
     dpi: int,
+    scheduler: str | None,
+    chunk_size: int | None,
     **params: Any,
 ) -> None:
     """Maps of FILE's geo-bias (or of a scored directory given with --from).
@@ -144,7 +148,8 @@ def map_cmd(
     centre coloured by its score), density.png (where the samples are) and
     hotspots_gi.png / hotspots_lisa.png (local Getis-Ord Gi* and local Moran of the coded
     performance, with permutation inference). All maps use the equal-area Equal Earth
-    projection over Natural Earth coastlines and borders.
+    projection over Natural Earth coastlines and borders. With --scheduler, FILE is scored
+    on a Dask cluster (identical results); the maps are drawn here.
 
     \b
     Examples:
@@ -165,11 +170,14 @@ def map_cmd(
         raise click.UsageError("--world and --extent exclude each other")
     if from_dir is not None:
         given = [k for k, v in _SCORE_DEFAULTS.items() if params.get(k) not in (v, None)]
+        given += [k for k, v in (("scheduler", scheduler), ("chunk_size", chunk_size)) if v]
         if given:
             raise click.UsageError(
                 f"--from maps a scored directory: scoring options ({', '.join(given)}) do not apply"
             )
     kwargs = scoring_kwargs(**params) if file is not None else {}
+    if file is not None:
+        kwargs.update(scheduler=scheduler, chunk_size=chunk_size)
     options = {
         "graph": hotspot_graph,
         "k": hotspot_k,
@@ -211,4 +219,4 @@ def map_cmd(
         for path in paths:
             click.echo(f"  {path.name}")
 
-    run_or_exit(run)
+    run_scoring(run, scheduler)

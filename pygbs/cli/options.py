@@ -261,6 +261,26 @@ def run_or_exit(fn: Callable[[], Any]) -> Any:
     return run_command(fn)
 
 
+def run_scoring(fn: Callable[[], Any], scheduler: str | None) -> Any:
+    """:func:`run_or_exit` for a command that scores, on a Dask cluster with ``scheduler``.
+
+    A cluster that fails exits with code 1 and one line (docs/cli.md); Dask's own INFO
+    logs (every worker start and stop) show only with -v.
+    """
+    if scheduler is None:
+        return run_or_exit(fn)
+    import logging
+    import sys
+
+    from pygbs.distributed import ClusterError, log_level
+
+    try:
+        return run_or_exit(lambda: (log_level(logging.getLogger().getEffectiveLevel()), fn())[1])
+    except ClusterError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+
+
 def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--scheduler`` and ``--chunk-size``: score on a Dask cluster (docs/scale.md)."""
     f = click.option(

@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from pygbs.cli.options import force_option, run_or_exit, score_options, scoring_kwargs
+from pygbs.cli.options import (
+    cluster_options,
+    force_option,
+    run_scoring,
+    score_options,
+    scoring_kwargs,
+)
 from pygbs.scores import REGISTRY
 
 __all__ = ["report_cmd"]
@@ -40,6 +46,7 @@ _MAP_SCORES = [d.column for d in REGISTRY.values()]
     help="Score of the per-model maps (default: marked_ssi when computed).",
 )
 @click.option("--map-scale", default=None, help="Scale of the per-model maps (default: first).")
+@cluster_options
 def report_cmd(
     files: tuple[Path, ...],
     out: Path,
@@ -48,6 +55,8 @@ def report_cmd(
     title: str | None,
     map_score: str | None,
     map_scale: str | None,
+    scheduler: str | None,
+    chunk_size: int | None,
     **params: Any,
 ) -> None:
     """Write one HTML report comparing the geo-bias of several models' FILES.
@@ -56,7 +65,8 @@ def report_cmd(
     holds the comparison table of `pygbs compare`, a bar chart of geo-bias per model and
     scale, accuracy against geo-bias, one score map per model on a shared colour scale,
     the sample density, the inputs and parameters, and a reading guide. Figures are
-    embedded; the file opens offline.
+    embedded; the file opens offline. With --scheduler the models are scored on a Dask
+    cluster (identical results).
 
     \b
     Examples:
@@ -70,6 +80,7 @@ def report_cmd(
     kwargs = scoring_kwargs(**params)
     if kwargs.pop("lon") or kwargs.pop("lat"):
         raise click.UsageError("--lon/--lat are not supported by report; rename the columns")
+    kwargs.update(scheduler=scheduler, chunk_size=chunk_size)
     if names and len(names) != len(files):
         raise click.BadParameter(f"{len(names)} names for {len(files)} files", param_hint="--name")
 
@@ -86,4 +97,4 @@ def report_cmd(
         )
         click.echo(f"report of {len(files)} model(s) -> {path}")
 
-    run_or_exit(run)
+    run_scoring(run, scheduler)

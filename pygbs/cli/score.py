@@ -12,7 +12,7 @@ from pygbs.cli.options import (
     cluster_options,
     format_option,
     out_option,
-    run_or_exit,
+    run_scoring,
     score_options,
     scoring_kwargs,
 )
@@ -77,19 +77,7 @@ def score_cmd(
                     f"{a['n_skipped']} skipped){_why_skipped(col, a, par)}"
                 )
 
-    if scheduler is None:
-        run_or_exit(run)
-        return
-    import logging
-
-    from pygbs.distributed import ClusterError, log_level
-
-    try:
-        # Dask logs every worker start and stop at INFO; show them only with -v
-        run_or_exit(lambda: (log_level(logging.getLogger().getEffectiveLevel()), run()))
-    except ClusterError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(1)
+    run_scoring(run, scheduler)
 
 
 def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:

@@ -122,3 +122,23 @@ def test_fma_is_fused():
     # (1 + 2^-30)^2 - 1 - 2^-29 = 2^-60 exactly; an unfused product would round it away
     e = 2.0**-30
     assert fma(1 + e, 1 + e, -(1 + 2 * e)) == 2.0**-60
+
+
+def test_rotations_are_scipys_bit_for_bit():
+    """The matrices equal scipy's ``Rotation.from_euler("yz", ...).as_matrix()`` in every
+    bit (signs of zeros included), over random centres and the poles, the equator, the
+    antimeridian and signed zeros."""
+    from pygbs.background import rotations
+
+    rng = np.random.default_rng(11)
+    lat = rng.uniform(-np.pi / 2, np.pi / 2, 200_000)
+    lon = rng.uniform(-np.pi, np.pi, 200_000)
+    special_lat = [np.pi / 2, -np.pi / 2, 0.0, -0.0, 1e-300, np.pi / 4, 0.5, -1.2]
+    special_lon = [0.0, np.pi, -np.pi, -0.0, 0.0, np.pi / 2, -np.pi / 2, 3.0]
+    lat[: len(special_lat)] = special_lat
+    lon[: len(special_lon)] = special_lon
+    got = rotations(lat, lon)
+    want = Rotation.from_euler("yz", np.column_stack([0.5 * np.pi - lat, lon])).as_matrix()
+    assert got.shape == (len(lat), 3, 3) and got.flags.c_contiguous
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    assert rotations(np.empty(0), np.empty(0)).shape == (0, 3, 3)

@@ -207,6 +207,84 @@ def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path, mon
     assert not out.exists()
 
 
+def _two_models(tmp_path):
+    """Two models' files on the same locations (hits drawn independently)."""
+    df = _table(10, n=240)
+    other = df.copy()
+    other["hit@1"] = np.random.default_rng(11).integers(0, 2, len(df))
+    paths = [tmp_path / "model_a.csv", tmp_path / "model_b.csv"]
+    df.to_csv(paths[0], index=False)
+    other.to_csv(paths[1], index=False)
+    return paths
+
+
+def test_compare_connects_once_and_matches_single_process(client, tmp_path, monkeypatch):
+    import pygbs.distributed as dist
+
+    paths = _two_models(tmp_path)
+    kw = dict(scales=["nn12", "150km"], scores=["unmarked", "marked"], bootstrap=50)
+    local = pygbs.compare(paths, **kw)
+    calls = []
+
+    def connect(scheduler):
+        calls.append(scheduler)
+        return client, None, 1  # the test's cluster stands in for the address
+
+    monkeypatch.setattr(dist, "connect", connect)
+    remote = pygbs.compare(paths, scheduler="tcp://cluster.example:8786", chunk_size=50, **kw)
+    assert calls == ["tcp://cluster.example:8786"]  # one connection for both models
+    pd.testing.assert_frame_equal(local.table, remote.table, check_exact=True)
+    pd.testing.assert_frame_equal(local.pairs, remote.pairs, check_exact=True)
+    for name in local.results:
+        pd.testing.assert_frame_equal(
+            local.results[name].centres, remote.results[name].centres, check_exact=True
+        )
+
+
+def test_cli_compare_on_a_cluster_writes_the_same_files(client, tmp_path):
+    paths = _two_models(tmp_path)
+    args = ["compare", *map(str, paths), "--scale", "nn12", "--bootstrap", "50"]
+    r1 = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert r1.exit_code == 0, r1.output
+    address = client.cluster.scheduler_address  # in-process: reachable from here
+    r2 = CliRunner().invoke(
+        main, [*args, "--scheduler", address, "--chunk-size", "70", "--out", str(tmp_path / "b")]
+    )
+    assert r2.exit_code == 0, r2.output
+    assert r1.output == r2.output
+    for name in ("compare.csv", "pairs.csv", "model_a/centres.csv", "model_b/centres.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("command", ["compare", "map", "report"])
+def test_cli_scoring_commands_take_the_scheduler(command, tmp_path, monkeypatch):
+    # the address reaches the scoring: an unreachable scheduler is a clear error, exit 1,
+    # and nothing is written
+    import pygbs.distributed as pd_
+
+    monkeypatch.setattr(pd_, "CONNECT_TIMEOUT_S", 1)
+    paths = _two_models(tmp_path)
+    port = _free_port()
+    out = tmp_path / ("r.html" if command == "report" else "res")
+    files = [str(paths[0])] if command == "map" else [str(p) for p in paths]
+    r = CliRunner().invoke(
+        main,
+        [command, *files, "--scale", "nn12", "--scheduler", f"tcp://127.0.0.1:{port}"]
+        + ["--out", str(out)],
+    )
+    assert r.exit_code == 1, r.output
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in r.output
+    assert not out.exists()
+
+
+def test_cli_map_from_a_directory_refuses_the_scheduler(tmp_path):
+    r = CliRunner().invoke(
+        main,
+        ["map", "--from", str(tmp_path), "--scheduler", "local:2", "--out", str(tmp_path / "m")],
+    )
+    assert r.exit_code == 2 and "scheduler" in r.output and "do not apply" in r.output
+
+
 def test_cli_local_processes_parquet_identical_to_csv(tmp_path):
     f = tmp_path / "m.csv"
     _table(8, n=500).to_csv(f, index=False)

@@ -149,3 +149,31 @@ def test_cli_version_is_the_package_version():
     r = CliRunner().invoke(main, ["--version"])
     assert r.exit_code == 0
     assert r.output.strip() == f"pygbs, version {pygbs.__version__}"
+
+
+def test_scoring_imports_neither_scipy_stats_nor_scipy_spatial():
+    # both cost a large part of a command's start-up (docs/benchmarks.md); the rotation
+    # matrices, q-values and t quantiles are computed without them
+    code = """
+    import json, sys
+    import numpy as np
+    import pandas as pd
+    import pygbs
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"lon": rng.uniform(5, 9, 150), "lat": rng.uniform(45, 48, 150),
+                          "hit@1": rng.integers(0, 2, 150).astype(float)})
+    res = pygbs.score(table, scales=["100km"], scores=("unmarked", "marked"))
+    agg = res.summary["aggregates"]["marked_ssi"]["100km"]
+    assert agg["ci_low"] < agg["mean"] < agg["ci_high"], agg
+    assert agg["share_significant_fdr"] is not None, agg
+    print(json.dumps([m for m in ("scipy.stats", "scipy.spatial") if m in sys.modules]))
+    """
+    res = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == []

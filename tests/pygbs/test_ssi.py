@@ -265,6 +265,34 @@ def test_fast_knn_graph_equals_brute_force(reference_rule, n, n_coincident, spre
         assert {int(b) for b in nbr[a] if b >= 0} == want, a
 
 
+@pytest.mark.parametrize("reference_rule", [True, False])
+@pytest.mark.parametrize("k", [1, 3])
+def test_knn_graph_with_near_ties_at_most_points(reference_rule, k):
+    """With k = 1 nearly every background point has a near-tie at the k-th place (its two
+    neighbours on its ring are equidistant in exact arithmetic): more such queries than the
+    fast path keeps for settling after its loop, so the rest go to the general search.
+    Every row still equals a brute-force ranking."""
+    rng = np.random.default_rng(21)
+    n = 40
+    lat = np.radians(-33 + rng.uniform(-0.2, 0.2, n))
+    lon = np.radians(151 + rng.uniform(-0.2, 0.2, n))
+    plat, plon, pcos, xyz = _with_background(lat, lon, np.radians(0.3))
+    m = len(plat)
+    lazy = [a.copy() for a in (plat, plon, pcos)]
+    for a in lazy:
+        a[n:] = np.nan
+    nbr = K.knn_graph(*lazy, xyz, lat[0], lon[0], k, reference_rule)
+    width = nbr.shape[1]
+    ties = 0
+    for a in range(m):
+        want = _brute_force_neighbours(plat, plon, pcos, a, width, reference_rule)
+        assert {int(b) for b in nbr[a] if b >= 0} == want, a
+        d2 = np.sort(np.sum((xyz - xyz[a]) ** 2, axis=1))[1:]  # without the point itself
+        ties += bool(abs(d2[k] - d2[k - 1]) <= 1e-5 * d2[k])
+    if k == 1:
+        assert ties > m // 4 + 8  # the premise: more near-tie queries than are kept
+
+
 @pytest.mark.parametrize("n_distinct", [1, 2, 3, 16, 17, 200])
 def test_value_counts_matches_numpy_unique(n_distinct):
     from pygbs._kernels.stats import value_counts

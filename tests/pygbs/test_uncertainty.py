@@ -259,3 +259,32 @@ def test_typed_aggregate_mirrors_the_summary():
     assert agg.counts["n_constant"] == raw["n_constant"]
     with pytest.raises(InputError, match="no score"):
         res.aggregate("marked", "5km")
+
+
+def test_fdr_q_values_equal_scipy():
+    from scipy.stats import false_discovery_control
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 3, 50, 2000):
+        p = rng.uniform(0, 1, n) ** 3
+        p[: n // 4] = p[n // 4 : 2 * (n // 4)]  # ties
+        if n > 10:
+            p[:3] = [0.0, 1.0, 1.0]
+        want = false_discovery_control(p, method="bh")
+        assert np.array_equal(fdr_q_values(p), want), n
+
+
+def test_bootstrap_t_interval_equals_scipy_stats():
+    # the interval's half-width is t.ppf * se and the p-value 2 t.sf(|estimate| / se),
+    # with scipy.stats.t: recover se from the half-width, then check the p-value
+    from scipy.stats import t as student_t
+
+    rng = np.random.default_rng(2)
+    values = rng.normal(0.3, 1.0, 300)
+    blocks = rng.integers(0, 17, 300)
+    est = block_bootstrap(values, blocks, n_boot=500, ci=0.9, seed=1)
+    dof = est.effective_blocks - 1.0
+    half = (est.ci_high - est.ci_low) / 2.0
+    se = half / float(student_t.ppf(0.95, dof))
+    want = float(2.0 * student_t.sf(abs(est.estimate) / se, dof))
+    assert 0.0 < want < 0.5 and est.p_value == pytest.approx(want, rel=1e-12)
