@@ -115,6 +115,18 @@ def _check_scale(ctx: click.Context, param: click.Parameter, value: str | None) 
     return value
 
 
+def _check_scales(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple | None:
+    if value is None:
+        return None
+    from encoders.zoo import check_scales
+    from pygbs.errors import InputError
+
+    try:
+        return check_scales([v for v in value.split(",") if v.strip()])
+    except InputError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+
+
 def _check_weight(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     if value is not None and not 0 <= value < float("inf"):
         raise click.BadParameter(f"{value!r} is not a finite weight >= 0", ctx=ctx, param=param)
@@ -387,6 +399,13 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_opti
     help="Train every encoder at each weight of the geo-bias term (0 is always added) and "
     "write tradeoff.csv, tradeoff.png and a trade-off section of the report.",
 )
+@click.option(
+    "--scales",
+    callback=_check_scales,
+    metavar="S1,S2,...",
+    help="Comma-separated geo-bias scales of the scoring (e.g. nn50,100km), instead of the "
+    "preset's.",
+)
 @click.option("--no-score", is_flag=True, help="Skip the geo-bias scoring with pygbs.")
 @click.option("--no-report", is_flag=True, help="Skip report.html.")
 @click.option(
@@ -399,9 +418,10 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_opti
 @_common
 @guarded
 def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambdas: list | None,
-            no_score: bool, no_report: bool, scheduler: str | None, data_options: dict,
-            hparams: dict, epochs: int | None, lr: float | None, lr_decay: float | None,
-            batch_size: int | None, patience: int | None, debias: str | None,
+            scales: tuple | None, no_score: bool, no_report: bool, scheduler: str | None,
+            data_options: dict, hparams: dict, epochs: int | None, lr: float | None,
+            lr_decay: float | None, batch_size: int | None, patience: int | None,
+            debias: str | None,
             debias_scale: str | None, debias_centres: int | None, device: str, seed: int,
             resume: bool, threads: int | None, no_progress: bool, out: str,
             force: bool) -> None:  # fmt: skip
@@ -410,8 +430,8 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     Writes OUT/predictions/<model>.csv, OUT/runs/<model>/ (model.pt, metrics.json),
     OUT/zoo.csv and OUT/zoo.md (one row per model: top-1/top-3/MRR or R2/MAE/RMSE, then the
     geo-bias columns <score>@<scale> of `pygbs compare` at the preset's scales (demo: nn100,
-    nn200; full: 100km, 1000km, nn50) for the unmarked, marked and performance SSI),
-    OUT/compare/ and OUT/report.html (when pygbs can write it).
+    nn200; full: 100km, 1000km, nn50; --scales replaces them) for the unmarked, marked and
+    performance SSI), OUT/compare/ and OUT/report.html (when pygbs can write it).
 
     \b
     Examples:
@@ -421,7 +441,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
           --data-option benchmark=yfcc --preset full --device cuda --out out/yfcc
       encoders zoo --dataset synthetic-vmf --scheduler tcp://10.0.0.5:8786 --out out/demo
       encoders zoo --dataset synthetic-vmf --encoders xyz,Sphere2Vec-sphereC \\
-          --debias-lambdas 0,0.1,0.5,1 --out out/tradeoff
+          --debias-lambdas 0,0.1,0.5,1 --scales nn50,100km --out out/tradeoff
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
@@ -474,7 +494,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
             ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
             hparams=hparams or None, device=device, seed=seed, score=not no_score,
             report=not no_report, resume=resume, progress=False if no_progress else "auto",
-            scheduler=scheduler, debias_lambdas=debias_lambdas,
+            scheduler=scheduler, debias_lambdas=debias_lambdas, scales=scales,
         )  # fmt: skip
         ws.files = output_files(out, result.table["model"])
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))

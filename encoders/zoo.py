@@ -56,6 +56,7 @@ __all__ = [
     "SCORES",
     "Preset",
     "ZooResult",
+    "check_scales",
     "output_files",
     "run_zoo",
     "zoo_markdown",
@@ -170,6 +171,40 @@ class ZooResult:
     out_dir: Path
     comparison: Any = None
     report: Path | None = None
+
+
+def check_scales(scales: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The zoo's geo-bias scales, validated with ``pygbs``'s scale parser.
+
+    Parameters
+    ----------
+    scales : list of str
+        ``pygbs`` scale strings (``"nn50"``, ``"100km"``, ...).
+
+    Returns
+    -------
+    tuple of str
+        The scales' canonical names (``"nn"`` -> ``"nn50"``, ``"100 km"`` -> ``"100km"``),
+        in the given order.
+
+    Raises
+    ------
+    InputError
+        For no scale, a malformed scale (the parser's one-line message) or one given twice
+        (``"100km"`` and ``"100 km"`` are the same scale).
+    """
+    from pygbs.scales import parse_scale
+
+    out = tuple(s.strip() for s in scales)
+    if not out:
+        raise InputError("give at least one geo-bias scale, e.g. nn50,100km")
+    seen: dict[str, str] = {}
+    for s in out:
+        name = parse_scale(s).name
+        if name in seen:
+            raise InputError(f"scale {s!r} is given twice (as {seen[name]!r})")
+        seen[name] = s
+    return tuple(seen)
 
 
 def _metric_columns(task: str) -> tuple[str, ...]:
@@ -309,6 +344,7 @@ def run_zoo(
     progress: bool | str = "auto",
     scheduler: Any = None,
     debias_lambdas: list[float] | None = None,
+    scales: list[str] | tuple[str, ...] | None = None,
 ) -> ZooResult:
     """Train and evaluate the zoo on one dataset, then score every model's geo-bias.
 
@@ -354,6 +390,10 @@ def run_zoo(
         ``trainer_options``, the kind ``'marked-ssi'`` by default) and write the trade-off
         table ``tradeoff.csv``, its plot ``tradeoff.png`` and a report section
         (docs/debiasing.md). ``no_prior`` is trained at weight 0 only.
+    scales : list of str, optional
+        Geo-bias scales of the scoring (``pygbs`` scale strings such as ``"nn50"`` or
+        ``"100km"``), instead of the preset's; the trade-off table's paired differences are
+        computed at these scales.
 
     Returns
     -------
@@ -363,11 +403,13 @@ def run_zoo(
     ------
     InputError
         With ``resume``, when a run in ``out_dir`` was trained with other settings (one
-        line naming the run folder and the setting).
+        line naming the run folder and the setting); for a malformed or repeated scale.
     """
     if preset not in PRESETS:
         raise InputError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
     pre = PRESETS[preset]
+    if scales is not None:
+        pre = replace(pre, scales=check_scales(scales))
     out = Path(out_dir)
     t_start = time.perf_counter()
     if isinstance(dataset, GeoDataset):

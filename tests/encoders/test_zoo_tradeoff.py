@@ -175,3 +175,41 @@ def test_zoo_cli_tradeoff_with_the_real_loss(tmp_path):
     assert (out / "tradeoff.png").is_file()
     doc = json.loads((out / "runs" / "xyz@debias1" / "metrics.json").read_text())
     assert doc["trainer"]["debias_scale"] == "nn20" and "train_geo_loss" in doc["epochs"][0]
+
+
+def test_zoo_cli_scales_replace_the_presets(geo_stub, tmp_path):
+    data = ["--dataset", "synthetic-vmf", "--data-option", "n_train=200", "--data-option",
+            "n_val=40", "--data-option", "n_test=150", "--data-option",
+            "num_classes=5"]  # fmt: skip
+    small = ["--epochs", "1", "--batch-size", "100", "--hparam", "spa_embed_dim=16",
+             "--hparam", "hidden_dim=16", "--no-progress", "--no-report"]  # fmt: skip
+    runner = CliRunner()
+    out = tmp_path / "zoo"
+    res = runner.invoke(main, ["zoo", *data, *small, "--encoders", "xyz", "--debias-lambdas",
+                               "0.5", "--scales", "nn20, 2000 km", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "zoo.json").read_text())
+    assert meta["scales"] == ["nn20", "2000km"]
+    trade = pd.read_csv(out / "tradeoff.csv")
+    geo = [c for c in trade.columns if "_ssi@" in c and "_diff" not in c]
+    assert geo == ["marked_ssi@nn20", "marked_ssi@2000km", "performance_ssi@nn20",
+                   "performance_ssi@2000km"]  # fmt: skip
+    # the paired differences at the requested scales: every centre is scored at nn20
+    for c in ("marked_ssi@nn20", "performance_ssi@nn20"):
+        row = trade.iloc[2]
+        assert row[c + "_diff_ci_low"] <= row[c + "_diff"] <= row[c + "_diff_ci_high"]
+    zoo = pd.read_csv(out / "zoo.csv")
+    assert not any(c.endswith(("@nn100", "@nn200")) for c in zoo.columns)  # not the preset's
+    for value, word in (
+        ("nn20,5mi", "5mi"),
+        ("nn20,nn20", "given twice"),
+        ("100km,100 km", "given twice"),
+        (",", "at least one"),
+        ("nn0", "nn0"),
+    ):
+        res = runner.invoke(main, ["zoo", *data, "--encoders", "xyz", "--scales", value,
+                                   "--out", str(tmp_path / "bad")])  # fmt: skip
+        errors = [line for line in res.output.splitlines() if line.startswith("Error")]
+        assert res.exit_code == 2 and len(errors) == 1, (value, res.output)
+        assert word in errors[0] and "--scales" in errors[0], (value, res.output)
+    assert not (tmp_path / "bad").exists()
