@@ -197,11 +197,11 @@ def _common(f: Any) -> Any:
         click.option("--patience", type=click.IntRange(min=1),
                      help="Early stopping: epochs without validation improvement."),
         click.option("--debias", metavar="KIND", callback=_check_debias_kind,
-                     help="Kind of geo-bias term added to the loss: marked-ssi (the default "
-                          "once a weight is given), performance-ssi, sri-lag, ... "
+                     help="Kind of geo-bias term added to the loss: performance-ssi (the "
+                          "default once a weight is given), marked-ssi, sri-lag, ... "
                           "(docs/debiasing.md)."),
         click.option("--debias-scale", metavar="SCALE", callback=_check_scale,
-                     help="Scale of the geo-bias term: <r>km or nn<K> (default 100km)."),
+                     help="Scale of the geo-bias term: <r>km or nn<K> (default nn50)."),
         click.option("--debias-centres", type=click.IntRange(min=1),
                      help="Centres drawn per training step for the geo-bias term (default 256)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",

@@ -136,7 +136,7 @@ def test_settings_record_the_term_only_when_on(geo_stub, tiny, tmp_path):
     assert not any(k.startswith("debias") for k in off["trainer"])
     on = run_settings("xyz", tiny, Trainer(debias="sri-lag", debias_lambda=0.1))
     assert {k: v for k, v in on["trainer"].items() if k.startswith("debias")} == {
-        "debias": "sri-lag", "debias_lambda": 0.1, "debias_scale": "100km", "debias_centres": 256
+        "debias": "sri-lag", "debias_lambda": 0.1, "debias_scale": "nn50", "debias_centres": 256
     }  # fmt: skip
     # a run saved before the geo-bias options existed resumes as a run without the term
     run = tmp_path / "old"
@@ -157,8 +157,8 @@ def test_train_cli_flags(geo_stub, tmp_path):
     res = runner.invoke(main, [*args, "--debias-lambda", "0.5", "--debias-scale", "1000km"])
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metrics.json").read_text())
-    # --debias-lambda alone: the kind is marked-ssi
-    assert doc["trainer"]["debias"] == "marked-ssi" and doc["trainer"]["debias_lambda"] == 0.5
+    # --debias-lambda alone: the kind is performance-ssi
+    assert doc["trainer"]["debias"] == "performance-ssi" and doc["trainer"]["debias_lambda"] == 0.5
     assert doc["trainer"]["debias_scale"] == "1000km"
     assert "train_geo_loss" in doc["epochs"][0]
     # resuming with another weight is refused, naming the setting

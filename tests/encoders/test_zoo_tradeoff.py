@@ -43,7 +43,9 @@ def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
     assert res.table["model"].tolist() == ["no_prior", "xyz", "xyz@debias0.5"]
     assert res.table["debias_lambda"].tolist() == [0.0, 0.0, 0.5]
     run = json.loads((tmp_path / "runs" / "xyz@debias0.5" / "metrics.json").read_text())
-    assert run["trainer"]["debias"] == "marked-ssi" and run["trainer"]["debias_lambda"] == 0.5
+    # the zoo's default kind and scale of the term (docs/debiasing.md)
+    assert run["trainer"]["debias"] == "performance-ssi" and run["trainer"]["debias_lambda"] == 0.5
+    assert run["trainer"]["debias_scale"] == "nn50"
     base = json.loads((tmp_path / "runs" / "xyz" / "metrics.json").read_text())
     assert base["trainer"]["debias_lambda"] == 0.0 and "train_geo_loss" not in base["epochs"][0]
 
@@ -76,13 +78,12 @@ def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
         assert trade.loc[2, col + "_diff_ci_low"] <= trade.loc[2, col + "_diff"]
         assert trade.loc[2, col + "_diff"] <= trade.loc[2, col + "_diff_ci_high"]
     assert trade.loc[:1, diffs].isna().all().all()  # weight 0: the reference itself
-    # the Pareto front on (top1, marked SSI): at the term's scale (100km), or, where the
-    # runs cannot be told apart there (these 150 test points are sparse: few or no centres
-    # are scored at 100km), at the first scale where they can
+    # the Pareto front on (top1, marked SSI): at the term's scale (nn50, the default), or,
+    # where the runs cannot be told apart there, at the first scale where they can
     meta = json.loads((tmp_path / "zoo.json").read_text())
     bias = meta["tradeoff"]["geo_bias"]
-    flat = trade["marked_ssi@100km"].dropna().nunique() < 2
-    assert bias == ("marked_ssi@1000km" if flat else "marked_ssi@100km")
+    order = ["marked_ssi@nn50", "marked_ssi@100km", "marked_ssi@1000km"]
+    assert bias == [c for c in order if trade[c].dropna().nunique() > 1][0]
     front = pareto_front(trade["top1"].to_numpy(), trade[bias].to_numpy())
     assert trade["pareto"].tolist() == front.tolist() and front.any()
 
