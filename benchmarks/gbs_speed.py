@@ -174,6 +174,32 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t
 
 
+def _time_baseline(
+    args: argparse.Namespace,
+    sc: Any,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    values: np.ndarray,
+    rows: np.ndarray,
+) -> tuple[float, list[float]]:
+    """Median and all wall times of the dense baseline on ``rows`` at scale ``sc``."""
+    from pygbs._dense import dense_score
+
+    kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
+    log.info("baseline %s: %d centres x %d", sc.name, rows.shape[0], args.repeats)
+    return _median_time(
+        args.repeats,
+        dense_score,
+        lat,
+        lon,
+        values,
+        rows,
+        k_max=args.k_max,
+        min_points=args.min_points,
+        **kw,
+    )
+
+
 def _median_time(repeats: int, fn: Any, *args: Any, **kwargs: Any) -> tuple[float, list[float]]:
     """Median wall time of ``repeats`` calls (and all of them)."""
     times = [_timed(fn, *args, **kwargs)[1] for _ in range(max(repeats, 1))]
@@ -211,7 +237,6 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         return _report(_run_whole_process(args, path), _format_whole_process, args.json)
     score = _require_score()
 
-    from pygbs._dense import dense_score
     from pygbs.coding import code_performance
     from pygbs.io import read_predictions
     from pygbs.scales import parse_scale
@@ -249,20 +274,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
 
     per_scale: dict[str, Any] = {}
     for s in scales:
-        sc = parsed[s]
-        kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
-        log.info("baseline %s: %d centres x %d", s, base_rows.shape[0], args.repeats)
-        base_s, base_all = _median_time(
-            args.repeats,
-            dense_score,
-            lat,
-            lon,
-            values,
-            base_rows,
-            k_max=args.k_max,
-            min_points=args.min_points,
-            **kw,
-        )
+        base_s, base_all = _time_baseline(args, parsed[s], lat, lon, values, base_rows)
         log.info("ours %s: %d centres x %d", s, n_fast, args.repeats)
         ours_s, ours_all = _median_time(
             args.repeats, score, pred, scales=[s], centres=fast_rows, **common
@@ -460,7 +472,6 @@ def _reference_run(
 
 def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     """``pygbs score`` as a process against the dense baseline, per centre."""
-    from pygbs._dense import dense_score
     from pygbs.coding import code_performance
     from pygbs.io import read_predictions
     from pygbs.scales import parse_scale
@@ -484,20 +495,8 @@ def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
         ref_csv = _reference_input(path, tmp) if args.reference is not None else None
         for s in scales:
             sc = parsed[s]
-            kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
             load_start = _load()
-            log.info("baseline %s: %d centres x %d", s, n_base, args.repeats)
-            base_s, base_all = _median_time(
-                args.repeats,
-                dense_score,
-                lat,
-                lon,
-                values,
-                base_rows,
-                k_max=args.k_max,
-                min_points=args.min_points,
-                **kw,
-            )
+            base_s, base_all = _time_baseline(args, sc, lat, lon, values, base_rows)
             cmd = [
                 *_pygbs_command(),
                 "score",
