@@ -210,6 +210,12 @@ def _csr_take(ptr: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _check_lonlat_array(lonlat: object) -> np.ndarray:
+    """``lonlat`` as a contiguous float64 ``(n, 2)`` array, checked.
+
+    The ranges are the encoders' (:mod:`encoders._validation`); an :class:`InputError`
+    names the first bad row.
+    """
+    from encoders._validation import LAT_MAX, LON_MAX, LON_MIN
     from pygbs.errors import InputError
 
     a = np.asarray(lonlat, dtype=np.float64)
@@ -218,12 +224,12 @@ def _check_lonlat_array(lonlat: object) -> np.ndarray:
     if a.shape[0] == 0:
         raise InputError("lonlat is empty: the geo-bias loss needs located training samples")
     bad = ~np.isfinite(a).all(axis=1)
-    bad |= (a[:, 0] < -180.0) | (a[:, 0] > 360.0) | (np.abs(a[:, 1]) > 90.0)
+    bad |= (a[:, 0] < LON_MIN) | (a[:, 0] >= LON_MAX) | (np.abs(a[:, 1]) > LAT_MAX)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
             f"lonlat row {i} is ({float(a[i, 0])!r}, {float(a[i, 1])!r}); expected finite lon in "
-            "[-180, 360] and lat in [-90, 90] degrees"
+            f"[{LON_MIN:g}, {LON_MAX:g}) and lat in [-{LAT_MAX:g}, {LAT_MAX:g}] degrees"
         )
     return np.ascontiguousarray(a)
 

@@ -30,7 +30,18 @@ from encoders.data import Split
 from encoders.losses import full_loss, random_lonlat
 from encoders.metrics import classification_metrics, regression_metrics
 
-__all__ = ["TASKS", "ClassificationTask", "RegressionTask", "Task", "amp_dtype", "get_task"]
+__all__ = [
+    "EVAL_BATCH",
+    "TASKS",
+    "ClassificationTask",
+    "RegressionTask",
+    "Task",
+    "amp_dtype",
+    "get_task",
+]
+
+#: Rows per batch at evaluation time.
+EVAL_BATCH = 8192
 
 
 def amp_dtype() -> torch.dtype:
@@ -124,7 +135,7 @@ class Task:
         device: torch.device,
         *,
         amp: bool = True,
-        batch_size: int = 8192,
+        batch_size: int = EVAL_BATCH,
     ) -> np.ndarray:
         """Test-time predictions of ``model`` on ``split`` (see :func:`encoders.train.predict`)."""
         was_training = model.training

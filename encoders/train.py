@@ -44,7 +44,7 @@ from encoders.callbacks import (
     ProgressBar,
 )
 from encoders.data import GeoDataset, Split
-from encoders.tasks import Task, amp_dtype, get_task
+from encoders.tasks import EVAL_BATCH, Task, amp_dtype, get_task
 from pygbs.outputs import atomic_path, write_text_atomic
 from pygbs.runtime import check_interrupt
 
@@ -70,8 +70,6 @@ log = logging.getLogger(__name__)
 NO_PRIOR = "no_prior"
 #: Checkpoint file written after every epoch (inside ``out_dir``).
 CHECKPOINT = "checkpoint.pt"
-#: Rows per batch at evaluation time.
-EVAL_BATCH = 8192
 #: Trainer options that say where and how a run is shown, not what it computes: they may
 #: change when a run is resumed (docs/training.md, "Resuming a run").
 _RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume"})
