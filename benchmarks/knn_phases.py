@@ -3,8 +3,12 @@
 Runs the per-centre steps of :func:`pygbs._kernels.ssi.ssi_batch` on one thread over a
 seeded sample of centres, cumulatively (pattern; + cell grid; + k-NN graph; + unmarked and
 marked scores), and prints microseconds per centre (the fastest of ``--repeats`` runs) and
-the mean pattern size. Times are the process's CPU time (one thread), so other jobs on a
-shared machine change them far less than wall time. Example::
+the mean pattern size. The last two steps replace the full k-NN graph with the graph of
+the ``pygbs`` method (:func:`pygbs._kernels.ssi.statistic_graph`: background points whose
+neighbours are provably all background points are not searched), which ``pygbs score``
+uses by default; the share of background points so decided is printed too.
+Times are the process's CPU time (one thread), so other jobs on a shared machine change
+them far less than wall time. Example::
 
     python benchmarks/knn_phases.py --scale 100km --centres 3000
 """
@@ -31,7 +35,14 @@ from pygbs.scales import parse_scale
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = "../shared/data/predictions/torchspatial/eval_yfcc__test_NeRF.csv.gz"
-STEPS = ("pattern", "+ cell grid", "+ k-NN graph", "+ 2 scores")
+STEPS = (
+    "pattern",
+    "+ cell grid",
+    "+ k-NN graph",
+    "+ 2 scores",
+    "+ statistic graph",
+    "+ 2 scores",
+)
 
 
 @njit
@@ -53,8 +64,14 @@ def _run(step, lat, lon, coslat, xyz, marks, centres, indptr, indices, radius, r
         elif step == 1:
             acc += cells.build_cells(pxyz, clat, clon)[0][0]
         else:
-            nbr = K.knn_graph(plat, plon, pcos, pxyz, clat, clon, 4, True)
-            if step == 2:
+            if step < 4:
+                nbr = K.knn_graph(plat, plon, pcos, pxyz, clat, clon, 4, True)
+            else:
+                rings = bg.grid_shape(radius[c], n)[1]
+                nbr = K.statistic_graph(
+                    plat, plon, pcos, pxyz, clat, clon, 4, True, n, rings, table[2]
+                )
+            if step == 2 or step == 4:
                 acc += nbr[0, 0]
                 continue
             out = np.empty(K.N_OUT)
@@ -67,6 +84,27 @@ def _run(step, lat, lon, coslat, xyz, marks, centres, indptr, indices, radius, r
             K.score_pattern(z, nbr, K.METHOD_PYGBS, 0, 0, out)
             acc += out[0]
     return acc
+
+
+@njit
+def _skipped(lat, lon, coslat, xyz, marks, centres, indptr, indices, radius, rot, table):
+    """Background points, and those that :func:`cells.background_only` decides."""
+    total = 0
+    decided = 0
+    for c in range(centres.shape[0]):
+        ids = indices[indptr[c] : indptr[c + 1]]
+        n = ids.shape[0]
+        if n < 5:
+            continue
+        plat, plon, pcos, pxyz = K.build_pattern(
+            lat, lon, coslat, xyz, ids, radius[c], rot[c], table
+        )
+        grid = cells.build_cells(pxyz, lat[centres[c]], lon[centres[c]])
+        rings = bg.grid_shape(radius[c], n)[1]
+        skip = cells.background_only(pxyz, n, rings, table[2], grid, 4)
+        total += pxyz.shape[0] - n
+        decided += skip.sum()
+    return total, decided
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{path.name}, {args.scale}: {n_scored} centres scored, mean pattern "
         f"{m_mean:.0f} points ({sizes[scored].mean():.0f} samples); one thread"
+    )
+    total, decided = _skipped(*data)
+    print(
+        f"  background points decided without a search (statistic graph): "
+        f"{decided / max(total, 1):.1%} of {total / n_scored:.0f} per centre"
     )
     for step, name in enumerate(STEPS):
         _run(step, *data)  # compile

@@ -198,12 +198,77 @@ def _settle(plat, plon, pcos, xyz, q, k, out_i, tie_rtol, bd2, bi, bh, n):
     return k
 
 
+@njit(cache=True, inline="always")
+def _chord2(xyz, a, b):
+    """Squared chord between points ``a`` and ``b`` (as the searches compute it)."""
+    e0 = xyz[b, 0] - xyz[a, 0]
+    e1 = xyz[b, 1] - xyz[a, 1]
+    e2 = xyz[b, 2] - xyz[a, 2]
+    return e0 * e0 + e1 * e1 + e2 * e2
+
+
 @njit(cache=True)
-def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
+def background_only(xyz, n, rings, first, grid, k):
+    """The background points whose ``k`` nearest other points are all background points.
+
+    Points ``n..m`` of the pattern are the background grid, ring after ring (ring ``l``
+    at ``n + first[l - 1]:n + first[l]``, :func:`pygbs._kernels.background.bearings`).
+    The largest squared chord from a background point to its ``ceil(k / 2)`` nearest grid
+    points on each side along its ring (``2 ceil(k / 2) >= k`` distinct points, so an upper
+    bound of its k-th nearest distance), widened by twice the near-tie window of the
+    search, gives a bound; the point is flagged when no sample lies in the tangent-plane
+    square that holds every point within that bound (the planar distance is a lower bound
+    of the chord, see the module docstring), counted in O(1) from 2-D prefix sums of the
+    samples per cell. Returns a bool array of length ``m``, False for the samples and
+    wherever the bound does not prove it.
+
+    A tighter bound (adding points of the neighbouring rings) or checking the samples of
+    the square one by one decided more points but cost more than it saved (measured with
+    ``benchmarks/knn_phases.py``; docs/benchmarks.md).
+    """
+    px, py, cs, nside, cell_start, items, sxyz, cell = grid
+    m = xyz.shape[0]
+    skip = np.zeros(m, np.bool_)
+    h = (k + 1) // 2
+    pre = np.zeros((nside + 1, nside + 1), np.int64)
+    for t in range(n):
+        c = cell[t]
+        cy = c // nside
+        pre[cy + 1, c - cy * nside + 1] += 1
+    for y in range(1, nside + 1):
+        for x in range(1, nside + 1):
+            pre[y, x] += pre[y - 1, x] + pre[y, x - 1] - pre[y - 1, x - 1]
+    for ring in range(1, rings + 1):
+        b0 = n + first[ring - 1]
+        nl = first[ring] - first[ring - 1]
+        if 2 * h > nl - 1:
+            continue  # too few points on this ring for the bound
+        for j in range(nl):
+            a = b0 + j
+            u = 0.0
+            for o in range(1, h + 1):
+                u = max(u, _chord2(xyz, a, b0 + (j + o) % nl))
+                u = max(u, _chord2(xyz, a, b0 + (j - o + nl) % nl))
+            # twice the near-tie window of _window (rounding of the candidates' chords)
+            bound = u * (1.0 + 4.0 * _CLOSE) + 4.0 * _CLOSE_ABS
+            r = math.sqrt(bound) * (1.0 + 1e-9) + 1e-15  # and of the plane coordinates
+            x0 = max(int((px[a] - r) / cs), 0)
+            x1 = min(int((px[a] + r) / cs), nside - 1)
+            y0 = max(int((py[a] - r) / cs), 0)
+            y1 = min(int((py[a] + r) / cs), nside - 1)
+            inside = pre[y1 + 1, x1 + 1] - pre[y0, x1 + 1] - pre[y1 + 1, x0] + pre[y0, x0]
+            skip[a] = inside == 0
+    return skip
+
+
+@njit(cache=True)
+def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol, skip):
     """The ``k`` nearest points of every point, as an (m, k) table padded with -1.
 
     ``plat``, ``plon``, ``pcos`` may hold NaN for points whose angles have not been
-    computed (they are derived from ``xyz`` when a near-tie needs them).
+    computed (they are derived from ``xyz`` when a near-tie needs them). The rows of the
+    points with ``skip[q]`` True are not searched and stay -1 (``skip`` may be empty:
+    every row is searched).
 
     ``reference_rule``: a point is its own candidate (the caller drops it), else it is
     excluded. Each query takes the fast path of the module docstring (inline here: per
@@ -233,7 +298,10 @@ def knn_table(plat, plon, pcos, xyz, grid, k, reference_rule, tie_rtol):
     tie_i = np.empty((tie_cap, k + EXTRA), np.int64)
     n_tie = 0
     thr = np.inf  # squared chord threshold, from the previous query's k-th neighbour
+    any_skip = skip.shape[0] > 0
     for q in range(m):
+        if any_skip and skip[q]:
+            continue
         exclude = -1 if reference_rule else q
         c = cell[q]
         cy = c // nside

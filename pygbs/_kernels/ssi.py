@@ -83,6 +83,38 @@ def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table, angles=False):
 
 
 @njit(cache=True)
+def _graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, rings, first):
+    """:func:`knn_graph`; with ``n >= 0``, :func:`statistic_graph` of ``n`` samples."""
+    m = xyz.shape[0]
+    kk = min(k, m - 1)
+    width = kk + 1 if reference_rule else kk
+    grid = cells.build_cells(xyz, center_lat, center_lon)
+    if n >= 0:
+        skip = cells.background_only(xyz, n, rings, first, grid, kk)
+    else:
+        skip = np.zeros(0, np.bool_)
+    tol = 0.0 if reference_rule else kdtree.TIE_RTOL
+    nbr = cells.knn_table(plat, plon, pcos, xyz, grid, width, reference_rule, tol, skip)
+    if reference_rule:
+        # the reference rule queried each point itself too: drop it where present (in
+        # place, the later entries move up and the row ends with -1)
+        for a in range(m):
+            t = 0
+            for j in range(width):
+                b = nbr[a, j]
+                if b != a and b >= 0:
+                    nbr[a, t] = b
+                    t += 1
+            for j in range(t, width):
+                nbr[a, j] = -1
+    for a in range(skip.shape[0]):
+        if skip[a]:
+            for j in range(kk):
+                nbr[a, j] = a
+    return nbr
+
+
+@njit(cache=True)
 def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     """Directed k-NN table of the ``m`` pattern points, -1 padded.
 
@@ -98,26 +130,37 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     with ``k + 1`` or more coincident points of lower index is then not in its own list and
     keeps ``k + 1`` neighbours; shape (m, k + 1).
     """
-    m = xyz.shape[0]
-    kk = min(k, m - 1)
-    width = kk + 1 if reference_rule else kk
-    grid = cells.build_cells(xyz, center_lat, center_lon)
-    tol = 0.0 if reference_rule else kdtree.TIE_RTOL
-    nbr = cells.knn_table(plat, plon, pcos, xyz, grid, width, reference_rule, tol)
-    if not reference_rule:
-        return nbr
-    # the reference rule queried each point itself too: drop it where present (in place,
-    # the later entries move up and the row ends with -1)
-    for a in range(m):
-        t = 0
-        for j in range(width):
-            b = nbr[a, j]
-            if b != a and b >= 0:
-                nbr[a, t] = b
-                t += 1
-        for j in range(t, width):
-            nbr[a, j] = -1
-    return nbr
+    return _graph(
+        plat,
+        plon,
+        pcos,
+        xyz,
+        center_lat,
+        center_lon,
+        k,
+        reference_rule,
+        -1,
+        0,
+        np.zeros(1, np.int64),
+    )
+
+
+@njit(cache=True)
+def statistic_graph(
+    plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, rings, first
+):
+    """:func:`knn_graph` as far as the statistic ``S`` of a labelling needs it.
+
+    The pattern is ``n`` samples then the background grid of ``rings`` rings (``first``:
+    the ring offsets of :func:`pygbs._kernels.background.bearings`). Where
+    :func:`pygbs._kernels.cells.background_only` proves that a background point's
+    nearest points are all background points, its row is not searched: it lists the
+    point itself as often as it has neighbours. Every background point has the label 0,
+    so :func:`pygbs._kernels.stats.centred_statistic` adds the same terms in the same
+    order as on the full graph and ``S`` is the same to the last bit; the graph constants
+    (``S0``, ``S1``, ``S2``) and permutations need :func:`knn_graph`.
+    """
+    return _graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, rings, first)
 
 
 @njit(cache=True)
@@ -214,6 +257,8 @@ def ssi_batch(
             n = indptr[c + 1] - indptr[c]
             max_rings = max(max_rings, bg.grid_shape(radius[c], n)[1])
     table = bg.bearings(max_rings)
+    # the pygbs method's S needs only the labels of each point's neighbours (D3)
+    labels_only = method == METHOD_PYGBS
     for c in prange(nc):
         if not active[c]:
             continue
@@ -222,7 +267,14 @@ def ssi_batch(
         cseed = (seed * 1000003 + centres[c]) % 4294967296
         plat, plon, pcos, pxyz = build_pattern(lat, lon, coslat, xyz, ids, radius[c], rot[c], table)
         m = pxyz.shape[0]
-        nbr = knn_graph(plat, plon, pcos, pxyz, lat[centres[c]], lon[centres[c]], k, reference_rule)
+        clat, clon = lat[centres[c]], lon[centres[c]]
+        if labels_only:
+            rings = bg.grid_shape(radius[c], n)[1]
+            nbr = statistic_graph(
+                plat, plon, pcos, pxyz, clat, clon, k, reference_rule, n, rings, table[2]
+            )
+        else:
+            nbr = knn_graph(plat, plon, pcos, pxyz, clat, clon, k, reference_rule)
         if want_marked:
             z = np.zeros(m)
             for t in range(n):
@@ -241,9 +293,23 @@ def ssi_batch(
             glat, glon, gcos, gxyz = build_pattern(
                 lat, lon, coslat, xyz, gids, radius[c], rot[c], table
             )
-            gnbr = knn_graph(
-                glat, glon, gcos, gxyz, lat[centres[c]], lon[centres[c]], k, reference_rule
-            )
+            if labels_only:
+                rings = bg.grid_shape(radius[c], gids.shape[0])[1]
+                gnbr = statistic_graph(
+                    glat,
+                    glon,
+                    gcos,
+                    gxyz,
+                    clat,
+                    clon,
+                    k,
+                    reference_rule,
+                    gids.shape[0],
+                    rings,
+                    table[2],
+                )
+            else:
+                gnbr = knn_graph(glat, glon, gcos, gxyz, clat, clon, k, reference_rule)
             z = np.zeros(gxyz.shape[0])
             z[: gids.shape[0]] = 1.0
             score_pattern(z, gnbr, method, permutations, cseed, out[c, 0])

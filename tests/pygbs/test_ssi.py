@@ -453,3 +453,83 @@ def test_signed_error_scored_on_its_size():
     signed = pygbs.score(df, scales=["nn10"], transform="none")
     assert signed.summary["input"]["coding"]["transform"] == "none"
     assert signed.summary["input"]["coding"]["threshold"] == pytest.approx(np.median(err))
+
+
+def _pattern_and_rings(lat, lon, radius):
+    """A pattern as the kernel builds it (background angles NaN), and its ring count."""
+    from pygbs._kernels.background import grid_shape
+
+    n = len(lat)
+    rot = rotations(lat[:1], lon[:1])[0]
+    table = bearings(100)
+    pattern = K.build_pattern(
+        lat, lon, np.cos(lat), to_unit_vectors(lat, lon), np.arange(n), radius, rot, table
+    )
+    return pattern, grid_shape(radius, n)[1], table[2]
+
+
+def _statistic_cases():
+    """(label, lat, lon, radius) in radians: clustered, uniform, on background points."""
+    rng = np.random.default_rng(31)
+    out = []
+    for spread, n in ((0.02, 90), (0.45, 60), (0.3, 120)):
+        lat = np.radians(48 + rng.uniform(-spread, spread, n))
+        lon = np.radians(2 + rng.uniform(-spread, spread, n))
+        out.append((f"spread {spread}", lat, lon, np.radians(0.5)))
+    # samples placed exactly on background points and halfway between two of them, and
+    # a cluster: rows of those background points must not be skipped
+    lat = np.radians(10 + rng.uniform(-0.01, 0.01, 40))
+    lon = np.radians(-70 + rng.uniform(-0.01, 0.01, 40))
+    (plat, plon, pcos, pxyz), _, _ = _pattern_and_rings(lat, lon, np.radians(0.5))
+    bg_lat = np.arcsin(pxyz[40:, 2])
+    bg_lon = np.arctan2(pxyz[40:, 1], pxyz[40:, 0])
+    pick = rng.choice(len(bg_lat) - 1, 12, replace=False)
+    # and at 0.9 times a background point's nearest-neighbour distance from it, in a
+    # random direction: inside its k-NN, near the edge of the region searched for samples
+    near = rng.choice(len(bg_lat), 30, replace=False)
+    d = np.array([np.sort(np.linalg.norm(pxyz[40:] - pxyz[40 + i], axis=1))[1] for i in near])
+    theta = rng.uniform(0, 2 * np.pi, len(near))
+    near_lat = bg_lat[near] + 0.9 * d * np.cos(theta)
+    near_lon = bg_lon[near] + 0.9 * d * np.sin(theta) / np.cos(bg_lat[near])
+    lat = np.concatenate([lat, bg_lat[pick], (bg_lat[pick] + bg_lat[pick + 1]) / 2, near_lat])
+    lon = np.concatenate([lon, bg_lon[pick], (bg_lon[pick] + bg_lon[pick + 1]) / 2, near_lon])
+    out.append(("on the grid", lat, lon, np.radians(0.5)))
+    return out
+
+
+@pytest.mark.parametrize("reference_rule", [True, False])
+@pytest.mark.parametrize("k", [4, 7])
+@pytest.mark.parametrize("case", range(4))
+def test_statistic_graph_skips_only_background_rows_and_keeps_s(case, k, reference_rule):
+    """background_only flags only background points whose full k-NN row holds background
+    points alone, flags most of them on clustered samples, and S on the statistic graph
+    equals S on the full graph to the last bit for marked and unmarked labels."""
+    from pygbs._kernels import cells
+
+    label, lat, lon, radius = _statistic_cases()[case]
+    n = len(lat)
+    pattern, rings, first = _pattern_and_rings(lat, lon, radius)
+    plat, plon, pcos, pxyz = pattern
+    m = len(pxyz)
+    full = K.knn_graph(*[a.copy() for a in pattern[:3]], pxyz, lat[0], lon[0], k, reference_rule)
+    kk = min(k, m - 1)
+    grid = cells.build_cells(pxyz, lat[0], lon[0])
+    skip = cells.background_only(pxyz, n, rings, first, grid, kk)
+    assert not skip[:n].any()
+    truly = np.array([a >= n and bool((full[a][full[a] >= 0] >= n).all()) for a in range(m)])
+    assert not (skip & ~truly).any(), np.flatnonzero(skip & ~truly)  # never a wrong skip
+    if label == "spread 0.02":
+        assert skip[n:].mean() > 0.5, skip[n:].mean()  # the clustered case is mostly skipped
+    if label == "on the grid":
+        assert not truly[n:].all()  # the premise: some background rows hold samples
+    part = K.statistic_graph(
+        *[a.copy() for a in pattern[:3]], pxyz, lat[0], lon[0], k, reference_rule, n, rings, first
+    )
+    np.testing.assert_array_equal(part[~skip], full[~skip])
+    rng = np.random.default_rng(case)
+    marked = np.zeros(m)
+    marked[:n] = rng.choice([-1.0, 1.0], n)
+    unmarked = np.zeros(m)
+    unmarked[:n] = 1.0
+    for z in (marked, unmarked):
+        assert centred_statistic(z, part) == centred_statistic(z, full)
