@@ -336,18 +336,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "file": str(path),
         "n_samples": n,
         "read_seconds": read_s,
-        "parameters": {
-            "centres": int(base_rows.shape[0]),
-            "fast_centres": n_fast,
-            "scales": scales,
-            "scores": list(SCORES),
-            "k_max": args.k_max,
-            "min_points": args.min_points,
-            "method": "pygbs",
-            "k": 4,
-            "seed": args.seed,
-            "repeats": args.repeats,
-        },
+        "parameters": _parameters(args, int(base_rows.shape[0]), scales, fast_centres=n_fast),
         "compile": compile_info,
         "first_call_in_process": {
             "first_call_s": first_s,
@@ -359,6 +348,24 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": _machine(),
     }
     return _report(results, _format, args.json)
+
+
+def _parameters(
+    args: argparse.Namespace, centres: int, scales: list[str], **extra: Any
+) -> dict[str, Any]:
+    """The run's parameters as reported (both modes), plus ``extra``."""
+    return {
+        "centres": centres,
+        "scales": scales,
+        "scores": list(SCORES),
+        "k_max": args.k_max,
+        "min_points": args.min_points,
+        "method": "pygbs",
+        "k": 4,
+        "seed": args.seed,
+        "repeats": args.repeats,
+        **extra,
+    }
 
 
 def _report(results: dict[str, Any], fmt: Any, json_path: Path | None) -> dict[str, Any]:
@@ -626,20 +633,14 @@ def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
         "mode": "whole-process",
         "file": str(path),
         "n_samples": n,
-        "parameters": {
-            "centres": n_base,
-            "scales": scales,
-            "scores": list(SCORES),
-            "k_max": args.k_max,
-            "min_points": args.min_points,
-            "method": "pygbs",
-            "k": 4,
-            "seed": args.seed,
-            "repeats": args.repeats,
-            "startup_repeats": args.startup_repeats,
-            "target": args.target,
-            "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR"),
-        },
+        "parameters": _parameters(
+            args,
+            n_base,
+            scales,
+            startup_repeats=args.startup_repeats,
+            target=args.target,
+            numba_cache_dir=os.environ.get("NUMBA_CACHE_DIR"),
+        ),
         "startup": startup,
         "scales": per_scale,
         "machine": _machine(),
