@@ -78,9 +78,8 @@ def _run(step, lat, lon, coslat, xyz, marks, centres, indptr, indices, radius, r
             if step < 4:
                 nbr = K.knn_graph(plat, plon, pcos, pxyz, clat, clon, 4, True)
             else:
-                rings = bg.grid_shape(radius[c], n)[1]
                 nbr = K.statistic_graph(
-                    plat, plon, pcos, pxyz, clat, clon, 4, True, n, rings, table[2]
+                    plat, plon, pcos, pxyz, clat, clon, 4, True, n, radius[c], table[2]
                 )
             if step == 2 or step == 4:
                 acc += nbr[0, 0]

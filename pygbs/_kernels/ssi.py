@@ -83,13 +83,17 @@ def build_pattern(lat, lon, coslat, xyz, ids, radius, rot, table, angles=False):
 
 
 @njit(cache=True)
-def _graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, rings, first):
-    """:func:`knn_graph`; with ``n >= 0``, :func:`statistic_graph` of ``n`` samples."""
+def _graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, radius, first):
+    """:func:`knn_graph`; with ``n >= 0``, :func:`statistic_graph` of ``n`` samples.
+
+    ``radius`` and ``first`` (of the background grid) are used only with ``n >= 0``.
+    """
     m = xyz.shape[0]
     kk = min(k, m - 1)
     width = kk + 1 if reference_rule else kk
     grid = cells.build_cells(xyz, center_lat, center_lon)
     if n >= 0:
+        rings = bg.grid_shape(radius, n)[1]
         skip = cells.background_only(xyz, n, rings, first, grid, kk)
     else:
         skip = np.zeros(0, np.bool_)
@@ -130,29 +134,21 @@ def knn_graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule):
     with ``k + 1`` or more coincident points of lower index is then not in its own list and
     keeps ``k + 1`` neighbours; shape (m, k + 1).
     """
+    no_grid = np.zeros(1, np.int64)
     return _graph(
-        plat,
-        plon,
-        pcos,
-        xyz,
-        center_lat,
-        center_lon,
-        k,
-        reference_rule,
-        -1,
-        0,
-        np.zeros(1, np.int64),
+        plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, -1, 0.0, no_grid
     )
 
 
 @njit(cache=True)
 def statistic_graph(
-    plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, rings, first
+    plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, radius, first
 ):
     """:func:`knn_graph` as far as the statistic ``S`` of a labelling needs it.
 
-    The pattern is ``n`` samples then the background grid of ``rings`` rings (``first``:
-    the ring offsets of :func:`pygbs._kernels.background.bearings`). Where
+    The pattern is ``n`` samples then the automatic background grid of a neighbourhood of
+    ``radius`` (:func:`build_pattern`; ``first``: the ring offsets of
+    :func:`pygbs._kernels.background.bearings`). Where
     :func:`pygbs._kernels.cells.background_only` proves that a background point's
     nearest points are all background points, its row is not searched: it lists the
     point itself as often as it has neighbours. Every background point has the label 0,
@@ -160,7 +156,9 @@ def statistic_graph(
     order as on the full graph and ``S`` is the same to the last bit; the graph constants
     (``S0``, ``S1``, ``S2``) and permutations need :func:`knn_graph`.
     """
-    return _graph(plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, rings, first)
+    return _graph(
+        plat, plon, pcos, xyz, center_lat, center_lon, k, reference_rule, n, radius, first
+    )
 
 
 @njit(cache=True)
@@ -268,13 +266,10 @@ def ssi_batch(
         plat, plon, pcos, pxyz = build_pattern(lat, lon, coslat, xyz, ids, radius[c], rot[c], table)
         m = pxyz.shape[0]
         clat, clon = lat[centres[c]], lon[centres[c]]
-        if labels_only:
-            rings = bg.grid_shape(radius[c], n)[1]
-            nbr = statistic_graph(
-                plat, plon, pcos, pxyz, clat, clon, k, reference_rule, n, rings, table[2]
-            )
-        else:
-            nbr = knn_graph(plat, plon, pcos, pxyz, clat, clon, k, reference_rule)
+        n_labels = n if labels_only else -1
+        nbr = _graph(
+            plat, plon, pcos, pxyz, clat, clon, k, reference_rule, n_labels, radius[c], table[2]
+        )
         if want_marked:
             z = np.zeros(m)
             for t in range(n):
@@ -293,23 +288,10 @@ def ssi_batch(
             glat, glon, gcos, gxyz = build_pattern(
                 lat, lon, coslat, xyz, gids, radius[c], rot[c], table
             )
-            if labels_only:
-                rings = bg.grid_shape(radius[c], gids.shape[0])[1]
-                gnbr = statistic_graph(
-                    glat,
-                    glon,
-                    gcos,
-                    gxyz,
-                    clat,
-                    clon,
-                    k,
-                    reference_rule,
-                    gids.shape[0],
-                    rings,
-                    table[2],
-                )
-            else:
-                gnbr = knn_graph(glat, glon, gcos, gxyz, clat, clon, k, reference_rule)
+            n_labels = gids.shape[0] if labels_only else -1
+            gnbr = _graph(
+                glat, glon, gcos, gxyz, clat, clon, k, reference_rule, n_labels, radius[c], table[2]
+            )
             z = np.zeros(gxyz.shape[0])
             z[: gids.shape[0]] = 1.0
             score_pattern(z, gnbr, method, permutations, cseed, out[c, 0])

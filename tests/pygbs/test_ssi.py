@@ -26,7 +26,7 @@ def _with_background(lat, lon, radius):
         lat, lon, np.cos(lat), xyz, np.arange(len(lat)), radius, rot, table, True
     )
     lazy = K.build_pattern(lat, lon, np.cos(lat), xyz, np.arange(len(lat)), radius, rot, table)
-    assert np.isnan(lazy[0][len(lat):]).all() and np.array_equal(lazy[3], pxyz)
+    assert np.isnan(lazy[0][len(lat) :]).all() and np.array_equal(lazy[3], pxyz)
     blat, blon = background_points(lat[0], lon[0], radius, len(lat))
     n = len(lat)
     assert np.array_equal(plat[n:], blat) and np.array_equal(plon[n:], blon)
@@ -198,8 +198,11 @@ def test_chunking_does_not_change_results(monkeypatch):
     import pygbs.ssi
 
     df = _random_table(seed=11, n=160)
-    kw = dict(scales=["600km", "nn12"], scores=["unmarked", "marked", "sri-lag", "sri-sector"],
-              sri_threshold=3)
+    kw = dict(
+        scales=["600km", "nn12"],
+        scores=["unmarked", "marked", "sri-lag", "sri-sector"],
+        sri_threshold=3,
+    )
     whole = pygbs.score(df, **kw).centres
     monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 7)
     monkeypatch.setattr(pygbs.ssi, "CHUNK", 5)
@@ -319,13 +322,27 @@ def test_batches_cover_every_centre_once():
 def test_poles_antimeridian_and_near_coincident_points(method):
     # points at a pole share one location whatever their longitude; a few metres apart
     # points give radii far below a metre at nn scales; the antimeridian is crossed
-    lon = np.concatenate([np.linspace(-180, 179, 12), [179.99, -179.99, 180.0, -179.98],
-                          10 + 1e-9 * np.arange(8), np.linspace(-50, 50, 10)])
-    lat = np.concatenate([[90.0] * 6 + [-90.0] * 6, [1.0, 1.01, 1.02, 0.99],
-                          [20.0] * 8, np.linspace(-60, 60, 10)])
+    lon = np.concatenate(
+        [
+            np.linspace(-180, 179, 12),
+            [179.99, -179.99, 180.0, -179.98],
+            10 + 1e-9 * np.arange(8),
+            np.linspace(-50, 50, 10),
+        ]
+    )
+    lat = np.concatenate(
+        [[90.0] * 6 + [-90.0] * 6, [1.0, 1.01, 1.02, 0.99], [20.0] * 8, np.linspace(-60, 60, 10)]
+    )
     df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": np.arange(len(lon)) % 2})
-    res = pygbs.score(df, scales=["300km", "nn4"], method=method, permutations=19,
-                      min_points=2, scores=["unmarked", "marked", "sri-sector"], sri_threshold=1)
+    res = pygbs.score(
+        df,
+        scales=["300km", "nn4"],
+        method=method,
+        permutations=19,
+        min_points=2,
+        scores=["unmarked", "marked", "sri-sector"],
+        sri_threshold=1,
+    )
     c = res.centres
     ok = c["marked_ssi"].dropna()
     assert len(ok) > 20 and np.isfinite(ok).all() and (ok >= 0).all()
@@ -523,7 +540,7 @@ def test_statistic_graph_skips_only_background_rows_and_keeps_s(case, k, referen
     if label == "on the grid":
         assert not truly[n:].all()  # the premise: some background rows hold samples
     part = K.statistic_graph(
-        *[a.copy() for a in pattern[:3]], pxyz, lat[0], lon[0], k, reference_rule, n, rings, first
+        *[a.copy() for a in pattern[:3]], pxyz, lat[0], lon[0], k, reference_rule, n, radius, first
     )
     np.testing.assert_array_equal(part[~skip], full[~skip])
     rng = np.random.default_rng(case)
