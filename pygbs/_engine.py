@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -55,27 +56,41 @@ class Samples:
         Raw performance values (for ``mean_performance``).
     marks : ndarray of float64, shape (n,)
         Coded values (the scores' input).
+    draws : ndarray of float64, shape (R, n), optional
+        Permutations of ``marks``, one per draw of the accuracy-matched null
+        (docs/method.md, "The accuracy-matched null"); None: no null.
     """
 
     lon: np.ndarray
     lat: np.ndarray
     value: np.ndarray
     marks: np.ndarray
+    draws: np.ndarray | None = None
 
     @classmethod
     def from_arrays(
-        cls, lon: np.ndarray, lat: np.ndarray, value: np.ndarray, marks: np.ndarray
+        cls,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        value: np.ndarray,
+        marks: np.ndarray,
+        draws: np.ndarray | None = None,
     ) -> Samples:
         """The arrays as contiguous float64 (copied only where they are not)."""
-        return cls(*(np.ascontiguousarray(a, dtype=np.float64) for a in (lon, lat, value, marks)))
+        arrays = (np.ascontiguousarray(a, dtype=np.float64) for a in (lon, lat, value, marks))
+        if draws is not None:
+            draws = np.ascontiguousarray(draws, dtype=np.float64)
+        return cls(*arrays, draws=draws)
 
     @cached_property
     def token(self) -> str:
-        """A digest of the four arrays: equal tokens mean equal samples (a cache key)."""
+        """A digest of the arrays: equal tokens mean equal samples (a cache key)."""
         h = hashlib.blake2b(digest_size=16)
         for a in (self.lon, self.lat, self.value, self.marks):
             h.update(a.shape[0].to_bytes(8, "little"))
             h.update(memoryview(a).cast("B"))
+        if self.draws is not None:
+            h.update(memoryview(self.draws).cast("B"))
         return h.hexdigest()
 
     def __len__(self) -> int:
@@ -105,15 +120,22 @@ class BlockOptions:
     sri_bins: int | None = None
     #: Centres per call of SRI, whose neighbourhoods are never capped.
     sri_chunk: int = 2048
+    #: Local performance is the share of good samples (+-1 codes) rather than the mean
+    #: coded value (raw values).
+    local_share: bool = True
 
 
-def column_dtypes(scores: tuple[str, ...]) -> dict[str, type]:
+def column_dtypes(scores: tuple[str, ...], null: bool = False) -> dict[str, type]:
     """Per-centre columns of :func:`score_block`, in table order, with their dtypes.
 
     Besides the table's columns, every score has two internal columns (dropped after the
     aggregates): ``_reason:<column>`` (why a centre is not scored, see
     :data:`pygbs.scores.REASONS`) and ``_constant:<column>`` (a single coded value in the
-    neighbourhood).
+    neighbourhood). With ``null``, every score that depends on performance has a column
+    ``<column>_excess`` (the score minus its mean over the null draws), and the local
+    performance has the internal columns ``_local:m1`` and ``_local:m2`` (its mean and
+    mean square over the draws). The per-draw sums ``_draws:<column>`` that
+    :func:`score_block` also returns are not per-centre columns.
     """
     from pygbs.scores import REGISTRY
 
@@ -121,17 +143,71 @@ def column_dtypes(scores: tuple[str, ...]) -> dict[str, type]:
         "n_neighbours": np.int64,
         "radius_km": np.float64,
         "mean_performance": np.float64,
+        "local_performance": np.float64,
     }
     for d in REGISTRY.values():
         if d.name in scores:
             cols[d.column] = np.float64
             if d.has_p:
                 cols[f"{d.column}_p"] = np.float64
+            if null and d.null is not None:
+                cols[f"{d.column}_excess"] = np.float64
     for d in REGISTRY.values():
         if d.name in scores:
             cols[f"_reason:{d.column}"] = np.int8
             cols[f"_constant:{d.column}"] = np.bool_
+    if null:
+        cols["_local:m1"] = np.float64
+        cols["_local:m2"] = np.float64
     return cols
+
+
+def _null_columns(
+    cols: dict[str, np.ndarray], column: str, observed: np.ndarray, draws: np.ndarray
+) -> None:
+    """Per-centre excess of one score and its per-draw sums over the scored centres."""
+    finite = np.isfinite(draws)
+    count = finite.sum(axis=1)
+    filled = np.where(finite, draws, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre_null = np.where(count > 0, filled.sum(axis=1) / np.maximum(count, 1), np.nan)
+    cols[f"{column}_excess"] = observed - centre_null
+    scored = np.isfinite(observed)
+    cols[f"_draws:{column}"] = np.vstack(
+        [filled[scored].sum(axis=0), finite[scored].sum(axis=0).astype(np.float64)]
+    )
+
+
+def local_values(marks: np.ndarray, share: bool) -> np.ndarray:
+    """What local performance averages: 1 for good samples, else 0; or the raw codes."""
+    return (marks > 0).astype(np.float64) if share else marks
+
+
+def _local_columns(
+    cols: dict[str, np.ndarray], nb: Any, samples: Samples, min_points: int, share: bool
+) -> None:
+    """Local performance of each centre; with null draws, its moments over the draws."""
+    valid = nb.sizes >= min_points
+    cols["local_performance"] = np.where(
+        valid, nb.mean_of(local_values(samples.marks, share)), np.nan
+    )
+    if samples.draws is None:
+        return
+    n_draws = samples.draws.shape[0]
+    m1 = np.zeros(len(valid))
+    m2 = np.zeros(len(valid))
+    sums = np.zeros((3, n_draws))
+    for r in range(n_draws):
+        y = nb.mean_of(local_values(samples.draws[r], share))
+        m1 += y
+        m2 += y * y
+        yv = y[valid]
+        sums[0, r] = yv.sum()
+        sums[1, r] = (yv * yv).sum()
+        sums[2, r] = len(yv)
+    cols["_local:m1"] = np.where(valid, m1 / n_draws, np.nan)
+    cols["_local:m2"] = np.where(valid, m2 / n_draws, np.nan)
+    cols["_draws:local"] = sums
 
 
 def spatial_order(index: SphereIndex, rows: np.ndarray) -> np.ndarray:
@@ -215,6 +291,10 @@ def score_block(
             cols[f"_constant:{d.column}"] = (
                 np.zeros(len(rows), dtype=bool) if res.constant is None else res.constant
             )
+            if samples.draws is not None and d.null is not None:
+                check_interrupt()
+                _null_columns(cols, d.column, res.values, d.null(batch, samples.draws))
+        _local_columns(cols, nb, samples, opts.min_points, opts.local_share)
         out.append(cols)
     return out
 

@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_BOOTSTRAP",
     "DEFAULT_CI",
     "DEFAULT_SCALES",
+    "DEFAULT_NULL_DRAWS",
     "DEFAULT_SCORES",
     "SCORE_COLUMNS",
 ]
@@ -27,3 +28,5 @@ DEFAULT_SCORES = ("unmarked", "marked")
 DEFAULT_BOOTSTRAP = 1000
 #: Confidence level of the headline intervals (``--ci``).
 DEFAULT_CI = 0.95
+#: Draws of the accuracy-matched null (docs/method.md, "The accuracy-matched null").
+DEFAULT_NULL_DRAWS = 99

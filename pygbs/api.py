@@ -22,6 +22,16 @@ from pygbs.coding import Coding, code_performance
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.grouping import expand_sources, group_by_dataset, unique_names
 from pygbs.io import _read_predictions, looks_encoded, read_predictions
+from pygbs.null import (
+    DEFAULT_NULL_DRAWS,
+    NULLS,
+    grand_variance,
+    no_excess_fields,
+    null_fields,
+    spread_aggregate,
+    spread_pair,
+)
+from pygbs.null import null_draws as null_draws_of
 from pygbs.predictions import Predictions
 from pygbs.result import (
     SCORE_COLUMNS,
@@ -140,7 +150,7 @@ def _score_scales(
     opts: BlockOptions,
     stats: dict[str, Any],
     show: bool,
-) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The per-centre table of every scale and the aggregates, filled batch by batch.
 
     Each column is allocated once for all scales and filled in place, and the table is
@@ -150,7 +160,8 @@ def _score_scales(
     from pygbs.scores import REASONS, REGISTRY
 
     nr, ns = len(rows), len(parsed)
-    kinds = column_dtypes(opts.scores)
+    null = stats["null_draws"] > 0
+    kinds = column_dtypes(opts.scores, null=null)
     cols: dict[str, np.ndarray] = {
         "row": np.tile(rows, ns),
         "lon": np.tile(pred.lon[rows], ns),
@@ -159,8 +170,13 @@ def _score_scales(
     }
     for name, dtype in kinds.items():
         cols[name] = np.empty(nr * ns, dtype=dtype)
+    draw_sums: dict[tuple[int, str], np.ndarray] = {}
     for j, pos, block in engine.blocks(rows, parsed, opts, "scoring" if show else None):
         for name, values in block.items():
+            if name.startswith("_draws:"):  # per-draw sums over centres: added up
+                key = (j, name.removeprefix("_draws:"))
+                draw_sums[key] = draw_sums[key] + values if key in draw_sums else values
+                continue
             cols[name][j * nr + pos] = values
     defs = [d for d in REGISTRY.values() if d.name in opts.scores]
     aggregates: dict[str, dict[str, Any]] = {d.column: {} for d in defs}
@@ -182,8 +198,42 @@ def _score_scales(
                 agg["n_constant"] = int(cols[f"_constant:{d.column}"][at].sum())
                 if d.name == "marked":
                     constant_counts[scale.name] = (agg["n_constant"], agg["n_scored"])
+            if null and d.null is not None:
+                agg.update(
+                    null_fields(
+                        agg["mean"],
+                        cols[f"{d.column}_excess"][at],
+                        draw_sums[(j, d.column)],
+                        cells,
+                        bootstrap=stats["bootstrap"],
+                        ci=stats["ci"],
+                        seed=stats["seed"],
+                    )  # fmt: skip
+                )
+            elif null and not d.uses_performance and opts.presence == "all":
+                agg.update(no_excess_fields(agg["mean"], stats["null_draws"]))
             aggregates[d.column][scale.name] = agg
+        aggregates.setdefault("spread", {})[scale.name] = spread_aggregate(
+            cols["local_performance"][at],
+            cells,
+            m1=cols["_local:m1"][at] if null else None,
+            m2=cols["_local:m2"][at] if null else None,
+            draw_sums=draw_sums.get((j, "local")),
+            bootstrap=stats["bootstrap"],
+            ci=stats["ci"],
+            seed=stats["seed"],
+        )
     _warn_constant(pred.source, constant_counts)
+    moments: dict[str, dict[str, Any]] = {}
+    if null:
+        for j, scale in enumerate(parsed):
+            at = slice(j * nr, (j + 1) * nr)
+            moments[scale.name] = {
+                "m1": cols["_local:m1"][at],
+                "m2": cols["_local:m2"][at],
+                "grand_var": grand_variance(draw_sums[(j, "local")]),
+            }
+        del cols["_local:m1"], cols["_local:m2"]
     for d in defs:
         del cols[f"_reason:{d.column}"], cols[f"_constant:{d.column}"]
         if d.has_p:
@@ -193,7 +243,7 @@ def _score_scales(
                 at = slice(j * nr, (j + 1) * nr)
                 q[at] = fdr_q_values(cols[f"{d.column}_p"][at])
             cols[f"{d.column}_q"] = q
-    return pd.DataFrame(cols, copy=False), aggregates
+    return pd.DataFrame(cols, copy=False), aggregates, moments
 
 
 def score(
@@ -229,6 +279,8 @@ def score(
     progress: bool = False,
     scheduler: Any = None,
     chunk_size: int | None = None,
+    null: str = "none",
+    null_draws: int = DEFAULT_NULL_DRAWS,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
 
@@ -287,6 +339,14 @@ def score(
     chunk_size : int, optional
         Centres per Dask task (default: about eight tasks per worker and scale, between
         1,024 and 65,536). Only with ``scheduler``.
+    null : {'none', 'accuracy'}, default='none'
+        ``'accuracy'``: also score ``null_draws`` random permutations of the coded values
+        among the samples (same locations, same accuracy) and report, per score and
+        scale, ``null_mean``, ``null_sd``, ``excess`` with its interval and ``p_excess``
+        (docs/method.md, "The accuracy-matched null"); the per-centre table gains
+        ``<score>_excess``. Seeded by ``seed``.
+    null_draws : int, default=99
+        Draws of the accuracy-matched null.
 
     Returns
     -------
@@ -310,6 +370,16 @@ def score(
         raise InputError(f"method must be one of {sorted(METHODS)}; got {method!r}")
     if not scales:
         raise InputError("give at least one scale")
+    if null not in NULLS:
+        raise InputError(f"null must be one of {list(NULLS)}; got {null!r}")
+    if null == "accuracy":
+        if int(null_draws) != null_draws or null_draws < 1:
+            raise InputError(f"null draws must be a positive integer; got {null_draws!r}")
+        if method == "permutation":
+            raise InputError(
+                "the accuracy-matched null needs method 'pygbs' or 'analytic' (a permutation "
+                "test inside every null draw would take draws x permutations passes)"
+            )
     parsed = [parse_scale(s, k_max=k_max, min_points=min_points) for s in scales]
     if len({s.name for s in parsed}) != len(parsed):
         raise InputError(f"scales repeat: {[s.name for s in parsed]}")
@@ -335,8 +405,11 @@ def score(
         sri_threshold=sri_threshold,
         sri_bins=sri_bins,
         sri_chunk=SRI_CHUNK,
+        local_share=bool(np.isin(marks, (-1.0, 1.0)).all()),
     )
-    samples = Samples.from_arrays(pred.lon, pred.lat, basis, marks)
+    n_draws = int(null_draws) if null == "accuracy" else 0
+    draws = null_draws_of(marks, n_draws, seed) if n_draws else None
+    samples = Samples.from_arrays(pred.lon, pred.lat, basis, marks, draws)
     if scheduler is None:
         engine: Any = LocalEngine(samples)
     else:
@@ -345,8 +418,9 @@ def score(
         engine = DaskEngine(samples, scheduler, chunk_size=chunk_size)
     show = bool(progress and sys.stderr.isatty())
     with engine:
-        stats = {"alpha": alpha, "bootstrap": bootstrap, "ci": ci, "seed": seed}
-        table, aggregates = _score_scales(engine, pred, rows, parsed, opts, stats, show)
+        stats = {"alpha": alpha, "bootstrap": bootstrap, "ci": ci, "seed": seed,
+                 "null_draws": n_draws}  # fmt: skip
+        table, aggregates, moments = _score_scales(engine, pred, rows, parsed, opts, stats, show)
     # rows whose exact location already occurred (hash-based, no sort of the table)
     n_dup = int(pd.DataFrame({"lon": pred.lon, "lat": pred.lat}).duplicated().sum())
     summary = {
@@ -363,6 +437,9 @@ def score(
             "graph": graph or ("reference" if method == "pygbs" else "strict"),
             "permutations": permutations if method == "permutation" else None,
             "seed": seed,
+            "null": null,
+            "null_draws": n_draws if n_draws else None,
+            "local_performance": "share_good" if opts.local_share else "mean_code",
             "alpha": alpha,
             "bootstrap": bootstrap,
             "ci": ci,
@@ -396,8 +473,21 @@ def score(
         },
         "aggregates": aggregates,
     }
-    return GeoBiasResult(table, summary, pred, coded=marks)
+    return GeoBiasResult(table, summary, pred, coded=marks, null_moments=moments or None)
 
+
+#: Aggregate fields of the wide comparison table and their column suffixes
+#: (``<score column>@<scale><suffix>``).
+WIDE_FIELDS = (
+    ("mean", ""),
+    ("ci_low", "_ci_low"),
+    ("ci_high", "_ci_high"),
+    ("null_mean", "_null"),
+    ("excess", "_excess"),
+    ("excess_ci_low", "_excess_ci_low"),
+    ("excess_ci_high", "_excess_ci_high"),
+    ("p_excess", "_p_excess"),
+)
 
 #: ``locations=`` of :func:`compare`: ``same`` (all models on the same locations, row by
 #: row, checked) or ``own`` (each model on its own locations).
@@ -502,7 +592,9 @@ def compare(
         Paired tests of each model against the baseline, or of every pair of models.
     **score_kwargs
         Passed to :func:`score` (``bootstrap``, ``ci`` and ``seed`` also set the paired
-        block bootstrap). With ``scheduler=`` every model is scored on that Dask cluster,
+        block bootstrap); ``null`` defaults to ``'accuracy'`` here, so that every score
+        has its excess over the accuracy-matched null and ``pairs`` its paired excess.
+        With ``scheduler=`` every model is scored on that Dask cluster,
         over one connection (a ``'local:N'`` cluster is started once).
 
     Returns
@@ -520,6 +612,7 @@ def compare(
     """
     if not sources:
         raise InputError("give at least one prediction file")
+    score_kwargs = {"null": "accuracy", **score_kwargs}
     if locations not in LOCATIONS:
         raise InputError(f"locations must be one of {list(LOCATIONS)}; got {locations!r}")
     src_labels = [_source_label(s) for s in sources]
@@ -656,10 +749,13 @@ def compare(
             "accuracy": res.summary["input"]["accuracy"],
             "n": len(p),
         }
-        # headline means first (the layout of the published tables), then their intervals
-        for field_, suffix in (("mean", ""), ("ci_low", "_ci_low"), ("ci_high", "_ci_high")):
+        # headline means first (the layout of the published tables), then their intervals,
+        # then the accuracy-matched null's excess where it was computed
+        for field_, suffix in WIDE_FIELDS:
             for col, per_scale in res.summary["aggregates"].items():
                 for scale, agg in per_scale.items():
+                    if field_ not in agg:
+                        continue
                     v = agg.get(field_)
                     row[f"{col}@{scale}{suffix}"] = np.nan if v is None else v
         rows.append(row)
@@ -746,26 +842,59 @@ def paired_differences(
                 cells = make_blocks(
                     sb["lon"].to_numpy(), sb["lat"].to_numpy(), block_size_km(sb["radius_km"])
                 )
-                est = paired_bootstrap(
-                    sa[col].to_numpy(), sb[col].to_numpy(), cells.ids,
-                    n_boot=bootstrap, ci=ci, seed=seed,
-                )  # fmt: skip
-                out.append(
-                    {
-                        "model_a": a,
-                        "model_b": b,
-                        "score": by_column.get(col, col),
-                        "scale": scale,
-                        "diff": est.estimate,
-                        "ci_low": est.ci_low,
-                        "ci_high": est.ci_high,
-                        "p_value": est.p_value,
-                        "n_centres": est.n_centres,
-                        "n_blocks": est.n_blocks,
-                    }
-                )
+                name = by_column.get(col, col)
+                for c, label in ((col, name), (f"{col}_excess", f"{name}_excess")):
+                    if c not in sa.columns or c not in sb.columns:
+                        continue
+                    est = paired_bootstrap(
+                        sa[c].to_numpy(), sb[c].to_numpy(), cells.ids,
+                        n_boot=bootstrap, ci=ci, seed=seed,
+                    )  # fmt: skip
+                    out.append(
+                        {
+                            "model_a": a,
+                            "model_b": b,
+                            "score": label,
+                            "scale": scale,
+                            "diff": est.estimate,
+                            "ci_low": est.ci_low,
+                            "ci_high": est.ci_high,
+                            "p_value": est.p_value,
+                            "n_centres": est.n_centres,
+                            "n_blocks": est.n_blocks,
+                        }
+                    )
+        for scale in results[b].scales:
+            out.extend(_spread_pairs(results[a], results[b], a, b, scale, bootstrap, ci, seed))
     columns = ["model_a", "model_b", "score", "scale", "diff", "ci_low", "ci_high"]
     return pd.DataFrame(out, columns=columns + ["p_value", "n_centres", "n_blocks"])
+
+
+def _spread_pairs(
+    ra: GeoBiasResult, rb: GeoBiasResult, a: str, b: str, scale: str,
+    bootstrap: int, ci: float, seed: int,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Rows of :func:`paired_differences` for the spread of local performance."""
+    ca, cb = ra.centres, rb.centres
+    if "local_performance" not in ca.columns or "local_performance" not in cb.columns:
+        return []
+    sa, sb = ca[ca["scale"] == scale], cb[cb["scale"] == scale]
+    cells = make_blocks(sb["lon"].to_numpy(), sb["lat"].to_numpy(), block_size_km(sb["radius_km"]))
+    parts = []
+    grand = []
+    for res, at in ((ra, sa), (rb, sb)):
+        d = {"local": at["local_performance"].to_numpy()}
+        moments = (res.null_moments or {}).get(scale)
+        if moments is not None:
+            d["m1"], d["m2"] = moments["m1"], moments["m2"]
+            grand.append(moments["grand_var"])
+        parts.append(d)
+    rows = spread_pair(
+        parts[0], parts[1], cells.ids,
+        grand_var=(grand[0], grand[1]) if len(grand) == 2 else (0.0, 0.0),
+        bootstrap=bootstrap, ci=ci, seed=seed,
+    )  # fmt: skip
+    return [{"model_a": a, "model_b": b, "score": k, "scale": scale, **v} for k, v in rows.items()]
 
 
 def accuracy_correlation(table: pd.DataFrame) -> pd.DataFrame:
@@ -786,7 +915,8 @@ def accuracy_correlation(table: pd.DataFrame) -> pd.DataFrame:
     from scipy.stats import spearmanr
 
     rows = []
-    score_cols = [c for c in table.columns if "@" in c and not c.endswith(("_ci_low", "_ci_high"))]
+    suffixes = ("_ci_low", "_ci_high", "_null", "_p_excess")
+    score_cols = [c for c in table.columns if "@" in c and not c.endswith(suffixes)]
     for col in score_cols:
         ok = table[col].notna() & table["accuracy"].notna()
         if ok.sum() < 3:

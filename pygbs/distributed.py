@@ -206,6 +206,9 @@ def score_chunk(
     for pos, blocks in score_batches(index, samples, rows, scales, opts):
         for j, cols in enumerate(blocks):
             for name, values in cols.items():
+                if name.startswith("_draws:"):  # per-draw sums over centres: added up
+                    out[j][name] = out[j][name] + values if name in out[j] else values
+                    continue
                 if name not in out[j]:
                     out[j][name] = np.empty(len(rows), dtype=values.dtype)
                 out[j][name][pos] = values
@@ -333,7 +336,9 @@ class DaskEngine:
                 futures[i] = None
                 b = min(a + step, len(rows))
                 for j, cols in enumerate(blocks):
-                    if any(len(v) != b - a for v in cols.values()):
+                    if any(
+                        len(v) != b - a for n, v in cols.items() if not n.startswith("_draws:")
+                    ):
                         raise ClusterError(f"scales {names}: chunk at centre {a} came back short")
                     yield j, np.arange(a, b), cols
         finally:

@@ -33,9 +33,11 @@ __all__ = [
 #: tracking accuracy across the compared models
 TRACKS_ACCURACY = 0.8
 
+
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
 
 #: Per-centre table formats of :meth:`GeoBiasResult.write` and their file names.
 CENTRES_FORMATS = {"csv": "centres.csv", "parquet": "centres.parquet"}
@@ -187,6 +189,12 @@ class Aggregate:
         Centres scored and not scored.
     counts : dict of str to int
         Why centres were skipped (``n_skipped_min_points``, ...) and ``n_constant``.
+    null_mean, null_sd, excess, excess_ci_low, excess_ci_high, p_excess : float
+        The accuracy-matched null (docs/method.md, "The accuracy-matched null"): the
+        score's mean over null draws and their spread, the excess of the observed score
+        over it with its interval, and its p-value; NaN without a null.
+    null_draws : int or None
+        Draws of the null (None without one).
     """
 
     score: str
@@ -203,6 +211,13 @@ class Aggregate:
     n_scored: int
     n_skipped: int
     counts: dict[str, int] = field(default_factory=dict)
+    null_mean: float = math.nan
+    null_sd: float = math.nan
+    excess: float = math.nan
+    excess_ci_low: float = math.nan
+    excess_ci_high: float = math.nan
+    p_excess: float = math.nan
+    null_draws: int | None = None
 
     @classmethod
     def from_dict(cls, score: str, scale: str, agg: dict[str, Any]) -> Aggregate:
@@ -215,6 +230,8 @@ class Aggregate:
         known = {
             "mean", "ci_low", "ci_high", "block_km", "n_blocks", "weighted_mean", "median",
             "share_significant", "share_significant_fdr", "n_scored", "n_skipped",
+            "null_mean", "null_sd", "excess", "excess_ci_low", "excess_ci_high", "p_excess",
+            "null_draws",
         }  # fmt: skip
         return cls(
             score=score,
@@ -231,6 +248,13 @@ class Aggregate:
             n_scored=int(agg.get("n_scored", 0)),
             n_skipped=int(agg.get("n_skipped", 0)),
             counts={k: int(v) for k, v in agg.items() if k not in known and v is not None},
+            null_mean=num("null_mean"),
+            null_sd=num("null_sd"),
+            excess=num("excess"),
+            excess_ci_low=num("excess_ci_low"),
+            excess_ci_high=num("excess_ci_high"),
+            p_excess=num("p_excess"),
+            null_draws=agg.get("null_draws"),
         )
 
 
@@ -254,12 +278,17 @@ class GeoBiasResult:
     coded : ndarray or None
         The coded performance of every sample of ``predictions`` that the scores used
         (docs/method.md, D1); None when read back from disk.
+    null_moments : dict or None
+        With the accuracy-matched null, per scale: the mean (``m1``) and mean square
+        (``m2``) of each centre's local performance over the null draws, and
+        ``grand_var``; what paired tests of the spread need. None when read back from disk.
     """
 
     centres: pd.DataFrame
     summary: dict[str, Any]
     predictions: Predictions | None = field(default=None, repr=False)
     coded: np.ndarray | None = field(default=None, repr=False)
+    null_moments: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     @property
     def parameters(self) -> dict[str, Any]:

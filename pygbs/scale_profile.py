@@ -42,6 +42,11 @@ PROFILE_COLUMNS = [
     "ci_high",
     "n_scored",
     "median_neighbours",
+    "null_mean",
+    "excess",
+    "excess_ci_low",
+    "excess_ci_high",
+    "share_capped",
 ]
 
 _RANGE = re.compile(
@@ -99,10 +104,14 @@ def profile_table(result: GeoBiasResult) -> pd.DataFrame:
     """
     by_column = {col: name for name, col in SCORE_COLUMNS.items()}
     centres = result.centres
+    k_max = result.parameters.get("k_max")
     rows = []
     for col, per_scale in result.summary["aggregates"].items():
         for scale, agg in per_scale.items():
             at = centres[centres["scale"] == scale]
+            capped = 0.0
+            if k_max is not None and not scale.startswith("nn") and len(at):
+                capped = float((at["n_neighbours"] >= k_max).mean())
             rows.append(
                 {
                     "scale": scale,
@@ -113,10 +122,17 @@ def profile_table(result: GeoBiasResult) -> pd.DataFrame:
                     "ci_high": agg.get("ci_high"),
                     "n_scored": agg.get("n_scored"),
                     "median_neighbours": float(at["n_neighbours"].median()) if len(at) else 0,
+                    "null_mean": agg.get("null_mean"),
+                    "excess": agg.get("excess"),
+                    "excess_ci_low": agg.get("excess_ci_low"),
+                    "excess_ci_high": agg.get("excess_ci_high"),
+                    "share_capped": capped,
                 }
             )
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
-    table = table.astype({"mean": float, "ci_low": float, "ci_high": float})
+    floats = ["mean", "ci_low", "ci_high", "null_mean", "excess", "excess_ci_low",
+              "excess_ci_high", "share_capped"]  # fmt: skip
+    table = table.astype(dict.fromkeys(floats, float))
     return table.sort_values(["score", "radius_km"], kind="stable").reset_index(drop=True)
 
 

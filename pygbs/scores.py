@@ -39,6 +39,8 @@ REASONS = {
     1: "n_skipped_min_points",
     2: "n_skipped_one_location",
     3: "n_skipped_no_part",
+    4: "n_skipped_constant",
+    5: "n_skipped_zero_variance",
 }
 
 
@@ -148,6 +150,11 @@ class ScoreDef:
     counts_constant : bool
         Whether the summary reports ``n_constant`` (scored centres whose neighbourhood
         holds a single coded value).
+    null : callable or None
+        ``null(batch, draws) -> (c, R)`` array: the score under each permutation of the
+        coded values (docs/method.md, "The accuracy-matched null").
+    uses_performance : bool
+        False for a score of the locations alone (its null equals the score).
     """
 
     name: str
@@ -159,6 +166,12 @@ class ScoreDef:
     summary: str
     reasons: tuple[str, ...] = ()
     counts_constant: bool = False
+    #: ``null(batch, draws) -> (c, R)``: the score of every centre under each labelling
+    #: ``draws[r]`` of the samples (the accuracy-matched null); None where the score does
+    #: not depend on the coded values (its null equals the score) or has no null.
+    null: Callable[[Batch, np.ndarray], np.ndarray] | None = None
+    #: Whether the score depends on the coded performance at all (unmarked SSI does not).
+    uses_performance: bool = True
 
 
 def _ssi_pair(batch: Batch) -> dict[str, np.ndarray]:
@@ -208,16 +221,14 @@ def _marked(batch: Batch) -> ScoreValues:
     )
 
 
-def _performance(batch: Batch) -> ScoreValues:
-    import numpy as np
-
+def _performance_all(batch: Batch) -> dict[str, np.ndarray]:
     from pygbs.ssi import performance_scores
 
     o = batch.opts
     # the reference's null is specific to patterns with background points: analytic by
     # default, permutation on request
     method = "permutation" if o.method == "permutation" else "analytic"
-    res = performance_scores(
+    return performance_scores(
         batch.index,
         batch.nb,
         batch.marks,
@@ -227,10 +238,71 @@ def _performance(batch: Batch) -> ScoreValues:
         permutations=o.permutations,
         seed=o.seed,
     )
+
+
+def _scored_reason(batch: Batch, values: np.ndarray, code: int) -> np.ndarray:
+    """:func:`_ssi_reason`, and ``code`` where a centre that could be scored has no value."""
+    import numpy as np
+
+    reason = _ssi_reason(batch)
+    reason[(reason == 0) & ~np.isfinite(values)] = code
+    return reason
+
+
+def _performance(batch: Batch) -> ScoreValues:
+    import numpy as np
+
+    res = batch.shared("performance", lambda: _performance_all(batch))
     values = res["performance_ssi"]
     return ScoreValues(
-        values, res["performance_ssi_p"], _ssi_reason(batch), batch.constant & np.isfinite(values)
+        values,
+        res["performance_ssi_p"],
+        _scored_reason(batch, values, 5),
+        batch.constant & np.isfinite(values),
     )
+
+
+def _moran(batch: Batch) -> ScoreValues:
+    res = batch.shared("performance", lambda: _performance_all(batch))
+    values = res["performance_moran"]
+    return ScoreValues(values, None, _scored_reason(batch, values, 4), None)
+
+
+def _performance_null_all(batch: Batch, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from pygbs.ssi import performance_null
+
+    o = batch.opts
+    return performance_null(batch.index, batch.nb, draws, k=o.k, min_points=o.min_points)
+
+
+def _performance_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
+    return batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[0]
+
+
+def _moran_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
+    return batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[1]
+
+
+def _marked_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
+    from pygbs.ssi import marked_null
+
+    o = batch.opts
+    return marked_null(
+        batch.index, batch.nb, draws, method=o.method, k=o.k, min_points=o.min_points,
+        graph=o.graph,
+    )  # fmt: skip
+
+
+def _sri_null(partition: str) -> Callable[[Batch, np.ndarray], np.ndarray]:
+    def null(batch: Batch, draws: np.ndarray) -> np.ndarray:
+        from pygbs.sri import sri_null_for_batch
+
+        wanted = [d.name.removeprefix("sri-") for d in REGISTRY.values()
+                  if d.name.startswith("sri-") and d.name in batch.opts.scores]  # fmt: skip
+        res = batch.shared("sri_null", lambda: sri_null_for_batch(batch, wanted, draws))
+        return res[partition]
+
+    return null
 
 
 def _sri(partition: str) -> Callable[[Batch], ScoreValues]:
@@ -251,6 +323,8 @@ _SRI_UNITS = "nats, KL divergence"
 #: Every score, by ``--score`` name, in table order.
 _SSI_SKIPS = ("n_skipped_min_points", "n_skipped_one_location")
 _SRI_SKIPS = ("n_skipped_min_points", "n_skipped_no_part")
+_PERF_SKIPS = (*_SSI_SKIPS, "n_skipped_zero_variance")
+_MORAN_SKIPS = (*_SSI_SKIPS, "n_skipped_constant")
 
 #: Every score, by ``--score`` name, in table order.
 REGISTRY: dict[str, ScoreDef] = {
@@ -259,32 +333,38 @@ REGISTRY: dict[str, ScoreDef] = {
         ScoreDef(
             "unmarked", "unmarked_ssi", "unmarked SSI", _SSI_UNITS, True, _unmarked,
             "how clustered the samples are (the same for every model of a dataset)",
-            _SSI_SKIPS,
+            _SSI_SKIPS, uses_performance=False,
         ),
         ScoreDef(
             "marked", "marked_ssi", "marked SSI", _SSI_UNITS, True, _marked,
             "how clustered performance is, samples against background points",
-            _SSI_SKIPS, True,
+            _SSI_SKIPS, True, _marked_null,
         ),
         ScoreDef(
             "sri-grid", "sri_grid", "SRI, scale grid", _SRI_UNITS, False, _sri("grid"),
             "how performance differs between square cells of the neighbourhood",
-            _SRI_SKIPS, True,
+            _SRI_SKIPS, True, _sri_null("grid"),
         ),
         ScoreDef(
             "sri-lag", "sri_lag", "SRI, distance lag", _SRI_UNITS, False, _sri("lag"),
             "how performance differs between distance rings around the centre",
-            _SRI_SKIPS, True,
+            _SRI_SKIPS, True, _sri_null("lag"),
         ),
         ScoreDef(
             "sri-sector", "sri_sector", "SRI, direction sector", _SRI_UNITS, False,
             _sri("sector"), "how performance differs between direction sectors",
-            _SRI_SKIPS, True,
+            _SRI_SKIPS, True, _sri_null("sector"),
         ),
         ScoreDef(
             "performance", "performance_ssi", "performance SSI", _SSI_UNITS, True,
             _performance, "how clustered errors are among the samples alone",
-            _SSI_SKIPS, True,
+            _PERF_SKIPS, True, _performance_null,
+        ),
+        ScoreDef(
+            "moran", "moran_i", "Moran's I of performance", "Moran's I (effect size)", False,
+            _moran, "how strongly performance is autocorrelated among the samples (an "
+            "effect size that does not grow with the neighbourhood)",
+            _MORAN_SKIPS, False, _moran_null,
         ),
     )
 }  # fmt: skip

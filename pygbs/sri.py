@@ -321,3 +321,57 @@ def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
             res.reason[a : a + len(part)] = np.where(~big, 1, np.where(np.isnan(vals), 3, 0))
             res.constant[a : a + len(part)] = flat & np.isfinite(vals)
     return out
+
+
+def sri_null_for_batch(
+    batch: Any, partitions: list[str], draws: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every requested SRI partition of a batch under each labelling ``draws[r]``.
+
+    The uncapped neighbourhoods are searched once per chunk of centres and every
+    labelling is scored on them (docs/method.md, "The accuracy-matched null"). SRI's
+    histogram edges are computed per neighbourhood from its own values, as for the score.
+
+    Parameters
+    ----------
+    batch : pygbs.scores.Batch
+        The centres, the scale and the options.
+    partitions : list of str
+        Partitions to compute (``'grid'``, ``'lag'``, ``'sector'``).
+    draws : ndarray of shape (R, n)
+        Coded values of every sample, one row per labelling.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (c, R)
+        By partition: SRI per centre and labelling, NaN where not scored.
+    """
+    from pygbs.neighbours import Neighbourhoods
+    from pygbs.runtime import check_interrupt
+
+    o = batch.opts
+    rows = batch.nb.centres
+    nc = len(rows)
+    n_draws = draws.shape[0]
+    out = {p: np.full((nc, n_draws), np.nan) for p in partitions}
+    for a in range(0, nc, o.sri_chunk):
+        part = rows[a : a + o.sri_chunk]
+        full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
+        big = full.sizes >= o.min_points
+        for r in range(n_draws):
+            check_interrupt()
+            marks = np.ascontiguousarray(draws[r])
+            for p in partitions:
+                vals, _ = sri_scores(
+                    batch.index,
+                    full,
+                    marks,
+                    partition=p,
+                    scale=o.sri_scale,
+                    lag=o.sri_lag,
+                    n_splits=o.sri_sectors,
+                    threshold=o.sri_threshold,
+                    bins=o.sri_bins,
+                )
+                out[p][a : a + len(part), r] = np.where(big, vals, np.nan)
+    return out

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from pygbs._kernels import ssi as _k
+from pygbs._kernels.null import marked_null_batch, performance_null_batch
 from pygbs.background import rotations
 from pygbs.errors import InputError
 from pygbs.neighbours import Neighbourhoods, SphereIndex
 from pygbs.runtime import call_kernel, check_interrupt
 
-__all__ = ["METHODS", "ssi_scores"]
+__all__ = ["METHODS", "marked_null", "performance_null", "performance_scores", "ssi_scores"]
 
 #: Neighbourhoods with a smaller radius (radians; 1e-8 rad is 6 cm) have all their samples
 #: at one place: no background grid can be laid (its density would overflow), no score.
@@ -49,6 +50,7 @@ def _batches(sizes: np.ndarray, passes: int = 0) -> list[tuple[int, int]]:
         out.append((a, b))
         a = b
     return out
+
 
 #: Null-distribution methods (docs/method.md, D3).
 METHODS = {
@@ -264,6 +266,130 @@ def performance_scores(
         int(permutations),
         int(seed),
     )
-    names = ("ssi", "ssi_p", "S", "mu", "sigma")
-    cols = (_k.OUT_SSI, _k.OUT_P, _k.OUT_S, _k.OUT_MU, _k.OUT_SIGMA)
+    from pygbs._kernels.performance import OUT_I
+
+    names = ("ssi", "ssi_p", "S", "mu", "sigma", "moran")
+    cols = (_k.OUT_SSI, _k.OUT_P, _k.OUT_S, _k.OUT_MU, _k.OUT_SIGMA, OUT_I)
     return {f"performance_{n}": out[:, c] for n, c in zip(names, cols, strict=True)}
+
+
+def _check_draws(index: SphereIndex, draws: np.ndarray) -> np.ndarray:
+    draws = np.ascontiguousarray(draws, dtype=np.float64)
+    if draws.ndim != 2 or draws.shape[1] != len(index):
+        raise InputError(f"null draws must have shape (draws, {len(index)}); got {draws.shape}")
+    return draws
+
+
+def marked_null(
+    index: SphereIndex,
+    nbhd: Neighbourhoods,
+    draws: np.ndarray,
+    *,
+    method: str = "pygbs",
+    k: int = 4,
+    min_points: int = 5,
+    graph: str | None = None,
+) -> np.ndarray:
+    """Marked SSI of every neighbourhood under each of several labellings of the samples.
+
+    The point patterns and their k-NN graphs are built once per centre and every
+    labelling is scored on them (docs/method.md, "The accuracy-matched null").
+
+    Parameters
+    ----------
+    index : SphereIndex
+        All samples.
+    nbhd : Neighbourhoods
+        Neighbourhoods of the centres (one scale).
+    draws : ndarray of shape (R, n)
+        Coded values of every sample, one row per labelling (non-zero).
+    method : {'pygbs', 'analytic'}, default='pygbs'
+        Null distribution of each labelling's score (as :func:`ssi_scores`).
+    k, min_points, graph
+        As :func:`ssi_scores`.
+
+    Returns
+    -------
+    ndarray of shape (c, R)
+        Marked SSI per centre and labelling; NaN where not scored.
+    """
+    if method not in ("pygbs", "analytic"):
+        raise InputError(
+            f"the accuracy-matched null supports method 'pygbs' or 'analytic'; got {method!r}"
+        )
+    if graph is None:
+        graph = "reference" if method == "pygbs" else "strict"
+    draws = _check_draws(index, draws)
+    nc = len(nbhd.centres)
+    out = np.full((nc, draws.shape[0]), np.nan)
+    for a, b in _batches(nbhd.sizes, draws.shape[0] // 4):
+        lo, hi = nbhd.indptr[a], nbhd.indptr[b]
+        centres = nbhd.centres[a:b]
+        indptr = nbhd.indptr[a : b + 1] - lo
+        radius = np.ascontiguousarray(nbhd.radius[a:b], dtype=np.float64)
+        active = (np.diff(indptr) >= min_points) & (radius > MIN_RADIUS)
+        clat, clon = index.lat_rad[centres], index.lon_rad[centres]
+        check_interrupt()
+        out[a:b] = call_kernel(
+            marked_null_batch,
+            index.lat_rad,
+            index.lon_rad,
+            index.coslat,
+            index.xyz,
+            draws,
+            centres,
+            indptr,
+            nbhd.indices[lo:hi],
+            radius,
+            active,
+            rotations(clat, clon),
+            int(k),
+            graph == "reference",
+            METHODS[method],
+        )
+    return out
+
+
+def performance_null(
+    index: SphereIndex,
+    nbhd: Neighbourhoods,
+    draws: np.ndarray,
+    *,
+    k: int = 4,
+    min_points: int = 5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Performance SSI and Moran's I of every neighbourhood under each labelling.
+
+    Parameters
+    ----------
+    index : SphereIndex
+        All samples.
+    nbhd : Neighbourhoods
+        Neighbourhoods of the centres (one scale).
+    draws : ndarray of shape (R, n)
+        Coded values of every sample, one row per labelling.
+    k, min_points
+        As :func:`performance_scores`.
+
+    Returns
+    -------
+    ssi, moran : ndarray of shape (c, R)
+        Analytic performance SSI (0 for a constant labelling) and Moran's I (NaN for a
+        constant labelling); NaN where not scored.
+    """
+    draws = _check_draws(index, draws)
+    active = (nbhd.sizes >= min_points) & (nbhd.radius > MIN_RADIUS)
+    check_interrupt()
+    return call_kernel(
+        performance_null_batch,
+        index.lat_rad,
+        index.lon_rad,
+        index.coslat,
+        index.xyz,
+        draws,
+        np.ascontiguousarray(nbhd.centres, dtype=np.int64),
+        np.ascontiguousarray(nbhd.indptr, dtype=np.int64),
+        np.ascontiguousarray(nbhd.indices, dtype=np.int64),
+        np.ascontiguousarray(active),
+        int(k),
+    )

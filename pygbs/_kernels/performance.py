@@ -16,11 +16,17 @@ from pygbs._kernels.ssi import (
     METHOD_PERMUTATION,
     N_OUT,
     OUT_P,
+    OUT_S,
     OUT_SSI,
     gather_samples,
     knn_graph,
     score_pattern,
 )
+from pygbs._kernels.stats import graph_sums
+
+#: Column of Moran's I in the output of :func:`performance_batch` (after the N_OUT columns
+#: of :func:`pygbs._kernels.ssi.score_pattern`).
+OUT_I = N_OUT
 
 
 @njit(cache=True)
@@ -35,7 +41,10 @@ def _constant(z):
 def performance_batch(
     lat, lon, coslat, xyz, marks, centres, indptr, indices, active, k, method, permutations, seed
 ):
-    """Score every active centre; returns ``out`` of shape (c, N_OUT), NaN where skipped.
+    """Score every active centre; returns ``out`` of shape (c, N_OUT + 1), NaN where skipped.
+
+    The last column (:data:`OUT_I`) is Moran's I of the coded values on the same graph,
+    ``I = n S / (S0 sum x^2)``; NaN where every sample has the same coded value.
 
     Parameters
     ----------
@@ -47,7 +56,7 @@ def performance_batch(
     permutations, seed : the permutation test (seeded per centre as for the other SSIs).
     """
     nc = centres.shape[0]
-    out = np.full((nc, N_OUT), np.nan)
+    out = np.full((nc, N_OUT + 1), np.nan)
     for c in prange(nc):
         if not active[c]:
             continue
@@ -65,4 +74,10 @@ def performance_batch(
         cseed = (seed * 1000003 + centres[c]) % 4294967296
         score_pattern(z, nbr, method, permutations if method == METHOD_PERMUTATION else 0,
                       cseed, out[c])  # fmt: skip
+        s0 = graph_sums(nbr)[0]
+        mean = z.mean()
+        m2 = 0.0
+        for t in range(n):
+            m2 += (z[t] - mean) ** 2
+        out[c, OUT_I] = out[c, OUT_S] * n / (s0 * m2)
     return out

@@ -100,6 +100,12 @@ def pygbs_moments(z):
     reference so results agree to the last bits.
     """
     cs, ns = value_counts(z)
+    return pygbs_moments_counts(cs, ns)
+
+
+@njit(cache=True)
+def pygbs_moments_counts(cs, ns):
+    """:func:`pygbs_moments` from the sorted distinct labels ``cs`` and their counts ``ns``."""
     u = cs.shape[0]
     big_n = 0.0
     tot = 0.0
@@ -205,6 +211,12 @@ def analytic_moments(z, s0, s1, s2):
         d = z[a] - mean
         m2 += d * d
         m4 += d**4
+    return analytic_moments_sums(n, m2, m4, s0, s1, s2)
+
+
+@njit(cache=True)
+def analytic_moments_sums(n, m2, m4, s0, s1, s2):
+    """:func:`analytic_moments` from ``n`` labels' sums of squared and 4th-power deviations."""
     if m2 == 0.0:
         return np.nan, np.nan
     kurt = (m4 / n) / ((m2 / n) ** 2)

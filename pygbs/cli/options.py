@@ -12,6 +12,7 @@ import click
 from pygbs._names import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CI,
+    DEFAULT_NULL_DRAWS,
     DEFAULT_SCALES,
     DEFAULT_SCORES,
     SCORE_COLUMNS,
@@ -112,6 +113,21 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             type=click.IntRange(0),
             help="Spatial block-bootstrap replicates of each headline interval (0: none).",
+        ),
+        click.option(
+            "--null",
+            type=click.Choice(["accuracy", "none"]),
+            default=None,
+            help="Accuracy-matched null: score random permutations of the model's coded "
+            "performance among its samples and report each score's excess over them "
+            "(default: accuracy for compare, profile and report; none for score and map).",
+        ),
+        click.option(
+            "--null-draws",
+            default=DEFAULT_NULL_DRAWS,
+            show_default=True,
+            type=click.IntRange(1),
+            help="Draws of the accuracy-matched null.",
         ),
         click.option(
             "--ci",
@@ -247,6 +263,8 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
         "sri_scale": _km_to_rad(params.get("sri_cell_km")),
         "sri_lag": _km_to_rad(params.get("sri_lag_km")),
         "sri_bins": params.get("sri_bins"),
+        **({"null": params["null"]} if params.get("null") else {}),
+        "null_draws": params.get("null_draws", DEFAULT_NULL_DRAWS),
     }
 
 

@@ -42,13 +42,13 @@ def profile_cmd(
     """
     from pygbs.scale_profile import profile, scale_range
 
-    scores = params.get("scores") or ("marked",)
+    scores = params.get("scores") or ("marked", "moran")
     if scale_range_ and params.get("scales"):
         raise click.UsageError("give either --scales FROM:TO:N or repeated --scale, not both")
 
     def run() -> None:
         scales = scale_range(scale_range_) if scale_range_ else list(params.get("scales") or ())
-        kwargs = scoring_kwargs(**{**params, "scores": scores})
+        kwargs = {"null": "accuracy", **scoring_kwargs(**{**params, "scores": scores})}
         kwargs.pop("scales")
         # claim --out first (a refused or unwritable --out fails before the work)
         with output_dir(out, "pygbs profile", force=force) as stage:

@@ -77,7 +77,7 @@ def report_cmd(
     """
     from pygbs.plot.report import write_report
 
-    kwargs = scoring_kwargs(**params)
+    kwargs = {"null": "accuracy", **scoring_kwargs(**params)}
     if kwargs.pop("lon") or kwargs.pop("lat"):
         raise click.UsageError("--lon/--lat are not supported by report; rename the columns")
     kwargs.update(scheduler=scheduler, chunk_size=chunk_size)

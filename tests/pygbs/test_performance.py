@@ -48,6 +48,8 @@ def test_performance_ssi_equals_esda_moran_on_the_same_samples_and_weights():
         p = 2 * norm.sf(abs(mi.z_rand))
         assert res["performance_ssi_p"][j] == pytest.approx(p, rel=1e-8)
         assert res["performance_ssi"][j] == pytest.approx(-math.log(p), rel=1e-8)
+        # the effect size behind it: Moran's I itself
+        assert res["performance_moran"][j] == pytest.approx(mi.I, rel=1e-8)
 
 
 def test_constant_performance_gives_p_1_and_ssi_0():
