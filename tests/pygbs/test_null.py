@@ -137,23 +137,34 @@ def test_unmarked_ssi_has_zero_excess_by_construction():
     assert agg["null_mean"] == agg["mean"]
 
 
-def test_paired_excess_separates_equal_accuracy_with_different_clustering():
+@pytest.mark.parametrize(
+    ("frequency", "found"),
+    [
+        (6, ("spread", "spread_excess")),  # broad regions: local accuracy differs
+        (45, ("marked_excess", "moran_excess")),  # clusters inside each neighbourhood
+    ],
+)
+def test_paired_excess_separates_equal_accuracy_with_different_clustering(frequency, found):
     lon, lat = _points()
     rng = np.random.default_rng(7)
-    clustered = _clustered_hits(lon, lat, 0.75, 2.5, seed=8)
+    field = np.sin(np.radians(lon) * frequency) * np.cos(np.radians(lat) * frequency)
+    logit = math.log(3) + 3.0 * field
+    clustered = (rng.random(len(lon)) < 1 / (1 + np.exp(-logit))).astype(int)
     shuffled = rng.permutation(clustered)  # same accuracy, no clustering
     comp = pygbs.compare([_frame(lon, lat, clustered), _frame(lon, lat, shuffled)],
                          names=["clustered", "shuffled"], baseline="shuffled",
                          scales=["500km"], scores=["marked", "moran"], null_draws=19,
                          bootstrap=300)  # fmt: skip
     pairs = comp.pairs.set_index("score")
-    for score in ("marked_excess", "moran_excess", "spread", "spread_excess"):
+    assert {"marked", "marked_excess", "moran", "moran_excess", "spread", "spread_excess"} <= set(
+        pairs.index
+    )
+    for score in found:
         assert pairs.loc[score, "ci_low"] > 0, score
         assert pairs.loc[score, "p_value"] < 0.05, score
     wide = comp.table.set_index("model")
     for col in ("marked_ssi@500km_excess", "spread@500km_excess", "moran_i@500km_p_excess"):
         assert col in wide.columns
-    assert wide.loc["clustered", "spread@500km_excess"] > wide.loc["shuffled", "spread@500km_excess"]
 
 
 def test_spread_aggregate_by_hand():
