@@ -221,3 +221,62 @@ def test_null_is_deterministic_and_independent_of_batches(monkeypatch):
                 assert other == pytest.approx(value, rel=1e-12, abs=1e-15), (col, key)
             else:
                 assert other == value, (col, key)
+
+
+def _adversarial_frame():
+    """Coincident points, sparse outliers, constant patches and a dense cluster."""
+    rng = np.random.default_rng(12)
+    lon = np.concatenate([[1.0] * 12, [50.0, 80.0, 80.01, 80.02], rng.uniform(10, 14, 300),
+                          rng.uniform(20, 20.3, 40)])  # fmt: skip
+    lat = np.concatenate([[2.0] * 12, [3.0, 10.0, 10.0, 10.01], rng.uniform(10, 14, 300),
+                          rng.uniform(0, 0.3, 40)])  # fmt: skip
+    hits = np.concatenate([[1, 0] * 6, [1, 0, 1, 1], rng.random(300) < 0.7, np.ones(40)])
+    return _frame(lon, lat, hits.astype(int))
+
+
+@pytest.mark.parametrize("null", ["none", "accuracy"])
+def test_every_skipped_centre_has_a_reason(null):
+    from pygbs.scores import REASONS
+
+    res = pygbs.score(
+        _adversarial_frame(), scales=["nn5", "100km", "300km", "nn60"],
+        scores=["unmarked", "marked", "performance", "moran", "sri-lag", "sri-sector"],
+        null=null, null_draws=5, bootstrap=50,
+    )  # fmt: skip
+    n_centres = res.summary["parameters"]["n_centres"]
+    seen = set()
+    for col, per_scale in res.summary["aggregates"].items():
+        for scale, agg in per_scale.items():
+            reasons = {k: v for k, v in agg.items() if k in REASONS.values()}
+            seen |= {k for k, v in reasons.items() if v}
+            assert agg["n_scored"] + sum(reasons.values()) == n_centres, (col, scale, agg)
+            assert agg["n_skipped"] == sum(reasons.values()), (col, scale)
+    # the case exercises most reasons
+    assert {"n_skipped_min_points", "n_skipped_one_location", "n_skipped_no_part",
+            "n_skipped_constant"} <= seen  # fmt: skip
+
+
+def test_intervals_never_leave_the_range_of_the_score():
+    # sparse data: many small, near-zero SSI values (the old mean +- t se went below 0)
+    rng = np.random.default_rng(13)
+    lon, lat = rng.uniform(-170, 170, 150), rng.uniform(-60, 60, 150)
+    df = _frame(lon, lat, (rng.random(150) < 0.5).astype(int))
+    res = pygbs.score(df, scales=["nn8"], scores=["marked", "performance", "moran"],
+                      null="accuracy", null_draws=9)  # fmt: skip
+    for col in ("marked_ssi", "performance_ssi"):
+        agg = res.summary["aggregates"][col]["nn8"]
+        values = res.centres[col].dropna()
+        assert values.min() <= agg["ci_low"] <= agg["mean"] <= agg["ci_high"] <= values.max()
+    # a tight cluster saturates the pygbs method at -ln(1e-256): the interval stays below
+    at = np.repeat(np.arange(6) * 40.0 - 100.0, 150)  # six tight clusters, far apart
+    lon = at + rng.normal(0, 0.01, 900)
+    lat = rng.normal(0, 0.01, 900)
+    res = pygbs.score(_frame(lon, lat, np.ones(900, int)), scales=["300km"],
+                      scores=["unmarked"], k_max=None)  # fmt: skip
+    agg = res.summary["aggregates"]["unmarked_ssi"]["300km"]
+    assert agg["n_blocks"] == 6
+    assert agg["mean"] > 500
+    eps = 1e-9  # rounding of means of equal values
+    assert agg["ci_low"] <= agg["mean"] + eps
+    assert agg["mean"] <= agg["ci_high"] + eps
+    assert agg["ci_high"] <= -math.log(1e-256) + eps
