@@ -73,11 +73,20 @@ def score_cmd(
             for scale, a in per_scale.items():
                 mean = "nan" if a["mean"] is None else f"{a['mean']:.4g}"
                 click.echo(
-                    f"  {col}@{scale}: mean {mean} ({a['n_scored']} scored, "
+                    f"  {col}@{scale}: mean {mean}{_excess_text(a)} ({a['n_scored']} scored, "
                     f"{a['n_skipped']} skipped){_why_skipped(col, a, par)}"
                 )
 
     run_scoring(run, scheduler)
+
+
+def _excess_text(agg: dict[str, Any]) -> str:
+    """``, excess X [lo, hi]`` when the accuracy-matched null was computed."""
+    if agg.get("excess") is None:
+        return ""
+    lo, hi = agg.get("excess_ci_low"), agg.get("excess_ci_high")
+    interval = "" if lo is None or hi is None else f" [{lo:.4g}, {hi:.4g}]"
+    return f", excess over the accuracy-matched null {agg['excess']:+.4g}{interval}"
 
 
 def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:
@@ -98,6 +107,15 @@ def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:
         reasons.append(
             f"{agg['n_skipped_no_part']} where no part reached --sri-threshold "
             f"{sri.get('threshold')} samples (no {part.get(col, 'part')} held that many)"
+        )
+    if agg.get("n_skipped_zero_variance"):
+        reasons.append(
+            f"{agg['n_skipped_zero_variance']} whose statistic has no variance under the null "
+            "(small neighbourhoods with a single differing sample)"
+        )
+    if agg.get("n_skipped_constant"):
+        reasons.append(
+            f"{agg['n_skipped_constant']} where every sample has the same coded performance"
         )
     if not reasons:
         return ""
