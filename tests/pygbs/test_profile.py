@@ -98,8 +98,10 @@ def test_profile_and_compare_profile_cli(tmp_path):
     )
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "profile.csv")
-    assert list(table.columns) == PROFILE_COLUMNS and len(table) == 4
-    assert set(table["score"]) == {"marked"}
+    # by default: marked SSI, Moran's I and the spread, each with its excess over the null
+    assert list(table.columns) == PROFILE_COLUMNS and len(table) == 12
+    assert set(table["score"]) == {"marked", "moran", "spread"}
+    assert table["excess"].notna().all() and table["null_mean"].notna().all()
     assert (out / "profile.png").stat().st_size > 0 and (out / "summary.json").is_file()
     r = runner.invoke(main, ["profile", str(a), "--scales", "50km:400km:4", "--scale", "9km",
                              "--out", str(tmp_path / "x")])  # fmt: skip
@@ -114,3 +116,17 @@ def test_profile_and_compare_profile_cli(tmp_path):
     both = pd.read_csv(cmp_out / "profile.csv")
     assert list(both.columns) == ["model", *PROFILE_COLUMNS]
     assert set(both["model"]) == {"a", "b"} and (cmp_out / "profile.png").is_file()
+
+
+def test_profile_marks_the_radii_where_k_max_binds():
+    rng = np.random.default_rng(4)
+    lon, lat = rng.uniform(0, 10, 2000), rng.uniform(0, 10, 2000)  # ~20 samples per 100 km disc
+    df = pd.DataFrame({"lon": lon, "lat": lat, "hit@1": (rng.random(2000) < 0.7).astype(int)})
+    prof = pygbs.profile(df, scales=["50km", "100km", "400km", "1000km"], centres=300,
+                         k_max=60, bootstrap=50)  # fmt: skip
+    capped = prof.table.set_index("scale")["share_capped"]
+    assert capped["50km"] == 0.0 and capped["100km"] < 0.5
+    assert capped["400km"] > 0.9 and capped["1000km"] == 1.0
+    # past the cap the samples no longer change but the surprisal keeps rising
+    marked = prof.table[prof.table["score"] == "marked"].set_index("scale")["mean"]
+    assert marked["1000km"] > marked["400km"]

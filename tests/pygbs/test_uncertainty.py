@@ -274,17 +274,30 @@ def test_fdr_q_values_equal_scipy():
         assert np.array_equal(fdr_q_values(p), want), n
 
 
-def test_bootstrap_t_interval_equals_scipy_stats():
-    # the interval's half-width is t.ppf * se and the p-value 2 t.sf(|estimate| / se),
-    # with scipy.stats.t: recover se from the half-width, then check the p-value
+def test_bootstrap_interval_is_the_expanded_percentile_of_the_replicates():
+    # bounds: quantiles of the replicate means at the levels Phi(-z), z = sqrt(b/(b-1)) t;
+    # p-value: 2 t.sf(|estimate| / se), se from the replicates; all with scipy.stats
+    from scipy.stats import norm
     from scipy.stats import t as student_t
+
+    from pygbs.uncertainty import resampled_sums
 
     rng = np.random.default_rng(2)
     values = rng.normal(0.3, 1.0, 300)
     blocks = rng.integers(0, 17, 300)
     est = block_bootstrap(values, blocks, n_boot=500, ci=0.9, seed=1)
-    dof = est.effective_blocks - 1.0
-    half = (est.ci_high - est.ci_low) / 2.0
-    se = half / float(student_t.ppf(0.95, dof))
-    want = float(2.0 * student_t.sf(abs(est.estimate) / se, dof))
+    sums = np.bincount(blocks, weights=values, minlength=17)
+    counts = np.bincount(blocks, minlength=17).astype(float)
+    rep = resampled_sums(np.column_stack([sums, counts]), 500, 1)
+    means = rep[:, 0] / rep[:, 1]
+    b = est.effective_blocks
+    assert b == pytest.approx(counts.sum() ** 2 / (counts**2).sum())
+    z = math.sqrt(b / (b - 1)) * float(student_t.ppf(0.95, b - 1))
+    level = float(norm.cdf(-z))
+    assert est.ci_low == pytest.approx(np.quantile(means, level), rel=1e-12)
+    assert est.ci_high == pytest.approx(np.quantile(means, 1 - level), rel=1e-12)
+    se = means.std(ddof=1) * math.sqrt(b / (b - 1))
+    want = float(2.0 * student_t.sf(abs(est.estimate) / se, b - 1))
     assert 0.0 < want < 0.5 and est.p_value == pytest.approx(want, rel=1e-12)
+    # wider than the plain percentile interval with few blocks
+    assert est.ci_low < np.quantile(means, 0.05) and est.ci_high > np.quantile(means, 0.95)
