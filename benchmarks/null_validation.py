@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=19)
     ap.add_argument("--centres", type=int, default=1000)
     ap.add_argument("--scale", default="100km")
+    ap.add_argument("--only", help="comma-separated scenarios to run (default: all)")
     args = ap.parse_args(argv)
 
     import pygbs
@@ -106,11 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     density = 1.0 / np.maximum(nb.radius, 1e-6) ** 2
     centres = np.sort(rng.choice(len(lon), size=min(args.centres, len(lon)), replace=False))
     runs = scenarios(lon, lat, density)
-    ulon, ulat = (
-        rng.uniform(-180, 180, len(lon)),
-        np.degrees(np.arcsin(rng.uniform(-1, 1, len(lon)))),
-    )
+    ulon, ulat = rng.uniform(-10, 30, len(lon)), rng.uniform(35, 60, len(lon))
     runs.append(("random-uniform", 0.7, np.full(len(lon), 0.7)))
+    if args.only:
+        runs = [r for r in runs if r[0] in args.only.split(",")]
     rows = []
     t0 = time.perf_counter()
     for scenario, param, p in runs:

@@ -30,6 +30,8 @@ __all__ = [
     "Samples",
     "batch_size",
     "column_dtypes",
+    "fixed_sum",
+    "from_fixed",
     "score_batches",
     "score_block",
 ]
@@ -162,6 +164,31 @@ def column_dtypes(scores: tuple[str, ...], null: bool = False) -> dict[str, type
     return cols
 
 
+#: Per-draw sums over centres are added up in fixed point, in units of 2**-FIXED_BITS, so
+#: that they do not depend on how the centres are split into batches or Dask tasks (integer
+#: sums are exact in any order); values this large or larger are summed as floats instead.
+FIXED_BITS = 20
+_FIXED_MAX = 2.0**26
+
+
+def fixed_sum(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Sums along ``axis`` in fixed point (int64 units of 2**-FIXED_BITS), NaN as 0.
+
+    Returns float64 sums (in the same units) instead when a value is too large for the
+    fixed-point range; those do depend on the order of the additions.
+    """
+    v = np.where(np.isfinite(values), values, 0.0)
+    if v.size and np.abs(v).max() >= _FIXED_MAX:
+        return v.sum(axis=axis) * 2.0**FIXED_BITS
+    return np.rint(v * 2.0**FIXED_BITS).astype(np.int64).sum(axis=axis).astype(object)
+
+
+def from_fixed(sums: np.ndarray) -> np.ndarray:
+    """Float values of added-up :func:`fixed_sum` results (Python ints, or floats)."""
+    flat = [float(x) / 2.0**FIXED_BITS for x in np.asarray(sums, dtype=object).ravel()]
+    return np.array(flat, dtype=np.float64).reshape(np.shape(sums))
+
+
 def _null_columns(
     cols: dict[str, np.ndarray], column: str, observed: np.ndarray, draws: np.ndarray
 ) -> None:
@@ -174,7 +201,7 @@ def _null_columns(
     cols[f"{column}_excess"] = observed - centre_null
     scored = np.isfinite(observed)
     cols[f"_draws:{column}"] = np.vstack(
-        [filled[scored].sum(axis=0), finite[scored].sum(axis=0).astype(np.float64)]
+        [fixed_sum(filled[scored], axis=0), fixed_sum(finite[scored].astype(np.float64), axis=0)]
     )
 
 
@@ -196,15 +223,19 @@ def _local_columns(
     n_draws = samples.draws.shape[0]
     m1 = np.zeros(len(valid))
     m2 = np.zeros(len(valid))
-    sums = np.zeros((3, n_draws))
+    per_draw = np.empty((n_draws, int(valid.sum())))
     for r in range(n_draws):
         y = nb.mean_of(local_values(samples.draws[r], share))
         m1 += y
         m2 += y * y
-        yv = y[valid]
-        sums[0, r] = yv.sum()
-        sums[1, r] = (yv * yv).sum()
-        sums[2, r] = len(yv)
+        per_draw[r] = y[valid]
+    sums = np.vstack(
+        [
+            fixed_sum(per_draw, axis=1),
+            fixed_sum(per_draw * per_draw, axis=1),
+            fixed_sum(np.ones_like(per_draw), axis=1),
+        ]
+    )
     cols["_local:m1"] = np.where(valid, m1 / n_draws, np.nan)
     cols["_local:m2"] = np.where(valid, m2 / n_draws, np.nan)
     cols["_draws:local"] = sums

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs import __version__
-from pygbs._engine import BlockOptions, LocalEngine, Samples, column_dtypes
+from pygbs._engine import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.coding import Coding, code_performance
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
@@ -175,9 +175,11 @@ def _score_scales(
         for name, values in block.items():
             if name.startswith("_draws:"):  # per-draw sums over centres: added up
                 key = (j, name.removeprefix("_draws:"))
+                # fixed-point Python ints: exact in any order (pygbs._engine.fixed_sum)
                 draw_sums[key] = draw_sums[key] + values if key in draw_sums else values
                 continue
             cols[name][j * nr + pos] = values
+    draw_sums = {k: from_fixed(v) for k, v in draw_sums.items()}
     defs = [d for d in REGISTRY.values() if d.name in opts.scores]
     aggregates: dict[str, dict[str, Any]] = {d.column: {} for d in defs}
     constant_counts: dict[str, tuple[int, int]] = {}

@@ -7,6 +7,8 @@ grids' rotations and unpacks the results.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from pygbs._kernels import ssi as _k
@@ -50,6 +52,28 @@ def _batches(sizes: np.ndarray, passes: int = 0) -> list[tuple[int, int]]:
         out.append((a, b))
         a = b
     return out
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Centres ``a:b`` of a set of neighbourhoods, as the SSI kernels take them."""
+
+    centres: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    radius: np.ndarray
+    active: np.ndarray
+    rot: np.ndarray
+
+    @classmethod
+    def of(cls, index: SphereIndex, nbhd: Neighbourhoods, a: int, b: int, min_points: int) -> _Part:
+        lo, hi = nbhd.indptr[a], nbhd.indptr[b]
+        centres = nbhd.centres[a:b]
+        indptr = nbhd.indptr[a : b + 1] - lo
+        radius = np.ascontiguousarray(nbhd.radius[a:b], dtype=np.float64)
+        active = (np.diff(indptr) >= min_points) & (radius > MIN_RADIUS)
+        rot = rotations(index.lat_rad[centres], index.lon_rad[centres])
+        return cls(centres, indptr, nbhd.indices[lo:hi], radius, active, rot)
 
 
 #: Null-distribution methods (docs/method.md, D3).
@@ -151,14 +175,7 @@ def ssi_scores(
 
         batches = tqdm(batches, desc=progress, unit="batch", leave=False)
     for a, b in batches:
-        lo, hi = nbhd.indptr[a], nbhd.indptr[b]
-        centres = nbhd.centres[a:b]
-        indptr = nbhd.indptr[a : b + 1] - lo
-        indices = nbhd.indices[lo:hi]
-        sizes = np.diff(indptr)
-        radius = nbhd.radius[a:b]
-        clat, clon = index.lat_rad[centres], index.lon_rad[centres]
-        active = (sizes >= min_points) & (radius > MIN_RADIUS)
+        part = _Part.of(index, nbhd, a, b, min_points)
         check_interrupt()
         out[a:b], n_points[a:b] = call_kernel(
             _k.ssi_batch,
@@ -168,12 +185,12 @@ def ssi_scores(
             index.xyz,
             marks,
             good,
-            centres,
-            indptr,
-            indices,
-            np.ascontiguousarray(radius, dtype=np.float64),
-            active,
-            rotations(clat, clon),
+            part.centres,
+            part.indptr,
+            part.indices,
+            part.radius,
+            part.active,
+            part.rot,
             int(k),
             graph == "reference",
             METHODS[method],
@@ -323,12 +340,7 @@ def marked_null(
     nc = len(nbhd.centres)
     out = np.full((nc, draws.shape[0]), np.nan)
     for a, b in _batches(nbhd.sizes, draws.shape[0] // 4):
-        lo, hi = nbhd.indptr[a], nbhd.indptr[b]
-        centres = nbhd.centres[a:b]
-        indptr = nbhd.indptr[a : b + 1] - lo
-        radius = np.ascontiguousarray(nbhd.radius[a:b], dtype=np.float64)
-        active = (np.diff(indptr) >= min_points) & (radius > MIN_RADIUS)
-        clat, clon = index.lat_rad[centres], index.lon_rad[centres]
+        part = _Part.of(index, nbhd, a, b, min_points)
         check_interrupt()
         out[a:b] = call_kernel(
             marked_null_batch,
@@ -337,12 +349,12 @@ def marked_null(
             index.coslat,
             index.xyz,
             draws,
-            centres,
-            indptr,
-            nbhd.indices[lo:hi],
-            radius,
-            active,
-            rotations(clat, clon),
+            part.centres,
+            part.indptr,
+            part.indices,
+            part.radius,
+            part.active,
+            part.rot,
             int(k),
             graph == "reference",
             METHODS[method],

@@ -201,3 +201,14 @@ def background_batch(radius, sizes, active, rot):
         if b > a:
             fill_grid(dens[c], rings[c], rot[c], table, lat[a:b], lon[a:b], xyz[a:b], True)
     return indptr, lat, lon, xyz
+
+
+@njit(cache=True)
+def batch_bearings(indptr, radius, active):
+    """:func:`bearings` of enough rings for every active neighbourhood of a CSR batch."""
+    max_rings = 0
+    for c in range(radius.shape[0]):
+        if active[c]:
+            n = indptr[c + 1] - indptr[c]
+            max_rings = max(max_rings, grid_shape(radius[c], n)[1])
+    return bearings(max_rings)

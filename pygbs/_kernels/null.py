@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from pygbs._kernels import background as bg
+from pygbs._kernels.performance import constant_labels
 from pygbs._kernels.ssi import (
     METHOD_PYGBS,
     build_pattern,
@@ -151,12 +152,7 @@ def marked_null_batch(
     nc = centres.shape[0]
     n_draws = draws.shape[0]
     out = np.full((nc, n_draws), np.nan)
-    max_rings = 0
-    for c in range(nc):
-        if active[c]:
-            n = indptr[c + 1] - indptr[c]
-            max_rings = max(max_rings, bg.grid_shape(radius[c], n)[1])
-    table = bg.bearings(max_rings)
+    table = bg.batch_bearings(indptr, radius, active)
     labels_only = method == METHOD_PYGBS
     for c in prange(nc):
         if not active[c]:
@@ -196,14 +192,6 @@ def marked_null_batch(
     return out
 
 
-@njit(cache=True)
-def _constant(z):
-    for t in range(1, z.shape[0]):
-        if z[t] != z[0]:
-            return False
-    return True
-
-
 @njit(cache=True, parallel=True, nogil=True)
 def performance_null_batch(lat, lon, coslat, xyz, draws, centres, indptr, indices, active, k):
     """Performance SSI and Moran's I of every active centre under each labelling.
@@ -227,7 +215,7 @@ def performance_null_batch(lat, lon, coslat, xyz, draws, centres, indptr, indice
         for r in range(n_draws):
             for t in range(n):
                 z[t] = draws[r, ids[t]]
-            if _constant(z):
+            if constant_labels(z):
                 ssi[c, r] = 0.0
                 continue
             s = centred_statistic(z, nbr)

@@ -30,7 +30,8 @@ OUT_I = N_OUT
 
 
 @njit(cache=True)
-def _constant(z):
+def constant_labels(z):
+    """Whether every value of ``z`` is the same."""
     for t in range(1, z.shape[0]):
         if z[t] != z[0]:
             return False
@@ -65,7 +66,7 @@ def performance_batch(
         z = np.empty(n)
         for t in range(n):
             z[t] = marks[ids[t]]
-        if _constant(z):
+        if constant_labels(z):
             out[c, OUT_SSI] = 0.0
             out[c, OUT_P] = 1.0
             continue

@@ -249,12 +249,7 @@ def ssi_batch(
     nc = centres.shape[0]
     out = np.full((nc, 2, N_OUT), np.nan)
     n_points = np.zeros((nc, 2), np.int64)
-    max_rings = 0
-    for c in range(nc):
-        if active[c]:
-            n = indptr[c + 1] - indptr[c]
-            max_rings = max(max_rings, bg.grid_shape(radius[c], n)[1])
-    table = bg.bearings(max_rings)
+    table = bg.batch_bearings(indptr, radius, active)
     # the pygbs method's S needs only the labels of each point's neighbours (D3)
     labels_only = method == METHOD_PYGBS
     for c in prange(nc):

@@ -65,14 +65,15 @@ def test_score_writes_summary_and_centres(runner, tmp_path):
         "n_neighbours",
         "radius_km",
         "mean_performance",
+        "local_performance",
         "unmarked_ssi",
         "unmarked_ssi_p",
         "marked_ssi",
         "marked_ssi_p",
-        "sri_lag",
     ]
+    assert list(centres.columns)[12] == "sri_lag"
     # Benjamini-Hochberg q-values of the scores with p-values come last
-    assert list(centres.columns)[12:] == ["unmarked_ssi_q", "marked_ssi_q"]
+    assert list(centres.columns)[13:] == ["unmarked_ssi_q", "marked_ssi_q"]
     assert len(centres) == 60 and set(centres["row"]) == set(range(30))
     # the aggregates are the means of the per-centre table
     agg = summary["aggregates"]["marked_ssi"]["200km"]
@@ -162,19 +163,13 @@ def test_compare_table_layout(runner, tmp_path):
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "compare.csv")
     assert list(table["model"]) == ["model_a", "model_b"]
-    assert list(table.columns)[:5] == [
-        "model",
-        "accuracy",
-        "n",
-        "unmarked_ssi@300km",
-        "marked_ssi@300km",
-    ]
-    # then the block-bootstrap interval of each headline mean
-    assert list(table.columns)[5:] == [
-        "unmarked_ssi@300km_ci_low",
-        "marked_ssi@300km_ci_low",
-        "unmarked_ssi@300km_ci_high",
-        "marked_ssi@300km_ci_high",
+    # headline means, then their block-bootstrap intervals, then the accuracy-matched null
+    # (the default of compare): its mean, the excess, its interval and p-value
+    cols = ["unmarked_ssi@300km", "marked_ssi@300km", "spread@300km"]
+    suffixes = ["", "_ci_low", "_ci_high", "_null", "_excess", "_excess_ci_low",
+                "_excess_ci_high", "_p_excess"]  # fmt: skip
+    assert list(table.columns) == ["model", "accuracy", "n"] + [
+        c + sfx for sfx in suffixes for c in cols
     ]
     pairs = pd.read_csv(out / "pairs.csv")
     assert list(pairs.columns[:9]) == [
@@ -182,7 +177,8 @@ def test_compare_table_layout(runner, tmp_path):
         "n_centres",
     ]  # fmt: skip
     # baseline: the first file (no no_prior among them); unmarked SSI never differs
-    assert set(pairs["model_b"]) == {"model_a"} and list(pairs["score"]) == ["unmarked", "marked"]
+    assert set(pairs["model_b"]) == {"model_a"}
+    assert list(pairs["score"]) == ["unmarked", "marked", "marked_excess", "spread", "spread_excess"]
     assert pairs.loc[0, "diff"] == 0.0 and pairs.loc[0, "p_value"] == 1.0
     assert table["accuracy"].sum() == pytest.approx(1.0)
     # unmarked SSI depends on locations only: identical for both models

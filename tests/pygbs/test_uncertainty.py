@@ -61,18 +61,19 @@ def test_iid_bootstrap_matches_the_normal_interval():
 
 def test_block_bootstrap_resamples_whole_blocks():
     # two blocks of two centres each, constant within: a replicate mean is 0, 5 or 10 with
-    # probabilities 1/4, 1/2, 1/4, so the replicates' sd is sqrt(12.5); with b_eff = 2 the
-    # corrected se is sqrt(12.5 * 2) = 5 and t has 1 degree of freedom
-    from scipy.stats import t as student_t
-
+    # probabilities 1/4, 1/2, 1/4. With b_eff = 2 the expanded levels are tiny, so the
+    # interval is the whole range of the replicates: [0, 10] (a Student interval,
+    # 5 +- 6.31 * 5, would leave the range of the values)
     values = np.array([0.0, 0.0, 10.0, 10.0, np.nan])
     blocks = np.array([0, 0, 1, 1, 1])
     est = block_bootstrap(values, blocks, n_boot=20000, ci=0.9, seed=0)
     assert est.estimate == 5.0 and est.n_centres == 4 and est.n_blocks == 2
     assert est.effective_blocks == 2.0
-    half = student_t.ppf(0.95, 1) * 5.0
-    assert est.ci_low == pytest.approx(5.0 - half, rel=0.02)
-    assert est.ci_high == pytest.approx(5.0 + half, rel=0.02)
+    assert (est.ci_low, est.ci_high) == (0.0, 10.0)
+    # the p-value: Student's t with 1 degree of freedom, se = sqrt(12.5 * 2) = 5
+    from scipy.stats import t as student_t
+
+    assert est.p_value == pytest.approx(2 * student_t.sf(5.0 / 5.0, 1), rel=0.03)
     # unequal blocks count as fewer: counts 8, 1, 1 give b_eff = 100 / 66
     assert block_bootstrap(
         np.arange(10.0), np.array([0] * 8 + [1, 2]), seed=0
@@ -207,7 +208,11 @@ def test_compare_pairs_against_no_prior_or_all(tmp_path):
     assert row["diff"].iloc[0] == pytest.approx(np.nanmean(a - b))
     assert row["ci_low"].iloc[0] <= row["diff"].iloc[0] <= row["ci_high"].iloc[0]
     every = pygbs.compare(paths, pairs="all", baseline="eval_x_test_wrap", **kw)
-    assert len(every.pairs) == 3 * 2  # 3 pairs x (unmarked, marked)
+    # 3 pairs x (unmarked, marked and its excess, spread and its excess)
+    assert len(every.pairs) == 3 * 5
+    assert set(every.pairs["score"]) == {
+        "unmarked", "marked", "marked_excess", "spread", "spread_excess"
+    }
     with pytest.raises(InputError, match="baseline 'nope'"):
         pygbs.compare(paths, baseline="nope", **kw)
     # three models: accuracy correlation per score; unmarked SSI is the same for all
