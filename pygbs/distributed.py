@@ -336,9 +336,7 @@ class DaskEngine:
                 futures[i] = None
                 b = min(a + step, len(rows))
                 for j, cols in enumerate(blocks):
-                    if any(
-                        len(v) != b - a for n, v in cols.items() if not n.startswith("_draws:")
-                    ):
+                    if any(len(v) != b - a for n, v in cols.items() if not n.startswith("_draws:")):
                         raise ClusterError(f"scales {names}: chunk at centre {a} came back short")
                     yield j, np.arange(a, b), cols
         finally:

@@ -178,7 +178,8 @@ def test_compare_table_layout(runner, tmp_path):
     ]  # fmt: skip
     # baseline: the first file (no no_prior among them); unmarked SSI never differs
     assert set(pairs["model_b"]) == {"model_a"}
-    assert list(pairs["score"]) == ["unmarked", "marked", "marked_excess", "spread", "spread_excess"]
+    scores = ["unmarked", "marked", "marked_excess", "spread", "spread_excess"]
+    assert list(pairs["score"]) == scores
     assert pairs.loc[0, "diff"] == 0.0 and pairs.loc[0, "p_value"] == 1.0
     assert table["accuracy"].sum() == pytest.approx(1.0)
     # unmarked SSI depends on locations only: identical for both models
@@ -241,8 +242,20 @@ def test_sri_options_reach_the_scores(runner, tmp_path):
     args = ["score", str(f), "--scale", "nn15", "--score", "sri-sector", "--out", str(out)]
     r = runner.invoke(main, args)  # 15 samples: no part can reach 20
     assert r.exit_code == 0 and "no part reached --sri-threshold" in r.output
-    r = runner.invoke(main, [*args, "--sri-threshold", "3", "--sri-sectors", "4",
-                             "--score", "sri-lag", "--sri-lag-km", "50"])
+    r = runner.invoke(
+        main,
+        [
+            *args,
+            "--sri-threshold",
+            "3",
+            "--sri-sectors",
+            "4",
+            "--score",
+            "sri-lag",
+            "--sri-lag-km",
+            "50",
+        ],
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parameters"]["sri"]["threshold"] == 3

@@ -211,7 +211,11 @@ def test_compare_pairs_against_no_prior_or_all(tmp_path):
     # 3 pairs x (unmarked, marked and its excess, spread and its excess)
     assert len(every.pairs) == 3 * 5
     assert set(every.pairs["score"]) == {
-        "unmarked", "marked", "marked_excess", "spread", "spread_excess"
+        "unmarked",
+        "marked",
+        "marked_excess",
+        "spread",
+        "spread_excess",
     }
     with pytest.raises(InputError, match="baseline 'nope'"):
         pygbs.compare(paths, baseline="nope", **kw)
