@@ -310,7 +310,7 @@ def score_block(
             "radius_km": nb.radius * EARTH_RADIUS_KM,
             "mean_performance": nb.mean_of(samples.value),
         }
-        batch = Batch(index, samples.marks, nb, scale, opts)
+        batch = Batch(index, samples.marks, nb, scale, opts, samples.draws)
         for d in REGISTRY.values():
             if d.name not in opts.scores:
                 continue

@@ -543,12 +543,50 @@ class Comparison:
     baseline: str | None = None
     profile: Any = None
 
+    def headline_table(self) -> pd.DataFrame:
+        """The numbers to read first: each model's excess over its accuracy-matched null.
+
+        One row per model: ``model``, ``accuracy``, then per scale the excess spread of
+        local accuracy and the excess of every other score that has one, each as a text
+        cell ``x [lo, hi]`` (docs/method.md, "Beyond accuracy"). Empty when the models
+        were scored without the null.
+        """
+        cols = [c for c in self.table.columns
+                if c.endswith("_excess") and not c.endswith("_p_excess") and "@" in c]  # fmt: skip
+        cols = [c for c in cols if not c.startswith("unmarked_ssi@")]
+        cols.sort(key=lambda c: (not c.startswith("spread@"), c.split("@")[1]))
+        if not cols:
+            return pd.DataFrame()
+        out = self.table[["model", "accuracy"]].copy()
+        for c in cols:
+            score, scale = c.removesuffix("_excess").split("@")
+            lo, hi = self.table.get(f"{c}_ci_low"), self.table.get(f"{c}_ci_high")
+            cells = []
+            for i, v in enumerate(self.table[c]):
+                text = _cell(v)
+                if lo is not None and hi is not None and pd.notna(lo.iloc[i]):
+                    text += f" [{_cell(lo.iloc[i])}, {_cell(hi.iloc[i])}]"
+                cells.append(text)
+            out[f"{score} excess @{scale}"] = cells
+        return out
+
     def to_markdown(self) -> str:
-        """The table as Markdown, then the paired tests and accuracy correlations.
+        """The headline table, the full table, then the paired tests and correlations.
 
         Numbers are shown to 4 significant digits.
         """
-        text = markdown_table(self.table)
+        text = ""
+        head = self.headline_table()
+        if len(head):
+            text += (
+                markdown_table(head) + "\nExcess over the accuracy-matched null, with its "
+                "95 % interval: what remains of each score once the model's own accuracy "
+                "is accounted for (the model's outcomes permuted among its samples). "
+                "`spread`: by how much local accuracy varies between places beyond "
+                'sampling noise (accuracy units). See docs/method.md, "Beyond accuracy".'
+                "\n\n## All scores\n\n"
+            )
+        text += markdown_table(self.table)
         if self.pairs is not None and len(self.pairs):
             text += (
                 "\n## Paired differences\n\n"

@@ -83,6 +83,9 @@ class Batch:
         The scale.
     opts : Any
         The scoring options (:class:`pygbs._engine.BlockOptions`).
+    draws : ndarray of shape (R, n) or None
+        Coded values of every sample under each draw of the accuracy-matched null
+        (docs/method.md, D7); None without a null.
     """
 
     index: SphereIndex
@@ -90,6 +93,7 @@ class Batch:
     nb: Neighbourhoods
     scale: Scale
     opts: Any
+    draws: np.ndarray | None = None
     _shared: dict[str, Any] = field(default_factory=dict)
 
     def shared(self, key: str, make: Callable[[], Any]) -> Any:
@@ -191,6 +195,7 @@ def _ssi_pair(batch: Batch) -> dict[str, np.ndarray]:
         graph=o.graph,
         permutations=o.permutations,
         seed=o.seed,
+        draws=batch.draws if "marked" in o.scores else None,
     )
 
 
@@ -284,13 +289,8 @@ def _moran_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
 
 
 def _marked_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
-    from pygbs.ssi import marked_null
-
-    o = batch.opts
-    return marked_null(
-        batch.index, batch.nb, draws, method=o.method, k=o.k, min_points=o.min_points,
-        graph=o.graph,
-    )  # fmt: skip
+    # scored with the observed marked SSI, on its graph (pygbs.ssi.ssi_scores)
+    return batch.shared("ssi", lambda: _ssi_pair(batch))["marked_null"]
 
 
 def _sri_null(partition: str) -> Callable[[Batch, np.ndarray], np.ndarray]:

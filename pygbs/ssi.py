@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pygbs._kernels import ssi as _k
-from pygbs._kernels.null import marked_null_batch, performance_null_batch
+from pygbs._kernels.null import performance_null_batch
 from pygbs.background import rotations
 from pygbs.errors import InputError
 from pygbs.neighbours import Neighbourhoods, SphereIndex
@@ -99,6 +99,7 @@ def ssi_scores(
     permutations: int = 999,
     seed: int = 0,
     progress: str | None = None,
+    draws: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Unmarked and marked SSI of every neighbourhood.
 
@@ -134,13 +135,18 @@ def ssi_scores(
         row, so results do not depend on threading).
     progress : str, optional
         Show a progress bar (over batches of centres) with this label.
+    draws : ndarray of shape (R, n), optional
+        Coded values of every sample under each draw of the accuracy-matched null: the
+        marked pattern is also scored under each, on the same graph (docs/method.md, D7;
+        methods 'pygbs' and 'analytic').
 
     Returns
     -------
     dict
         ``unmarked_ssi``, ``unmarked_ssi_p``, ``unmarked_S``, ``unmarked_mu``,
         ``unmarked_sigma`` and the same for ``marked``; ``n_points`` (pattern size with
-        background) — arrays of length ``len(nbhd.centres)``, NaN where not scored.
+        background) — arrays of length ``len(nbhd.centres)``, NaN where not scored; with
+        ``draws``, ``marked_null`` of shape (c, R).
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {sorted(METHODS)}; got {method!r}")
@@ -161,14 +167,24 @@ def ssi_scores(
         bad = int(np.flatnonzero((marks == 0) | ~np.isfinite(marks))[0])
         raise InputError(f"coded values must be finite and non-zero; row {bad} has {marks[bad]!r}")
 
+    if draws is not None:
+        if method == "permutation":
+            raise InputError(
+                "the accuracy-matched null supports method 'pygbs' or 'analytic'; got "
+                "'permutation'"
+            )
+        draws = _check_draws(index, draws)
+    n_draws = 0 if draws is None or not marked else draws.shape[0]
+    kernel_draws = draws if n_draws else np.zeros((0, len(index)))
     nc = len(nbhd.centres)
     out = np.full((nc, 2, _k.N_OUT), np.nan)
     n_points = np.zeros((nc, 2), dtype=np.int64)
+    null_out = np.full((nc, n_draws), np.nan)
     good = marks > 0
     good_only = bool(unmarked and presence == "good")
     passes = (int(permutations) if method == "permutation" else 0) * (
         int(bool(unmarked)) + int(bool(marked))
-    )
+    ) + n_draws // 4
     batches = _batches(nbhd.sizes, passes)
     if progress is not None:
         from tqdm import tqdm
@@ -177,7 +193,7 @@ def ssi_scores(
     for a, b in batches:
         part = _Part.of(index, nbhd, a, b, min_points)
         check_interrupt()
-        out[a:b], n_points[a:b] = call_kernel(
+        out[a:b], n_points[a:b], null_out[a:b] = call_kernel(
             _k.ssi_batch,
             index.lat_rad,
             index.lon_rad,
@@ -199,8 +215,11 @@ def ssi_scores(
             good_only,
             int(permutations),
             int(seed),
+            kernel_draws,
         )
     res: dict[str, np.ndarray] = {}
+    if n_draws:
+        res["marked_null"] = null_out
     for j, name in ((0, "unmarked"), (1, "marked")):
         if not (unmarked if j == 0 else marked):
             continue
@@ -310,7 +329,8 @@ def marked_null(
     """Marked SSI of every neighbourhood under each of several labellings of the samples.
 
     The point patterns and their k-NN graphs are built once per centre and every
-    labelling is scored on them (docs/method.md, "The accuracy-matched null").
+    labelling is scored on them (docs/method.md, D7); :func:`ssi_scores` with ``draws``
+    does the same alongside the observed scores.
 
     Parameters
     ----------
@@ -330,36 +350,12 @@ def marked_null(
     ndarray of shape (c, R)
         Marked SSI per centre and labelling; NaN where not scored.
     """
-    if method not in ("pygbs", "analytic"):
-        raise InputError(
-            f"the accuracy-matched null supports method 'pygbs' or 'analytic'; got {method!r}"
-        )
-    if graph is None:
-        graph = "reference" if method == "pygbs" else "strict"
     draws = _check_draws(index, draws)
-    nc = len(nbhd.centres)
-    out = np.full((nc, draws.shape[0]), np.nan)
-    for a, b in _batches(nbhd.sizes, draws.shape[0] // 4):
-        part = _Part.of(index, nbhd, a, b, min_points)
-        check_interrupt()
-        out[a:b] = call_kernel(
-            marked_null_batch,
-            index.lat_rad,
-            index.lon_rad,
-            index.coslat,
-            index.xyz,
-            draws,
-            part.centres,
-            part.indptr,
-            part.indices,
-            part.radius,
-            part.active,
-            part.rot,
-            int(k),
-            graph == "reference",
-            METHODS[method],
-        )
-    return out
+    res = ssi_scores(
+        index, nbhd, draws[0], unmarked=False, method=method, k=k, min_points=min_points,
+        graph=graph, draws=draws,
+    )  # fmt: skip
+    return res["marked_null"]
 
 
 def performance_null(

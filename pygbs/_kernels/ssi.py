@@ -18,6 +18,7 @@ from numba import njit, prange
 
 from pygbs._kernels import background as bg
 from pygbs._kernels import cells, kdtree
+from pygbs._kernels.relabel import score_relabelled
 from pygbs._kernels.stats import (
     PYGBS_P_FLOOR,
     analytic_moments,
@@ -226,8 +227,9 @@ def ssi_batch(
     unmarked_good_only,
     permutations,
     seed,
+    draws,
 ):
-    """Score every active centre; returns ``(out, n_points)``.
+    """Score every active centre; returns ``(out, n_points, null_out)``.
 
     Parameters
     ----------
@@ -239,16 +241,22 @@ def ssi_batch(
     radius : (c,) radius of each neighbourhood (radians); active : (c,) bool, the centres
         to score; rot : (c, 3, 3) rotation of the background grid onto each centre.
     k, reference_rule, method, permutations, seed : see :func:`pygbs.ssi.ssi_scores`.
+    draws : (R, n) coded values of every sample under each null draw (R may be 0): the
+        marked pattern is scored under each on the same graph
+        (:func:`pygbs._kernels.relabel.score_relabelled`).
 
     Returns
     -------
     out : (c, 2, N_OUT) float64; ``out[:, 0]`` unmarked and ``out[:, 1]`` marked blocks of
         (ssi, p, S, mu, sigma); NaN where not scored.
     n_points : (c, 2) int64 size ``m`` of each pattern (samples + background), 0 if skipped.
+    null_out : (c, R) marked SSI under each draw; NaN where not scored.
     """
     nc = centres.shape[0]
     out = np.full((nc, 2, N_OUT), np.nan)
     n_points = np.zeros((nc, 2), np.int64)
+    n_draws = draws.shape[0]
+    null_out = np.full((nc, n_draws), np.nan)
     table = bg.batch_bearings(indptr, radius, active)
     # the pygbs method's S needs only the labels of each point's neighbours (D3)
     labels_only = method == METHOD_PYGBS
@@ -271,6 +279,11 @@ def ssi_batch(
                 z[t] = marks[ids[t]]
             score_pattern(z, nbr, method, permutations, cseed, out[c, 1])
             n_points[c, 1] = m
+            if n_draws > 0:
+                s0 = s1 = s2 = 0.0
+                if method != METHOD_PYGBS:
+                    s0, s1, s2 = graph_sums(nbr)
+                score_relabelled(nbr, ids, m, draws, method, s0, s1, s2, null_out[c])
         if want_unmarked and not unmarked_good_only:
             z = np.zeros(m)
             z[:n] = 1.0
@@ -291,4 +304,4 @@ def ssi_batch(
             z[: gids.shape[0]] = 1.0
             score_pattern(z, gnbr, method, permutations, cseed, out[c, 0])
             n_points[c, 0] = gxyz.shape[0]
-    return out, n_points
+    return out, n_points, null_out
