@@ -345,6 +345,8 @@ def _read_file(path: Path, label: str) -> pd.DataFrame:
             f"{label}: unsupported file extension; expected one of "
             f"{', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
         )
+    if path.stat().st_size == 0:  # a zero-byte CSV, CSV.gz or Parquet file
+        raise EmptyInputError(f"{label}: the file is empty (0 bytes)")
     try:
         if is_csv:
             return pd.read_csv(path, low_memory=False)
