@@ -17,6 +17,7 @@ __all__ = [
     "EmptyInputError",
     "InputError",
     "Interrupted",
+    "NearZeroLabelsError",
     "NoCoordinatesError",
 ]
 
@@ -35,6 +36,13 @@ class NoCoordinatesError(InputError):
 
 class CoordinatesError(InputError):
     """Coordinates that are not degrees and cannot be recovered from ``coords_from``."""
+
+
+class NearZeroLabelsError(InputError):
+    """A relative error column whose labels are often zero or near zero.
+
+    See :mod:`pygbs.regression`.
+    """
 
 
 class Interrupted(KeyboardInterrupt):

@@ -26,6 +26,7 @@ import pandas as pd
 
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.predictions import Predictions
+from pygbs.regression import derive_value
 
 __all__ = [
     "LAT_NAMES",
@@ -146,6 +147,8 @@ def read_predictions(
         Performance column. By default ``hit@1`` if present, else ``relative_error``, else
         the single obvious performance column (``hit@3``, ``reciprocal_rank``,
         ``true_class_prob``, ``true_class_probability``, ``value``, ``error``, ...).
+        ``absolute_error`` of a table without such a column but with predictions and labels
+        columns (``predictions``, ``labels``) is derived as ``|prediction - label|``.
     coords_from : str, path-like or pandas.DataFrame, optional
         Another prediction table of the same dataset, row-aligned with ``source``, whose
         coordinates are used for a ``source`` without coordinate columns (e.g. the
@@ -227,6 +230,11 @@ def _read_predictions(
         if "lon" not in table.columns:
             table.insert(0, "lon", lon_raw)
 
+    if value is not None and _match(list(table.columns), value, label) is None:
+        derived = derive_value(table, value, label)  # e.g. absolute_error of a regression
+        if derived is not None:
+            table = table.copy()
+            table[value] = derived
     value_col = _value_column(table, value, label, exclude={lon_col, lat_col})
 
     lon_arr = _numeric(lon_raw, coord_label, lon_col)
