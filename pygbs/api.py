@@ -25,7 +25,7 @@ from pygbs.duplicates import note as note_repeated
 from pygbs.duplicates import summarise as dup_summary
 from pygbs.duplicates import warning_text as repeated_text
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
-from pygbs.grouping import expand_sources, group_by_dataset, unique_names
+from pygbs.grouping import unique_names
 from pygbs.io import _read_predictions, looks_encoded, read_predictions
 from pygbs.predictions import Predictions
 from pygbs.regression import (
@@ -213,7 +213,7 @@ def score(
     raw: bool = False,
     transform: str = "auto",
     min_label: float | None = None,
-    near_zero_labels: str = "error",
+    near_zero_labels: str | None = None,
     duplicates: str = "keep",
     presence: str = "all",
     graph: str | None = None,
@@ -263,10 +263,10 @@ def score(
         Floor of the denominator of a relative error column (with predictions and labels
         columns): it is recomputed as ``(prediction - label) / (sign(label) *
         max(|label|, min_label))``; see :mod:`pygbs.regression`.
-    near_zero_labels : {'error', 'allow'}, default='error'
-        A relative error column with more than 2 % of its labels near zero is refused
-        (``'error'``: its coding would mark where labels are near zero) or coded as stored
-        (``'allow'``); see :func:`pygbs.regression.check_relative_error`.
+    near_zero_labels : {'error', 'allow'}, optional
+        Default ``'error'``. A relative error column with more than 2 % of its labels
+        near zero is refused (``'error'``: its coding would mark where labels are near
+        zero) or coded as stored (``'allow'``); see :func:`pygbs.regression.check_relative_error`.
     duplicates : {'keep', 'collapse'}, default='keep'
         Score every row (a warning when more than 20 % of the rows share their location
         with another row), or one sample per location (its majority outcome); see
@@ -870,62 +870,16 @@ def _check_same_locations(preds: list[Predictions], labels: list[str]) -> None:
 
 def compare_by_dataset(
     sources: Sequence[str | Path],
-    *,
-    value: str | None = None,
-    locations: str = "same",
-    skip_empty: bool = False,
-    skip_unlocated: bool = False,
-    **score_kwargs: Any,
+    **kwargs: Any,
 ) -> GroupedComparison:
-    """One :func:`compare` per dataset of TorchSpatial-style files, and a combined table.
+    """One :func:`compare` per dataset of TorchSpatial-style files, and combined tables.
 
-    Parameters
-    ----------
-    sources : sequence of path
-        Files named ``eval_<dataset>_<meta>_<split>_<model>.csv[.gz]`` and folders of
-        them (see :func:`pygbs.grouping.group_by_dataset` for the parsing and the model
-        names).
-    value, locations, skip_empty, skip_unlocated, **score_kwargs
-        As in :func:`compare`, for every dataset. Each dataset takes its coordinates for
-        files without degree coordinates from one of its files (``coords_from='auto'``).
-
-    Returns
-    -------
-    GroupedComparison
-        ``table`` has one row per model and a column group ``<dataset>/...`` per dataset.
-
-    Raises
-    ------
-    InputError
-        As :func:`compare` (prefixed with the dataset), or for a file name that does not
-        follow the pattern.
+    See :func:`pygbs.by_dataset.compare_by_dataset` (read and check every file first,
+    decide per dataset, then score).
     """
-    groups = group_by_dataset(expand_sources(sources))
-    comparisons: dict[str, Comparison] = {}
-    with _one_connection(score_kwargs) as kwargs:
-        for g in groups:
-            try:
-                comparisons[g.label] = compare(
-                    g.files,
-                    names=g.models,
-                    value=value,
-                    coords_from=AUTO,
-                    locations=locations,
-                    skip_empty=skip_empty,
-                    skip_unlocated=skip_unlocated,
-                    **kwargs,
-                )
-            except InputError as err:
-                raise type(err)(f"{g.label}: {err}") from None
-    info = {
-        g.label: {
-            "dataset": g.dataset,
-            "split": g.split,
-            "files": {m: str(f) for m, f in zip(g.models, g.files, strict=True)},
-        }
-        for g in groups
-    }
-    return GroupedComparison.combine(comparisons, info)
+    from pygbs.by_dataset import compare_by_dataset as by_dataset
+
+    return by_dataset(sources, **kwargs)
 
 
 def attach_samples(result: GeoBiasResult) -> GeoBiasResult:

@@ -131,6 +131,7 @@ def read_predictions(
     value: str | None = None,
     *,
     coords_from: str | os.PathLike[str] | pd.DataFrame | None = None,
+    warn_encoded: bool = True,
 ) -> Predictions:
     """Read one model's per-sample prediction table.
 
@@ -157,6 +158,9 @@ def read_predictions(
         sin(pi * lon / 180), ``lat`` holds sin(pi * lat / 90); the TorchSpatial ``*_wrap``
         files). The encoding is checked row by row against ``coords_from`` before its
         coordinates are used (docs/cli.md, "Coordinates that are not degrees").
+    warn_encoded : bool, default=True
+        Warn when every coordinate lies within [-1, 1] (they may be encoded); False for a
+        caller that checks this itself (:func:`looks_encoded`).
 
     Returns
     -------
@@ -186,7 +190,9 @@ def read_predictions(
     An unnamed index column (``Unnamed: 0`` or an empty name, as written by
     ``DataFrame.to_csv``) is dropped. Longitudes in [180, 360) are kept as given.
     """
-    return _read_predictions(source, lon, lat, value, coords_from=coords_from, strict=True)
+    return _read_predictions(
+        source, lon, lat, value, coords_from=coords_from, strict=True, warn_encoded=warn_encoded
+    )
 
 
 def _read_predictions(

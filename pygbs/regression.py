@@ -146,7 +146,7 @@ def _is_relative(name: str) -> bool:
 
 
 def check_relative_error(
-    pred: Predictions, *, min_label: float | None = None, near_zero_labels: str = "error"
+    pred: Predictions, *, min_label: float | None = None, near_zero_labels: str | None = None
 ) -> tuple[Predictions, dict[str, Any] | None]:
     """Refuse (or repair) a relative error column whose labels are near zero.
 
@@ -158,9 +158,9 @@ def check_relative_error(
     min_label : float, optional
         Floor of the denominator: the relative error is recomputed as ``(prediction -
         label) / (sign(label) * max(|label|, min_label))`` (sign(0) = +1).
-    near_zero_labels : {'error', 'allow'}, default='error'
-        What to do when more than :data:`MAX_NEAR_ZERO_SHARE` of the rows have near-zero
-        labels (see :func:`near_zero_cutoff`) and no ``min_label`` is given.
+    near_zero_labels : {'error', 'allow'}, optional
+        Default ``'error'``. What to do when more than :data:`MAX_NEAR_ZERO_SHARE` of
+        the rows have near-zero labels (see :func:`near_zero_cutoff`) and no ``min_label`` is given.
 
     Returns
     -------
@@ -177,6 +177,7 @@ def check_relative_error(
         For an unknown policy, a ``min_label`` that is not a positive number or that is
         given for a table without a relative error and predictions/labels columns.
     """
+    near_zero_labels = near_zero_labels or "error"
     if near_zero_labels not in NEAR_ZERO_POLICIES:
         raise InputError(
             f"near_zero_labels must be one of {', '.join(NEAR_ZERO_POLICIES)}; "

@@ -150,10 +150,10 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--near-zero-labels",
             type=click.Choice(["error", "allow"]),
-            default="error",
-            show_default=True,
+            default=None,
             help="A relative error column with more than 2 % near-zero labels: stop with an "
-            "error, or code it as stored.",
+            "error, or code it as stored.  [default: error; with compare --group-by the "
+            "dataset is coded by its absolute error]",
         ),
         click.option(
             "--duplicates",
@@ -263,7 +263,7 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
         "raw": params.get("raw", False),
         "transform": params.get("transform", "auto"),
         "min_label": params.get("min_label"),
-        "near_zero_labels": params.get("near_zero_labels", "error"),
+        "near_zero_labels": params.get("near_zero_labels"),
         "duplicates": params.get("duplicates", "keep"),
         "presence": params["presence"],
         "coords_from": params.get("coords_from"),
