@@ -264,10 +264,17 @@ class _Reader:
 
     def _decide_locations(self, tables: dict[str, Predictions], decisions: dict[str, Any]) -> str:
         keys = {_location_key(p) for p in tables.values()}
+        if len(keys) > 1 and self.locations == "same":
+            names = list(tables)
+            first = next(
+                n for n in names if _location_key(tables[n]) != _location_key(tables[names[0]])
+            )
+            self.problems.append(
+                f"{self.g.label}: locations differ: {first} does not hold the locations of "
+                f"{names[0]} (its {len(tables)} files hold {len(keys)} different sets); drop "
+                "--locations same to score each model of this dataset on its own locations"
+            )
         if len(keys) <= 1 or self.locations == "same":
-            if len(keys) > 1:  # forced: compare() names the first file that differs
-                decisions["locations"] = "same"
-                return "same"
             decisions["locations"] = "own" if self.locations == "own" else "same"
             return decisions["locations"]
         if self.locations == "own":
