@@ -14,7 +14,8 @@
      degree coordinates whose locations most other files share;
    - ``locations``: a dataset whose files all hold the same locations is compared on them
      (with paired tests); a dataset whose files hold different samples is scored on each
-     model's own locations (that dataset only, without paired tests);
+     model's own locations (that dataset only), with paired tests among the largest group
+     of its files that share their locations (when it has two files or more);
    - ``value``: a dataset whose relative errors have many labels near zero (see
      :mod:`pygbs.regression`) is coded by its absolute error ``|prediction - label|``,
      for every model of the dataset alike;
@@ -215,7 +216,9 @@ class _Reader:
         }
         tables = self._decide_value(tables, decisions)
         locations = self._decide_locations(tables, decisions)
-        decisions["pairs"] = locations == "same" and len(tables) > 1
+        decisions["pairs"] = (locations == "same" and len(tables) > 1) or bool(
+            decisions.get("paired_models")
+        )
         return DatasetPlan(g, tables, locations, decisions)
 
     def _reference(self, read: dict[int, Predictions]) -> int | None:
@@ -280,13 +283,24 @@ class _Reader:
         if self.locations == "own":
             decisions["locations"] = "own"
             return "own"
+        by_key: dict[tuple[int, bytes], list[str]] = {}
+        for name, p in tables.items():
+            by_key.setdefault(_location_key(p), []).append(name)
+        largest = max(by_key.values(), key=len)
+        shared = largest if len(largest) > 1 else []
         reason = (
             f"its {len(tables)} files hold {len(keys)} different sets of locations; each "
-            "model is scored on its own locations (no paired tests for this dataset)"
+            "model is scored on its own locations"
+            + (
+                f", with paired tests among the {len(shared)} models that share theirs"
+                if shared
+                else " (no paired tests for this dataset)"
+            )
         )
         log.warning("%s: %s", self.g.label, reason)
         decisions["locations"] = "own"
         decisions["locations_reason"] = reason
+        decisions["paired_models"] = shared
         return "own"
 
 
@@ -422,7 +436,7 @@ def compare_by_dataset(
     InputError
         From scoring (prefixed with the dataset), or when nothing is left to compare.
     """
-    from pygbs.api import compare
+    from pygbs.api import compare, paired_differences
 
     plans, unnamed = plan_datasets(
         sources,
@@ -449,6 +463,12 @@ def compare_by_dataset(
         except InputError as err:
             raise type(err)(f"{g.label}: {err}") from None
         cmp = comparisons[g.label]
+        shared = plan.decisions.get("paired_models") or []
+        if plan.locations == "own" and len(shared) > 1:  # the files that share locations
+            baseline = next((m for m in shared if "no_prior" in m), shared[0])
+            boot = {k: score_kwargs[k] for k in ("bootstrap", "ci", "seed") if k in score_kwargs}
+            cmp.pairs = paired_differences({m: cmp.results[m] for m in shared}, baseline, **boot)
+            cmp.baseline = baseline
         cmp.skipped.update(plan.decisions["skipped"])
         cmp.info.update(
             coords_from="auto",

@@ -183,7 +183,8 @@ def read_predictions(
         :class:`~pygbs.errors.EmptyInputError` (an empty file, no data rows, no row with
         both coordinates), :class:`~pygbs.errors.NoCoordinatesError` (no coordinate
         columns) and :class:`~pygbs.errors.CoordinatesError` (encoded coordinates that do
-        not match ``coords_from``) tell those cases apart.
+        not match ``coords_from``, or a table without coordinates whose row count differs
+        from ``coords_from``'s) tell those cases apart.
 
     Notes
     -----
@@ -520,7 +521,7 @@ def _coordinates(
         other, olon_col, olat_col, olon, olat = _reference(coords_from, lon, lat)
         _check_distinct(olon_col, olat_col, other.label)
         if len(other.table) != len(table):
-            raise InputError(
+            raise CoordinatesError(
                 f"{label}: has {len(table)} rows but coords_from {other.label} has "
                 f"{len(other.table)} rows; they must be row-aligned"
             )

@@ -355,3 +355,35 @@ def test_long_table_carries_any_aggregate_field():
     assert (marked.loc["m2", "ci_low"], marked.loc["m2", "ci_high"]) == (
         agg["ci_low"], agg["ci_high"]
     )  # fmt: skip
+
+
+def test_group_by_pairs_the_files_that_share_locations(tmp_path):
+    """A dataset whose files hold two samples: own locations, and paired tests among the
+    larger group; a baseline whose row count matches no file cannot be placed."""
+    folder = tmp_path / "eval_results"
+    folder.mkdir()
+    shared, other = _hits(seed=1, n=80), _hits(seed=2, n=60, lon0=-40)
+    for i, m in enumerate(["NeRF", "xyz", "rbf"]):
+        shared.assign(**{"hit@1": (shared["hit@1"] + i) % 2}).to_csv(
+            folder / f"eval_eps__test_{m}.csv", index=False
+        )
+    other.to_csv(folder / "eval_eps__test_wrap.csv", index=False)
+    _hits(seed=3, n=50)[["hit@1"]].to_csv(folder / "eval_eps__test_no_prior.csv", index=False)
+    grouped = compare_by_dataset([folder], scales=SCALE)
+    d = grouped.decisions["datasets"]["eps"]
+    assert d["locations"] == "own" and d["paired_models"] == [
+        "NeRF",
+        "rbf",
+        "xyz",
+    ]  # file-name order
+    assert (
+        "has 50 rows but coords_from" in d["skipped"][str(folder / "eval_eps__test_no_prior.csv")]
+    )
+    pairs = grouped.pairs()
+    assert set(pairs["model_b"]) == {"NeRF"} and set(pairs["model_a"]) == {"xyz", "rbf"}
+    # the paired difference is the difference of the two models' own headline means here
+    # (same centres, every centre scored for both)
+    cmp = grouped.comparisons["eps"]
+    row = pairs[(pairs.model_a == "xyz") & (pairs.score == "unmarked")].iloc[0]
+    assert row["diff"] == pytest.approx(0.0)  # same locations: the same unmarked SSI
+    assert cmp.results["wrap"].summary["input"]["n_valid"] == 60
