@@ -268,7 +268,7 @@ def score(
         near zero is refused (``'error'``: its coding would mark where labels are near
         zero) or coded as stored (``'allow'``); see :func:`pygbs.regression.check_relative_error`.
     duplicates : {'keep', 'collapse'}, default='keep'
-        Score every row (a warning when more than 20 % of the rows share their location
+        Score every row (a warning when more than 10 % of the rows share their location
         with another row), or one sample per location (its majority outcome); see
         :mod:`pygbs.duplicates`.
     presence : {'all', 'good'}, default='all'

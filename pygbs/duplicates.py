@@ -39,7 +39,7 @@ __all__ = ["DUPLICATES", "WARN_SHARE", "collapse", "collecting", "summarise", "w
 #: ``duplicates=`` policies.
 DUPLICATES = ("keep", "collapse")
 #: Share of rows at repeated locations above which ``duplicates='keep'`` warns.
-WARN_SHARE = 0.2
+WARN_SHARE = 0.1
 
 _NOTES: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
     "_DUPLICATE_NOTES", default=None

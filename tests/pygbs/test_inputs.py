@@ -185,7 +185,7 @@ def test_many_repeated_locations_warn_with_the_share(caplog):
     rep = res.summary["input"]["repeated_locations"]
     assert (rep["n_locations"], rep["n_repeated_locations"]) == (30, 30)
     caplog.clear()
-    few = pd.concat([_hits(n=100), _hits(n=100).iloc[:10]], ignore_index=True)  # 20 of 110
+    few = pd.concat([_hits(n=100), _hits(n=100).iloc[:5]], ignore_index=True)  # 10 of 105
     with caplog.at_level(logging.WARNING, logger="pygbs.api"):
         pygbs.score(few, scales=SCALE)
     assert "share their location" not in caplog.text
