@@ -453,6 +453,10 @@ def test_readme_compare_examples_run(predictions_dir, runner, tmp_path, monkeypa
         r = runner.invoke(main, [*args, "--centres", "30"])
         assert r.exit_code == 0, (cmd, r.output)
         assert (out / "compare.csv").is_file() and (out / "compare.md").is_file()
+        if "--group-by" in cmd:  # the whole folder, no option beyond --scale and --out
+            assert [a for a in cmd if a.startswith("--")] == ["--group-by", "--scale", "--out"]
+            pairs = pd.read_csv(out / "pairs.csv")  # every dataset that shares locations
+            assert set(pairs["dataset"]) == {"birdsnap_ebird_meta", "yfcc"}
 
 
 @pytest.mark.shared
