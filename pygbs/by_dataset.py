@@ -44,6 +44,7 @@ from pygbs.errors import (
     CoordinatesError,
     EmptyInputError,
     InputError,
+    InputProblems,
     NearZeroLabelsError,
     NoCoordinatesError,
 )
@@ -60,25 +61,6 @@ log = logging.getLogger(__name__)
 
 #: ``locations=`` of :func:`compare_by_dataset`: ``auto`` decides per dataset.
 GROUP_LOCATIONS = ("auto", "same", "own")
-
-
-class InputProblems(InputError):
-    """Several bad input files, found before any scoring.
-
-    Parameters
-    ----------
-    problems : list of str
-        One line per problem.
-    """
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        n = len(self.problems)
-        head = "1 problem" if n == 1 else f"{n} problems"
-        super().__init__(
-            f"{head} in the input files, nothing was scored (each is logged; the first: "
-            f"{self.problems[0]})"
-        )
 
 
 @dataclass
@@ -249,12 +231,14 @@ class _Reader:
         if self.strict:
             self.problems.append(f"{self.g.label}: {tripped[0][1]}")
             return tables
-        if missing:
-            self.problems.append(
-                f"{self.g.label}: {tripped[0][1]} (model {missing[0]!r} has no predictions "
-                "and labels columns to compute the absolute error from)"
+        for name in missing:  # cannot be coded like the others: left out
+            path = str(tables[name].source)
+            self.skipped[path] = (
+                f"{path}: has no predictions and labels columns to compute the absolute "
+                "error from, by which the other models of its dataset are coded"
             )
-            return tables
+            log.warning("%s: skipped %s", self.g.label, self.skipped[path])
+        decisions["skipped"] = dict(self.skipped)
         reason = (
             f"the relative errors of {len(tripped)} of {len(tables)} models have many labels "
             f"near zero (e.g. {tripped[0][0]}: {_share(tripped[0][1])}); every model of the "

@@ -268,6 +268,10 @@ def _folder(tmp_path):
         _regression(seed=20 + i, n=100, zero_share=0.88, lon0=60).to_csv(
             folder / f"eval_delta__test_{m}.csv", index=False
         )
+    # a delta file with the relative error alone cannot be coded by the absolute error
+    _regression(seed=22, n=100, lon0=60).drop(columns=["predictions", "labels"]).to_csv(
+        folder / "eval_delta__test_xyz.csv", index=False
+    )
     (folder / "notes.csv").write_text("a,b\n1,2\n")
     (folder / "eval_alpha__test_empty.parquet").write_bytes(b"")
     return folder
@@ -287,6 +291,10 @@ def test_group_by_defaults_decide_per_dataset_and_record_it(runner, tmp_path, ca
     assert d["beta"]["locations"] == "own" and not d["beta"]["pairs"]
     assert "each model is scored on its own locations" in d["beta"]["locations_reason"]
     assert d["delta"]["value"] == "absolute_error" and "88.0 %" in d["delta"]["value_reason"]
+    assert (
+        "no predictions and labels"
+        in d["delta"]["skipped"][str(folder / "eval_delta__test_xyz.csv")]
+    )
     assert list(d["alpha"]["skipped"]) == [str(folder / "eval_alpha__test_empty.parquet")]
     skipped = summary["skipped_files"]
     assert str(folder / "notes.csv") in skipped
