@@ -50,7 +50,6 @@ def _batches(sizes: np.ndarray, passes: int = 0) -> list[tuple[int, int]]:
         a = b
     return out
 
-
 #: Null-distribution methods (docs/method.md, D3).
 METHODS = {
     "pygbs": _k.METHOD_PYGBS,

@@ -92,7 +92,9 @@ def report_cmd(
         from pygbs.api import compare
 
         comparison = compare(list(files), names=list(names) or None, **kwargs)
-        path = write_report(comparison, out, title=title, map_score=map_score, map_scale=map_scale)
+        path = write_report(
+            comparison, out, title=title, map_score=map_score, map_scale=map_scale
+        )
         click.echo(f"report of {len(files)} model(s) -> {path}")
 
     run_scoring(run, scheduler)
