@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.api import compare, score
+    from pygbs.by_dataset import compare_by_dataset
     from pygbs.coding import Coding, code_performance
     from pygbs.errors import InputError
     from pygbs.io import read_predictions
@@ -48,6 +49,7 @@ _EXPORTS = {
     "SphereIndex": "pygbs.neighbours",
     "code_performance": "pygbs.coding",
     "compare": "pygbs.api",
+    "compare_by_dataset": "pygbs.by_dataset",
     "parse_scale": "pygbs.scales",
     "profile": "pygbs.scale_profile",
     "read_predictions": "pygbs.io",
@@ -72,6 +74,7 @@ __all__ = [
     "SphereIndex",
     "code_performance",
     "compare",
+    "compare_by_dataset",
     "parse_scale",
     "profile",
     "read_predictions",

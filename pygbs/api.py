@@ -18,9 +18,14 @@ import pandas as pd
 from pygbs import __version__
 from pygbs._engine import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
-from pygbs.coding import Coding, code_performance
+from pygbs.coding import code_performance
+from pygbs.duplicates import DUPLICATES, collapse
+from pygbs.duplicates import collecting as collecting_repeated
+from pygbs.duplicates import note as note_repeated
+from pygbs.duplicates import summarise as dup_summary
+from pygbs.duplicates import warning_text as repeated_text
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
-from pygbs.grouping import expand_sources, group_by_dataset, unique_names
+from pygbs.grouping import unique_names
 from pygbs.io import _read_predictions, looks_encoded, read_predictions
 from pygbs.null import (
     DEFAULT_NULL_DRAWS,
@@ -33,6 +38,12 @@ from pygbs.null import (
 )
 from pygbs.null import null_draws as null_draws_of
 from pygbs.predictions import Predictions
+from pygbs.regression import (
+    METRIC_COLUMNS,
+    check_relative_error,
+    metric_column,
+    performance_metrics,
+)
 from pygbs.result import (
     SCORE_COLUMNS,
     TRACKS_ACCURACY,
@@ -85,16 +96,6 @@ def _as_predictions(
             )
         return predictions
     return read_predictions(predictions, lon=lon, lat=lat, value=value, coords_from=coords_from)
-
-
-def _accuracy(pred: Predictions, coding: Coding) -> float:
-    """Share correct for hit columns (stored 0/1 or -1/+1), else the mean coded basis.
-
-    The coded basis is the value, or its absolute value when the coding used ``|value|``.
-    """
-    if pred.binary:
-        return float(np.mean(pred.value > 0))
-    return float(np.mean(coding.basis(pred.value)))
 
 
 #: While :func:`compare` runs, the constant-neighbourhood notes of its models are
@@ -263,6 +264,9 @@ def score(
     lower_is_better: bool | None = None,
     raw: bool = False,
     transform: str = "auto",
+    min_label: float | None = None,
+    near_zero_labels: str | None = None,
+    duplicates: str = "keep",
     presence: str = "all",
     graph: str | None = None,
     permutations: int = 999,
@@ -309,6 +313,18 @@ def score(
     threshold, lower_is_better, raw, transform
         Performance coding, see :func:`pygbs.code_performance` (by default a signed error
         column is coded by its absolute value).
+    min_label : float, optional
+        Floor of the denominator of a relative error column (with predictions and labels
+        columns): it is recomputed as ``(prediction - label) / (sign(label) *
+        max(|label|, min_label))``; see :mod:`pygbs.regression`.
+    near_zero_labels : {'error', 'allow'}, optional
+        Default ``'error'``. A relative error column with more than 2 % of its labels
+        near zero is refused (``'error'``: its coding would mark where labels are near
+        zero) or coded as stored (``'allow'``); see :func:`pygbs.regression.check_relative_error`.
+    duplicates : {'keep', 'collapse'}, default='keep'
+        Score every row (a warning when more than 10 % of the rows share their location
+        with another row), or one sample per location (its majority outcome); see
+        :mod:`pygbs.duplicates`.
     presence : {'all', 'good'}, default='all'
         Unmarked SSI over all samples or the good ones only.
     graph : {'reference', 'strict'}, optional
@@ -385,12 +401,24 @@ def score(
     parsed = [parse_scale(s, k_max=k_max, min_points=min_points) for s in scales]
     if len({s.name for s in parsed}) != len(parsed):
         raise InputError(f"scales repeat: {[s.name for s in parsed]}")
+    if duplicates not in DUPLICATES:
+        raise InputError(f"duplicates must be one of {', '.join(DUPLICATES)}; got {duplicates!r}")
     pred = _as_predictions(predictions, value, coords_from, lon, lat)
+    pred, label_check = check_relative_error(
+        pred, min_label=min_label, near_zero_labels=near_zero_labels
+    )
     coding = code_performance(
         pred, threshold=threshold, lower_is_better=lower_is_better, raw=raw, transform=transform
     )
     basis = coding.basis(pred.value)
     marks = np.asarray(coding.values, dtype=np.float64)
+    metrics = performance_metrics(pred, basis)
+    repeated = dup_summary(pred.lon, pred.lat)
+    collapsed = None
+    if duplicates == "collapse":
+        pred, marks, basis, collapsed = collapse(pred, marks, basis, coding.rule)
+    else:
+        note_repeated(pred.source, repeated, log)
     rows = _select_centres(len(pred), centres)
     opts = BlockOptions(
         scores=tuple(scores),
@@ -424,7 +452,7 @@ def score(
                  "null_draws": n_draws}  # fmt: skip
         table, aggregates, moments = _score_scales(engine, pred, rows, parsed, opts, stats, show)
     # rows whose exact location already occurred (hash-based, no sort of the table)
-    n_dup = int(pd.DataFrame({"lon": pred.lon, "lat": pred.lat}).duplicated().sum())
+    n_dup = repeated["n_rows"] - repeated["n_locations"]
     summary = {
         "pygbs_version": __version__,
         "parameters": {
@@ -435,6 +463,9 @@ def score(
             "k_max": k_max,
             "min_points": min_points,
             "transform": transform,
+            "min_label": min_label,
+            "near_zero_labels": near_zero_labels,
+            "duplicates": duplicates,
             "presence": presence,
             "graph": graph or ("reference" if method == "pygbs" else "strict"),
             "permutations": permutations if method == "permutation" else None,
@@ -470,8 +501,10 @@ def score(
             "coords_source": pred.coords_source,
             "coords_check": pred.coords_check,
             "n_duplicate_locations": n_dup,
-            "accuracy": _accuracy(pred, coding),
+            **metrics,
             "coding": coding.to_dict(),
+            "relative_error_check": label_check,
+            "repeated_locations": {**repeated, "collapsed": collapsed},
         },
         "aggregates": aggregates,
     }
@@ -728,12 +761,16 @@ def compare(
     notes: list[tuple[str, str]] = []
     token = _CONSTANT_NOTES.set(notes)
     try:
-        with _one_connection(score_kwargs) as kwargs:
+        with _one_connection(score_kwargs) as kwargs, collecting_repeated() as repeated:
             for p, label in zip(kept, kept_labels, strict=True):
                 check_interrupt()
                 results[label] = score(p, **kwargs)
     finally:
         _CONSTANT_NOTES.reset(token)
+    if repeated:
+        more = len(repeated) - 1
+        tail = f" (and {more} more of the {len(kept)} models)" if more else ""
+        log.warning("%s%s", repeated_text(*repeated[0]), tail)
     if notes:
         log.warning(
             "marked SSI: in %d of %d models some neighbourhoods have the same coded "
@@ -746,11 +783,10 @@ def compare(
         )
     for p, label in zip(kept, kept_labels, strict=True):
         res = results[label]
-        row: dict[str, Any] = {
-            "model": label,
-            "accuracy": res.summary["input"]["accuracy"],
-            "n": len(p),
-        }
+        inp = res.summary["input"]
+        row: dict[str, Any] = {"model": label}
+        row.update({m: inp[m] for m in METRIC_COLUMNS if m in inp})  # accuracy, or R² and MAE
+        row["n"] = len(p)
         # headline means first (the layout of the published tables), then their intervals,
         # then the accuracy-matched null's excess where it was computed
         for field_, suffix in WIDE_FIELDS:
@@ -905,7 +941,8 @@ def accuracy_correlation(table: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     table : DataFrame
-        A comparison table (``accuracy`` and ``<score_column>@<scale>`` columns).
+        A comparison table (``accuracy``, or ``r2`` for regression files, and
+        ``<score_column>@<scale>`` columns).
 
     Returns
     -------
@@ -917,13 +954,14 @@ def accuracy_correlation(table: pd.DataFrame) -> pd.DataFrame:
     from scipy.stats import spearmanr
 
     rows = []
+    metric = metric_column(table)
     suffixes = ("_ci_low", "_ci_high", "_null", "_p_excess")
     score_cols = [c for c in table.columns if "@" in c and not c.endswith(suffixes)]
-    for col in score_cols:
-        ok = table[col].notna() & table["accuracy"].notna()
+    for col in score_cols if metric is not None else []:
+        ok = table[col].notna() & table[metric].notna()
         if ok.sum() < 3:
             continue
-        x, y = table.loc[ok, "accuracy"].to_numpy(), table.loc[ok, col].to_numpy()
+        x, y = table.loc[ok, metric].to_numpy(), table.loc[ok, col].to_numpy()
         if np.ptp(x) == 0 or np.ptp(y) == 0:
             rho = float("nan")
         else:
@@ -964,62 +1002,16 @@ def _check_same_locations(preds: list[Predictions], labels: list[str]) -> None:
 
 def compare_by_dataset(
     sources: Sequence[str | Path],
-    *,
-    value: str | None = None,
-    locations: str = "same",
-    skip_empty: bool = False,
-    skip_unlocated: bool = False,
-    **score_kwargs: Any,
+    **kwargs: Any,
 ) -> GroupedComparison:
-    """One :func:`compare` per dataset of TorchSpatial-style files, and a combined table.
+    """One :func:`compare` per dataset of TorchSpatial-style files, and combined tables.
 
-    Parameters
-    ----------
-    sources : sequence of path
-        Files named ``eval_<dataset>_<meta>_<split>_<model>.csv[.gz]`` and folders of
-        them (see :func:`pygbs.grouping.group_by_dataset` for the parsing and the model
-        names).
-    value, locations, skip_empty, skip_unlocated, **score_kwargs
-        As in :func:`compare`, for every dataset. Each dataset takes its coordinates for
-        files without degree coordinates from one of its files (``coords_from='auto'``).
-
-    Returns
-    -------
-    GroupedComparison
-        ``table`` has one row per model and a column group ``<dataset>/...`` per dataset.
-
-    Raises
-    ------
-    InputError
-        As :func:`compare` (prefixed with the dataset), or for a file name that does not
-        follow the pattern.
+    See :func:`pygbs.by_dataset.compare_by_dataset` (read and check every file first,
+    decide per dataset, then score).
     """
-    groups = group_by_dataset(expand_sources(sources))
-    comparisons: dict[str, Comparison] = {}
-    with _one_connection(score_kwargs) as kwargs:
-        for g in groups:
-            try:
-                comparisons[g.label] = compare(
-                    g.files,
-                    names=g.models,
-                    value=value,
-                    coords_from=AUTO,
-                    locations=locations,
-                    skip_empty=skip_empty,
-                    skip_unlocated=skip_unlocated,
-                    **kwargs,
-                )
-            except InputError as err:
-                raise type(err)(f"{g.label}: {err}") from None
-    info = {
-        g.label: {
-            "dataset": g.dataset,
-            "split": g.split,
-            "files": {m: str(f) for m, f in zip(g.models, g.files, strict=True)},
-        }
-        for g in groups
-    }
-    return GroupedComparison.combine(comparisons, info)
+    from pygbs.by_dataset import compare_by_dataset as by_dataset
+
+    return by_dataset(sources, **kwargs)
 
 
 def attach_samples(result: GeoBiasResult) -> GeoBiasResult:
@@ -1056,6 +1048,9 @@ def attach_samples(result: GeoBiasResult) -> GeoBiasResult:
             value=info.get("value_name") or params.get("value"),
             coords_from=params.get("coords_from"),
         )
+        pred, _ = check_relative_error(
+            pred, min_label=params.get("min_label"), near_zero_labels="allow"
+        )
         # summaries written before the transform was recorded coded the values as stored
         coded = code_performance(
             pred,
@@ -1063,7 +1058,10 @@ def attach_samples(result: GeoBiasResult) -> GeoBiasResult:
             lower_is_better=coding.get("lower_is_better") if rule in ("threshold", "raw") else None,
             transform=coding.get("transform", "none") if rule in ("threshold", "raw") else "auto",
         )
+        marks = np.asarray(coded.values, dtype=np.float64)
+        if params.get("duplicates") == "collapse":
+            pred, marks, _, _ = collapse(pred, marks, coded.basis(pred.value), coded.rule)
     except (InputError, OSError) as exc:
         log.warning("cannot re-read the predictions %s: %s", source, exc)
         return result
-    return replace(result, predictions=pred, coded=np.asarray(coded.values, dtype=np.float64))
+    return replace(result, predictions=pred, coded=marks)

@@ -9,6 +9,13 @@ An error column (lower is better) that takes both signs, such as TorchSpatial's 
 ``relative_error``, is coded by its size by default (``transform="auto"`` becomes
 ``"abs"``): a large negative error is as bad as a large positive one, and "lower is
 better" on the signed value would call it good and a perfect prediction bad.
+
+Ties at the threshold: good is ``value < t`` (lower is better) or ``value >= t`` (higher
+is better). When that puts every row on one side but the inclusive (or strict)
+comparison, ``value <= t`` or ``value > t``, splits the rows, the latter is used (an
+error column that is 0 wherever the model is right has median 0: ``value < 0`` would make
+no row good); :attr:`Coding.inclusive` records it. A threshold that splits the rows in
+neither way (e.g. every value equal) is an error: such a coding has no good/bad contrast.
 """
 
 from __future__ import annotations
@@ -53,6 +60,11 @@ class Coding:
     transform : {'none', 'abs'}
         What was coded: the values as stored, or their absolute values (the threshold then
         applies to ``|value|``).
+    inclusive : bool
+        Threshold rule only: whether the tie rule moved the rows equal to the threshold to
+        the other side (good means ``value <= threshold`` when lower is better, ``value >
+        threshold`` when higher is better) because the usual comparison put every row on
+        one side.
     """
 
     values: np.ndarray = field(repr=False)
@@ -62,6 +74,7 @@ class Coding:
     n_good: int
     n_bad: int
     transform: str = "none"
+    inclusive: bool = False
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -73,9 +86,10 @@ class Coding:
         -------
         dict
             Keys ``rule``, ``transform``, ``threshold``, ``lower_is_better``, ``n_good``,
-            ``n_bad``.
+            ``n_bad`` and, for the threshold rule, ``good_if`` (the comparison used, e.g.
+            ``"value < threshold"``).
         """
-        return {
+        out = {
             "rule": self.rule,
             "transform": self.transform,
             "threshold": None if self.threshold is None else float(self.threshold),
@@ -83,6 +97,18 @@ class Coding:
             "n_good": int(self.n_good),
             "n_bad": int(self.n_bad),
         }
+        if self.rule == "threshold":
+            out["good_if"] = self.good_if
+        return out
+
+    @property
+    def good_if(self) -> str | None:
+        """The threshold rule's comparison, e.g. ``"value < threshold"``; None otherwise."""
+        if self.rule != "threshold":
+            return None
+        ops = {(True, False): "<", (True, True): "<=", (False, False): ">=", (False, True): ">"}
+        subject = "|value|" if self.transform == "abs" else "value"
+        return f"{subject} {ops[(bool(self.lower_is_better), bool(self.inclusive))]} threshold"
 
     def basis(self, values: np.ndarray) -> np.ndarray:
         """The values the coding looked at: ``values``, or ``|values|`` for ``"abs"``.
@@ -142,7 +168,8 @@ def code_performance(
         For a threshold that is neither a finite number nor ``"median"``, ``raw`` combined
         with a threshold, ``lower_is_better=True`` with the binary rule, an unknown
         ``transform`` or ``"abs"`` on a hit column, or a missing or non-finite value (raw:
-        also a value of exactly 0), naming the row.
+        also a value of exactly 0), naming the row; a threshold that splits the rows
+        neither with the usual comparison nor with the tie rule (module docstring).
     """
     values = np.asarray(pred.value, dtype=np.float64)
     name = pred.value_name
@@ -187,7 +214,21 @@ def code_performance(
 
     t = float(np.median(values)) if cut is None or cut == "median" else float(cut)
     good = values < t if lib else values >= t
-    return _make(np.where(good, 1.0, -1.0), "threshold", t, lib, transform)
+    inclusive = False
+    if good.all() or not good.any():
+        tied = values == t
+        alt = good ^ tied  # rows equal to t change side
+        if not tied.any() or alt.all() or not alt.any():
+            what = "median" if cut is None or cut == "median" else "threshold"
+            side = "good" if good.all() else "bad"
+            raise InputError(
+                f"{where}: every one of the {values.size} rows is {side} at the {what} "
+                f"{t!r} ({int(tied.sum())} rows equal to it, values from {float(values.min())!r} "
+                f"to {float(values.max())!r}): no good/bad contrast to score; choose a "
+                "threshold between the values (--threshold) or another value column (--value)"
+            )
+        good, inclusive = alt, True
+    return _make(np.where(good, 1.0, -1.0), "threshold", t, lib, transform, inclusive)
 
 
 def _parse_threshold(threshold: Any) -> float | str | None:
@@ -223,7 +264,12 @@ def _check_rows(bad: np.ndarray, values: np.ndarray, where: str, what: str) -> N
 
 
 def _make(
-    values: np.ndarray, rule: Rule, threshold: float | None, lib: bool, transform: str
+    values: np.ndarray,
+    rule: Rule,
+    threshold: float | None,
+    lib: bool,
+    transform: str,
+    inclusive: bool = False,
 ) -> Coding:
     values = np.ascontiguousarray(values, dtype=np.float64)
     values.setflags(write=False)
@@ -235,4 +281,5 @@ def _make(
         n_good=int(np.count_nonzero(values > 0)),
         n_bad=int(np.count_nonzero(values < 0)),
         transform=transform,
+        inclusive=inclusive,
     )

@@ -16,7 +16,9 @@ __all__ = [
     "CoordinatesError",
     "EmptyInputError",
     "InputError",
+    "InputProblems",
     "Interrupted",
+    "NearZeroLabelsError",
     "NoCoordinatesError",
 ]
 
@@ -35,6 +37,32 @@ class NoCoordinatesError(InputError):
 
 class CoordinatesError(InputError):
     """Coordinates that are not degrees and cannot be recovered from ``coords_from``."""
+
+
+class InputProblems(InputError):
+    """Several bad input files, found before any scoring.
+
+    Parameters
+    ----------
+    problems : list of str
+        One line per problem.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = "1 problem" if n == 1 else f"{n} problems"
+        super().__init__(
+            f"{head} in the input files, nothing was scored (each is logged; the first: "
+            f"{self.problems[0]})"
+        )
+
+
+class NearZeroLabelsError(InputError):
+    """A relative error column whose labels are often zero or near zero.
+
+    See :mod:`pygbs.regression`.
+    """
 
 
 class Interrupted(KeyboardInterrupt):

@@ -26,6 +26,7 @@ import pandas as pd
 
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.predictions import Predictions
+from pygbs.regression import derive_value
 
 __all__ = [
     "LAT_NAMES",
@@ -130,6 +131,7 @@ def read_predictions(
     value: str | None = None,
     *,
     coords_from: str | os.PathLike[str] | pd.DataFrame | None = None,
+    warn_encoded: bool = True,
 ) -> Predictions:
     """Read one model's per-sample prediction table.
 
@@ -146,6 +148,8 @@ def read_predictions(
         Performance column. By default ``hit@1`` if present, else ``relative_error``, else
         the single obvious performance column (``hit@3``, ``reciprocal_rank``,
         ``true_class_prob``, ``true_class_probability``, ``value``, ``error``, ...).
+        ``absolute_error`` of a table without such a column but with predictions and labels
+        columns (``predictions``, ``labels``) is derived as ``|prediction - label|``.
     coords_from : str, path-like or pandas.DataFrame, optional
         Another prediction table of the same dataset, row-aligned with ``source``, whose
         coordinates are used for a ``source`` without coordinate columns (e.g. the
@@ -154,6 +158,9 @@ def read_predictions(
         sin(pi * lon / 180), ``lat`` holds sin(pi * lat / 90); the TorchSpatial ``*_wrap``
         files). The encoding is checked row by row against ``coords_from`` before its
         coordinates are used (docs/cli.md, "Coordinates that are not degrees").
+    warn_encoded : bool, default=True
+        Warn when every coordinate lies within [-1, 1] (they may be encoded); False for a
+        caller that checks this itself (:func:`looks_encoded`).
 
     Returns
     -------
@@ -176,14 +183,17 @@ def read_predictions(
         :class:`~pygbs.errors.EmptyInputError` (an empty file, no data rows, no row with
         both coordinates), :class:`~pygbs.errors.NoCoordinatesError` (no coordinate
         columns) and :class:`~pygbs.errors.CoordinatesError` (encoded coordinates that do
-        not match ``coords_from``) tell those cases apart.
+        not match ``coords_from``, or a table without coordinates whose row count differs
+        from ``coords_from``'s) tell those cases apart.
 
     Notes
     -----
     An unnamed index column (``Unnamed: 0`` or an empty name, as written by
     ``DataFrame.to_csv``) is dropped. Longitudes in [180, 360) are kept as given.
     """
-    return _read_predictions(source, lon, lat, value, coords_from=coords_from, strict=True)
+    return _read_predictions(
+        source, lon, lat, value, coords_from=coords_from, strict=True, warn_encoded=warn_encoded
+    )
 
 
 def _read_predictions(
@@ -227,6 +237,11 @@ def _read_predictions(
         if "lon" not in table.columns:
             table.insert(0, "lon", lon_raw)
 
+    if value is not None and _match(list(table.columns), value, label) is None:
+        derived = derive_value(table, value, label)  # e.g. absolute_error of a regression
+        if derived is not None:
+            table = table.copy()
+            table[value] = derived
     value_col = _value_column(table, value, label, exclude={lon_col, lat_col})
 
     lon_arr = _numeric(lon_raw, coord_label, lon_col)
@@ -345,6 +360,8 @@ def _read_file(path: Path, label: str) -> pd.DataFrame:
             f"{label}: unsupported file extension; expected one of "
             f"{', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
         )
+    if path.stat().st_size == 0:  # a zero-byte CSV, CSV.gz or Parquet file
+        raise EmptyInputError(f"{label}: the file is empty (0 bytes)")
     try:
         if is_csv:
             return pd.read_csv(path, low_memory=False)
@@ -504,7 +521,7 @@ def _coordinates(
         other, olon_col, olat_col, olon, olat = _reference(coords_from, lon, lat)
         _check_distinct(olon_col, olat_col, other.label)
         if len(other.table) != len(table):
-            raise InputError(
+            raise CoordinatesError(
                 f"{label}: has {len(table)} rows but coords_from {other.label} has "
                 f"{len(other.table)} rows; they must be row-aligned"
             )

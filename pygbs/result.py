@@ -644,28 +644,38 @@ class Comparison:
 
 @dataclass(eq=False)
 class GroupedComparison:
-    """One :class:`Comparison` per dataset and a combined table (``--group-by dataset``).
+    """One :class:`Comparison` per dataset and combined tables (``--group-by dataset``).
 
     Attributes
     ----------
     table : pandas.DataFrame
         One row per model (``no_prior`` first, then in order of first appearance) and a
-        column group per dataset: ``<dataset>/accuracy``, ``<dataset>/n`` and
+        column group per dataset: ``<dataset>/accuracy`` (or ``<dataset>/r2`` and
+        ``<dataset>/mae`` for regression files), ``<dataset>/n`` and
         ``<dataset>/<score_column>@<scale>`` (NaN where a dataset lacks the model).
     comparisons : dict of str to Comparison
         Each dataset's comparison, by dataset label.
     info : dict
         Per dataset label: ``dataset``, ``split``, ``files`` (model -> file) and the
         comparison's own ``info``.
+    decisions : dict
+        What was decided from the files (written as ``summary.json``): per dataset the
+        locations rule, the value coded, the coordinate reference, the files skipped and
+        whether paired tests were made (see :mod:`pygbs.by_dataset`).
     """
 
     table: pd.DataFrame
     comparisons: dict[str, Comparison]
     info: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def combine(
-        cls, comparisons: dict[str, Comparison], info: dict[str, Any] | None = None
+        cls,
+        comparisons: dict[str, Comparison],
+        info: dict[str, Any] | None = None,
+        *,
+        decisions: dict[str, Any] | None = None,
     ) -> GroupedComparison:
         """Build the combined table from per-dataset comparisons.
 
@@ -675,6 +685,8 @@ class GroupedComparison:
             By dataset label, in column-group order.
         info : dict, optional
             Per dataset label, what to record besides each comparison's ``info``.
+        decisions : dict, optional
+            What was decided from the files (:attr:`decisions`).
 
         Returns
         -------
@@ -694,17 +706,112 @@ class GroupedComparison:
         full = {
             label: {**(info or {}).get(label, {}), **cmp.info} for label, cmp in comparisons.items()
         }
-        return cls(table.reset_index(drop=True), dict(comparisons), full)
+        return cls(table.reset_index(drop=True), dict(comparisons), full, dict(decisions or {}))
+
+    def long_table(self) -> pd.DataFrame:
+        """Every dataset, model, score and scale in one long table.
+
+        Built from each result's summary aggregates, whatever fields they hold: columns
+        ``dataset``, ``model``, ``score`` (the score column, e.g. ``marked_ssi``),
+        ``scale``, ``value`` (the headline mean), ``ci_low``, ``ci_high``, then every other
+        number an aggregate holds (``n_scored``, ``n_skipped``, ...; fields that only some
+        aggregates hold are empty elsewhere).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        rows: list[dict[str, Any]] = []
+        for label, cmp in self.comparisons.items():
+            for model, res in cmp.results.items():
+                aggregates = (res.summary or {}).get("aggregates") or {}
+                for col, per_scale in aggregates.items():
+                    for scale, agg in per_scale.items():
+                        row: dict[str, Any] = {
+                            "dataset": label,
+                            "model": model,
+                            "score": col,
+                            "scale": scale,
+                            "value": agg.get("mean"),
+                            "ci_low": agg.get("ci_low"),
+                            "ci_high": agg.get("ci_high"),
+                        }
+                        for key, v in agg.items():
+                            if key in row or key == "mean":
+                                continue
+                            if v is None or isinstance(v, bool | int | float | np.number | str):
+                                row[key] = v
+                        rows.append(row)
+        base = ["dataset", "model", "score", "scale", "value", "ci_low", "ci_high"]
+        table = pd.DataFrame(rows)
+        return table if len(table) else pd.DataFrame(columns=base)
+
+    def pairs(self) -> pd.DataFrame | None:
+        """The paired tests of every dataset compared on shared locations (``dataset`` first)."""
+        parts = [
+            cmp.pairs.assign(dataset=label)
+            for label, cmp in self.comparisons.items()
+            if cmp.pairs is not None
+        ]
+        if not parts:
+            return None
+        table = pd.concat(parts, ignore_index=True)
+        return table[["dataset", *[c for c in table.columns if c != "dataset"]]]
+
+    def compact_table(self) -> pd.DataFrame:
+        """One row per model; per dataset its metric and each score as ``x [lo, hi]``."""
+        models = list(self.table["model"])
+        out = pd.DataFrame({"model": models})
+        for label, cmp in self.comparisons.items():
+            t = cmp.table.set_index("model")
+            for metric in ("accuracy", "r2"):
+                if metric in t.columns:
+                    out[f"{label} {metric}"] = [
+                        _short(t.loc[m, metric]) if m in t.index else "–" for m in models
+                    ]
+            heads = [c for c in t.columns if "@" in c and not c.endswith(("_ci_low", "_ci_high"))]
+            for c in heads:
+                lo, hi = f"{c}_ci_low", f"{c}_ci_high"
+                out[f"{label} {c}"] = [
+                    _interval(t.loc[m, c], t.loc[m].get(lo), t.loc[m].get(hi))
+                    if m in t.index
+                    else "–"
+                    for m in models
+                ]
+        return out
 
     def to_markdown(self) -> str:
-        """The combined table as Markdown (4 significant digits; ``–`` where missing)."""
-        return markdown_table(self.table)
+        """The compact table (``x [lo, hi]`` cells), the decisions and the paired tests."""
+        text = markdown_table(self.compact_table())
+        notes = []
+        for label, d in (self.decisions.get("datasets") or {}).items():
+            for key in ("locations_reason", "value_reason"):
+                if d.get(key):
+                    notes.append(f"- {label}: {d[key]}")
+            for reason in (d.get("skipped") or {}).values():
+                notes.append(f"- {label}: skipped {reason}")
+        for reason in (self.decisions.get("skipped_files") or {}).values():
+            notes.append(f"- skipped {reason}")
+        if notes:
+            text += "\n## Decisions\n\n" + "\n".join(notes) + "\n"
+        pairs = self.pairs()
+        if pairs is not None and len(pairs):
+            text += (
+                "\n## Paired differences\n\n"
+                "Each model minus the baseline on the same centres, with a spatial "
+                "block-bootstrap interval (datasets compared on shared locations).\n\n"
+                + markdown_table(pairs)
+            )
+        return text
 
     def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
-        """Write ``compare.csv``, ``compare.md``, ``compare.json`` and one folder per dataset.
+        """Write the combined files and one folder per dataset.
 
-        Each dataset's folder holds that dataset's :meth:`Comparison.write` output. All or
-        nothing, following the output-directory contract of docs/cli.md.
+        ``compare.csv`` (wide), ``compare_long.csv`` (:meth:`long_table`), ``compare.md``
+        (:meth:`to_markdown`), ``pairs.csv`` (:meth:`pairs`, when any dataset has paired
+        tests), ``summary.json`` (:attr:`decisions`), ``compare.json`` (:attr:`info`) and
+        each dataset's :meth:`Comparison.write` output in its folder. All or nothing,
+        following the output-directory contract of docs/cli.md.
         """
         with output_dir(out_dir, "pygbs compare", force=force) as tmp:
             self.write_files(tmp)
@@ -716,10 +823,33 @@ class GroupedComparison:
         folders = folder_names(list(self.comparisons))
         with atomic_path(d / "compare.csv") as f:
             self.table.to_csv(f, index=False)
+        with atomic_path(d / "compare_long.csv") as f:
+            self.long_table().to_csv(f, index=False)
+        pairs = self.pairs()
+        if pairs is not None:
+            with atomic_path(d / "pairs.csv") as f:
+                pairs.to_csv(f, index=False)
         write_text_atomic(d / "compare.md", self.to_markdown())
         doc = _jsonable({"datasets": self.info, "folders": folders})
         write_text_atomic(d / "compare.json", json.dumps(doc, indent=2) + "\n")
+        summary = _jsonable({**self.decisions, "folders": folders})
+        write_text_atomic(d / "summary.json", json.dumps(summary, indent=2) + "\n")
         for label, cmp in self.comparisons.items():
             sub = d / folders[label]
             sub.mkdir(exist_ok=True)
             cmp.write_files(sub)
+
+
+def _short(v: Any) -> str:
+    if v is None or (isinstance(v, float | np.floating) and not np.isfinite(v)):
+        return "–"
+    return f"{float(v):.3g}"
+
+
+def _interval(v: Any, lo: Any, hi: Any) -> str:
+    """``x [lo, hi]`` to 3 significant digits (``x`` alone without an interval)."""
+    x = _short(v)
+    if x == "–":
+        return x
+    a, b = _short(lo), _short(hi)
+    return x if "–" in (a, b) else f"{x} [{a}, {b}]"

@@ -35,27 +35,34 @@ __all__ = ["compare_cmd"]
     "group_by",
     type=click.Choice(["dataset"]),
     default=None,
-    help="One comparison per dataset of TorchSpatial eval_<dataset>_<split>_<model> files, "
-    "plus a combined table (one row per model, a column group per dataset).",
+    help="One comparison per dataset of TorchSpatial eval_<dataset>_<split>_<model> files "
+    "(every file read and checked first), plus combined tables.",
 )
 @click.option(
     "--locations",
-    type=click.Choice(["same", "own"]),
-    default="same",
-    show_default=True,
+    type=click.Choice(["same", "own", "auto"]),
+    default=None,
     help="same: all files must hold the same locations row by row (checked); own: each "
-    "model is scored on its own locations.",
+    "model is scored on its own locations; auto (--group-by only): same where a dataset's "
+    "files share their locations, else own.  [default: same; auto with --group-by]",
 )
 @click.option(
     "--skip-empty",
     is_flag=True,
-    help="Leave out, with a warning, files without data (empty, or no row with coordinates).",
+    help="Leave out, with a warning, files without data (empty, or no row with coordinates). "
+    "Default with --group-by unless --strict.",
 )
 @click.option(
     "--skip-unlocated",
     is_flag=True,
     help="Leave out, with a warning, files whose coordinates are not degrees and do not match "
-    "the coordinate source.",
+    "the coordinate source. Default with --group-by unless --strict.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="With --group-by: stop (after checking every file) instead of skipping files or "
+    "coding a dataset by its absolute error.",
 )
 @click.option(
     "--baseline",
@@ -90,6 +97,7 @@ def compare_cmd(
     locations: str,
     skip_empty: bool,
     skip_unlocated: bool,
+    strict: bool,
     scheduler: str | None,
     chunk_size: int | None,
     **params: Any,
@@ -109,8 +117,11 @@ def compare_cmd(
     (a file, or 'auto': a file of the comparison with degree coordinates).
 
     With --group-by dataset, FILES are TorchSpatial eval_<dataset>_<meta>_<split>_<model>
-    files: one comparison per dataset into OUT/<dataset>/ (coordinates picked
-    automatically) and a combined OUT/compare.csv with a column group per dataset.
+    files: every file is read and checked first (all problems reported together, before
+    any scoring); then one comparison per dataset into OUT/<dataset>/ and combined tables:
+    OUT/compare.csv (a column group per dataset), OUT/compare_long.csv (one row per
+    dataset, model, score and scale), OUT/compare.md (x [lo, hi] cells), OUT/pairs.csv and
+    OUT/summary.json (each decision: skipped files, locations, the value coded).
 
     With --scheduler every model is scored on a Dask cluster (one connection for all),
     with identical results.
@@ -121,8 +132,8 @@ def compare_cmd(
           --scale 100km --out yfcc_compare/
       pygbs compare run1/predictions.csv run2/predictions.csv --name small --name large \\
           --out runs_compare/
-      pygbs compare predictions/torchspatial/ --group-by dataset --locations own \\
-          --skip-unlocated --scale 100km --out torchspatial_compare/
+      pygbs compare predictions/torchspatial/ --group-by dataset --scale 100km \\
+          --out torchspatial_compare/
     """
     from pygbs.grouping import expand_sources
 
@@ -140,7 +151,21 @@ def compare_cmd(
             "--coords-from cannot be combined with --group-by (each dataset takes its "
             "coordinates from one of its own files)"
         )
-    common = {"locations": locations, "skip_empty": skip_empty, "skip_unlocated": skip_unlocated}
+    if group_by is None and (strict or locations == "auto"):
+        raise click.UsageError("--strict and --locations auto apply to --group-by dataset")
+    if group_by is None:
+        common: dict[str, Any] = {
+            "locations": locations or "same",
+            "skip_empty": skip_empty,
+            "skip_unlocated": skip_unlocated,
+        }
+    else:  # skipping is the default there; --strict turns it off, the flags keep it
+        common = {
+            "locations": locations or "auto",
+            "strict": strict,
+            "skip_empty": True if skip_empty else None,
+            "skip_unlocated": True if skip_unlocated else None,
+        }
     kwargs.update(scheduler=scheduler, chunk_size=chunk_size)
     if group_by is not None and (baseline is not None or as_profile):
         raise click.UsageError("--baseline and --profile apply to one comparison, not --group-by")

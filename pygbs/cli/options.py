@@ -157,6 +157,28 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "'auto' codes |value| for an error column that takes both signs.",
         ),
         click.option(
+            "--min-label",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            help="Floor of a relative error's denominator: recompute it as (prediction - "
+            "label) / max(|label|, X) from the predictions and labels columns.",
+        ),
+        click.option(
+            "--near-zero-labels",
+            type=click.Choice(["error", "allow"]),
+            default=None,
+            help="A relative error column with more than 2 % near-zero labels: stop with an "
+            "error, or code it as stored.  [default: error; with compare --group-by the "
+            "dataset is coded by its absolute error]",
+        ),
+        click.option(
+            "--duplicates",
+            type=click.Choice(["keep", "collapse"]),
+            default="keep",
+            show_default=True,
+            help="Score every row, or one sample per location (its majority outcome).",
+        ),
+        click.option(
             "--presence",
             type=click.Choice(["all", "good"]),
             default="all",
@@ -256,6 +278,9 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
         "lower_is_better": params.get("lower_is_better"),
         "raw": params.get("raw", False),
         "transform": params.get("transform", "auto"),
+        "min_label": params.get("min_label"),
+        "near_zero_labels": params.get("near_zero_labels"),
+        "duplicates": params.get("duplicates", "keep"),
         "presence": params["presence"],
         "coords_from": params.get("coords_from"),
         "sri_threshold": params.get("sri_threshold", 20),

@@ -247,6 +247,8 @@ def _accuracy(table: pd.DataFrame, results: Mapping[str, Any]) -> tuple[np.ndarr
     codings = [((r.summary or {}).get("input") or {}).get("coding") or {} for r in results.values()]
     binary = len(codings) == len(table) and all(c.get("rule") == "binary" for c in codings)
     label = "accuracy (share of correct samples)" if binary else "mean of the value column"
+    if "accuracy" not in table.columns and "r2" in table.columns:  # regression files
+        return table["r2"].to_numpy(np.float64), "R² of the predictions"
     return table["accuracy"].to_numpy(np.float64), label
 
 

@@ -53,9 +53,12 @@ def test_binary_median_string_keeps_binary_rule():
 
 
 def test_binary_with_numeric_threshold_uses_threshold():
-    c = code_performance(make([0, 1, 1], binary=True), threshold=1.5)
-    assert (c.rule, c.threshold) == ("threshold", 1.5)
-    np.testing.assert_array_equal(c.values, [-1, -1, -1])
+    c = code_performance(make([0, 1, 1], binary=True), threshold=0.5)
+    assert (c.rule, c.threshold) == ("threshold", 0.5)
+    np.testing.assert_array_equal(c.values, [-1, 1, 1])
+    # a threshold above every hit leaves no good row: refused, not coded all -1
+    with pytest.raises(InputError, match="every one of the 3 rows is bad"):
+        code_performance(make([0, 1, 1], binary=True), threshold=1.5)
 
 
 def test_binary_lower_is_better_refused():
@@ -158,6 +161,7 @@ def test_to_dict_json():
         "lower_is_better": False,
         "n_good": 2,
         "n_bad": 2,
+        "good_if": "value >= threshold",
     }
     assert json.loads(json.dumps(d)) == d
     assert isinstance(c, Coding) and "values" not in d
@@ -253,3 +257,42 @@ def test_reference_binary_files(predictions_dir, rel, n_valid):
     expected = np.where(df["hit@1"].to_numpy() > 0, 1.0, -1.0)
     assert c.rule == "binary" and len(c) == n_valid
     np.testing.assert_array_equal(c.values, expected)
+
+
+# --------------------------------------------------------------------------- ties at the threshold
+
+
+def test_error_zero_where_right_ties_at_median_are_good():
+    # 0 where the model is right (6 rows), 0.5 elsewhere (4 rows): median 0, and
+    # "value < 0" would make no row good; the tie rule makes good = value <= 0
+    err = [0, 0, 0.5, 0, 0.5, 0, 0.5, 0, 0.5, 0]
+    c = code_performance(make(err, name="relative_error", lower=True))
+    assert c.threshold == 0.0 and c.inclusive
+    np.testing.assert_array_equal(c.values, np.where(np.asarray(err) == 0, 1.0, -1.0))
+    assert (c.n_good, c.n_bad) == (6, 4)
+    assert c.to_dict()["good_if"] == "value <= threshold"
+
+
+def test_threshold_zero_on_non_negative_errors_uses_tie_rule():
+    c = code_performance(make([0, 0, 1, 2], name="error", lower=True), threshold=0)
+    assert (c.n_good, c.n_bad, c.inclusive) == (2, 2, True)
+
+
+def test_higher_is_better_all_at_threshold_side_moves_ties_to_bad():
+    # every value >= 1 is good: the tie rule makes good = value > 1
+    c = code_performance(make([1, 1, 1, 3]), threshold=1.0)
+    np.testing.assert_array_equal(c.values, [-1, -1, -1, 1])
+    assert c.to_dict()["good_if"] == "value > threshold"
+
+
+def test_no_tie_rule_when_usual_comparison_splits():
+    c = code_performance(make([0, 0, 0.5, 0.7, 0.9], name="error", lower=True))
+    # median 0.5: good = value < 0.5 splits the rows, nothing moves
+    assert not c.inclusive and (c.n_good, c.n_bad) == (2, 3)
+
+
+@pytest.mark.parametrize("kw", [{}, {"threshold": 0.0}, {"threshold": 5.0}])
+def test_no_contrast_is_one_line_error(kw):
+    with pytest.raises(InputError, match=r"every one of the 4 rows is (good|bad)") as err:
+        code_performance(make([0, 0, 0, 0], name="relative_error", lower=True), **kw)
+    assert "\n" not in str(err.value) and "'relative_error'" in str(err.value)

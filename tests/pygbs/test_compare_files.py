@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import re
 import shlex
 from pathlib import Path
@@ -281,9 +282,11 @@ def test_group_by_dataset_on_a_generated_folder(runner, tmp_path):
     _write_dataset(folder, "eval_beta__test_", db, ["NeRF"], no_prior=False)
     out = tmp_path / "o"
     args = ["compare", str(folder), "--group-by", "dataset", "--scale", "nn10", "--out", str(out)]
-    r = runner.invoke(main, args)
+    # --strict: the empty file is a problem, nothing is scored or written
+    r = runner.invoke(main, [*args, "--strict"])
     assert r.exit_code == 2 and "alpha_meta: " in r.output and "--skip-empty" in r.output
-    r = runner.invoke(main, [*args, "--skip-empty"])
+    assert not out.exists()
+    r = runner.invoke(main, args)  # by default it is skipped with a warning
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "compare.csv")
     assert list(table["model"]) == ["no_prior", "NeRF", "wrap", "xyz"]  # file-name order
@@ -311,7 +314,34 @@ def test_group_by_dataset_on_a_generated_folder(runner, tmp_path):
         str(folder / "eval_alpha_meta_test_broken.csv")
     ]
     md = (out / "compare.md").read_text()
-    assert md.startswith("| model | alpha_meta/accuracy |") and "| xyz |" in md and "–" in md
+    assert md.startswith("| model | alpha_meta accuracy |") and "| xyz |" in md and "–" in md
+    # compact cells: "x [lo, hi]" of the per-dataset table, to 3 significant digits
+    row = t.loc["wrap"]
+    cell = (
+        f"{row['alpha_meta/marked_ssi@nn10']:.3g} [{row['alpha_meta/marked_ssi@nn10_ci_low']:.3g}, "
+        f"{row['alpha_meta/marked_ssi@nn10_ci_high']:.3g}]"
+    )
+    assert f"| {cell} |" in md
+    # one long table: a row per dataset, model, score and scale, the summary's numbers
+    long = pd.read_csv(out / "compare_long.csv")
+    assert list(long.columns[:7]) == [
+        "dataset", "model", "score", "scale", "value", "ci_low", "ci_high"
+    ]  # fmt: skip
+    assert len(long) == (4 + 2) * 2  # alpha: no_prior, NeRF, xyz, wrap; beta: NeRF, wrap
+    agg = summary["aggregates"]["marked_ssi"]["nn10"]
+    hit = long[
+        (long.dataset == "alpha_meta") & (long.model == "wrap") & (long.score == "marked_ssi")
+    ]
+    assert hit["value"].item() == pytest.approx(agg["mean"])
+    assert hit["n_scored"].item() == agg["n_scored"]
+    # every dataset shares its locations: paired tests for both, in one pairs.csv
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert set(pairs["dataset"]) == {"alpha_meta", "beta"}
+    decisions = json.loads((out / "summary.json").read_text())["datasets"]
+    assert decisions["alpha_meta"]["locations"] == "same" and decisions["alpha_meta"]["pairs"]
+    assert list(decisions["alpha_meta"]["skipped"]) == [
+        str(folder / "eval_alpha_meta_test_broken.csv")
+    ]
     r = runner.invoke(main, [*args, "--name", "x"])
     assert r.exit_code == 2 and "--name" in r.output
 
@@ -320,27 +350,54 @@ def test_group_by_dataset_on_a_generated_folder(runner, tmp_path):
 
 
 @pytest.mark.shared
-def test_group_by_dataset_on_the_64_torchspatial_files(predictions_dir, runner, tmp_path):
+def test_group_by_dataset_on_the_64_torchspatial_files(predictions_dir, runner, tmp_path, caplog):
     folder = predictions_dir / "torchspatial"
     assert sorted(p.name for p in folder.glob("eval_*")) == sorted(NAMES_64)
     out = tmp_path / "ts"
     args = ["compare", str(folder), "--group-by", "dataset", "--scale", "100km",
             "--centres", "30", "--score", "marked", "--out", str(out)]  # fmt: skip
-    # the mosaiks files of each model hold a different sample of locations
+    # --strict: every problem at once, before any scoring: the MOSAIKS wrap files cannot
+    # be placed and mosaiks_population's relative errors have many near-zero labels
+    with caplog.at_level(logging.ERROR, logger="pygbs.by_dataset"):
+        r = runner.invoke(main, [*args, "--strict"])
+    assert r.exit_code == 2 and "3 problems in the input files, nothing was scored" in r.output
+    assert not out.exists()
+    errors = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.ERROR]
+    assert len(errors) == 3  # one line each
+    for err, what in zip(errors, ("eval_mosaiks_elevation__test_wrap",
+                                  "eval_mosaiks_population__test_wrap",
+                                  "have labels near zero"), strict=True):  # fmt: skip
+        assert what in err and "\n" not in err
+    # forcing shared locations is a problem of the MOSAIKS datasets, found before scoring
+    r = runner.invoke(main, [*args, "--locations", "same"])
+    assert r.exit_code == 2 and "locations differ" in r.output and not out.exists()
+    # the defaults: no extra option needed
     r = runner.invoke(main, args)
-    assert r.exit_code == 2 and "locations differ" in r.output and "--locations own" in r.output
-    r = runner.invoke(main, [*args, "--locations", "own"])
-    assert r.exit_code == 2 and "mosaiks_elevation" in r.output and "--skip-unlocated" in r.output
-    r = runner.invoke(main, [*args, "--locations", "own", "--skip-unlocated"])
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "compare.csv").set_index("model")
     assert list(table.index) == ["no_prior", *ENCODERS]
-    datasets = ["birdsnap_ebird_meta", "mosaiks_elevation", "mosaiks_population", "yfcc"]
-    # a column group per dataset: accuracy, n, the score, then its interval
-    assert [c.split("/")[0] for c in table.columns[::5]] == datasets
+    # a column group per dataset: accuracy (R² and MAE for regression), n, the score and
+    # its interval
     assert [c.split("/")[1] for c in table.columns[:5]] == [
         "accuracy", "n", "marked_ssi@100km", "marked_ssi@100km_ci_low", "marked_ssi@100km_ci_high"
     ]  # fmt: skip
+    assert [c.split("/")[1] for c in table.columns if c.startswith("mosaiks_elevation/")][:3] == [
+        "r2", "mae", "n"
+    ]  # fmt: skip
+    decisions = json.loads((out / "summary.json").read_text())["datasets"]
+    assert {d: v["locations"] for d, v in decisions.items()} == {
+        "birdsnap_ebird_meta": "same", "mosaiks_elevation": "own",
+        "mosaiks_population": "own", "yfcc": "same",
+    }  # fmt: skip
+    assert decisions["mosaiks_population"]["value"] == "absolute_error"
+    assert decisions["mosaiks_elevation"]["value"] == "auto"  # ~1 % near-zero labels: kept
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert set(pairs["dataset"]) == {"birdsnap_ebird_meta", "yfcc"}  # datasets sharing locations
+    assert len(pairs) == 2 * len(ENCODERS)
+    pop = json.loads((out / "mosaiks_population" / "NeRF" / "summary.json").read_text())
+    assert pop["input"]["value_name"] == "absolute_error"
+    raw = pd.read_csv(folder / "eval_mosaiks_population__test_NeRF.csv.gz")
+    assert pop["input"]["mae"] == pytest.approx(np.mean(np.abs(raw.predictions - raw.labels)))
     doc = json.loads((out / "compare.json").read_text())["datasets"]
     n_files = sum(len(d["files"]) for d in doc.values())
     n_scored = sum(len(d["models"]) for d in doc.values())
@@ -396,6 +453,10 @@ def test_readme_compare_examples_run(predictions_dir, runner, tmp_path, monkeypa
         r = runner.invoke(main, [*args, "--centres", "30"])
         assert r.exit_code == 0, (cmd, r.output)
         assert (out / "compare.csv").is_file() and (out / "compare.md").is_file()
+        if "--group-by" in cmd:  # the whole folder, no option beyond --scale and --out
+            assert [a for a in cmd if a.startswith("--")] == ["--group-by", "--scale", "--out"]
+            pairs = pd.read_csv(out / "pairs.csv")  # every dataset that shares locations
+            assert set(pairs["dataset"]) == {"birdsnap_ebird_meta", "yfcc"}
 
 
 @pytest.mark.shared

@@ -96,6 +96,7 @@ def test_all_lists_every_public_name_and_each_resolves():
         "SphereIndex",
         "code_performance",
         "compare",
+        "compare_by_dataset",
         "parse_scale",
         "profile",
         "read_predictions",
@@ -110,6 +111,7 @@ def test_all_lists_every_public_name_and_each_resolves():
     homes = {
         "score": "pygbs.api",
         "compare": "pygbs.api",
+        "compare_by_dataset": "pygbs.by_dataset",
         "GeoBiasResult": "pygbs.result",
         "SCORE_COLUMNS": "pygbs.result",
         "ssi_scores": "pygbs.ssi",

@@ -609,6 +609,9 @@ def test_empty_files_raise_empty_input_error(tmp_path):
         ("newline.csv.gz", "\n"),
         ("header.csv", "lon,lat,hit@1\n"),
         ("nan_rows.csv", ",lon,lat,hit@1\n0,,,\n1,,,\n"),
+        ("zero.csv", ""),
+        ("zero.csv.gz", ""),
+        ("zero.parquet", ""),  # a zero-byte Parquet file is empty, not unreadable
     ]:
         path = write(tmp_path, name, text)
         with pytest.raises(EmptyInputError, match=re.escape(f"{path}: ")) as info:

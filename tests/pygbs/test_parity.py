@@ -47,7 +47,8 @@ def comparison(predictions_dir, reference_dir) -> pd.DataFrame:
         pred = pygbs.read_predictions(predictions_dir / path)
         for scale, k_max in K_MAX.items():
             ref = pd.read_csv(reference_dir / "ssi" / f"{key}__{scale}.csv")
-            # the reference coded relative_error as stored (signed): transform="none"
+            # the reference coded relative_error as stored (signed): transform="none", and
+            # whatever its labels (near zero for mosaiks_population): near_zero_labels="allow"
             res = pygbs.score(
                 pred,
                 scales=[scale],
@@ -55,6 +56,7 @@ def comparison(predictions_dir, reference_dir) -> pd.DataFrame:
                 min_points=1,
                 centres=len(ref),
                 transform="none",
+                near_zero_labels="allow",
             ).centres
             assert (res["n_neighbours"].to_numpy() == ref["n_neighbours"].to_numpy()).all()
             for col in SCORES:
