@@ -127,7 +127,7 @@ def tradeoff_table(
         c
         for score in TRADEOFF_SCORES
         for c in zoo_table.columns
-        if isinstance(c, str) and c.startswith(f"{score}@")
+        if isinstance(c, str) and c.startswith(f"{score}@") and "_" not in c.partition("@")[2]
     ]
     rows = []
     for run in runs:

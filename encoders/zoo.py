@@ -491,7 +491,11 @@ def run_zoo(
         comparison, comp_table = _score(files, models, out, tuple(pre.scales))
         if comp_table is not None:
             # the headline means; their intervals and the paired tests are in OUT/compare/
-            drop = [c for c in comp_table.columns if c in ("accuracy", "n") or "_ci_" in c]
+            # the headline means and the excess over the accuracy-matched null
+            # (unmarked SSI depends on the locations alone: its excess is always 0)
+            drop = [c for c in comp_table.columns if c in ("accuracy", "n") or "_ci_" in c
+                    or c.endswith(("_null", "_p_excess"))
+                    or (c.startswith("unmarked_ssi@") and c.endswith("_excess"))]  # fmt: skip
             geo = comp_table.drop(columns=drop)
             table = table.merge(geo, on="model", how="left", sort=False)
     with atomic_path(out / "zoo.csv") as tmp:

@@ -557,7 +557,8 @@ class Comparison:
         cols.sort(key=lambda c: (not c.startswith("spread@"), c.split("@")[1]))
         if not cols:
             return pd.DataFrame()
-        out = self.table[["model", "accuracy"]].copy()
+        metrics = [c for c in ("accuracy", "r2", "mae") if c in self.table.columns]
+        out = self.table[["model", *metrics]].copy()
         for c in cols:
             score, scale = c.removesuffix("_excess").split("@")
             lo, hi = self.table.get(f"{c}_ci_low"), self.table.get(f"{c}_ci_high")

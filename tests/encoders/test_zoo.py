@@ -69,8 +69,13 @@ def test_zoo_scores_at_the_presets_scales(tiny, tmp_path, monkeypatch):
     res = run_zoo(tiny, tmp_path, encoders=["xyz"], hparams=TINY, trainer_options=TRAIN,
                   report=False, progress=False)  # fmt: skip
     geo = [c for c in res.table.columns if "@" in c]
-    assert geo == [f"{score}@{scale}" for score in ("unmarked_ssi", "marked_ssi", "performance_ssi")
-                   for scale in ("nn10", "500km")]  # fmt: skip
+    means = [f"{score}@{scale}"
+             for score in ("unmarked_ssi", "marked_ssi", "performance_ssi", "spread")
+             for scale in ("nn10", "500km")]  # fmt: skip
+    excess = [f"{score}@{scale}_excess"
+              for score in ("marked_ssi", "performance_ssi", "spread")
+              for scale in ("nn10", "500km")]  # fmt: skip
+    assert geo == means + excess
     assert json.loads((tmp_path / "zoo.json").read_text())["scales"] == ["nn10", "500km"]
     compared = pd.read_csv(tmp_path / "compare" / "compare.csv")
     assert {"marked_ssi@nn10", "marked_ssi@500km"} <= set(compared.columns)

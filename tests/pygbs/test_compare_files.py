@@ -327,7 +327,8 @@ def test_group_by_dataset_on_a_generated_folder(runner, tmp_path):
     assert list(long.columns[:7]) == [
         "dataset", "model", "score", "scale", "value", "ci_low", "ci_high"
     ]  # fmt: skip
-    assert len(long) == (4 + 2) * 2  # alpha: no_prior, NeRF, xyz, wrap; beta: NeRF, wrap
+    # alpha: no_prior, NeRF, xyz, wrap; beta: NeRF, wrap; unmarked, marked SSI and spread
+    assert len(long) == (4 + 2) * 3
     agg = summary["aggregates"]["marked_ssi"]["nn10"]
     hit = long[
         (long.dataset == "alpha_meta") & (long.model == "wrap") & (long.score == "marked_ssi")
@@ -376,11 +377,13 @@ def test_group_by_dataset_on_the_64_torchspatial_files(predictions_dir, runner, 
     assert r.exit_code == 0, r.output
     table = pd.read_csv(out / "compare.csv").set_index("model")
     assert list(table.index) == ["no_prior", *ENCODERS]
-    # a column group per dataset: accuracy (R² and MAE for regression), n, the score and
-    # its interval
-    assert [c.split("/")[1] for c in table.columns[:5]] == [
-        "accuracy", "n", "marked_ssi@100km", "marked_ssi@100km_ci_low", "marked_ssi@100km_ci_high"
+    # a column group per dataset: accuracy (R² and MAE for regression), n, the scores
+    # (with the spread of local accuracy), their intervals, then the accuracy-matched null
+    assert [c.split("/")[1] for c in table.columns[:6]] == [
+        "accuracy", "n", "marked_ssi@100km", "spread@100km", "marked_ssi@100km_ci_low",
+        "spread@100km_ci_low",
     ]  # fmt: skip
+    assert "birdsnap_ebird_meta/marked_ssi@100km_excess" in table.columns
     assert [c.split("/")[1] for c in table.columns if c.startswith("mosaiks_elevation/")][:3] == [
         "r2", "mae", "n"
     ]  # fmt: skip
@@ -393,7 +396,8 @@ def test_group_by_dataset_on_the_64_torchspatial_files(predictions_dir, runner, 
     assert decisions["mosaiks_elevation"]["value"] == "auto"  # ~1 % near-zero labels: kept
     pairs = pd.read_csv(out / "pairs.csv")
     assert set(pairs["dataset"]) == {"birdsnap_ebird_meta", "yfcc"}  # datasets sharing locations
-    assert len(pairs) == 2 * len(ENCODERS)
+    # each encoder against no_prior: marked SSI, its excess, the spread and its excess
+    assert len(pairs) == 2 * len(ENCODERS) * 4
     pop = json.loads((out / "mosaiks_population" / "NeRF" / "summary.json").read_text())
     assert pop["input"]["value_name"] == "absolute_error"
     raw = pd.read_csv(folder / "eval_mosaiks_population__test_NeRF.csv.gz")

@@ -228,7 +228,8 @@ def test_collapse_keeps_paired_tests_of_models_on_the_same_locations():
     other = df.assign(**{"hit@1": 1 - df["hit@1"]})
     other.loc[::3, "hit@1"] = 1  # a tie-free mix that differs per model
     cmp = pygbs.compare([df, other], names=["a", "b"], scales=SCALE, duplicates="collapse")
-    assert cmp.pairs is not None and len(cmp.pairs) == 2
+    # unmarked, marked and its excess over the accuracy-matched null, spread and its excess
+    assert cmp.pairs is not None and len(cmp.pairs) == 5
     assert set(cmp.pairs["n_centres"]) <= {30}
 
 
@@ -304,7 +305,8 @@ def test_group_by_defaults_decide_per_dataset_and_record_it(runner, tmp_path, ca
         assert what in caplog.text
     # pairs for the dataset that shares locations only
     pairs = pd.read_csv(out / "pairs.csv")
-    assert set(pairs["dataset"]) == {"alpha"} and len(pairs) == 2 * 2  # 2 models x 2 scores
+    # 2 models x (unmarked, marked, marked excess, spread, spread excess)
+    assert set(pairs["dataset"]) == {"alpha"} and len(pairs) == 2 * 5
     # beta: each model on its own locations, as scoring its file alone
     beta = pd.read_csv(out / "compare.csv").set_index("model")
     direct = pygbs.score(folder / "eval_beta__test_xyz.csv", scales=SCALE)
@@ -348,7 +350,7 @@ def test_group_by_reports_every_problem_before_scoring(tmp_path, caplog):
 def test_long_table_carries_any_aggregate_field():
     a, b = _hits(seed=1), _hits(seed=2)
     cmp = pygbs.compare([a, b.assign(lon=a["lon"], lat=a["lat"])], names=["m1", "m2"],
-                        scales=SCALE)  # fmt: skip
+                        scales=SCALE, null="none")  # fmt: skip
     for i, res in enumerate(cmp.results.values()):  # a field added by a later version
         res.summary["aggregates"]["marked_ssi"]["nn10"]["excess"] = float(i) + 0.5
         res.summary["aggregates"]["marked_ssi"]["nn10"]["p_excess"] = 0.01
