@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from encoders.dependencies import INSTALL_HINT, has_torch
 from pygbs.runtime import guarded
 
 __all__ = ["main"]
@@ -246,7 +247,18 @@ def _load(dataset: str, options: dict[str, Any]) -> Any:
         raise click.UsageError(str(err)) from err
 
 
-@click.group(context_settings=_CONTEXT)
+class _EncodersGroup(click.Group):
+    """The ``encoders`` group: without PyTorch, one line saying what to install (exit 2)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line, or stop with the install hint when PyTorch is missing."""
+        if not has_torch():
+            click.echo(f"error: {INSTALL_HINT}", err=True)
+            raise SystemExit(2)
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_EncodersGroup, context_settings=_CONTEXT)
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 def main(verbose: int, debug: bool) -> None:

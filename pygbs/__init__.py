@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.api import compare, score
     from pygbs.coding import Coding, code_performance
+    from pygbs.datasets import copy_examples, example_files, example_path
     from pygbs.errors import InputError
     from pygbs.io import read_predictions
     from pygbs.neighbours import Neighbourhoods, SphereIndex
@@ -47,7 +48,10 @@ _EXPORTS = {
     "Scale": "pygbs.scales",
     "SphereIndex": "pygbs.neighbours",
     "code_performance": "pygbs.coding",
+    "copy_examples": "pygbs.datasets",
     "compare": "pygbs.api",
+    "example_files": "pygbs.datasets",
+    "example_path": "pygbs.datasets",
     "parse_scale": "pygbs.scales",
     "profile": "pygbs.scale_profile",
     "read_predictions": "pygbs.io",
@@ -72,6 +76,9 @@ __all__ = [
     "SphereIndex",
     "code_performance",
     "compare",
+    "copy_examples",
+    "example_files",
+    "example_path",
     "parse_scale",
     "profile",
     "read_predictions",
