@@ -15,8 +15,6 @@ from encoders.dependencies import has_torch, missing_torch
 if not has_torch():
     # The base install (pip install geobias) has no PyTorch: ``import encoders`` works (the
     # ``encoders`` command prints what to install), every name raises that message.
-    __all__: list[str] = []
-
     def __getattr__(name: str) -> object:
         """Raise the one-line install hint for any name of the package."""
         if name.startswith("__"):

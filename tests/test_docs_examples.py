@@ -5,8 +5,9 @@ Two checks keep the Markdown pages (docs/**/*.md, README.md) in step with the co
 - every bash or Python block marked ``<!-- example -->`` on the line before its opening
   fence runs (with bash, or this environment's Python), in a fresh folder holding small
   generated prediction files named as the docs name them (TorchSpatial's YFCC evaluation
-  files), with this environment's console scripts first on PATH; a failing command fails
-  the test and shows its output;
+  files) and ``examples/``, the example files that ship with pygbs as ``pygbs
+  example-data examples`` writes them, with this environment's console scripts first on
+  PATH; a failing command fails the test and shows its output;
 - every ``pygbs ...`` / ``encoders ...`` command line of any shell block or inline code
   span, and of the examples in the commands' own ``--help`` texts, names an existing
   subcommand and only existing options (checked against the click commands, nothing runs),
@@ -28,6 +29,8 @@ import click
 import numpy as np
 import pandas as pd
 import pytest
+
+from pygbs.datasets import copy_examples
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = sorted((REPO / "docs").rglob("*.md")) + [REPO / "README.md"]
@@ -116,6 +119,7 @@ def _write_predictions(folder: Path) -> None:
 def prediction_files(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("doc_predictions")
     _write_predictions(folder)
+    copy_examples(folder / "examples")
     return folder
 
 
