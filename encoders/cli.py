@@ -200,7 +200,7 @@ def _common(f: Any) -> Any:
         click.option("--debias", metavar="KIND", callback=_check_debias_kind,
                      help="Kind of geo-bias term added to the loss: performance-ssi (the "
                           "default once a weight is given), marked-ssi, sri-lag, ... "
-                          "(docs/debiasing.md)."),
+                          "(see Debiasing in the documentation)."),
         click.option("--debias-scale", metavar="SCALE", callback=_check_scale,
                      help="Scale of the geo-bias term: <r>km or nn<K> (default nn50)."),
         click.option("--debias-centres", type=click.IntRange(min=1),
@@ -320,7 +320,8 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     "--debias-lambda",
     type=float,
     callback=_check_weight,
-    help="Weight of the geo-bias term in the loss (default 0: none; docs/debiasing.md).",
+    help="Weight of the geo-bias term in the loss (default 0: none; see Debiasing in the "
+    "documentation).",
 )
 @_common
 @guarded
