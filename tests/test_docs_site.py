@@ -9,10 +9,12 @@ docstring warnings (griffe's numpydoc parser).
 from __future__ import annotations
 
 import html
+import importlib.util
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -197,3 +199,64 @@ def test_gallery_shows_generated_images_and_says_how_to_make_the_rest(site):
     # the images not generated are replaced by a note, never a broken image
     assert "../out/gallery" not in html
     assert html.count("not generated yet, run <code>make docs-gallery</code>") == 7
+
+
+def test_gallery_notes_keep_their_italics():
+    """An image's alt text with Markdown characters (``Gi*``) does not end the note early."""
+    from markdown import markdown
+
+    spec = importlib.util.spec_from_file_location("gallery_hook", REPO / "docs/_hooks/gallery.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    hook._state["folder"] = REPO / "no-such-gallery"
+
+    class _Page:
+        class file:  # noqa: N801 - the attribute path mkdocs pages have
+            src_uri = "gallery.md"
+
+    text = hook.on_page_markdown(
+        "![Gi* hotspots](../out/gallery/x/hotspots_gi.png)", _Page, None, None
+    )
+    rendered = markdown(text)
+    assert "<em>[Gi* hotspots: not generated yet" in rendered, rendered
+
+
+def _version() -> str:
+    with (REPO / "pyproject.toml").open("rb") as fh:
+        return tomllib.load(fh)["project"]["version"]
+
+
+def test_every_page_shows_the_version(site):
+    label = f"geobias {_version()}"
+    missing = [
+        str(page.relative_to(site))
+        for page in _pages(site)
+        if page.name != "404.html" and label not in page.read_text(encoding="utf-8")
+    ]
+    assert not missing, f"pages without {label!r}: {missing[:10]}"
+    assert f"version = {{{_version()}}}" in (site / "citation.html").read_text(encoding="utf-8")
+
+
+def test_formulas_are_typeset_by_the_bundled_katex(site):
+    for name in ("debiasing.html", "encoders/sphere2vec.html", "encoders/sh.html"):
+        page = site / name
+        html_text = page.read_text(encoding="utf-8")
+        assert 'class="arithmatex"' in html_text, f"{name}: no formula marked for KaTeX"
+        refs = {v for _, _, v, _ in _parse(page).refs}
+        prefix = "../" if "/" in name else ""
+        for asset in ("assets/katex/katex.min.js", "assets/javascripts/katex.js",
+                      "assets/katex/katex.min.css"):  # fmt: skip
+            assert prefix + asset in refs, f"{name} does not load {asset}"
+        outside = re.sub(r'<(pre|code)\b.*?</\1>|class="arithmatex">.*?</(span|div)>', "",
+                         html_text, flags=re.S)  # fmt: skip
+        assert "$$" not in outside, f"{name}: a formula was not recognised"
+    css = (site / "assets" / "katex" / "katex.min.css").read_text(encoding="utf-8")
+    fonts = re.findall(r"url\((fonts/[^)]+)\)", css)
+    assert fonts and all((site / "assets" / "katex" / f).is_file() for f in fonts)
+
+
+def test_docstring_page_references_are_links(site):
+    page = (site / "reference" / "api-pygbs.html").read_text(encoding="utf-8")
+    outside = re.sub(r"<(pre|code)\b.*?</\1>", "", page, flags=re.S)
+    assert "docs/method.md" not in outside
+    assert re.search(r'href="\.\./method\.html#d\d-[\w-]+">The method[^<]*, D\d</a>', page)
