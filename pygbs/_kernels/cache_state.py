@@ -13,7 +13,7 @@ import importlib
 import os
 from pathlib import Path
 
-__all__ = ["CORE_KERNELS", "uncached_kernels"]
+__all__ = ["CORE_KERNELS", "SCORE_KERNELS", "kernels_for", "uncached_kernels"]
 
 #: Kernels that every scoring run compiles: the k-d tree, the neighbour search, the SSI
 #: statistic and its moments (module of ``pygbs._kernels``, function).
@@ -23,6 +23,30 @@ CORE_KERNELS = (
     ("ssi", "ssi_batch"),
     ("stats", "analytic_moments"),
 )
+#: Kernels that only some scores compile, by score name (``pygbs score --score``).
+SCORE_KERNELS = {
+    "performance": (("performance", "performance_batch"),),
+    "sri-grid": (("sri", "sri_kernel"),),
+    "sri-lag": (("sri", "sri_kernel"),),
+    "sri-sector": (("sri", "sri_kernel"),),
+}
+
+
+def kernels_for(scores: tuple[str, ...] | list[str] = ()) -> tuple[tuple[str, str], ...]:
+    """The kernels a run of ``scores`` compiles: :data:`CORE_KERNELS` and the scores' own.
+
+    Parameters
+    ----------
+    scores
+        Score names as ``pygbs score --score`` takes them.
+
+    Returns
+    -------
+    tuple of (str, str)
+        ``(module, function)`` pairs, each once.
+    """
+    extra = [k for s in scores for k in SCORE_KERNELS.get(s, ())]
+    return tuple(dict.fromkeys(CORE_KERNELS + tuple(extra)))
 
 
 def _index_path(dispatcher: object) -> Path | None:

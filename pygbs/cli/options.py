@@ -265,23 +265,26 @@ def run_or_exit(fn: Callable[[], Any]) -> Any:
 
 #: What the first run after an install says (docs/benchmarks.md, "First run after an install").
 FIRST_RUN_NOTE = (
-    "note: first run on this machine: compiling the numba kernels (about half a minute; "
-    "later runs load them from the cache in {folder})"
+    "note: compiling the numba kernels for their first use on this machine (half a minute "
+    "to a few minutes, once; later runs load them from the cache in {folder})"
 )
 #: Seconds a run with uncompiled kernels waits before saying so (a bad input fails sooner).
 FIRST_RUN_DELAY_S = 2.0
 
 
 @contextlib.contextmanager
-def first_run_notice(delay_s: float = FIRST_RUN_DELAY_S) -> Iterator[None]:
+def first_run_notice(
+    scores: tuple[str, ...] = (), delay_s: float = FIRST_RUN_DELAY_S
+) -> Iterator[None]:
     """Say on stderr that the kernels are being compiled, when they are not cached yet.
 
     The note comes ``delay_s`` seconds into the block, and only if the block still runs,
     so that a command that stops early on a bad input prints its one error line alone.
+    ``scores`` adds the kernels of those scores to the ones every run needs.
     """
-    from pygbs._kernels.cache_state import uncached_kernels
+    from pygbs._kernels.cache_state import kernels_for, uncached_kernels
 
-    missing, folder = uncached_kernels()
+    missing, folder = uncached_kernels(kernels_for(scores))
     if not missing:
         yield
         return
@@ -296,15 +299,15 @@ def first_run_notice(delay_s: float = FIRST_RUN_DELAY_S) -> Iterator[None]:
         timer.cancel()
 
 
-def run_scoring(fn: Callable[[], Any], scheduler: str | None) -> Any:
+def run_scoring(fn: Callable[[], Any], scheduler: str | None, scores: tuple[str, ...] = ()) -> Any:
     """:func:`run_or_exit` for a command that scores, on a Dask cluster with ``scheduler``.
 
     A cluster that fails exits with code 1 and one line (docs/cli.md); Dask's own INFO
     logs (every worker start and stop) show only with -v. Scoring here (no ``scheduler``)
-    first says when the numba kernels are compiled for the first time.
+    first says when the numba kernels (of ``scores`` too) are compiled for the first time.
     """
     if scheduler is None:
-        with first_run_notice():
+        with first_run_notice(scores):
             return run_or_exit(fn)
     import logging
     import sys

@@ -97,4 +97,4 @@ def report_cmd(
         )
         click.echo(f"report of {len(files)} model(s) -> {path}")
 
-    run_scoring(run, scheduler)
+    run_scoring(run, scheduler, scores=kwargs.get("scores", ()))

@@ -39,7 +39,7 @@ def test_after_a_run_the_core_kernels_are_cached():
 
 def test_the_note_comes_only_while_a_slow_first_run_lasts(monkeypatch, capsys):
     monkeypatch.setattr(
-        cache_state, "uncached_kernels", lambda: (["kdtree.build"], Path("/cache/here"))
+        cache_state, "uncached_kernels", lambda kernels: (["kdtree.build"], Path("/cache/here"))
     )
     with first_run_notice(delay_s=0.05):
         time.sleep(0.5)
@@ -52,7 +52,13 @@ def test_the_note_comes_only_while_a_slow_first_run_lasts(monkeypatch, capsys):
 
 
 def test_no_note_when_the_kernels_are_cached(monkeypatch, capsys):
-    monkeypatch.setattr(cache_state, "uncached_kernels", lambda: ([], Path("/c")))
+    monkeypatch.setattr(cache_state, "uncached_kernels", lambda kernels: ([], Path("/c")))
     with first_run_notice(delay_s=0.0):
         time.sleep(0.2)
     assert capsys.readouterr().err == ""
+
+
+def test_scores_add_their_own_kernels():
+    assert cache_state.kernels_for() == CORE_KERNELS
+    perf = cache_state.kernels_for(("unmarked", "performance", "sri-lag", "sri-grid"))
+    assert perf == CORE_KERNELS + (("performance", "performance_batch"), ("sri", "sri_kernel"))
