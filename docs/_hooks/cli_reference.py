@@ -17,8 +17,8 @@ import click
 MARKER = re.compile(
     r"^<!-- click-reference (?P<module>[\w.]+):(?P<attr>\w+) (?P<prog>[\w-]+) -->$", re.M
 )
-#: Width of the rendered help texts: an 80-column terminal, which fits the page's text column.
-WIDTH = 80
+#: Width of the rendered help texts: a terminal of 76 columns, which fits the text column.
+WIDTH = 76
 
 
 def _context(command: click.Command, name: str, parent: click.Context | None) -> click.Context:

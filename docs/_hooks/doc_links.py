@@ -3,7 +3,8 @@
 Docstrings point the reader to a page by its source path, e.g. ``(docs/method.md, D3)``,
 which reads well in ``help()`` and an editor. On the site, this hook replaces each such
 path (outside code) by a link titled with the page's title, and a following ``D1``-``D9``
-(a definition of the method page) by a link to that definition's heading.
+(a definition of the method page) by a link to that definition's heading. The link text
+is the page's title in the navigation (else its first heading).
 """
 
 from __future__ import annotations
@@ -38,9 +39,24 @@ def _scan(docs_dir: Path) -> None:
     _state["titles"], _state["definitions"] = titles, definitions
 
 
+def _nav_titles(nav: Any) -> dict[str, str]:
+    """``{page path: title}`` of the pages that ``mkdocs.yml``'s nav names."""
+    titles: dict[str, str] = {}
+    items = nav if isinstance(nav, list) else [nav]
+    for item in items:
+        if isinstance(item, dict):
+            for title, value in item.items():
+                if isinstance(value, str):
+                    titles[value] = title
+                else:
+                    titles.update(_nav_titles(value))
+    return titles
+
+
 def on_config(config: Any) -> Any:
-    """Read the title and the definition headings of every page."""
+    """Read the title and the definition headings of every page (nav titles first)."""
     _scan(Path(config.docs_dir))
+    _state["titles"].update(_nav_titles(config.nav or []))
     return config
 
 

@@ -28,7 +28,8 @@ def example_data_cmd(directory: Path, overwrite: bool) -> None:
     \b
     Examples:
       pygbs example-data examples
-      pygbs score examples/eval_birdsnap_ebird_meta_test_NeRF.csv.gz --out out/nerf
+      pygbs score examples/eval_birdsnap_ebird_meta_test_NeRF.csv.gz \\
+          --out out/nerf
     """
     paths = copy_examples(directory, overwrite=overwrite)
     click.echo(f"{len(paths)} prediction files of {EXAMPLE_DATASET} in {directory}:")
