@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -234,7 +236,8 @@ def test_every_page_shows_the_version(site):
         if page.name != "404.html" and label not in page.read_text(encoding="utf-8")
     ]
     assert not missing, f"pages without {label!r}: {missing[:10]}"
-    assert f"version = {{{_version()}}}" in (site / "citation.html").read_text(encoding="utf-8")
+    citation = html.unescape(re.sub(r"<[^>]+>", "", (site / "citation.html").read_text()))
+    assert f"version = {{{_version()}}}" in citation
 
 
 def test_formulas_are_typeset_by_the_bundled_katex(site):
@@ -260,3 +263,86 @@ def test_docstring_page_references_are_links(site):
     outside = re.sub(r"<(pre|code)\b.*?</\1>", "", page, flags=re.S)
     assert "docs/method.md" not in outside
     assert re.search(r'href="\.\./method\.html#d\d-[\w-]+">The method[^<]*, D\d</a>', page)
+
+
+# --- in a real browser: headless Chromium, 1,280 px wide, from file:// ---------------------
+
+BROWSER_PAGES = (
+    "index.html",
+    "quickstart.html",
+    "debiasing.html",
+    "encoders/sphere2vec.html",
+    "encoders/tile.html",
+    "citation.html",
+    "gallery.html",
+    "reference/cli-pygbs.html",
+    "reference/api-pygbs.html",
+)
+# Appended to a copy of each page: after the page's own scripts ran, report what a reader
+# sees into the DOM that --dump-dom prints.
+_PROBE = """<script>
+window.addEventListener("load", function () { setTimeout(function () {
+  var code = Array.from(document.querySelectorAll(".md-content pre > code"));
+  var r = {
+    blocks: code.length,
+    overflowing: code.filter(function (e) { return e.scrollWidth > e.clientWidth + 1; })
+                     .map(function (e) { return e.textContent.slice(0, 60); }),
+    formulas: document.querySelectorAll(".arithmatex").length,
+    typeset: document.querySelectorAll(".arithmatex .katex").length,
+    katex_errors: document.querySelectorAll(".katex-error").length,
+    broken_images: Array.from(document.images)
+      .filter(function (i) { return !i.complete || i.naturalWidth === 0; })
+      .map(function (i) { return i.getAttribute("src"); })
+  };
+  var out = document.createElement("div");
+  out.id = "probe-report";
+  out.textContent = JSON.stringify(r);
+  document.body.appendChild(out);
+}, 300); });
+</script>"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("no headless Chromium on this machine (chromium not on PATH)")
+
+
+def test_pages_in_a_browser(site, tmp_path):
+    """Formulas typeset, no code block wider than the text column, no broken image or error."""
+    browser = _chromium()
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    problems = []
+    for name in BROWSER_PAGES:
+        page = copy / name
+        page.write_text(
+            page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"),
+            encoding="utf-8",
+        )
+        proc = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+             "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0",
+             "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        match = re.search(r'<div id="probe-report">([^<]*)</div>', proc.stdout)
+        assert match, f"{name}: the page did not finish loading:\n{proc.stderr[-2000:]}"
+        report = json.loads(html.unescape(match.group(1)))
+        if report["overflowing"]:
+            problems.append(f"{name}: code wider than the column: {report['overflowing']}")
+        if report["typeset"] != report["formulas"] or report["katex_errors"]:
+            counts = (report["formulas"], report["typeset"], report["katex_errors"])
+            problems.append(f"{name}: formulas, typeset, KaTeX errors: {counts}")
+        if report["broken_images"]:
+            problems.append(f"{name}: broken images {report['broken_images']}")
+        errors = [
+            line for line in proc.stderr.splitlines()
+            if "CONSOLE" in line and re.search(r"Uncaught|Error", line)
+        ]  # fmt: skip
+        if errors:
+            problems.append(f"{name}: console errors {errors[:3]}")
+        if name == "debiasing.html" and report["formulas"] < 20:
+            problems.append(f"{name}: only {report['formulas']} formulas found")
+    assert not problems, "\n".join(problems)

@@ -19,7 +19,7 @@ __all__ = ["example_data_cmd"]
 )
 @guarded
 def example_data_cmd(directory: Path, overwrite: bool) -> None:
-    """Copy the example prediction files into DIRECTORY (created when missing).
+    """Copy the example prediction files into the directory DIRECTORY (created if missing).
 
     Seven TorchSpatial evaluation tables of the Birdsnap dataset (eBird meta data, 2,262
     test images): six location encoders and the model without a location prior, with
