@@ -48,10 +48,11 @@ bench: $(STAMP)
 ## The documentation site, built in strict mode (a broken link, a missing reference or a
 ## docstring warning fails) into site/; open site/index.html (works from file://).
 ## It includes the gallery of maps drawn from the shipped example data, generated into
-## $(OUT)/gallery first when missing or older than its script or data (about 1-2 minutes).
+## $(OUT)/gallery first when missing or older than its script or data (about 1-2 minutes),
+## and the tutorials (docs/tutorials/), executed during the build (2-3 minutes).
 GALLERY := $(OUT)/gallery/gallery.json
 docs: $(STAMP) $(GALLERY)
-	GEOBIAS_GALLERY=$(abspath $(OUT))/gallery NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+	GEOBIAS_EXECUTE_TUTORIALS=true GEOBIAS_GALLERY=$(abspath $(OUT))/gallery NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 ## The documentation checks alone (part of `make test`): the strict build, offline use,
 ## the generated references, and every example marked `<!-- example -->` in docs/ run.

@@ -277,12 +277,14 @@ BROWSER_PAGES = (
     "gallery.html",
     "reference/cli-pygbs.html",
     "reference/api-pygbs.html",
+    "tutorials/compare-models.html",
 )
 # Appended to a copy of each page: after the page's own scripts ran, report what a reader
 # sees into the DOM that --dump-dom prints.
 _PROBE = """<script>
 window.addEventListener("load", function () { setTimeout(function () {
-  var code = Array.from(document.querySelectorAll(".md-content pre > code"));
+  var code = Array.from(document.querySelectorAll(
+    ".md-content pre > code, .jupyter-wrapper .jp-InputArea pre"));
   var r = {
     blocks: code.length,
     overflowing: code.filter(function (e) { return e.scrollWidth > e.clientWidth + 1; })
@@ -346,3 +348,25 @@ def test_pages_in_a_browser(site, tmp_path):
         if name == "debiasing.html" and report["formulas"] < 20:
             problems.append(f"{name}: only {report['formulas']} formulas found")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_tutorials_execute_with_their_outputs_in_the_page(tmp_path):
+    """``make docs`` runs the tutorials: every cell's output is in the page, no error."""
+    out = tmp_path / "site"
+    env = {**os.environ, "GEOBIAS_EXECUTE_TUTORIALS": "true", "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("MPLBACKEND", None)  # the kernel's inline backend draws the figures
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=1200,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"docs build with the tutorials failed:\n{proc.stderr[-6000:]}"
+    pages = sorted((out / "tutorials").glob("*.html"))
+    assert len(pages) == 4
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "Out[" in text or "jp-OutputArea-output" in text, f"{page.name}: no output"
+        assert "Traceback" not in text, f"{page.name}: a cell failed"
+    where = (out / "tutorials" / "where-biased.html").read_text(encoding="utf-8")
+    assert where.count("data:image/png") >= 2  # the two maps

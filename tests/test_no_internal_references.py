@@ -1,6 +1,6 @@
 """What users read names no internal matter: no issues, temporary paths or machine paths.
 
-Scanned: every Markdown page of the documentation and the README, and in the packages
+Scanned: every Markdown page and tutorial of the documentation and the README, and in the packages
 every docstring (shown in the API reference and by ``help()``) and every other string
 constant (warnings, errors, ``--help`` texts). A user-facing string constant may not send
 the reader to a source path of the documentation (``docs/method.md``) either, which an
@@ -16,7 +16,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = sorted((REPO / "docs").rglob("*.md")) + [REPO / "README.md"]
+PAGES = (
+    sorted((REPO / "docs").rglob("*.md"))
+    + sorted((REPO / "docs" / "tutorials").glob("*.py"))
+    + [REPO / "README.md"]
+)
 SOURCES = sorted(p for pkg in ("pygbs", "encoders") for p in (REPO / pkg).rglob("*.py"))
 
 #: Phrases that refer to how the project is worked on rather than to what a user can use.
