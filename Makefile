@@ -19,7 +19,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check '$(TORCH_SPEC)'
-	$(PIP) install -q --disable-pip-version-check -e '.[dev,docs,dask]'
+	$(PIP) install -q --disable-pip-version-check -e '.[dev,docs,dask,encoders]'
 	@touch $(STAMP)
 
 ## Main job on built-in data: train a small encoder zoo on synthetic-vmf-biased (whose
@@ -47,9 +47,12 @@ bench: $(STAMP)
 
 ## The documentation site, built in strict mode (a broken link, a missing reference or a
 ## docstring warning fails) into site/; open site/index.html (works from file://).
-## The maps of `make docs-gallery`, when present in $(OUT)/gallery, are included.
-docs: $(STAMP)
-	GEOBIAS_GALLERY=$(abspath $(OUT))/gallery NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+## It includes the gallery of maps drawn from the shipped example data, generated into
+## $(OUT)/gallery first when missing or older than its script or data (about 1-2 minutes),
+## and the tutorials (docs/tutorials/), executed during the build (2-3 minutes).
+GALLERY := $(OUT)/gallery/gallery.json
+docs: $(STAMP) $(GALLERY)
+	GEOBIAS_EXECUTE_TUTORIALS=true GEOBIAS_GALLERY=$(abspath $(OUT))/gallery NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 ## The documentation checks alone (part of `make test`): the strict build, offline use,
 ## the generated references, and every example marked `<!-- example -->` in docs/ run.
@@ -60,9 +63,13 @@ docs-check: $(STAMP)
 docs-serve: $(STAMP)
 	GEOBIAS_GALLERY=$(abspath $(OUT))/gallery NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict
 
-## Maps and a report from ../shared/data/predictions (docs/gallery.md), into $(OUT)/gallery.
+$(GALLERY): docs/make_gallery.py $(wildcard pygbs/datasets/torchspatial/*.csv.gz) | $(STAMP)
+	MPLBACKEND=Agg $(PY) docs/make_gallery.py --out $(OUT)/gallery
+
+## The maps and the report of the gallery (docs/gallery.md) from the shipped example data,
+## regenerated into $(OUT)/gallery; SHARED=DIR adds those of the full published files.
 docs-gallery: $(STAMP)
-	$(PY) docs/make_gallery.py --out $(OUT)/gallery
+	MPLBACKEND=Agg $(PY) docs/make_gallery.py --out $(OUT)/gallery $(if $(SHARED),--shared $(SHARED))
 
 clean:
 	rm -rf $(OUT) site .numba_cache .pytest_cache

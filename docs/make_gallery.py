@@ -1,15 +1,19 @@
-"""Build the map gallery of ``docs/gallery.md`` from the public prediction files.
+"""Build the map gallery of ``docs/gallery.md`` from the example files that ship with pygbs.
 
-Usage (from the repository root, with ``../shared`` beside it)::
+Usage (from the repository root)::
 
     .venv/bin/python docs/make_gallery.py --out out/gallery
-    # or: make docs-gallery
+    # or: make docs-gallery (make docs runs it when the gallery is missing or older
+    # than this script)
 
 Every image is generated here and written under ``--out`` (an ignored folder); nothing
-binary is committed. Each gallery entry scores one prediction file with :func:`pygbs.score`
-and writes its maps with :func:`pygbs.plot.write_maps`; the EuroSAT entry also writes an
-HTML report of the five foundation models with :func:`pygbs.plot.write_report`. A
-``gallery.json`` next to the images records the headline numbers and the parameters.
+binary is committed. Each gallery entry scores one of the shipped TorchSpatial Birdsnap
+files (:mod:`pygbs.datasets`) with :func:`pygbs.score` and writes its maps with
+:func:`pygbs.plot.write_maps`; ``birdsnap_report.html`` compares the seven shipped models
+with :func:`pygbs.plot.write_report`. ``--shared DIR`` adds the entries drawn from the
+full published prediction files under ``DIR/data/predictions`` (YFCC, MOSAIKS and the
+EuroSAT report of five foundation models). A ``gallery.json`` next to the images records
+the headline numbers and the parameters.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from pygbs.api import compare, score
+from pygbs.datasets import EXAMPLE_MODELS, example_path
 from pygbs.io import read_predictions
 from pygbs.plot import write_maps, write_report
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SHARED = Path(os.environ.get("GEOBIAS_SHARED", REPO.parent / "shared"))
 
 logger = logging.getLogger("make_gallery")
 
@@ -49,6 +52,13 @@ class Entry:
     hotspot: dict[str, Any] = field(default_factory=dict)
 
 
+#: Entries drawn from the shipped example files (``path`` is the model of the file).
+SHIPPED = (
+    Entry("birdsnap-nerf", "NeRF", scales=("100km", "nn50")),
+    Entry("birdsnap-sphere2vec-sphereM", "Sphere2Vec-sphereM", scales=("100km", "nn50")),
+)
+#: Entries drawn from the full published files with ``--shared`` (paths under
+#: ``data/predictions``).
 ENTRIES = (
     Entry(
         "eurosat-croma-linear",
@@ -59,11 +69,6 @@ ENTRIES = (
         "yfcc-nerf",
         "torchspatial/eval_yfcc__test_NeRF.csv.gz",
         scales=("1000km", "nn50"),
-    ),
-    Entry(
-        "birdsnap-sphere2vec-sphereM",
-        "torchspatial/eval_birdsnap_ebird_meta_test_Sphere2Vec-sphereM.csv.gz",
-        scales=("100km", "nn50"),
     ),
     Entry(
         "mosaiks-population-rbf",
@@ -78,7 +83,9 @@ ENTRIES = (
 EUROSAT_MODELS = ("croma-finetune", "croma-linear", "satmae-finetune", "satmae-linear", "gpt4o")
 
 
-def _source(entry: Entry, shared: Path) -> Any:
+def _source(entry: Entry, shared: Path | None) -> Any:
+    if shared is None:
+        return example_path(entry.path)
     path = shared / "data" / "predictions" / entry.path
     if not entry.absolute:
         return path
@@ -88,39 +95,63 @@ def _source(entry: Entry, shared: Path) -> Any:
     return table
 
 
-def build(out: Path, shared: Path, permutations: int, formats: tuple[str, ...]) -> dict:
-    """Score every entry, write its maps and the EuroSAT report; return the record."""
-    record: dict[str, Any] = {"shared": str(shared), "permutations": permutations, "entries": {}}
+def _entry(
+    entry: Entry, shared: Path | None, out: Path, permutations: int, formats: tuple[str, ...]
+) -> dict[str, Any]:
+    """Score one entry and write its maps; return its record."""
+    start = time.perf_counter()
+    value = "abs_relative_error" if entry.absolute else entry.value
+    # the gallery keeps the published coding of mosaiks_population's relative error,
+    # although 7 % of its labels are near zero (docs/cli.md, "Regression files")
+    result = score(
+        _source(entry, shared), value=value, scales=entry.scales, near_zero_labels="allow"
+    )
+    folder = out / entry.name
+    result.write(folder)
+    options = {"permutations": permutations, **entry.hotspot}
+    paths = write_maps(result, folder, formats=formats, world=entry.world, hotspot_options=options)
+    headline = {
+        f"{col}@{scale}": result.headline(col, scale)
+        for col in result.score_columns
+        for scale in result.scales
+    }
+    logger.info("%s: %d images in %.1f s", entry.name, len(paths), time.perf_counter() - start)
+    return {
+        "file": example_path(entry.path).name if shared is None else entry.path,
+        "value": result.summary["input"]["value_name"],
+        "n_valid": result.summary["input"]["n_valid"],
+        "coding": result.summary["input"]["coding"],
+        "headline": headline,
+        "hotspots": options,
+        "images": [str(p.relative_to(out)) for p in paths],
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def build(out: Path, shared: Path | None, permutations: int, formats: tuple[str, ...]) -> dict:
+    """Score every entry, write its maps and the reports; return the record."""
+    record: dict[str, Any] = {"permutations": permutations, "entries": {}}
+    for entry in SHIPPED:
+        record["entries"][entry.name] = _entry(entry, None, out, permutations, formats)
+    start = time.perf_counter()
+    cmp = compare(
+        [example_path(m) for m in EXAMPLE_MODELS],
+        names=list(EXAMPLE_MODELS),
+        coords_from=example_path("NeRF"),
+        scales=("100km", "nn50"),
+    )
+    write_report(
+        cmp, out / "birdsnap_report.html", title="Birdsnap: geo-bias of seven TorchSpatial models"
+    )
+    record["birdsnap_report"] = {
+        "table": cmp.table.to_dict(orient="records"),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    if shared is None:
+        return record
+    record["shared"] = str(shared)
     for entry in ENTRIES:
-        start = time.perf_counter()
-        value = "abs_relative_error" if entry.absolute else entry.value
-        # the gallery keeps the published coding of mosaiks_population's relative error,
-        # although 7 % of its labels are near zero (docs/cli.md, "Regression files")
-        result = score(
-            _source(entry, shared), value=value, scales=entry.scales, near_zero_labels="allow"
-        )
-        folder = out / entry.name
-        result.write(folder)
-        options = {"permutations": permutations, **entry.hotspot}
-        paths = write_maps(
-            result, folder, formats=formats, world=entry.world, hotspot_options=options
-        )
-        headline = {
-            f"{col}@{scale}": result.headline(col, scale)
-            for col in result.score_columns
-            for scale in result.scales
-        }
-        record["entries"][entry.name] = {
-            "file": entry.path,
-            "value": result.summary["input"]["value_name"],
-            "n_valid": result.summary["input"]["n_valid"],
-            "coding": result.summary["input"]["coding"],
-            "headline": headline,
-            "hotspots": options,
-            "images": [str(p.relative_to(out)) for p in paths],
-            "seconds": round(time.perf_counter() - start, 1),
-        }
-        logger.info("%s: %d images in %.1f s", entry.name, len(paths), time.perf_counter() - start)
+        record["entries"][entry.name] = _entry(entry, shared, out, permutations, formats)
     start = time.perf_counter()
     files = [
         shared / "data" / "predictions" / "foundation_models" / f"{m}_eurosat.csv.gz"
@@ -147,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shared",
         type=Path,
-        default=DEFAULT_SHARED,
-        help="the shared folder holding data/predictions (default: ../shared)",
+        default=None,
+        help="also draw the entries of the full published files under DIR/data/predictions",
     )
     parser.add_argument(
         "--permutations",
@@ -165,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not (args.shared / "data" / "predictions").is_dir():
+    if args.shared is not None and not (args.shared / "data" / "predictions").is_dir():
         parser.error(f"no prediction files under {args.shared / 'data' / 'predictions'}")
     args.out.mkdir(parents=True, exist_ok=True)
     record = build(args.out, args.shared, args.permutations, tuple(args.formats or ("png",)))

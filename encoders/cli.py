@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from encoders.dependencies import INSTALL_HINT, has_torch
 from pygbs.runtime import guarded
 
 __all__ = ["main"]
@@ -199,7 +200,7 @@ def _common(f: Any) -> Any:
         click.option("--debias", metavar="KIND", callback=_check_debias_kind,
                      help="Kind of geo-bias term added to the loss: performance-ssi (the "
                           "default once a weight is given), marked-ssi, sri-lag, ... "
-                          "(docs/debiasing.md)."),
+                          "(see Debiasing in the documentation)."),
         click.option("--debias-scale", metavar="SCALE", callback=_check_scale,
                      help="Scale of the geo-bias term: <r>km or nn<K> (default nn50)."),
         click.option("--debias-centres", type=click.IntRange(min=1),
@@ -246,7 +247,18 @@ def _load(dataset: str, options: dict[str, Any]) -> Any:
         raise click.UsageError(str(err)) from err
 
 
-@click.group(context_settings=_CONTEXT)
+class _EncodersGroup(click.Group):
+    """The ``encoders`` group: without PyTorch, one line saying what to install (exit 2)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line, or stop with the install hint when PyTorch is missing."""
+        if not has_torch():
+            click.echo(f"error: {INSTALL_HINT}", err=True)
+            raise SystemExit(2)
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_EncodersGroup, context_settings=_CONTEXT)
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 def main(verbose: int, debug: bool) -> None:
@@ -308,7 +320,8 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     "--debias-lambda",
     type=float,
     callback=_check_weight,
-    help="Weight of the geo-bias term in the loss (default 0: none; docs/debiasing.md).",
+    help="Weight of the geo-bias term in the loss (default 0: none; see Debiasing in the "
+    "documentation).",
 )
 @_common
 @guarded

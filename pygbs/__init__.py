@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.api import compare, score
     from pygbs.by_dataset import compare_by_dataset
     from pygbs.coding import Coding, code_performance
+    from pygbs.datasets import copy_examples, example_files, example_path
     from pygbs.errors import InputError
     from pygbs.io import read_predictions
     from pygbs.neighbours import Neighbourhoods, SphereIndex
@@ -48,8 +49,11 @@ _EXPORTS = {
     "Scale": "pygbs.scales",
     "SphereIndex": "pygbs.neighbours",
     "code_performance": "pygbs.coding",
+    "copy_examples": "pygbs.datasets",
     "compare": "pygbs.api",
     "compare_by_dataset": "pygbs.by_dataset",
+    "example_files": "pygbs.datasets",
+    "example_path": "pygbs.datasets",
     "parse_scale": "pygbs.scales",
     "profile": "pygbs.scale_profile",
     "read_predictions": "pygbs.io",
@@ -75,6 +79,9 @@ __all__ = [
     "code_performance",
     "compare",
     "compare_by_dataset",
+    "copy_examples",
+    "example_files",
+    "example_path",
     "parse_scale",
     "profile",
     "read_predictions",

@@ -121,7 +121,7 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
         "%s: marked SSI: %s have the same coded performance at every sample of their "
         "neighbourhood (e.g. the model is right, or wrong, everywhere there); their marked SSI "
         "equals their unmarked SSI and measures how clustered the samples are, not the "
-        "performance (counted as n_constant in the summary; see docs/method.md)",
+        "performance (counted as n_constant in the summary; see The method in the documentation)",
         source,
         parts,
     )
@@ -776,7 +776,7 @@ def compare(
             "marked SSI: in %d of %d models some neighbourhoods have the same coded "
             "performance at every sample (e.g. %s: %s); there marked SSI equals unmarked SSI "
             "and measures how clustered the samples are, not the performance (n_constant in "
-            "each model's summary; see docs/method.md)",
+            "each model's summary; see The method in the documentation)",
             len(notes),
             len(kept),
             *notes[0],

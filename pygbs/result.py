@@ -594,7 +594,8 @@ class Comparison:
                 "`diff` is the mean over centres scored for both models of model_a minus "
                 "model_b, with a spatial block-bootstrap interval and p-value: an interval "
                 "that excludes 0 means the models differ beyond what the choice of "
-                "locations explains (docs/method.md).\n\n" + markdown_table(self.pairs)
+                "locations explains (see The method in the documentation).\n\n"
+                + markdown_table(self.pairs)
             )
         if self.accuracy_correlation is not None and len(self.accuracy_correlation):
             text += (

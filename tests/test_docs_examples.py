@@ -5,8 +5,11 @@ Two checks keep the Markdown pages (docs/**/*.md, README.md) in step with the co
 - every bash or Python block marked ``<!-- example -->`` on the line before its opening
   fence runs (with bash, or this environment's Python), in a fresh folder holding small
   generated prediction files named as the docs name them (TorchSpatial's YFCC evaluation
-  files), with this environment's console scripts first on PATH; a failing command fails
-  the test and shows its output;
+  files) and ``examples/``, the example files that ship with pygbs as ``pygbs
+  example-data examples`` writes them, with this environment's console scripts first on
+  PATH; a failing command fails the test and shows its output. The pages a newcomer
+  follows from the top (README, front page, quick start) run instead as pasted: all
+  their examples in order, in one empty folder, starting with ``pygbs example-data``;
 - every ``pygbs ...`` / ``encoders ...`` command line of any shell block or inline code
   span, and of the examples in the commands' own ``--help`` texts, names an existing
   subcommand and only existing options (checked against the click commands, nothing runs),
@@ -28,6 +31,8 @@ import click
 import numpy as np
 import pandas as pd
 import pytest
+
+from pygbs.datasets import copy_examples
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = sorted((REPO / "docs").rglob("*.md")) + [REPO / "README.md"]
@@ -55,6 +60,13 @@ def _examples() -> list[pytest.param]:
 
 
 EXAMPLES = _examples()
+#: Pages a newcomer follows from top to bottom: their examples run in order, as pasted, in
+#: one empty folder (nothing prepared: the first block fetches the example data).
+AS_PASTED = ("README.md", "docs/index.md", "docs/quickstart.md")
+
+
+def _page(param: pytest.param) -> str:
+    return param.id.rsplit(":", 1)[0]
 
 
 def test_every_marker_is_followed_by_a_shell_block():
@@ -116,13 +128,11 @@ def _write_predictions(folder: Path) -> None:
 def prediction_files(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("doc_predictions")
     _write_predictions(folder)
+    copy_examples(folder / "examples")
     return folder
 
 
-@pytest.mark.parametrize(("language", "script"), EXAMPLES)
-def test_example_runs(language, script, prediction_files, tmp_path):
-    for path in prediction_files.iterdir():
-        (tmp_path / path.name).symlink_to(path)
+def _run_example(language: str, script: str, cwd: Path) -> None:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
@@ -133,7 +143,7 @@ def test_example_runs(language, script, prediction_files, tmp_path):
         argv = ["bash", "-euo", "pipefail", "-c", script]
     proc = subprocess.run(
         argv,
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -144,6 +154,22 @@ def test_example_runs(language, script, prediction_files, tmp_path):
         f"example failed with exit code {proc.returncode}:\n{script}\n"
         f"--- stdout ---\n{proc.stdout[-3000:]}\n--- stderr ---\n{proc.stderr[-3000:]}"
     )
+
+
+@pytest.mark.parametrize(("language", "script"), [p for p in EXAMPLES if _page(p) not in AS_PASTED])
+def test_example_runs(language, script, prediction_files, tmp_path):
+    for path in prediction_files.iterdir():
+        (tmp_path / path.name).symlink_to(path)
+    _run_example(language, script, tmp_path)
+
+
+@pytest.mark.parametrize("page", AS_PASTED)
+def test_page_runs_as_pasted(page, tmp_path):
+    blocks = [p.values for p in EXAMPLES if _page(p) == page]
+    assert blocks, f"{page} has no example"
+    assert "pygbs example-data" in blocks[0][1], f"{page}: the first example gets the data"
+    for language, script in blocks:
+        _run_example(language, script, tmp_path)
 
 
 # --- every command line names existing subcommands and options -----------------------------

@@ -17,12 +17,12 @@ import click
 MARKER = re.compile(
     r"^<!-- click-reference (?P<module>[\w.]+):(?P<attr>\w+) (?P<prog>[\w-]+) -->$", re.M
 )
-#: Width of the rendered help texts (the commands' own ``max_content_width``).
-WIDTH = 100
+#: Width of the rendered help texts: a terminal of 76 columns, which fits the text column.
+WIDTH = 76
 
 
 def _context(command: click.Command, name: str, parent: click.Context | None) -> click.Context:
-    settings = {"terminal_width": WIDTH, **command.context_settings}
+    settings = {**command.context_settings, "terminal_width": WIDTH, "max_content_width": WIDTH}
     return click.Context(command, info_name=name, parent=parent, **settings)
 
 

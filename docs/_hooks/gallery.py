@@ -73,6 +73,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
         if (folder / rel).is_file():
             return f"{image}[{text}]({SITE_FOLDER}{rel})"
         if image:
+            text = re.sub(r"([*_`\\])", r"\\\1", text)  # Markdown inside the italic note
             return f"*[{text}: not generated yet, run `make docs-gallery`, then `make docs`]*"
         return text
 

@@ -49,8 +49,8 @@ def sphere_frequencies(
         if max_radius == 1 and frequency_num > 1:
             warnings.warn(
                 "scales='max_only' with max_radius=1 makes all frequencies 1 (TorchSpatial parity, "
-                "quirk Q5 in docs/encoders/index.md): the encoding repeats one block; pass "
-                "scales='geometric' for a multi-scale encoding",
+                "quirk Q5 of the encoder zoo's documentation): the encoding repeats one block; "
+                "pass scales='geometric' for a multi-scale encoding",
                 UserWarning,
                 stacklevel=5,
             )

@@ -1,4 +1,6 @@
-"""The ``pygbs`` command line: ``score``, ``compare``, ``map`` and ``report``.
+"""The ``pygbs`` command line: ``score``, ``compare``, ``profile``, ``map``, ``report``.
+
+``example-data`` copies the example prediction files that ship with pygbs.
 
 Each subcommand lives in its own module and is a thin layer: parse options, call the
 Python API, write the outputs atomically. Exit codes (docs/cli.md): 2 for bad input or an
@@ -24,6 +26,7 @@ def main(verbose: int, debug: bool) -> None:
 
     \b
     Examples:
+      pygbs example-data examples
       pygbs score preds.csv.gz --scale 100km --scale nn50 --out result/
       pygbs compare model_a.csv model_b.csv --out table/
       pygbs profile preds.csv.gz --scales 10km:2000km:12 --out profile/
@@ -40,12 +43,13 @@ def main(verbose: int, debug: bool) -> None:
 
 def _register() -> None:
     from pygbs.cli.compare import compare_cmd
+    from pygbs.cli.example_data import example_data_cmd
     from pygbs.cli.map import map_cmd
     from pygbs.cli.profile import profile_cmd
     from pygbs.cli.report import report_cmd
     from pygbs.cli.score import score_cmd
 
-    for cmd in (score_cmd, compare_cmd, profile_cmd, map_cmd, report_cmd):
+    for cmd in (score_cmd, compare_cmd, profile_cmd, map_cmd, report_cmd, example_data_cmd):
         main.add_command(cmd)
 
 

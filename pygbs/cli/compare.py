@@ -210,4 +210,4 @@ def compare_cmd(
             cmp.profile = combine_profiles(cmp.results)
         return cmp
 
-    run_scoring(run, scheduler)
+    run_scoring(run, scheduler, scores=kwargs.get("scores", ()))

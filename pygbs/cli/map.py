@@ -219,4 +219,4 @@ def map_cmd(
         for path in paths:
             click.echo(f"  {path.name}")
 
-    run_scoring(run, scheduler)
+    run_scoring(run, scheduler, scores=kwargs.get("scores", ()))

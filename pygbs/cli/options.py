@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -304,14 +306,52 @@ def run_or_exit(fn: Callable[[], Any]) -> Any:
     return run_command(fn)
 
 
-def run_scoring(fn: Callable[[], Any], scheduler: str | None) -> Any:
+#: What the first run after an install says (docs/benchmarks.md, "First run after an install").
+FIRST_RUN_NOTE = (
+    "note: compiling the numba kernels for their first use on this machine (half a minute "
+    "to a few minutes, once; later runs load them from the cache in {folder})"
+)
+#: Seconds a run with uncompiled kernels waits before saying so (a bad input fails sooner).
+FIRST_RUN_DELAY_S = 2.0
+
+
+@contextlib.contextmanager
+def first_run_notice(
+    scores: tuple[str, ...] = (), delay_s: float = FIRST_RUN_DELAY_S
+) -> Iterator[None]:
+    """Say on stderr that the kernels are being compiled, when they are not cached yet.
+
+    The note comes ``delay_s`` seconds into the block, and only if the block still runs,
+    so that a command that stops early on a bad input prints its one error line alone.
+    ``scores`` adds the kernels of those scores to the ones every run needs.
+    """
+    from pygbs._kernels.cache_state import kernels_for, uncached_kernels
+
+    missing, folder = uncached_kernels(kernels_for(scores))
+    if not missing:
+        yield
+        return
+    timer = threading.Timer(
+        delay_s, lambda: click.echo(FIRST_RUN_NOTE.format(folder=folder), err=True)
+    )
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def run_scoring(fn: Callable[[], Any], scheduler: str | None, scores: tuple[str, ...] = ()) -> Any:
     """:func:`run_or_exit` for a command that scores, on a Dask cluster with ``scheduler``.
 
     A cluster that fails exits with code 1 and one line (docs/cli.md); Dask's own INFO
-    logs (every worker start and stop) show only with -v.
+    logs (every worker start and stop) show only with -v. Scoring here (no ``scheduler``)
+    first says when the numba kernels (of ``scores`` too) are compiled for the first time.
     """
     if scheduler is None:
-        return run_or_exit(fn)
+        with first_run_notice(scores):
+            return run_or_exit(fn)
     import logging
     import sys
 

@@ -95,4 +95,4 @@ def report_cmd(
         path = write_report(comparison, out, title=title, map_score=map_score, map_scale=map_scale)
         click.echo(f"report of {len(files)} model(s) -> {path}")
 
-    run_scoring(run, scheduler)
+    run_scoring(run, scheduler, scores=kwargs.get("scores", ()))

@@ -77,7 +77,7 @@ def score_cmd(
                     f"{a['n_skipped']} skipped){_why_skipped(col, a, par)}"
                 )
 
-    run_scoring(run, scheduler)
+    run_scoring(run, scheduler, scores=kwargs.get("scores", ()))
 
 
 def _excess_text(agg: dict[str, Any]) -> str:

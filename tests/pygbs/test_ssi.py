@@ -397,7 +397,7 @@ def test_constant_neighbourhoods_counted_and_marked_equals_unmarked(caplog):
     msg = warnings[0].getMessage()
     n100 = res.summary["aggregates"]["marked_ssi"]["100km"]["n_constant"]
     assert f"{n100} of " in msg and "at 100km" in msg and "at nn10" in msg
-    assert "docs/method.md" in msg
+    assert "see The method in the documentation" in msg
 
 
 def test_always_right_model_every_neighbourhood_constant(caplog):
