@@ -57,6 +57,8 @@ from encoders.losses import (  # noqa: E402
     GeoBiasLoss,
     soft_performance,
 )
+from encoders.datamodule import GeoDataModule  # noqa: E402
+from encoders.module import LocationTask  # noqa: E402
 from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402
 from encoders.zoo import run_zoo  # noqa: E402
 
@@ -65,7 +67,9 @@ __all__ += [
     "GeoBatch",
     "GeoBiasKind",
     "GeoBiasLoss",
+    "GeoDataModule",
     "GeoDataset",
+    "LocationTask",
     "Split",
     "Trainer",
     "export_predictions",
