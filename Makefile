@@ -19,7 +19,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check '$(TORCH_SPEC)'
-	$(PIP) install -q --disable-pip-version-check -e '.[dev,docs,dask]'
+	$(PIP) install -q --disable-pip-version-check -e '.[dev,docs,dask,encoders]'
 	@touch $(STAMP)
 
 ## Main job on built-in data: train a small encoder zoo on synthetic-vmf-biased (whose

@@ -641,14 +641,6 @@ class Trainer:
         dm = self.configure_datamodule(dataset)
         with _checkpoint_dir(self.out_dir) as ckpt_dir:
             cbs = self.configure_callbacks(module, ckpt_dir, extra_log) + list(callbacks or [])
-            trainer = L.Trainer(
-                accelerator=accelerator, devices=devices, strategy=self.strategy,
-                precision=self._precision(accelerator), max_epochs=int(self.epochs),
-                callbacks=cbs, logger=list(loggers) if loggers else self.configure_loggers(),
-                num_sanity_val_steps=0, enable_model_summary=False,
-                enable_progress_bar=self._show_progress(), use_distributed_sampler=False,
-                default_root_dir=str(ckpt_dir), log_every_n_steps=50,
-            )  # fmt: skip
             last = ckpt_dir / CHECKPOINT
             if self.resume and not last.is_file() and (ckpt_dir / _OLD_CHECKPOINT).is_file():
                 from pygbs.errors import InputError
@@ -659,7 +651,16 @@ class Trainer:
                 )
             ckpt_path = str(last) if self.resume and last.is_file() else None
             with _quiet_lightning():
-                trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+                trainer = L.Trainer(
+                    accelerator=accelerator, devices=devices, strategy=self.strategy,
+                    precision=self._precision(accelerator), max_epochs=int(self.epochs),
+                    callbacks=cbs, logger=list(loggers) if loggers else self.configure_loggers(),
+                    num_sanity_val_steps=0, enable_model_summary=False,
+                    enable_progress_bar=self._show_progress(), use_distributed_sampler=False,
+                    default_root_dir=str(ckpt_dir), log_every_n_steps=50,
+                )  # fmt: skip
+                # the checkpoint holds random states (numpy's): not a weights-only file
+                trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=False)
             best_path = trainer.checkpoint_callback.best_model_path
             if trainer.is_global_zero and best_path:
                 blob = torch.load(best_path, map_location="cpu", weights_only=False)
