@@ -25,9 +25,10 @@ from torch import Tensor, nn
 
 from encoders.data import Split
 from encoders.tasks import Task, get_task
+from pygbs.errors import Interrupted
 from pygbs.runtime import check_interrupt
 
-__all__ = ["GeoBiasTerm", "LocationTask", "LossTerm", "TaskLoss"]
+__all__ = ["GeoBiasTerm", "LocationTask", "LossTerm", "StopRequest", "TaskLoss"]
 
 #: Stream numbers of the generators derived from the seed (per process where it matters).
 _GEO_STREAM = 1
@@ -38,6 +39,14 @@ def _stream(seed: int, *key: int) -> torch.Generator:
     """A CPU generator seeded from ``(seed, *key)``."""
     seq = np.random.SeedSequence([int(seed) % 2**63, *key])
     return torch.Generator().manual_seed(int(seq.generate_state(1, np.uint64)[0]))
+
+
+class StopRequest(Exception):
+    """A signal arrived during training; ``interrupt`` is the :class:`pygbs.errors.Interrupted`."""
+
+    def __init__(self, interrupt: Interrupted) -> None:
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
 
 
 class LossTerm:
@@ -312,8 +321,15 @@ class LocationTask(L.LightningModule):
         self._t0 = time.perf_counter()
 
     def on_train_batch_start(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        """Stop between batches on SIGINT / SIGTERM (the last epoch's checkpoint stays)."""
-        check_interrupt()
+        """Stop between batches on SIGINT / SIGTERM (the last epoch's checkpoint stays).
+
+        Raises :class:`StopRequest` (Lightning turns a ``KeyboardInterrupt`` into exit
+        status 1); :meth:`encoders.train.Trainer.fit` raises the interrupt again.
+        """
+        try:
+            check_interrupt()
+        except Interrupted as err:
+            raise StopRequest(err) from None
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         """The objective: the sum of the weighted terms (:meth:`configure_losses`)."""

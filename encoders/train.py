@@ -34,16 +34,20 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
 
 from encoders.callbacks import RandomState, RunLog, SettingsGuard, best_epoch
 from encoders.data import GeoDataset, Split
 from encoders.datamodule import EVAL_BATCH, GeoDataModule
-from encoders.module import LocationTask
+from encoders.module import LocationTask, StopRequest
 from encoders.tasks import amp_dtype, get_task
 from pygbs.outputs import atomic_path, write_text_atomic
+from pygbs.runtime import check_interrupt
 
 __all__ = [
+    "BEST_CHECKPOINT",
     "CHECKPOINT",
     "LOGGERS",
     "NO_PRIOR",
@@ -64,6 +68,8 @@ log = logging.getLogger(__name__)
 NO_PRIOR = "no_prior"
 #: Checkpoint file written after every epoch (inside ``out_dir``).
 CHECKPOINT = "checkpoint.ckpt"
+#: The best epoch's checkpoint (inside ``out_dir``).
+BEST_CHECKPOINT = "best.ckpt"
 #: The checkpoint of earlier versions (not resumable).
 _OLD_CHECKPOINT = "checkpoint.pt"
 #: Trainer options that say where and how a run is shown, not what it computes: they may
@@ -575,7 +581,7 @@ class Trainer:
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
         ckpt = ModelCheckpoint(
-            dirpath=ckpt_dir, filename="best", monitor=module.monitor, mode=module.mode,
+            dirpath=ckpt_dir, filename=Path(BEST_CHECKPOINT).stem, monitor=module.monitor, mode=module.mode,
             save_top_k=1, save_last=self.out_dir is not None, enable_version_counter=False,
         )  # fmt: skip
         ckpt.CHECKPOINT_NAME_LAST = Path(CHECKPOINT).stem
@@ -658,9 +664,16 @@ class Trainer:
                     num_sanity_val_steps=0, enable_model_summary=False,
                     enable_progress_bar=self._show_progress(), use_distributed_sampler=False,
                     default_root_dir=str(ckpt_dir), log_every_n_steps=50,
+                    plugins=[AtomicCheckpointIO()],
                 )  # fmt: skip
                 # the checkpoint holds random states (numpy's): not a weights-only file
-                trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=False)
+                try:
+                    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=False)
+                except StopRequest as stop:
+                    raise stop.interrupt from None
+                except SIGTERMException:
+                    check_interrupt()  # the signal our caller handles: raise it as such
+                    raise
             best_path = trainer.checkpoint_callback.best_model_path
             if trainer.is_global_zero and best_path:
                 blob = torch.load(best_path, map_location="cpu", weights_only=False)
@@ -698,6 +711,18 @@ class Trainer:
             )
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, writing each file atomically (never half-written)."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        """Write ``checkpoint`` to ``path`` through a temporary file."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(Path(path)) as tmp:
+            torch.save(checkpoint, tmp)
+
+
 @contextlib.contextmanager
 def _checkpoint_dir(out_dir: str | Path | None) -> Iterator[Path]:
     """``out_dir`` (created), or a temporary folder removed afterwards."""
@@ -733,6 +758,7 @@ _HINTS = (
     r".*The number of training batches .* is smaller than the logging interval.*",
     r".*It is recommended to use `self.log\(.*sync_dist=True`.*",
     r".*Experiment logs directory .* exists and is not empty.*",
+    r".*isinstance\(treespec, LeafSpec\)",
 )
 
 
