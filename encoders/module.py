@@ -383,7 +383,8 @@ class LocationTask(L.LightningModule):
             self.history.append(entry)
         logged = {f"val_{k}": float(v) for k, v in val.items() if k != "n"}
         logged.update({k: v for k, v in entry.items() if k.startswith("train_")})
-        self.log_dict(logged, sync_dist=False)
+        # the same numbers in every process (gathered outputs, summed losses)
+        self.log_dict(logged, sync_dist=self._ranks()[1] > 1)
 
     # -- checkpoints -------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
