@@ -58,6 +58,7 @@ from encoders.losses import (  # noqa: E402
     soft_performance,
 )
 from encoders.datamodule import GeoDataModule  # noqa: E402
+from encoders.geobias_metric import GeoBiasCallback, GeoBiasMetric  # noqa: E402
 from encoders.module import LocationTask  # noqa: E402
 from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402
 from encoders.zoo import run_zoo  # noqa: E402
@@ -65,6 +66,8 @@ from encoders.zoo import run_zoo  # noqa: E402
 __all__ += [
     "GEO_BIAS_KINDS",
     "GeoBatch",
+    "GeoBiasCallback",
+    "GeoBiasMetric",
     "GeoBiasKind",
     "GeoBiasLoss",
     "GeoDataModule",

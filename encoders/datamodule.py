@@ -5,7 +5,8 @@ optionally balanced per class, split across the processes of a multi-device run)
 validation and test loaders (fixed order, split across processes). A batch is a dict of
 tensors: ``rows`` (row numbers in the split), ``lonlat`` ``(b, 2)``, ``label`` ``(b,)`` and,
 when the split has them, ``features`` ``(b, d)`` (image features) and ``image_probs``
-``(b, C)`` (image-model probabilities).
+``(b, C)`` (image-model probabilities); evaluation batches also have ``located`` ``(b,)``
+(False where the row has no location: its ``lonlat`` is then (0, 0)).
 
 The batch order comes from one seeded :class:`torch.Generator` (:attr:`GeoDataModule.generator`):
 every process draws the same permutation of the training rows and takes its own share of
@@ -82,8 +83,10 @@ class SplitRows(Dataset):
     def __init__(self, split: Split, fill_unlocated: bool = False) -> None:
         self.split = split
         lonlat = split.lonlat
+        self.located = None
         if fill_unlocated:
-            lonlat = np.where(split.has_location[:, None], lonlat, 0.0).astype(np.float32)
+            self.located = split.has_location
+            lonlat = np.where(self.located[:, None], lonlat, 0.0).astype(np.float32)
         self.lonlat = lonlat
 
     def __len__(self) -> int:
@@ -105,6 +108,8 @@ class SplitRows(Dataset):
             out["features"] = torch.from_numpy(s.image_features[idx])
         if s.image_probs is not None:
             out["image_probs"] = torch.from_numpy(s.image_probs[idx])
+        if self.located is not None:
+            out["located"] = torch.from_numpy(self.located[idx])
         return out
 
 

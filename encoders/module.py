@@ -361,9 +361,20 @@ class LocationTask(L.LightningModule):
         return out
 
     # -- validation --------------------------------------------------------------------------
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        """The task's test-time output on one validation batch."""
-        self.val_outputs.update(batch["rows"], self.task.predict_batch(self.model, batch))
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        """The task's test-time output on one validation batch (returned for callbacks)."""
+        out = self.task.predict_batch(self.model, batch)
+        self.val_outputs.update(batch["rows"], out)
+        return out
+
+    @property
+    def performance_name(self) -> str:
+        """Name of :meth:`sample_performance` as an exported column (``hit@1``, ...)."""
+        return self.task.performance_name
+
+    def sample_performance(self, outputs: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """Per-sample performance of one validation batch (:class:`encoders.GeoBiasCallback`)."""
+        return self.task.sample_performance(outputs, batch)
 
     def on_validation_epoch_end(self) -> None:
         """The task's metrics on the whole validation split; log them and the epoch entry."""

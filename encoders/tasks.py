@@ -64,6 +64,9 @@ class Task:
     #: Validation metric that picks the best epoch, and whether higher is better.
     monitor: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
+    #: Per-sample performance of :meth:`sample_performance`, named as in the exported
+    #: predictions (how :func:`pygbs.score` codes it).
+    performance_name: ClassVar[str] = ""
 
     def __init__(self, rand_sample_weight: float = 1.0) -> None:
         self.rand_sample_weight = float(rand_sample_weight)
@@ -125,6 +128,10 @@ class Task:
         """Turn the stacked batch outputs into the split's predictions."""
         return pred
 
+    def sample_performance(self, out: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """Per-sample performance ``(b,)`` of one evaluation batch's outputs (float64)."""
+        raise NotImplementedError
+
     def predict(
         self,
         model: nn.Module,
@@ -161,6 +168,7 @@ class ClassificationTask(Task):
     name = "classification"
     monitor = "mrr"
     higher_is_better = True
+    performance_name = "hit@1"
 
     def configure_model(
         self,
@@ -210,6 +218,16 @@ class ClassificationTask(Task):
             pred = pred * split.image_probs.astype(np.float64)
         return pred
 
+    def sample_performance(self, out: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """hit@1 (0 / 1) of the fused prediction (the image's alone where no location)."""
+        probs = out.double()
+        located = batch.get("located")
+        if located is not None:
+            probs = torch.where(located[:, None], probs, torch.ones_like(probs))
+        if batch.get("image_probs") is not None:
+            probs = probs * batch["image_probs"].double()
+        return (probs.argmax(dim=1) == batch["label"]).double()
+
     def metrics(self, pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         """Top-1, top-3 and MRR (:func:`encoders.metrics.classification_metrics`)."""
         return classification_metrics(pred, labels)
@@ -221,6 +239,7 @@ class RegressionTask(Task):
     name = "regression"
     monitor = "rmse"
     higher_is_better = False
+    performance_name = "relative_error"
 
     def configure_model(
         self,
@@ -263,6 +282,13 @@ class RegressionTask(Task):
     def predict_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
         """Predictions in the target's units, ``(b,)``."""
         return model(batch["lonlat"], batch.get("features")).float()
+
+    def sample_performance(self, out: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """The signed relative error ``(prediction - label) / label`` (as exported)."""
+        from encoders.export import ZERO_LABEL
+
+        pred, label = out.double(), batch["label"].double()
+        return (pred - label) / torch.where(label == 0, ZERO_LABEL, label)
 
     def metrics(self, pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         """R², MAE and RMSE (:func:`encoders.metrics.regression_metrics`)."""
