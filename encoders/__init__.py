@@ -49,7 +49,9 @@ __all__ = [
 
 # Training API: datasets, trainer, export, zoo (imported after the registry they use).
 from encoders.data import GeoDataset, Split, list_datasets, load_dataset  # noqa: E402
+from encoders.datamodule import GeoDataModule  # noqa: E402
 from encoders.export import export_predictions  # noqa: E402
+from encoders.geobias_metric import GeoBiasCallback, GeoBiasMetric  # noqa: E402
 from encoders.losses import (  # noqa: E402
     GEO_BIAS_KINDS,
     GeoBatch,
@@ -57,8 +59,6 @@ from encoders.losses import (  # noqa: E402
     GeoBiasLoss,
     soft_performance,
 )
-from encoders.datamodule import GeoDataModule  # noqa: E402
-from encoders.geobias_metric import GeoBiasCallback, GeoBiasMetric  # noqa: E402
 from encoders.module import LocationTask  # noqa: E402
 from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402
 from encoders.zoo import run_zoo  # noqa: E402

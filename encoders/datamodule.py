@@ -119,7 +119,7 @@ def _whole_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _share(rows: np.ndarray, rank: int, world: int) -> np.ndarray:
-    """This process's share of one global batch (never empty: short batches wrap around)."""
+    """The share of process ``rank`` of one global batch (never empty: short ones wrap)."""
     if world == 1:
         return rows
     if len(rows) < world:

@@ -259,7 +259,7 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tiny, tmp_path):
     from pygbs.errors import InputError
 
     _fit(tiny, tmp_path, epochs=2, lr_decay=0.9)
-    with pytest.raises(InputError, match=r"checkpoint.ckpt: cannot resume: setting trainer.lr_decay"):
+    with pytest.raises(InputError, match=r"checkpoint.ckpt: cannot resume: setting trainer.lr_dec"):
         _fit(tiny, tmp_path, epochs=3, lr_decay=0.5, resume=True)
     # fewer epochs than already trained cannot be honoured either
     with pytest.raises(InputError, match=r"trainer.epochs is 2 in the checkpoint"):
