@@ -582,7 +582,8 @@ class Trainer:
 
         ckpt = ModelCheckpoint(
             dirpath=ckpt_dir, filename=Path(BEST_CHECKPOINT).stem, monitor=module.monitor,
-            mode=module.mode, save_top_k=1, save_last=self.out_dir is not None, enable_version_counter=False,
+            mode=module.mode, save_top_k=1, save_last=self.out_dir is not None,
+            enable_version_counter=False,
         )  # fmt: skip
         ckpt.CHECKPOINT_NAME_LAST = Path(CHECKPOINT).stem
         out: list[L.Callback] = [
