@@ -317,17 +317,34 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     callback=_check_weight,
     help="Weight of the geo-bias term in the loss (default 0: none; docs/debiasing.md).",
 )
-@click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes, one device each (CPU processes with --device cpu); with "
-                   "--strategy ddp each takes its share of every batch.")
-@click.option("--strategy", type=click.Choice(["auto", "ddp"]), default="auto",
-              show_default=True, help="Lightning strategy: ddp for several devices.")
-@click.option("--precision", type=click.Choice(["32-true", "bf16-mixed", "16-mixed"]),
-              help="Numeric precision (default: mixed precision on CUDA, 32-true on CPU).")
-@click.option("--logger", type=click.Choice(["csv", "tensorboard", "none"]), default="csv",
-              show_default=True,
-              help="Logger of the per-epoch numbers, in <out>/logs (tensorboard needs the "
-                   "tensorboard package).")
+@click.option(
+    "--devices",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes, one device each (CPU processes with --device cpu); with "
+    "--strategy ddp each takes its share of every batch.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "ddp"]),
+    default="auto",
+    show_default=True,
+    help="Lightning strategy: ddp for several devices.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["32-true", "bf16-mixed", "16-mixed"]),
+    help="Numeric precision (default: mixed precision on CUDA, 32-true on CPU).",
+)
+@click.option(
+    "--logger",
+    type=click.Choice(["csv", "tensorboard", "none"]),
+    default="csv",
+    show_default=True,
+    help="Logger of the per-epoch numbers, in <out>/logs (tensorboard needs the "
+    "tensorboard package).",
+)
 @_common
 @guarded
 def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: int,

@@ -263,8 +263,10 @@ class LocationTask(L.LightningModule):
                 centres_per_batch=self.debias_centres, seed=self.seed, progress=self.progress,
             )  # fmt: skip
             rank, world = self._ranks()
-            gen = _stream(self.seed, _GEO_STREAM) if world == 1 else _stream(
-                self.seed, _GEO_STREAM, rank
+            gen = (
+                _stream(self.seed, _GEO_STREAM)
+                if world == 1
+                else _stream(self.seed, _GEO_STREAM, rank)
             )
             terms.append(GeoBiasTerm(loss, self.task, self.debias_lambda, gen))
         return terms

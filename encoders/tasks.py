@@ -43,6 +43,7 @@ __all__ = [
     "get_task",
 ]
 
+
 def amp_dtype() -> torch.dtype:
     """The mixed-precision dtype on CUDA: bfloat16 where supported, else float16."""
     if torch.cuda.is_available() and torch.cuda.is_bf16_supported():

@@ -343,8 +343,6 @@ def evaluate(
     return get_task(task).metrics(pred, split.label), pred
 
 
-
-
 @dataclass
 class TrainResult:
     """What :meth:`Trainer.fit` returns.
