@@ -187,6 +187,19 @@ class LocationTask(L.LightningModule):
     progress : bool, default=False
         Show a progress bar while the geo-bias term's tables are built.
 
+    Examples
+    --------
+    Without :class:`encoders.Trainer` (which adds the checkpoints, the resume guarantees and
+    ``metrics.json``), with Lightning alone:
+
+    >>> import lightning as L  # doctest: +SKIP
+    >>> from encoders import GeoDataModule, LocationTask, load_dataset  # doctest: +SKIP
+    >>> from encoders.train import build_model  # doctest: +SKIP
+    >>> ds = load_dataset("synthetic-vmf", n_train=5000)  # doctest: +SKIP
+    >>> task = LocationTask(build_model("xyz", ds), ds.task, lr=0.005)  # doctest: +SKIP
+    >>> L.Trainer(max_epochs=3).fit(task, datamodule=GeoDataModule(ds))  # doctest: +SKIP
+    >>> task.history[-1]["val"]  # doctest: +SKIP
+
     Attributes
     ----------
     history : list of dict

@@ -544,6 +544,12 @@ class Trainer:
             return "gpu", [dev.index + i for i in range(int(self.devices))]
         return "gpu", int(self.devices)
 
+    def _strategy(self) -> str:
+        """``strategy``; ``'auto'`` with several devices is ``'ddp'`` (processes run the command)."""
+        if self.strategy == "auto" and int(self.devices) > 1:
+            return "ddp"
+        return str(self.strategy)
+
     def _precision(self, accelerator: str) -> str:
         if self.precision is not None:
             return str(self.precision)
@@ -657,7 +663,7 @@ class Trainer:
             ckpt_path = str(last) if self.resume and last.is_file() else None
             with _quiet_lightning():
                 trainer = L.Trainer(
-                    accelerator=accelerator, devices=devices, strategy=self.strategy,
+                    accelerator=accelerator, devices=devices, strategy=self._strategy(),
                     precision=self._precision(accelerator), max_epochs=int(self.epochs),
                     callbacks=cbs, logger=list(loggers) if loggers else self.configure_loggers(),
                     num_sanity_val_steps=0, enable_model_summary=False,
