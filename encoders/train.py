@@ -545,7 +545,7 @@ class Trainer:
         return "gpu", int(self.devices)
 
     def _strategy(self) -> str:
-        """``strategy``; ``'auto'`` with several devices is ``'ddp'`` (processes run the command)."""
+        """``strategy``; ``'auto'`` with several devices is ``'ddp'``."""
         if self.strategy == "auto" and int(self.devices) > 1:
             return "ddp"
         return str(self.strategy)
