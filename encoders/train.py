@@ -679,12 +679,13 @@ class Trainer:
                 except SIGTERMException:
                     check_interrupt()  # the signal our caller handles: raise it as such
                     raise
+            history = module.history
+            best = best_epoch(history, module.task.monitor, module.task.higher_is_better)
             best_path = trainer.checkpoint_callback.best_model_path
             if trainer.is_global_zero and best_path:
                 blob = torch.load(best_path, map_location="cpu", weights_only=False)
                 module.load_state_dict(blob["state_dict"])
-        history = module.history
-        best = best_epoch(history, module.task.monitor, module.task.higher_is_better)
+                best = int(blob.get("encoders_epochs", best))  # the epoch of these weights
         stopped = any(cb.stopped_epoch > 0 for cb in trainer.early_stopping_callbacks)
         model.cpu().eval()
         return TrainResult(

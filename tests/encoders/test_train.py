@@ -178,6 +178,15 @@ def test_early_stopping_keeps_best_epoch(tiny):
     assert r.stopped_early and len(r.history) == 3 and r.best_epoch == 1
 
 
+def test_a_resumed_early_stopped_run_trains_no_further(tiny, tmp_path):
+    first = _fit(tiny, tmp_path, epochs=10, lr=1e-12, patience=2)
+    again = _fit(tiny, tmp_path, epochs=10, lr=1e-12, patience=2, resume=True)
+    assert first.stopped_early and again.stopped_early
+    assert [h["epoch"] for h in again.history] == [1, 2, 3] and again.best_epoch == 1
+    for k, v in first.model.state_dict().items():
+        torch.testing.assert_close(v, again.model.state_dict()[k], rtol=0, atol=0)
+
+
 def test_trainer_rejects_bad_options(tiny):
     for kw, word in (
         ({"epochs": 0}, "epochs"),
