@@ -20,6 +20,15 @@ same process. Example::
     python benchmarks/encoders_speed.py --batch 4096 --repeats 3 --device cpu
     python benchmarks/encoders_speed.py --encoders xyz,Sphere2Vec-sphereC --json out/speed.json
     python benchmarks/encoders_speed.py --zoo      # also time `encoders zoo ... --preset demo`
+    python benchmarks/encoders_speed.py --trainer  # training: Lightning trainer vs the previous
+
+``--trainer`` times whole training runs instead (``--trainer-epochs`` epochs on
+``--trainer-rows`` rows of synthetic-vmf, batch 1024, validation after every epoch, best
+epoch kept) of ``encoders.Trainer`` (Lightning) and of the hand-written loop it replaced
+(``benchmarks/previous_trainer.py``), alternating the two in each repeat, and prints the
+ratio ``previous time / Lightning time`` per encoder (above 1: Lightning is faster), the
+same ratio of the process's CPU time (less sensitive to other jobs on a shared machine) and
+their geometric means.
 """
 
 from __future__ import annotations
@@ -303,6 +312,67 @@ def time_zoo(extra: list[str]) -> dict:
     return res
 
 
+def bench_trainer(
+    names: list[str], rows: int, epochs: int, repeats: int, batch: int = 1024
+) -> list[dict]:
+    """Whole-run training time of the Lightning trainer and of the previous loop."""
+    from previous_trainer import previous_fit
+
+    from encoders.data import load_dataset
+    from encoders.train import Trainer, build_model
+
+    ds = load_dataset("synthetic-vmf", n_train=rows, n_val=max(rows // 10, 100), n_test=100,
+                      num_classes=50, seed=0)  # fmt: skip
+    # first fits of a process pay one-off costs (imports, first calls): not timed
+    small = load_dataset("synthetic-vmf", n_train=200, n_val=50, n_test=10, num_classes=5)
+    previous_fit(build_model("xyz", small), small, epochs=1, batch_size=64, lr=1e-3)
+    Trainer(epochs=1, batch_size=64, device="cpu", progress=False).fit(
+        build_model("xyz", small), small
+    )
+    out = []
+    for name in names:
+        hp = dict(BENCH_HPARAMS)
+        wall: dict[str, list[float]] = {"previous": [], "lightning": []}
+        cpu: dict[str, list[float]] = {"previous": [], "lightning": []}
+        for _ in range(repeats):
+            for kind in ("previous", "lightning"):
+                model = build_model(name, ds, hparams=hp)
+                t0, c0 = time.perf_counter(), time.process_time()
+                if kind == "previous":
+                    previous_fit(model, ds, epochs=epochs, batch_size=batch, lr=1e-3)
+                else:
+                    Trainer(epochs=epochs, batch_size=batch, lr=1e-3, device="cpu",
+                            progress=False).fit(model, ds)  # fmt: skip
+                wall[kind].append(time.perf_counter() - t0)
+                cpu[kind].append(time.process_time() - c0)
+        prev, new = _stat(wall["previous"]), _stat(wall["lightning"])
+        prev_cpu, new_cpu = _stat(cpu["previous"]), _stat(cpu["lightning"])
+        out.append({
+            "encoder": name, "previous_s": prev, "lightning_s": new,
+            "lightning_samples_per_s": rows * epochs / new, "ratio": prev / new,
+            "previous_cpu_s": prev_cpu, "lightning_cpu_s": new_cpu, "cpu_ratio": prev_cpu / new_cpu,
+        })  # fmt: skip
+        log.info("%s: previous %.2f s, lightning %.2f s, ratio %.2fx (CPU time %.2fx)", name,
+                 prev, new, prev / new, prev_cpu / new_cpu)  # fmt: skip
+    return out
+
+
+def format_trainer_table(rows: list[dict]) -> str:
+    """Markdown table of :func:`bench_trainer` with the geometric mean of the ratios."""
+    lines = [
+        "| encoder | previous loop s | Lightning s | Lightning samples/s | ratio | CPU ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['encoder']} | {r['previous_s']:.2f} | {r['lightning_s']:.2f} | "
+                     f"{r['lightning_samples_per_s']:,.0f} | {r['ratio']:.2f}x | "
+                     f"{r['cpu_ratio']:.2f}x |")  # fmt: skip
+    geo = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows))
+    geo_cpu = math.exp(statistics.mean(math.log(r["cpu_ratio"]) for r in rows))
+    lines.append(f"| geometric mean | | | | **{geo:.2f}x** | **{geo_cpu:.2f}x** |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (see module docstring)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -321,6 +391,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write results as JSON to this path")
     ap.add_argument("--zoo", action="store_true", help="also time `encoders zoo ... --preset demo`")
     ap.add_argument("--zoo-args", default="", help="extra arguments for the zoo command")
+    ap.add_argument(
+        "--trainer",
+        action="store_true",
+        help="time training runs: Lightning trainer vs the previous loop",
+    )
+    ap.add_argument("--trainer-rows", type=int, default=10_000)
+    ap.add_argument("--trainer-epochs", type=int, default=2)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     global _stat
@@ -333,6 +410,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.encoders == "all"
         else [encoders.canonical_name(n) for n in args.encoders.split(",") if n.strip()]
     )
+    if args.trainer:
+        rows = bench_trainer(names, args.trainer_rows, args.trainer_epochs, args.repeats)
+        sys.stdout.write(
+            f"training, {args.trainer_rows} rows x {args.trainer_epochs} epochs, batch 1024, "
+            f"{args.stat} of {args.repeats}, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, CPU\n{format_trainer_table(rows)}\n"
+        )
+        if args.json:
+            write_text_atomic(args.json, json.dumps({"trainer": rows}, indent=2))
+        return 0
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda but torch.cuda.is_available() is False")
     devices = (

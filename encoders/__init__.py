@@ -61,7 +61,9 @@ else:
 
     # Training API: datasets, trainer, export, zoo (imported after the registry they use).
     from encoders.data import GeoDataset, Split, list_datasets, load_dataset  # noqa: E402
+    from encoders.datamodule import GeoDataModule  # noqa: E402
     from encoders.export import export_predictions  # noqa: E402
+    from encoders.geobias_metric import GeoBiasCallback, GeoBiasMetric  # noqa: E402
     from encoders.losses import (  # noqa: E402
         GEO_BIAS_KINDS,
         GeoBatch,
@@ -69,15 +71,20 @@ else:
         GeoBiasLoss,
         soft_performance,
     )
+    from encoders.module import LocationTask  # noqa: E402
     from encoders.train import Trainer, load_model, train_and_evaluate  # noqa: E402
     from encoders.zoo import run_zoo  # noqa: E402
 
     __all__ += [
         "GEO_BIAS_KINDS",
         "GeoBatch",
+        "GeoBiasCallback",
+        "GeoBiasMetric",
         "GeoBiasKind",
         "GeoBiasLoss",
+        "GeoDataModule",
         "GeoDataset",
+        "LocationTask",
         "Split",
         "Trainer",
         "export_predictions",

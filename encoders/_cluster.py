@@ -1,12 +1,13 @@
 """Training the zoo's models as independent tasks on a Dask cluster (``encoders zoo --scheduler``).
 
 One task per model. The dataset is scattered to the workers once; each task trains its
-model in a temporary folder on its worker (on the worker's GPU when the trainer's device
-is ``'auto'`` and the worker has one) and sends back the files it wrote (``metrics.json``,
-``model.pt``, the predictions), which are written under the zoo's output folder here, as
-a local run would have written them. Tasks run on CPU with the calling process's number
-of torch threads, so a CPU run gives the same models, predictions and table as the local
-run for the same seeds. See docs/scale.md.
+model in a temporary folder on its worker (on a GPU when the trainer's device is
+``'auto'`` or ``'cuda'`` and the worker's machine has GPUs: the workers of one machine take
+its GPUs in turn, one each while there are enough, see :func:`gpu_slots`) and sends back
+the files it wrote (``metrics.json``, ``model.pt``, the predictions), which are written
+under the zoo's output folder here, as a local run would have written them. Tasks run on
+CPU with the calling process's number of torch threads, so a CPU run gives the same
+models, predictions and table as the local run for the same seeds. See docs/scale.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from pygbs.outputs import atomic_path
 
-__all__ = ["ZooJob", "train_on_cluster"]
+__all__ = ["ZooJob", "gpu_slots", "train_on_cluster"]
 
 _PREDICTIONS = "predictions.csv"
 
@@ -36,12 +37,45 @@ class ZooJob:
     hparams: dict[str, Any] | None
 
 
+def gpu_slots(addresses: list[str]) -> dict[str, int]:
+    """The GPU number of each worker: the workers of one host numbered 0, 1, ... in order.
+
+    Parameters
+    ----------
+    addresses : list of str
+        Worker addresses (``'tcp://HOST:PORT'``).
+
+    Returns
+    -------
+    dict of str to int
+        Address -> slot; a worker uses GPU ``slot % (GPUs of its machine)``.
+    """
+    by_host: dict[str, list[str]] = {}
+    for addr in addresses:
+        host = addr.split("://", 1)[-1].rsplit(":", 1)[0]
+        by_host.setdefault(host, []).append(addr)
+    return {a: i for addrs in by_host.values() for i, a in enumerate(sorted(addrs))}
+
+
+def _worker_device(trainer: Any, slots: dict[str, int]) -> Any:
+    """``trainer`` with this worker's GPU as its device (unchanged without GPUs or on 'cpu')."""
+    import torch
+
+    if str(trainer.device) not in ("auto", "cuda") or not torch.cuda.is_available():
+        return trainer
+    from distributed import get_worker
+
+    slot = slots.get(get_worker().address, 0) % torch.cuda.device_count()
+    return replace(trainer, device=f"cuda:{slot}")
+
+
 def _train_task(
     encoder: str | None,
     dataset: Any,
     trainer: Any,
     hparams: dict[str, Any] | None,
     torch_threads: int,
+    slots: dict[str, int] | None = None,
 ) -> tuple[dict[str, Any], dict[str, bytes], bytes]:
     """On a worker: train one model; (metrics.json's content, run files, predictions)."""
     import torch
@@ -49,6 +83,7 @@ def _train_task(
     from encoders.train import train_and_evaluate
 
     torch.set_num_threads(torch_threads)
+    trainer = _worker_device(trainer, slots or {})
     with tempfile.TemporaryDirectory(prefix="encoders_zoo_") as tmp:
         run_dir = Path(tmp) / "run"
         pred = Path(tmp) / _PREDICTIONS
@@ -102,6 +137,7 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
     try:
         data = client.scatter(dataset, broadcast=True, hash=False)
         threads = torch.get_num_threads()
+        slots = gpu_slots(list(client.scheduler_info().get("workers", {})))
         futures = [
             client.submit(
                 _train_task,
@@ -110,6 +146,7 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
                 job.trainer,
                 job.hparams,
                 threads,
+                slots,
                 key=f"encoders-zoo-{job.name}-{id(jobs):x}",
                 pure=False,
             )

@@ -1,328 +1,200 @@
-"""Callbacks of the trainer: model selection, early stopping, logs and checkpoints.
+"""Lightning callbacks that keep the resume guarantees of ``encoders train``.
 
-They are the parts of :class:`encoders.train.Trainer` around its loop: the best epoch,
-early stopping, the log line, the progress bar, ``checkpoint.pt`` and the per-epoch
-``metrics.json`` (docs/training.md).
+``lightning.Trainer`` with ``ModelCheckpoint``, ``EarlyStopping``, its progress bar and
+logger does the loop; three callbacks add what it does not promise (docs/training.md,
+"Resuming a run"):
 
-The training loop (:meth:`encoders.train.Trainer.fit`) only trains and validates; all
-that happens around it is a :class:`Callback` with hooks called at fixed points:
-
-* ``on_fit_start(state)``: before the first epoch (a checkpoint is loaded here);
-* ``on_epoch_start(state)``, ``on_batch_end(state)``, ``on_train_epoch_end(state)``:
-  around the batches of one epoch (the progress bar);
-* ``on_epoch_end(state)``: after validation, with ``state.history[-1]`` the epoch's entry;
-* ``on_fit_end(state)``: after the last epoch (the best epoch's weights are restored).
-
-They run in the order the trainer lists them (:meth:`Trainer.configure_callbacks`), and
-share one :class:`FitState`.
+* :class:`SettingsGuard` refuses to resume a checkpoint written with other settings and
+  names the first one that differs (more epochs are fine);
+* :class:`RandomState` saves and restores every random stream (torch, CUDA, numpy and the
+  generators of the data module, the model's task and its loss terms, per process), so a
+  resumed CPU run equals an uninterrupted one;
+* :class:`RunLog` writes ``metrics.json`` after every epoch, logs one line per epoch, and
+  does not train on when the resumed run had stopped early.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
-from torch import nn
 
-from pygbs.outputs import atomic_path, write_text_atomic
+from pygbs.outputs import write_text_atomic
 
-__all__ = [
-    "BestModel",
-    "Callback",
-    "Checkpoint",
-    "EarlyStopping",
-    "EpochLog",
-    "FitState",
-    "MetricsLog",
-    "ProgressBar",
-]
+__all__ = ["RandomState", "RunLog", "SettingsGuard"]
 
 log = logging.getLogger("encoders.train")
 
 
-@dataclass
-class FitState:
-    """What one :meth:`~encoders.train.Trainer.fit` call knows, shared with its callbacks.
+class SettingsGuard(L.Callback):
+    """Refuse a checkpoint written with other settings.
 
-    Attributes
+    Parameters
     ----------
-    model, optimizer, scaler
-        The model, its Adam optimiser and the AMP gradient scaler.
-    device : torch.device
-        Where training runs.
-    epochs : int
-        The last epoch to train (1-based).
-    generator : torch.Generator
-        The trainer's random source (batch order, background locations).
-    terms : list
-        The loss terms (each may hold its own random state, see
-        :class:`encoders.train.LossTerm`).
     config : dict
-        The trainer's options (:meth:`~encoders.train.Trainer.config`).
-    monitor : str
-        Validation metric that picks the best epoch; ``higher_is_better`` its direction.
-    start : int
-        Epochs already trained when the loop starts (a resumed run's).
-    epoch : int
-        The current epoch, 0-based.
-    history : list of dict
-        One entry per finished epoch.
-    best : dict
-        ``epoch`` (1-based, 0 = none yet), ``score`` and ``state`` (CPU weights) of the
-        best epoch.
-    improved : bool
-        Whether the last epoch improved on the best.
-    bad_epochs : int
-        Epochs since the last improvement.
-    stopped : bool
-        Training stopped before ``epochs`` for lack of improvement.
-    batches : int
-        Batches of the current epoch; ``running_loss`` their mean loss so far.
+        The settings of this run (JSON-able); saved in every checkpoint.
+    check : callable
+        ``check(saved_config, saved_epochs)`` raises (one line naming the first differing
+        setting) when the saved settings may not be continued with ``config``.
     """
 
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scaler: Any
-    device: torch.device
-    epochs: int
-    generator: torch.Generator
-    terms: list = field(default_factory=list)
-    config: dict[str, Any] = field(default_factory=dict)
-    monitor: str = ""
-    higher_is_better: bool = True
-    start: int = 0
-    epoch: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best: dict[str, Any] = field(
-        default_factory=lambda: {"epoch": 0, "score": float("nan"), "state": None}
-    )
-    improved: bool = False
-    bad_epochs: int = 0
-    stopped: bool = False
-    batches: int = 0
-    running_loss: float = float("nan")
-
-
-class Callback:
-    """Base class: every hook does nothing."""
-
-    def on_fit_start(self, state: FitState) -> None:
-        """Before the first epoch."""
-
-    def on_epoch_start(self, state: FitState) -> None:
-        """Before the batches of ``state.epoch``."""
-
-    def on_batch_end(self, state: FitState) -> None:
-        """After each optimiser step."""
-
-    def on_train_epoch_end(self, state: FitState) -> None:
-        """After the last batch of the epoch, before validation."""
-
-    def on_epoch_end(self, state: FitState) -> None:
-        """After validation; ``state.history[-1]`` is the epoch's entry."""
-
-    def on_fit_end(self, state: FitState) -> None:
-        """After the last epoch."""
-
-
-class BestModel(Callback):
-    """Keep the weights of the best epoch on the validation metric; restore them at the end.
-
-    Parameters
-    ----------
-    min_delta : float, default=0.0
-        Smallest change of the metric that counts as improvement.
-    """
-
-    def __init__(self, min_delta: float = 0.0) -> None:
-        self.min_delta = float(min_delta)
-
-    def on_epoch_end(self, state: FitState) -> None:
-        """Compare the epoch's metric with the best so far."""
-        score = state.history[-1]["val"][state.monitor]
-        best = state.best
-        if best["state"] is None:
-            improved = True
-        elif state.higher_is_better:
-            improved = score > best["score"] + self.min_delta
-        else:
-            improved = score < best["score"] - self.min_delta
-        state.improved = bool(improved)
-        if improved:
-            weights = {k: v.detach().cpu().clone() for k, v in state.model.state_dict().items()}
-            state.best = {"epoch": state.epoch + 1, "score": float(score), "state": weights}
-            state.bad_epochs = 0
-        else:
-            state.bad_epochs += 1
-
-    def on_fit_end(self, state: FitState) -> None:
-        """Load the best epoch's weights into the model."""
-        if state.best["state"] is not None:
-            state.model.load_state_dict(state.best["state"])
-
-
-class EarlyStopping(Callback):
-    """Stop after ``patience`` epochs without improvement (counted by :class:`BestModel`).
-
-    Parameters
-    ----------
-    patience : int
-        Epochs without improvement before stopping.
-    """
-
-    def __init__(self, patience: int) -> None:
-        self.patience = int(patience)
-
-    def on_epoch_end(self, state: FitState) -> None:
-        """Set ``state.stopped`` when patience runs out before the last epoch."""
-        if state.bad_epochs >= self.patience:
-            state.stopped = state.epoch + 1 < state.epochs
-            if state.stopped:
-                log.info("early stop: no improvement for %d epochs", state.bad_epochs)
-
-
-class EpochLog(Callback):
-    """One log line per epoch (shown with ``-v``)."""
-
-    def on_epoch_end(self, state: FitState) -> None:
-        """Log the epoch's loss and validation metric."""
-        entry = state.history[-1]
-        log.info(
-            "epoch %d/%d loss %.4f val %s %.4f%s", entry["epoch"], state.epochs,
-            entry["train_loss"], state.monitor, entry["val"][state.monitor],
-            " (best)" if state.improved else "",
-        )  # fmt: skip
-
-
-class ProgressBar(Callback):
-    """A tqdm bar over the batches of each epoch, with the running mean loss."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-
-    def on_epoch_start(self, state: FitState) -> None:
-        """Open the epoch's bar."""
-        from tqdm.auto import tqdm
-
-        desc = f"epoch {state.epoch + 1}/{state.epochs}"
-        self.bar = tqdm(total=state.batches, desc=desc, leave=False)
-
-    def on_batch_end(self, state: FitState) -> None:
-        """Advance the bar."""
-        self.bar.update(1)
-        self.bar.set_postfix(loss=f"{state.running_loss:.4f}")
-
-    def on_train_epoch_end(self, state: FitState) -> None:
-        """Close the bar."""
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-class Checkpoint(Callback):
-    """Write ``checkpoint.pt`` after every epoch; with ``resume``, continue from it.
-
-    The checkpoint holds the model, the optimiser, the gradient scaler, every random state
-    (torch, CUDA, numpy, the trainer's generator and those of the loss terms), the history
-    and the model-selection state, so a resumed run gives the same result as an
-    uninterrupted one on CPU (docs/training.md, "Resuming a run").
-
-    Parameters
-    ----------
-    path : Path
-        The checkpoint file.
-    resume : bool, default=False
-        Load ``path`` at the start when it exists.
-    check : callable, optional
-        ``check(path, blob)`` raises when the checkpoint was written with other settings.
-    """
-
-    def __init__(self, path: Path, resume: bool = False, check: Any = None) -> None:
-        self.path = Path(path)
-        self.resume = bool(resume)
+    def __init__(self, config: dict[str, Any], check: Callable[[dict, int], None]) -> None:
+        self.config = config
         self.check = check
 
-    def on_fit_start(self, state: FitState) -> None:
-        """Load the checkpoint into ``state`` (with ``resume``, when the file exists)."""
-        if not (self.resume and self.path.is_file()):
-            return
-        dev = state.device
-        blob = torch.load(self.path, map_location=dev, weights_only=False)
-        if self.check is not None:
-            self.check(self.path, blob)
-        state.model.load_state_dict(blob["model"])
-        state.optimizer.load_state_dict(blob["optimizer"])
-        state.scaler.load_state_dict(blob["scaler"])
-        torch.set_rng_state(blob["torch_rng"])
-        if dev.type == "cuda" and blob.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(blob["cuda_rng"], dev)
-        state.generator.set_state(blob["gen_rng"])
-        np.random.set_state(blob["numpy_rng"])  # noqa: NPY002
-        for term in state.terms:
-            saved = (blob.get("terms") or {}).get(term.name)
-            if saved is not None:
-                term.load_state_dict(saved)
-        state.history, state.best = blob["history"], blob["best"]
-        state.bad_epochs, state.stopped = blob["bad_epochs"], blob["stopped_early"]
-        state.start = blob["epoch"]
-        log.info("resumed from %s after epoch %d", self.path, state.start)
+    def state_dict(self) -> dict[str, Any]:
+        """The settings, saved in the checkpoint."""
+        return {"config": self.config}
 
-    def on_epoch_end(self, state: FitState) -> None:
-        """Write the checkpoint of the finished epoch (atomically)."""
-        dev = state.device
-        blob = {
-            "epoch": state.epoch + 1,
-            "model": state.model.state_dict(),
-            "optimizer": state.optimizer.state_dict(),
-            "scaler": state.scaler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
-            "gen_rng": state.generator.get_state(),
-            "numpy_rng": np.random.get_state(),  # noqa: NPY002
-            "history": state.history,
-            "best": state.best,
-            "bad_epochs": state.bad_epochs,
-            "stopped_early": state.stopped,
-            "config": state.config,
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Record the epochs trained (the checkpoint's ``epoch`` is 0-based)."""
+        checkpoint["encoders_epochs"] = int(trainer.current_epoch) + 1
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Compare the saved settings with this run's (before anything is restored)."""
+        states = checkpoint.get("callbacks") or {}
+        saved = next((s["config"] for k, s in states.items() if k.startswith("SettingsGuard")),
+                     {})  # fmt: skip
+        self.check(saved, int(checkpoint.get("encoders_epochs", 0)))
+
+
+class RandomState(L.Callback):
+    """Save and restore every random stream, per process.
+
+    Kept: torch's global generator (and CUDA's), numpy's global state, and the generators
+    named by ``rng_generators()`` of the data module and of the LightningModule (batch
+    order, background locations, the geo-bias term's centres).
+    """
+
+    @staticmethod
+    def _generators(trainer: L.Trainer) -> dict[str, torch.Generator]:
+        out: dict[str, torch.Generator] = {}
+        for owner in (getattr(trainer, "datamodule", None), trainer.lightning_module):
+            fn = getattr(owner, "rng_generators", None)
+            if fn is not None:
+                out.update(fn())
+        return out
+
+    def __init__(self) -> None:
+        self.trainer: L.Trainer | None = None
+        self._pending: list[dict[str, Any]] | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Remember the trainer (for :meth:`state_dict`)."""
+        self.trainer = trainer
+
+    def _local_state(self) -> dict[str, Any]:
+        trainer = self.trainer
+        dev = trainer.strategy.root_device
+        return {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+            "numpy": np.random.get_state(),  # noqa: NPY002
+            "generators": {k: g.get_state() for k, g in self._generators(trainer).items()},
         }
-        terms = {t.name: t.state_dict() for t in state.terms if t.state_dict()}
-        if terms:
-            blob["terms"] = terms
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.path) as tmp:
-            torch.save(blob, tmp)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The random states of every process (gathered; rank 0 writes them)."""
+        if self.trainer is None:
+            return {}
+        local = self._local_state()
+        if self.trainer.world_size == 1:
+            return {"ranks": [local]}
+        import torch.distributed as dist
+
+        everyone: list[Any] = [None] * self.trainer.world_size
+        dist.all_gather_object(everyone, local)
+        return {"ranks": everyone}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Keep the saved states; they are restored when training starts."""
+        self._pending = list(state_dict.get("ranks") or []) or None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Restore this process's random states of a resumed run."""
+        if self._pending is None:
+            return
+        state = self._pending[trainer.global_rank]
+        self._pending = None
+        torch.set_rng_state(state["torch"])
+        dev = trainer.strategy.root_device
+        if dev.type == "cuda" and state.get("cuda") is not None:
+            torch.cuda.set_rng_state(state["cuda"], dev)
+        np.random.set_state(state["numpy"])  # noqa: NPY002
+        gens = self._generators(trainer)
+        for name, saved in state["generators"].items():
+            if name in gens:
+                gens[name].set_state(saved)
 
 
-class MetricsLog(Callback):
-    """Write ``metrics.json`` (settings, per-epoch history, best epoch) after every epoch.
+class RunLog(L.Callback):
+    """``metrics.json`` after every epoch, one log line per epoch, early stops honoured.
 
     Parameters
     ----------
-    path : Path
-        The JSON file.
+    path : Path or None
+        The JSON file (None: no file).
     extra : dict, optional
         Entries written first (encoder name, dataset summary, ...).
+    config : dict, optional
+        The trainer's options (written as ``trainer``).
     """
 
-    def __init__(self, path: Path, extra: dict[str, Any] | None = None) -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        path: Path | None,
+        extra: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = None if path is None else Path(path)
         self.extra = dict(extra or {})
+        self.config = dict(config or {})
 
-    def on_epoch_end(self, state: FitState) -> None:
-        """Rewrite the file with the history so far (atomically)."""
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """A resumed run that had stopped early trains no further."""
+        if any(cb.stopped_epoch > 0 for cb in trainer.early_stopping_callbacks):
+            trainer.should_stop = True
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Log the epoch's line; rewrite ``metrics.json`` with the history so far."""
+        history = getattr(pl_module, "history", None)
+        if trainer.sanity_checking or not history:
+            return
+        entry = history[-1]
+        monitor = pl_module.task.monitor
+        log.info("epoch %d/%d loss %.4f val %s %.4f", entry["epoch"], trainer.max_epochs,
+                 entry["train_loss"], monitor, entry["val"][monitor])  # fmt: skip
+        if self.path is None or not trainer.is_global_zero:
+            return
+        best = best_epoch(history, monitor, pl_module.task.higher_is_better)
         doc = {
             **self.extra,
-            "trainer": state.config,
-            "device": str(state.device),
-            "monitor": state.monitor,
-            "best_epoch": state.best["epoch"],
-            "best_score": state.best["score"],
-            "stopped_early": state.stopped,
-            "epochs": state.history,
+            "trainer": self.config,
+            "device": str(trainer.strategy.root_device),
+            "monitor": monitor,
+            "best_epoch": best,
+            "best_score": history[best - 1]["val"][monitor],
+            "stopped_early": False,
+            "epochs": history,
         }
         write_text_atomic(self.path, json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def best_epoch(history: list[dict[str, Any]], monitor: str, higher_is_better: bool) -> int:
+    """The 1-based epoch with the best validation ``monitor`` (the first of equal ones)."""
+    best, score = 0, None
+    for i, entry in enumerate(history):
+        v = entry["val"][monitor]
+        if score is None or (v > score if higher_is_better else v < score):
+            best, score = i + 1, v
+    return best

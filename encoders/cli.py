@@ -230,6 +230,13 @@ def _trainer_options(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+def _other_process() -> bool:
+    """True in the processes a multi-device run starts beside the first (they write nothing)."""
+    import os
+
+    return any(int(os.environ.get(k, "0") or 0) > 0 for k in ("LOCAL_RANK", "NODE_RANK", "RANK"))
+
+
 def _setup(threads: int | None) -> None:
     if threads is not None:
         import torch
@@ -323,9 +330,38 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     help="Weight of the geo-bias term in the loss (default 0: none; see Debiasing in the "
     "documentation).",
 )
+@click.option(
+    "--devices",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes, one device each (CPU processes with --device cpu); with "
+    "--strategy ddp each takes its share of every batch.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "ddp"]),
+    default="auto",
+    show_default=True,
+    help="Lightning strategy: ddp for several devices.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["32-true", "bf16-mixed", "16-mixed"]),
+    help="Numeric precision (default: mixed precision on CUDA, 32-true on CPU).",
+)
+@click.option(
+    "--logger",
+    type=click.Choice(["csv", "tensorboard", "none"]),
+    default="csv",
+    show_default=True,
+    help="Logger of the per-epoch numbers, in <out>/logs (tensorboard needs the "
+    "tensorboard package).",
+)
 @_common
 @guarded
-def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_options: dict,
+def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: int,
+              strategy: str, precision: str | None, logger: str, data_options: dict,
               hparams: dict, epochs: int | None, lr: float | None, lr_decay: float | None,
               batch_size: int | None, patience: int | None, debias: str | None,
               debias_scale: str | None, debias_centres: int | None, device: str, seed: int,
@@ -347,6 +383,8 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_opti
       encoders train --encoder wrap --dataset synthetic-vmf --resume --out run_wrap/
       encoders train --encoder Sphere2Vec-sphereC --dataset synthetic-vmf \\
           --debias marked-ssi --debias-lambda 0.5 --debias-scale 1000km --out run_geo/
+      encoders train --encoder xyz --dataset synthetic-vmf --device cpu \\
+          --devices 2 --strategy ddp --out run_ddp/
     """  # noqa: D301
     from encoders.train import NO_PRIOR, Trainer, build_model, train_and_evaluate
     from pygbs.errors import InputError
@@ -362,7 +400,8 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_opti
     tr_opts.update(geo)
     try:
         trainer = Trainer(**tr_opts, device=device, seed=seed, resume=resume, out_dir=Path(out),
-                          progress=False if no_progress else "auto")  # fmt: skip
+                          progress=False if no_progress else "auto", devices=devices,
+                          strategy=strategy, precision=precision, logger=logger)  # fmt: skip
         trainer._check()
         if device == "cuda":
             from encoders.train import resolve_device
@@ -372,14 +411,18 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, data_opti
             build_model(encoder, ds, hparams=hparams, seed=seed)
     except (InputError, ValueError, TypeError) as err:
         raise click.UsageError(str(err)) from err
-    from encoders.train import CHECKPOINT
-    from pygbs.outputs import workspace
+    from encoders.train import BEST_CHECKPOINT, CHECKPOINT
+    from pygbs.outputs import files_below, workspace
 
+    if _other_process():  # a further process of a multi-device run: it trains, writes nothing
+        train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
+        return
     t0 = time.perf_counter()
     with workspace(out, "encoders train", force=force) as ws:
         doc = train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
-        names = ("model.pt", "metrics.json", CHECKPOINT, "predictions.csv")
+        names = ("model.pt", "metrics.json", CHECKPOINT, BEST_CHECKPOINT, "predictions.csv")
         ws.files = {n for n in names if (Path(out) / n).is_file()}
+        ws.files |= files_below(Path(out) / "logs", Path(out))
     test = ", ".join(f"{k} {v:.4f}" for k, v in doc["test"].items() if k != "n")
     click.echo(f"{encoder} on {ds.name}: test {test} ({time.perf_counter() - t0:.1f} s) -> {out}")
 

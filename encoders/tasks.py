@@ -1,18 +1,20 @@
 """What the trainer trains: one task object per kind of dataset (docs/training.md).
 
 A task knows everything that differs between classification and regression, so that
-:class:`encoders.train.Trainer` has one training loop and no task branches in it (the
+:class:`encoders.train.Trainer` has no task branches (the
 habit of torchgeo's task classes):
 
 * :meth:`Task.configure_model`: the head on top of the encoder (:class:`GeoClassifier` or
   :class:`GeoRegressor`);
 * :meth:`Task.setup`: the training split as tensors on the device (and, for regression, the
   standardisation statistics stored in the model);
-* :meth:`Task.training_step`: the task's loss on one batch of training rows (TorchSpatial's
-  ``full_loss`` with random background locations, or MSE on the standardised target);
+* :meth:`Task.training_step`: the task's loss on one batch of training rows (a batch of
+  :class:`encoders.datamodule.GeoDataModule`; TorchSpatial's ``full_loss`` with random
+  background locations, or MSE on the standardised target);
 * :meth:`Task.soft_performance`: the model's smooth coded performance on given training
   rows, what the geo-bias term of the loss scores (docs/debiasing.md);
-* :meth:`Task.predict` and :meth:`Task.metrics`: test-time predictions and metrics;
+* :meth:`Task.predict_batch`, :meth:`Task.finish_predictions`, :meth:`Task.predict` and
+  :meth:`Task.metrics`: test-time predictions and metrics;
   ``monitor`` / ``higher_is_better`` name the validation metric that picks the epoch.
 
 :func:`get_task` returns a fresh task object for a task name (``dataset.task``).
@@ -27,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from encoders.data import Split
+from encoders.datamodule import EVAL_BATCH, SplitRows
 from encoders.losses import full_loss, random_lonlat
 from encoders.metrics import classification_metrics, regression_metrics
 
@@ -39,9 +42,6 @@ __all__ = [
     "amp_dtype",
     "get_task",
 ]
-
-#: Rows per batch at evaluation time.
-EVAL_BATCH = 8192
 
 
 def amp_dtype() -> torch.dtype:
@@ -65,6 +65,9 @@ class Task:
     #: Validation metric that picks the best epoch, and whether higher is better.
     monitor: ClassVar[str] = ""
     higher_is_better: ClassVar[bool] = True
+    #: Per-sample performance of :meth:`sample_performance`, named as in the exported
+    #: predictions (how :func:`pygbs.score` codes it).
+    performance_name: ClassVar[str] = ""
 
     def __init__(self, rand_sample_weight: float = 1.0) -> None:
         self.rand_sample_weight = float(rand_sample_weight)
@@ -107,12 +110,10 @@ class Task:
         self.x = torch.from_numpy(train.lonlat).to(device)
         self.y = torch.from_numpy(train.label).to(device)
 
-    def epoch_labels(self, train: Split) -> np.ndarray | None:
-        """Class labels for balanced sampling (``max_per_class``); None when it does not apply."""
-        return None
-
-    def training_step(self, model: nn.Module, idx: Tensor, generator: torch.Generator) -> Tensor:
-        """The task's loss on the training rows ``idx`` (a scalar, float32 or wider)."""
+    def training_step(
+        self, model: nn.Module, batch: dict[str, Tensor], generator: torch.Generator
+    ) -> Tensor:
+        """The task's loss on one batch of training rows (a scalar, float32 or wider)."""
         raise NotImplementedError
 
     def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
@@ -120,13 +121,17 @@ class Task:
         raise NotImplementedError
 
     # -- evaluation ----------------------------------------------------------------------------
-    def predict_batch(self, model: nn.Module, x: Tensor, split: Split, sl: slice) -> Tensor:
-        """Test-time output of one batch (rows ``sl`` of ``split``, locations ``x``)."""
+    def predict_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        """Test-time output of one batch (rows without a location are at (0, 0))."""
         raise NotImplementedError
 
     def finish_predictions(self, pred: np.ndarray, split: Split) -> np.ndarray:
         """Turn the stacked batch outputs into the split's predictions."""
         return pred
+
+    def sample_performance(self, out: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """Per-sample performance ``(b,)`` of one evaluation batch's outputs (float64)."""
+        raise NotImplementedError
 
     def predict(
         self,
@@ -140,16 +145,15 @@ class Task:
         """Test-time predictions of ``model`` on ``split`` (see :func:`encoders.train.predict`)."""
         was_training = model.training
         model.eval().to(device)
-        has_loc = split.has_location
-        lonlat = np.where(has_loc[:, None], split.lonlat, 0.0).astype(np.float32)
+        rows = SplitRows(split, fill_unlocated=True)
         outs = []
         use_amp = amp and device.type == "cuda"
         with torch.no_grad():
             for i in range(0, len(split), batch_size):
-                sl = slice(i, i + batch_size)
-                x = torch.from_numpy(lonlat[sl]).to(device)
+                batch = rows.__getitems__(np.arange(i, min(i + batch_size, len(split))))
+                batch = {k: v.to(device) for k, v in batch.items()}
                 with torch.autocast(device.type, dtype=amp_dtype(), enabled=use_amp):
-                    out = self.predict_batch(model, x, split, sl)
+                    out = self.predict_batch(model, batch)
                 outs.append(out.double().cpu().numpy())
         model.train(was_training)
         return self.finish_predictions(np.concatenate(outs), split)
@@ -165,6 +169,7 @@ class ClassificationTask(Task):
     name = "classification"
     monitor = "mrr"
     higher_is_better = True
+    performance_name = "hit@1"
 
     def configure_model(
         self,
@@ -185,15 +190,13 @@ class ClassificationTask(Task):
         probs = train.image_probs
         self.image_probs = None if probs is None else torch.from_numpy(probs).to(device)
 
-    def epoch_labels(self, train: Split) -> np.ndarray | None:
-        """The class labels (balanced sampling caps each class)."""
-        return train.label
-
-    def training_step(self, model: nn.Module, idx: Tensor, generator: torch.Generator) -> Tensor:
-        """``full_loss`` of the rows ``idx`` and as many random background locations."""
-        n = idx.numel()
-        x, y = self.x[idx], self.y[idx]
-        r = random_lonlat(n, generator=generator, device=self.device)
+    def training_step(
+        self, model: nn.Module, batch: dict[str, Tensor], generator: torch.Generator
+    ) -> Tensor:
+        """``full_loss`` of the batch and as many random background locations."""
+        x, y = batch["lonlat"], batch["label"]
+        n = y.numel()
+        r = random_lonlat(n, generator=generator, device=x.device)
         logits = model(torch.cat([x, r], dim=0)).float()
         return full_loss(logits[:n], y, logits[n:], rand_weight=self.rand_sample_weight)
 
@@ -205,9 +208,9 @@ class ClassificationTask(Task):
         probs = None if self.image_probs is None else self.image_probs[rows]
         return soft_performance(logits, self.y[rows], task=self.name, image_probs=probs)
 
-    def predict_batch(self, model: nn.Module, x: Tensor, split: Split, sl: slice) -> Tensor:
+    def predict_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
         """The location prior P(y | x), ``(b, C)``."""
-        return torch.sigmoid(model(x).float())
+        return torch.sigmoid(model(batch["lonlat"]).float())
 
     def finish_predictions(self, pred: np.ndarray, split: Split) -> np.ndarray:
         """Fuse with the image prediction; rows without a location keep the image alone."""
@@ -215,6 +218,16 @@ class ClassificationTask(Task):
         if split.image_probs is not None:
             pred = pred * split.image_probs.astype(np.float64)
         return pred
+
+    def sample_performance(self, out: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """hit@1 (0 / 1) of the fused prediction (the image's alone where no location)."""
+        probs = out.double()
+        located = batch.get("located")
+        if located is not None:
+            probs = torch.where(located[:, None], probs, torch.ones_like(probs))
+        if batch.get("image_probs") is not None:
+            probs = probs * batch["image_probs"].double()
+        return (probs.argmax(dim=1) == batch["label"]).double()
 
     def metrics(self, pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         """Top-1, top-3 and MRR (:func:`encoders.metrics.classification_metrics`)."""
@@ -227,6 +240,7 @@ class RegressionTask(Task):
     name = "regression"
     monitor = "rmse"
     higher_is_better = False
+    performance_name = "relative_error"
 
     def configure_model(
         self,
@@ -251,10 +265,12 @@ class RegressionTask(Task):
     def _features(self, rows: Tensor) -> Tensor | None:
         return None if self.f is None else self.f[rows]
 
-    def training_step(self, model: nn.Module, idx: Tensor, generator: torch.Generator) -> Tensor:
+    def training_step(
+        self, model: nn.Module, batch: dict[str, Tensor], generator: torch.Generator
+    ) -> Tensor:
         """MSE between the standardised prediction and the standardised target."""
-        pred = model.forward_normalised(self.x[idx], self._features(idx)).float()
-        return nn.functional.mse_loss(pred, (self.y[idx] - model.y_mean) / model.y_std)
+        pred = model.forward_normalised(batch["lonlat"], batch.get("features")).float()
+        return nn.functional.mse_loss(pred, (batch["label"] - model.y_mean) / model.y_std)
 
     def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
         """Smooth "error below the median" of the standardised prediction."""
@@ -264,11 +280,16 @@ class RegressionTask(Task):
         target = (self.y[rows] - model.y_mean) / model.y_std
         return soft_performance(pred, target, task=self.name)
 
-    def predict_batch(self, model: nn.Module, x: Tensor, split: Split, sl: slice) -> Tensor:
+    def predict_batch(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
         """Predictions in the target's units, ``(b,)``."""
-        f = split.image_features
-        ft = None if f is None else torch.from_numpy(f[sl]).to(x.device)
-        return model(x, ft).float()
+        return model(batch["lonlat"], batch.get("features")).float()
+
+    def sample_performance(self, out: Tensor, batch: dict[str, Tensor]) -> Tensor:
+        """The signed relative error ``(prediction - label) / label`` (as exported)."""
+        from encoders.export import ZERO_LABEL
+
+        pred, label = out.double(), batch["label"].double()
+        return (pred - label) / torch.where(label == 0, ZERO_LABEL, label)
 
     def metrics(self, pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
         """R², MAE and RMSE (:func:`encoders.metrics.regression_metrics`)."""

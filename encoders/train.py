@@ -1,18 +1,16 @@
 """Training and evaluation of geo-aware models (TorchSpatial's LocBench protocol).
 
 :class:`Trainer` follows sklearn's habit: the constructor stores the options, the work
-happens in :meth:`Trainer.fit`. It is seeded (torch and numpy), picks the device
-(``"auto"``: CUDA when available), uses mixed precision on CUDA only, trains with Adam and
-a per-epoch learning-rate decay ``lr · lr_decay^epoch`` (TorchSpatial's schedule), evaluates
-on the validation split after every epoch, keeps the best epoch (early stopping with
-``patience``), writes a checkpoint after every epoch (``resume=True`` continues from it,
-giving the same result as an uninterrupted run on CPU) and a JSON log ``metrics.json``.
-
-:meth:`Trainer.fit` is put together from parts chosen once per fit, in torchgeo's manner:
-the task (:mod:`encoders.tasks`: model head, loss, metrics), the loss terms
-(:meth:`Trainer.configure_losses`: the task's loss plus, with ``debias_lambda > 0``, the
-geo-bias term of docs/debiasing.md), one step function, and the callbacks
-(:mod:`encoders.callbacks`: model selection, early stopping, logging, checkpoints).
+happens in :meth:`Trainer.fit`, which hands the loop to ``lightning.Trainer``: the model
+and its objective are a :class:`~encoders.module.LocationTask` (``LightningModule``), the
+data a :class:`~encoders.datamodule.GeoDataModule`; ``ModelCheckpoint`` keeps the best
+epoch (and, with ``out_dir``, ``checkpoint.ckpt`` after every epoch), ``EarlyStopping``
+stops after ``patience`` epochs without improvement, and the callbacks of
+:mod:`encoders.callbacks` refuse to resume with other settings, restore every random
+stream (a resumed CPU run equals an uninterrupted one) and write ``metrics.json``. It is
+seeded (torch and numpy), picks the device (``"auto"``: CUDA when available), uses mixed
+precision on CUDA only, and trains with Adam and a per-epoch learning-rate decay
+``lr · lr_decay^epoch`` (TorchSpatial's schedule) on ``devices`` processes.
 
 :func:`train_and_evaluate` is the whole job of ``encoders train``: build the model, fit,
 predict the test split, write ``model.pt``, ``metrics.json`` and ``predictions.csv``.
@@ -20,39 +18,39 @@ predict the test split, write ``model.pt``, ``metrics.json`` and ``predictions.c
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import sys
+import tempfile
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
 
-from encoders.callbacks import (
-    BestModel,
-    Callback,
-    Checkpoint,
-    EarlyStopping,
-    EpochLog,
-    FitState,
-    MetricsLog,
-    ProgressBar,
-)
+from encoders.callbacks import RandomState, RunLog, SettingsGuard, best_epoch
 from encoders.data import GeoDataset, Split
-from encoders.tasks import EVAL_BATCH, Task, amp_dtype, get_task
+from encoders.datamodule import EVAL_BATCH, GeoDataModule
+from encoders.module import LocationTask, StopRequest
+from encoders.tasks import amp_dtype, get_task
 from pygbs.outputs import atomic_path, write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [
+    "BEST_CHECKPOINT",
+    "CHECKPOINT",
+    "LOGGERS",
     "NO_PRIOR",
-    "GeoBiasTerm",
-    "LossTerm",
-    "TaskLoss",
     "check_resume",
     "run_settings",
     "TrainResult",
@@ -69,10 +67,14 @@ log = logging.getLogger(__name__)
 #: Name of the no-location baseline (TorchSpatial's ``no_prior`` files).
 NO_PRIOR = "no_prior"
 #: Checkpoint file written after every epoch (inside ``out_dir``).
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = "checkpoint.ckpt"
+#: The best epoch's checkpoint (inside ``out_dir``).
+BEST_CHECKPOINT = "best.ckpt"
+#: The checkpoint of earlier versions (not resumable).
+_OLD_CHECKPOINT = "checkpoint.pt"
 #: Trainer options that say where and how a run is shown, not what it computes: they may
 #: change when a run is resumed (docs/training.md, "Resuming a run").
-_RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume"})
+_RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume", "logger"})
 #: Kind of geo-bias term of the command line when only a weight is given: the one whose
 #: reductions were significant at small accuracy cost (docs/debiasing.md, "The measured
 #: trade-off").
@@ -341,100 +343,6 @@ def evaluate(
     return get_task(task).metrics(pred, split.label), pred
 
 
-class LossTerm:
-    """One weighted term of the training objective (see :meth:`Trainer.configure_losses`).
-
-    The objective of a step is the sum of ``weight * term(model, idx)`` over the terms.
-    A term with random draws of its own keeps them in its own generator and returns its
-    state from :meth:`state_dict` (saved in the checkpoint).
-    """
-
-    #: Name in the per-epoch log (``train_<name>_loss``) and in the checkpoint.
-    name: str = ""
-    #: Weight of the term in the objective.
-    weight: float = 1.0
-
-    def __call__(self, model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
-        """The term's value on one step (``idx``: the step's training rows)."""
-        raise NotImplementedError
-
-    def state_dict(self) -> dict[str, Any]:
-        """Random state to checkpoint (empty when the term draws nothing)."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
-
-
-class TaskLoss(LossTerm):
-    """The task's own loss (:meth:`encoders.tasks.Task.training_step`), weight 1.
-
-    Parameters
-    ----------
-    task : Task
-        The task (set up on the training split).
-    generator : torch.Generator
-        The trainer's generator (background locations of the classification loss).
-    """
-
-    name = "task"
-
-    def __init__(self, task: Task, generator: torch.Generator) -> None:
-        self.task = task
-        self.generator = generator
-
-    def __call__(self, model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
-        """The task's loss on the rows ``idx``."""
-        return self.task.training_step(model, idx, self.generator)
-
-
-#: Stream number of the geo-bias term's generator, derived from the trainer's seed.
-_GEO_STREAM = 1
-
-
-class GeoBiasTerm(LossTerm):
-    """The geo-bias term: ``GeoBiasLoss`` of the model's soft performance (docs/debiasing.md).
-
-    Each step draws its own centres (:meth:`encoders.losses.GeoBiasLoss.sample`, with a
-    generator of its own seeded from the trainer's seed, so the trainer's other draws are
-    those of a run without the term), computes the model's soft performance on the rows
-    those centres need, and returns the loss's mean surrogate score over the centres.
-
-    Parameters
-    ----------
-    loss : encoders.losses.GeoBiasLoss
-        Built once per fit on the training locations.
-    task : Task
-        The task (its :meth:`~encoders.tasks.Task.soft_performance`).
-    weight : float
-        ``debias_lambda``.
-    seed : int
-        The trainer's seed.
-    """
-
-    name = "geo"
-
-    def __init__(self, loss: Any, task: Task, weight: float, seed: int) -> None:
-        self.loss = loss
-        self.task = task
-        self.weight = float(weight)
-        stream = np.random.SeedSequence([int(seed) % 2**63, _GEO_STREAM])
-        self.generator = torch.Generator().manual_seed(int(stream.generate_state(1, np.uint64)[0]))
-
-    def __call__(self, model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
-        """The geo-bias loss of one draw of centres (``idx`` is not used)."""
-        batch = self.loss.sample(self.generator).to(self.task.device)
-        return self.loss(self.task.soft_performance(model, batch.rows), batch)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The state of the centre generator."""
-        return {"generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the centre generator."""
-        self.generator.set_state(state["generator"])
-
-
 @dataclass
 class TrainResult:
     """What :meth:`Trainer.fit` returns.
@@ -456,6 +364,8 @@ class TrainResult:
         True when training stopped before ``epochs`` for lack of improvement.
     device : str
         Device trained on.
+    is_global_zero : bool
+        False in the other processes of a multi-process run (they write nothing).
     """
 
     model: nn.Module
@@ -465,11 +375,16 @@ class TrainResult:
     monitor: str = ""
     stopped_early: bool = False
     device: str = "cpu"
+    is_global_zero: bool = True
+
+
+#: ``--logger`` names -> Lightning logger classes (module, class).
+LOGGERS = {"csv": "CSVLogger", "tensorboard": "TensorBoardLogger"}
 
 
 @dataclass
 class Trainer:
-    """Seeded trainer of geo-aware classifiers and regressors.
+    """Options of a seeded training run; :meth:`fit` runs it with ``lightning.Trainer``.
 
     Parameters
     ----------
@@ -480,7 +395,8 @@ class Trainer:
     lr_decay : float, default=0.98
         Per-epoch factor: epoch ``e`` (0-based) uses ``lr · lr_decay**e``.
     batch_size : int, default=1024
-        Training batch size (classification: plus as many random background locations).
+        Training batch size, over all devices together (classification: plus as many
+        random background locations).
     weight_decay : float, default=0.0
         Adam weight decay.
     rand_sample_weight : float, default=1.0
@@ -492,19 +408,22 @@ class Trainer:
         Stop after this many epochs without improvement of the validation metric (None:
         never stop early). The best epoch's weights are returned either way.
     min_delta : float, default=0.0
-        Smallest change of the validation metric that counts as improvement.
-    device : {'auto', 'cpu', 'cuda'}, default='auto'
-        Where to train.
+        Smallest change of the validation metric that counts as improvement for early
+        stopping (the best epoch is the one with the best metric).
+    device : {'auto', 'cpu', 'cuda', 'cuda:N'}, default='auto'
+        Where to train (``'auto'``: CUDA when available).
     amp : bool, default=True
-        Mixed precision (bfloat16, or float16 with loss scaling) on CUDA; ignored on CPU.
+        Mixed precision (bfloat16, or float16 with loss scaling) on CUDA; ignored on CPU
+        and when ``precision`` is given.
     seed : int, default=0
         Seed of the batches, background points, dropout (torch and numpy are seeded).
     progress : bool or 'auto', default='auto'
-        tqdm progress bar; ``'auto'`` shows it only when stderr is a terminal.
+        Progress bar; ``'auto'`` shows it only when stderr is a terminal.
     out_dir : path-like or None, default=None
-        Where the per-epoch checkpoint and ``metrics.json`` go (nothing written when None).
+        Where the checkpoints, ``metrics.json`` and the logger's files go (nothing
+        written when None).
     resume : bool, default=False
-        Continue from ``out_dir/checkpoint.pt`` when it exists. The checkpoint must have
+        Continue from ``out_dir/checkpoint.ckpt`` when it exists. The checkpoint must have
         been written with the same options (``epochs`` may be larger: training goes on);
         otherwise :meth:`fit` raises :class:`pygbs.InputError` naming the option.
     debias : str or None, default=None
@@ -518,6 +437,17 @@ class Trainer:
         Scale of the geo-bias term's neighbourhoods (``'<r>km'`` or ``'nn<K>'``).
     debias_centres : int, default=256
         Centres drawn per training step for the geo-bias term.
+    devices : int, default=1
+        Processes (one device each) of a run: with ``strategy='ddp'`` each takes its share
+        of every batch (docs/training.md, "Several devices").
+    strategy : str, default='auto'
+        Lightning's strategy (``'auto'``, ``'ddp'``, ...).
+    precision : str or None, default=None
+        Lightning's precision (``'32-true'``, ``'bf16-mixed'``, ``'16-mixed'``, ...); None:
+        mixed precision on CUDA when ``amp``, else 32-bit.
+    logger : {'csv', 'tensorboard', 'none'}, default='csv'
+        Logger of the per-epoch numbers in ``out_dir/logs`` (TensorBoard needs the
+        ``tensorboard`` package).
     """
 
     epochs: int = 10
@@ -539,6 +469,10 @@ class Trainer:
     debias_lambda: float = 0.0
     debias_scale: str = "nn50"
     debias_centres: int = 256
+    devices: int = 1
+    strategy: str = "auto"
+    precision: str | None = None
+    logger: str = "csv"
 
     def _check(self) -> None:
         if int(self.epochs) < 1:
@@ -555,6 +489,17 @@ class Trainer:
             raise ValueError(f"max_per_class must be >= 1 or None; got {self.max_per_class!r}")
         if self.resume and self.out_dir is None:
             raise ValueError("resume=True needs out_dir (where the checkpoint is)")
+        if isinstance(self.devices, bool) or int(self.devices) < 1:
+            raise ValueError(f"devices must be >= 1; got {self.devices!r}")
+        if self.logger not in (*LOGGERS, "none"):
+            raise ValueError(f"logger must be one of {', '.join(LOGGERS)}, none; got "
+                             f"{self.logger!r}")  # fmt: skip
+        if self.logger == "tensorboard":
+            import importlib.util
+
+            if not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
+                raise ValueError("logger 'tensorboard' needs the tensorboard package "
+                                 "(pip install tensorboard)")  # fmt: skip
         self._check_debias()
 
     def _check_debias(self) -> None:
@@ -590,95 +535,90 @@ class Trainer:
             return sys.stderr.isatty()
         return bool(self.progress)
 
-    def _epoch_order(self, labels: np.ndarray | None, n: int, gen: torch.Generator) -> np.ndarray:
-        perm = torch.randperm(n, generator=gen).numpy()
-        if self.max_per_class is None or labels is None:
-            return perm
-        lab = labels[perm]
-        order = np.argsort(lab, kind="stable")
-        sorted_lab = lab[order]
-        starts = np.searchsorted(sorted_lab, sorted_lab, side="left")
-        rank = np.empty(n, dtype=np.int64)
-        rank[order] = np.arange(n) - starts
-        return perm[rank < int(self.max_per_class)]
+    def _accelerator(self) -> tuple[str, int | list[int]]:
+        """Lightning's ``accelerator`` and ``devices`` for ``device`` and ``devices``."""
+        dev = resolve_device(self.device)
+        if dev.type == "cpu":
+            return "cpu", int(self.devices)
+        if dev.index is not None:
+            return "gpu", [dev.index + i for i in range(int(self.devices))]
+        return "gpu", int(self.devices)
 
-    # -- the parts of fit, chosen once per fit ---------------------------------------------
-    def configure_task(self, dataset: GeoDataset) -> Task:
-        """The task object of ``dataset.task`` (:mod:`encoders.tasks`)."""
-        return get_task(dataset.task, rand_sample_weight=self.rand_sample_weight)
+    def _strategy(self) -> str:
+        """``strategy``; ``'auto'`` with several devices is ``'ddp'``."""
+        if self.strategy == "auto" and int(self.devices) > 1:
+            return "ddp"
+        return str(self.strategy)
 
-    def configure_optimizers(
-        self, model: nn.Module, device: torch.device
-    ) -> tuple[torch.optim.Optimizer, torch.amp.GradScaler]:
-        """Adam and the gradient scaler (active with float16 mixed precision only)."""
-        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        use_amp = bool(self.amp) and device.type == "cuda"
-        scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype() == torch.float16)
-        return opt, scaler
+    def _precision(self, accelerator: str) -> str:
+        if self.precision is not None:
+            return str(self.precision)
+        if accelerator == "gpu" and self.amp:
+            return "bf16-mixed" if amp_dtype() == torch.bfloat16 else "16-mixed"
+        return "32-true"
 
-    def configure_losses(
-        self, task: Task, dataset: GeoDataset, generator: torch.Generator
-    ) -> list[LossTerm]:
-        """The terms of the objective: the task's loss, plus the geo-bias term when on.
+    # -- the parts of fit -------------------------------------------------------------------
+    def configure_module(self, model: nn.Module, dataset: GeoDataset) -> LocationTask:
+        """The :class:`~encoders.module.LocationTask` of ``model`` with these options."""
+        return LocationTask(
+            model, dataset.task, lr=self.lr, lr_decay=self.lr_decay,
+            weight_decay=self.weight_decay, rand_sample_weight=self.rand_sample_weight,
+            seed=self.seed, debias=self.debias, debias_lambda=self.debias_lambda,
+            debias_scale=self.debias_scale, debias_centres=int(self.debias_centres),
+            progress=self._show_progress(),
+        )  # fmt: skip
 
-        With ``debias_lambda > 0`` the geo-bias loss is built here, once, on the training
-        locations (``encoders.losses.GeoBiasLoss``; its neighbourhoods are computed with
-        the pygbs kernels, which may take a while on large data).
+    def configure_datamodule(self, dataset: GeoDataset) -> GeoDataModule:
+        """The :class:`~encoders.datamodule.GeoDataModule` of ``dataset``."""
+        return GeoDataModule(dataset, batch_size=int(self.batch_size),
+                             max_per_class=self.max_per_class, seed=self.seed)  # fmt: skip
 
-        Raises
-        ------
-        InputError
-            When no centre can be scored at ``debias_scale`` (one line, from the loss).
+    def configure_callbacks(
+        self, module: LocationTask, ckpt_dir: Path, extra_log: dict | None = None
+    ) -> list[L.Callback]:
+        """Settings guard, random states, best and last checkpoint, early stopping, log.
+
+        ``ModelCheckpoint`` keeps ``best.ckpt`` (the best epoch on the validation metric)
+        and, with ``out_dir``, ``checkpoint.ckpt`` after every epoch; ``EarlyStopping``
+        with ``patience``; :class:`~encoders.callbacks.RunLog` writes ``metrics.json``.
         """
-        terms: list[LossTerm] = [TaskLoss(task, generator)]
-        if self.debias_lambda > 0:
-            from encoders.losses import GeoBiasLoss
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-            loss = GeoBiasLoss(
-                dataset.train.lonlat, kind=self.debias, scale=self.debias_scale,
-                centres_per_batch=int(self.debias_centres), seed=self.seed,
-                progress=self._show_progress(),
-            )  # fmt: skip
-            terms.append(GeoBiasTerm(loss, task, self.debias_lambda, self.seed))
-        return terms
-
-    def configure_callbacks(self, extra_log: dict | None = None) -> list[Callback]:
-        """Progress bar, model selection, log line, early stopping, checkpoint, metrics.json.
-
-        They run in this order at every hook.
-        """
-        out: list[Callback] = [ProgressBar()] if self._show_progress() else []
-        out += [BestModel(self.min_delta), EpochLog()]
+        ckpt = ModelCheckpoint(
+            dirpath=ckpt_dir, filename=Path(BEST_CHECKPOINT).stem, monitor=module.monitor,
+            mode=module.mode, save_top_k=1, save_last=self.out_dir is not None,
+            enable_version_counter=False,
+        )  # fmt: skip
+        ckpt.CHECKPOINT_NAME_LAST = Path(CHECKPOINT).stem
+        out: list[L.Callback] = [
+            SettingsGuard(_jsonable(self.config()), self._check_checkpoint),
+            RandomState(),
+            ckpt,
+        ]
         if self.patience is not None:
-            out.append(EarlyStopping(int(self.patience)))
-        if self.out_dir is not None:
-            out_dir = Path(self.out_dir)
-            out.append(Checkpoint(out_dir / CHECKPOINT, self.resume, self._check_checkpoint))
-            out.append(MetricsLog(out_dir / "metrics.json", extra_log))
+            out.append(EarlyStopping(module.monitor, mode=module.mode, patience=int(self.patience),
+                                     min_delta=float(self.min_delta)))  # fmt: skip
+        path = None if self.out_dir is None else Path(self.out_dir) / "metrics.json"
+        out.append(RunLog(path, extra_log, self.config()))
         return out
 
-    @staticmethod
-    def _step(state: FitState, idx: torch.Tensor) -> dict[str, float]:
-        """One optimiser step on the training rows ``idx``; the value of each loss term."""
-        dev = state.device
-        use_amp = bool(state.config["amp"]) and dev.type == "cuda"
-        with torch.autocast(dev.type, dtype=amp_dtype(), enabled=use_amp):
-            values = {t.name: t(state.model, idx) for t in state.terms}
-            loss = None
-            for t in state.terms:
-                v = values[t.name] if t.weight == 1.0 else t.weight * values[t.name]
-                loss = v if loss is None else loss + v
-        state.optimizer.zero_grad(set_to_none=True)
-        state.scaler.scale(loss).backward()
-        state.scaler.step(state.optimizer)
-        state.scaler.update()
-        out = {"loss": float(loss.detach())}
-        if len(values) > 1:
-            out.update({k: float(v.detach()) for k, v in values.items()})
-        return out
+    def configure_loggers(self) -> list[Any]:
+        """The logger of ``logger`` in ``out_dir/logs`` (none without ``out_dir``)."""
+        if self.out_dir is None or self.logger == "none":
+            return []
+        from lightning.pytorch import loggers
+
+        cls = getattr(loggers, LOGGERS[self.logger])
+        return [cls(save_dir=str(self.out_dir), name="logs", version="")]
 
     def fit(
-        self, model: nn.Module, dataset: GeoDataset, *, extra_log: dict | None = None
+        self,
+        model: nn.Module,
+        dataset: GeoDataset,
+        *,
+        extra_log: dict | None = None,
+        callbacks: list[L.Callback] | None = None,
+        loggers: list[Any] | None = None,
     ) -> TrainResult:
         """Train ``model`` on ``dataset.train``, selecting the epoch on ``dataset.val``.
 
@@ -691,6 +631,10 @@ class Trainer:
             the standardised target (regression); see :mod:`encoders.tasks`.
         extra_log : dict, optional
             Extra JSON-able entries for ``metrics.json`` (encoder name, dataset summary, ...).
+        callbacks : list of lightning.Callback, optional
+            Callbacks added to ours (e.g. :class:`encoders.GeoBiasCallback`).
+        loggers : list of lightning loggers, optional
+            Loggers used instead of the one of ``logger``.
 
         Returns
         -------
@@ -700,93 +644,128 @@ class Trainer:
             before weighting), means over the epoch's samples.
         """
         self._check()
-        dev = resolve_device(self.device)
+        accelerator, devices = self._accelerator()
         torch.manual_seed(self.seed)
-        # our own draws use `gen`; the global numpy RNG is seeded for third-party code
+        # our own draws use generators; the global numpy RNG is seeded for third-party code
         np.random.seed(self.seed % 2**32)  # noqa: NPY002
-        gen = torch.Generator().manual_seed(self.seed)
-        task = self.configure_task(dataset)
-        train = dataset.train
-        task.setup(model, train, dev)
-        model.to(dev)
-        opt, scaler = self.configure_optimizers(model, dev)
-        state = FitState(
-            model=model, optimizer=opt, scaler=scaler, device=dev, epochs=int(self.epochs),
-            generator=gen, terms=self.configure_losses(task, dataset, gen),
-            config=self.config(), monitor=task.monitor, higher_is_better=task.higher_is_better,
-        )  # fmt: skip
-        callbacks = self.configure_callbacks(extra_log)
-        for cb in callbacks:
-            cb.on_fit_start(state)
+        module = self.configure_module(model, dataset)
+        dm = self.configure_datamodule(dataset)
+        with _checkpoint_dir(self.out_dir) as ckpt_dir:
+            cbs = self.configure_callbacks(module, ckpt_dir, extra_log) + list(callbacks or [])
+            last = ckpt_dir / CHECKPOINT
+            if self.resume and not last.is_file() and (ckpt_dir / _OLD_CHECKPOINT).is_file():
+                from pygbs.errors import InputError
 
-        labels = task.epoch_labels(train)
-        for epoch in range(state.start, int(self.epochs)):
-            if state.stopped:
-                break
-            state.epoch = epoch
-            t0 = time.perf_counter()
-            lr = self.lr * self.lr_decay**epoch
-            for group in opt.param_groups:
-                group["lr"] = lr
-            model.train()
-            order = torch.from_numpy(self._epoch_order(labels, len(train), gen)).to(dev)
-            batches = range(0, order.numel(), int(self.batch_size))
-            state.batches = len(batches)
-            for cb in callbacks:
-                cb.on_epoch_start(state)
-            sums: dict[str, float] = {}
-            count = 0
-            for i in batches:
-                check_interrupt()  # stop between batches (the last epoch's checkpoint stays)
-                idx = order[i : i + int(self.batch_size)]
-                for k, v in self._step(state, idx).items():
-                    sums[k] = sums.get(k, 0.0) + v * idx.numel()
-                count += idx.numel()
-                state.running_loss = sums["loss"] / count
-                for cb in callbacks:
-                    cb.on_batch_end(state)
-            for cb in callbacks:
-                cb.on_train_epoch_end(state)
-            val_metrics, _ = evaluate(model, dataset.val, task.name, device=dev, amp=self.amp)
-            n = max(count, 1)
-            entry = {"epoch": epoch + 1, "lr": lr, "train_loss": sums.get("loss", 0.0) / n}
-            entry.update({f"train_{k}_loss": v / n for k, v in sums.items() if k != "loss"})
-            entry["val"] = val_metrics
-            entry["time_s"] = round(time.perf_counter() - t0, 3)
-            state.history.append(entry)
-            for cb in callbacks:
-                cb.on_epoch_end(state)
-            if state.stopped:
-                break
-
-        for cb in callbacks:
-            cb.on_fit_end(state)
+                raise InputError(
+                    f"{ckpt_dir / _OLD_CHECKPOINT}: cannot resume: the checkpoint was written "
+                    "by an earlier version of encoders; drop resume to retrain"
+                )
+            ckpt_path = str(last) if self.resume and last.is_file() else None
+            with _quiet_lightning():
+                trainer = L.Trainer(
+                    accelerator=accelerator, devices=devices, strategy=self._strategy(),
+                    precision=self._precision(accelerator), max_epochs=int(self.epochs),
+                    callbacks=cbs, logger=list(loggers) if loggers else self.configure_loggers(),
+                    num_sanity_val_steps=0, enable_model_summary=False,
+                    enable_progress_bar=self._show_progress(), use_distributed_sampler=False,
+                    default_root_dir=str(ckpt_dir), log_every_n_steps=50,
+                    plugins=[AtomicCheckpointIO()],
+                )  # fmt: skip
+                # the checkpoint holds random states (numpy's): not a weights-only file
+                try:
+                    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path, weights_only=False)
+                except StopRequest as stop:
+                    raise stop.interrupt from None
+                except SIGTERMException:
+                    check_interrupt()  # the signal our caller handles: raise it as such
+                    raise
+            history = module.history
+            best = best_epoch(history, module.task.monitor, module.task.higher_is_better)
+            best_path = trainer.checkpoint_callback.best_model_path
+            if trainer.is_global_zero and best_path:
+                blob = torch.load(best_path, map_location="cpu", weights_only=False)
+                module.load_state_dict(blob["state_dict"])
+                best = int(blob.get("encoders_epochs", best))  # the epoch of these weights
+        stopped = any(cb.stopped_epoch > 0 for cb in trainer.early_stopping_callbacks)
         model.cpu().eval()
         return TrainResult(
             model=model,
-            history=state.history,
-            best_epoch=int(state.best["epoch"]),
-            best_score=float(state.best["score"]),
-            monitor=state.monitor,
-            stopped_early=bool(state.stopped),
-            device=str(dev),
+            history=history,
+            best_epoch=best,
+            best_score=float(history[best - 1]["val"][module.task.monitor]) if best else np.nan,
+            monitor=module.task.monitor,
+            stopped_early=bool(stopped and len(history) < int(self.epochs)),
+            device=str(trainer.strategy.root_device),
+            is_global_zero=trainer.is_global_zero,
         )
 
-    def _check_checkpoint(self, ckpt: Path, blob: dict[str, Any]) -> None:
+    def _check_checkpoint(self, saved_config: dict[str, Any], saved_epochs: int) -> None:
         """Refuse a checkpoint written with other trainer settings (more epochs are fine)."""
         from pygbs.errors import InputError
 
-        saved = _deciding(_jsonable(blob.get("config") or {}))
+        ckpt = Path(self.out_dir or ".") / CHECKPOINT
+        saved = _deciding(_jsonable(saved_config or {}))
         wanted = _deciding(_jsonable(self.config()))
-        if int(self.epochs) >= int(blob.get("epoch", 0)):
+        if int(self.epochs) >= saved_epochs:
             saved["epochs"] = wanted["epochs"]
         diff = _first_difference(saved, wanted, "trainer")
         if diff is not None:
             key, was, now = diff
             raise InputError(
                 f"{ckpt}: cannot resume: setting {key} is {was!r} in the checkpoint (after "
-                f"epoch {blob.get('epoch')}) but {now!r} was requested; drop resume to retrain"
+                f"epoch {saved_epochs}) but {now!r} was requested; drop resume to retrain"
             )
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, writing each file atomically (never half-written)."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        """Write ``checkpoint`` to ``path`` through a temporary file."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(Path(path)) as tmp:
+            torch.save(checkpoint, tmp)
+
+
+@contextlib.contextmanager
+def _checkpoint_dir(out_dir: str | Path | None) -> Iterator[Path]:
+    """``out_dir`` (created), or a temporary folder removed afterwards."""
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        yield Path(out_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="encoders_fit_") as tmp:
+        yield Path(tmp)
+
+
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Lightning's start-up notes and hints off (our log says what runs); warnings kept."""
+    names = ("lightning.pytorch", "lightning.fabric", "lightning_utilities")
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for pattern in _HINTS:
+                warnings.filterwarnings("ignore", message=pattern)
+            yield
+    finally:
+        for n, level in levels.items():
+            logging.getLogger(n).setLevel(level)
+
+
+#: Lightning hints that do not apply here (the data are in memory; loading takes no worker).
+_HINTS = (
+    r".*does not have many workers.*",
+    r".*Checkpoint directory .* exists and is not empty.*",
+    r".*The number of training batches .* is smaller than the logging interval.*",
+    r".*It is recommended to use `self.log\(.*sync_dist=True`.*",
+    r".*Experiment logs directory .* exists and is not empty.*",
+    r".*isinstance\(treespec, LeafSpec\)",
+)
 
 
 def train_and_evaluate(
@@ -798,6 +777,8 @@ def train_and_evaluate(
     hparams: dict[str, Any] | None = None,
     head: dict[str, Any] | None = None,
     predictions_path: str | Path = "predictions.csv",
+    callbacks: list[L.Callback] | None = None,
+    loggers: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Train one model, evaluate it on the test split and write its outputs.
 
@@ -805,7 +786,8 @@ def train_and_evaluate(
     not for the classification baseline), ``out_dir/metrics.json`` (per-epoch log, best
     epoch, test metrics) and ``out_dir/<predictions_name>`` (per-sample test predictions in
     the TorchSpatial layout, see :mod:`encoders.export`; ``predictions_path``, relative
-    to ``out_dir`` unless absolute), each atomically.
+    to ``out_dir`` unless absolute), each atomically. In a multi-process run only the
+    first process writes them.
 
     Parameters
     ----------
@@ -817,15 +799,19 @@ def train_and_evaluate(
         Output folder (created).
     trainer : Trainer, optional
         Training options (its ``out_dir`` is set to ``out_dir``); default ``Trainer()``.
+        ``devices``, ``strategy``, ``precision`` and ``logger`` pass to Lightning.
     hparams, head : dict, optional
         Encoder hyper-parameters and regressor options (see :func:`build_model`).
     predictions_path : path-like, default='predictions.csv'
         Where the per-sample predictions go (relative paths are inside ``out_dir``).
+    callbacks, loggers : list, optional
+        Passed to :meth:`Trainer.fit`.
 
     Returns
     -------
     dict
-        The content of ``metrics.json``.
+        The content of ``metrics.json`` (in the other processes of a multi-process run:
+        what they know, with ``"status": "worker"``).
 
     Raises
     ------
@@ -849,7 +835,9 @@ def train_and_evaluate(
     if model is None:  # classification baseline: the image prediction alone
         result, history = None, []
     else:
-        result = tr.fit(model, dataset, extra_log=extra)
+        result = tr.fit(model, dataset, extra_log=extra, callbacks=callbacks, loggers=loggers)
+        if not result.is_global_zero:
+            return {**extra, "trainer": tr.config(), "epochs": result.history, "status": "worker"}
         history = result.history
         spec = _model_spec(result.model, dataset, head)
         with atomic_path(out / "model.pt") as tmp:

@@ -16,7 +16,7 @@ Layout of ``OUT``::
 
     zoo.csv, zoo.md, zoo.json       the table, as CSV / Markdown, and the run's settings
     predictions/<model>.csv         per-sample test predictions
-    runs/<model>/                   model.pt, metrics.json, checkpoint.pt
+    runs/<model>/                   model.pt, metrics.json, checkpoint.ckpt, best.ckpt, logs/
     compare/                        pygbs.compare's own output (per-model summaries)
     report.html                     the pygbs HTML report (if available)
     tradeoff.csv, tradeoff.png      with debias_lambdas: the trade-off table and plot

@@ -59,13 +59,13 @@ def _temporaries(d: Path) -> list[Path]:
 def test_train_sigint_keeps_the_last_checkpoint(tmp_path):
     out = tmp_path / "run"
     args = ["train", "--encoder", "xyz", *DATA, "--epochs", "500", "--out", str(out)]
-    rc, err, took = _run_until(args, lambda: (out / "checkpoint.pt").is_file(), signal.SIGINT)
+    rc, err, took = _run_until(args, lambda: (out / "checkpoint.ckpt").is_file(), signal.SIGINT)
     assert rc == 130, err
     assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
     assert took < 10.0
     assert not _temporaries(tmp_path)
-    blob = torch.load(out / "checkpoint.pt", weights_only=False)  # complete, loadable
-    assert blob["epoch"] >= 1
+    blob = torch.load(out / "checkpoint.ckpt", weights_only=False)  # complete, loadable
+    assert blob["encoders_epochs"] >= 1
     doc = json.loads((out / MANIFEST).read_text())
     assert doc["command"] == "encoders train" and doc["complete"] is False
     assert not (out / "predictions.csv").exists()
@@ -75,7 +75,7 @@ def test_zoo_sigterm_stops_and_leaves_no_partial_files(tmp_path):
     out = tmp_path / "zoo"
     args = ["zoo", *DATA, "--encoders", "xyz", "--epochs", "500", "--no-report",
             "--out", str(out)]  # fmt: skip
-    ckpt = out / "runs" / "xyz" / "checkpoint.pt"
+    ckpt = out / "runs" / "xyz" / "checkpoint.ckpt"
     rc, err, took = _run_until(args, ckpt.is_file, signal.SIGTERM)
     assert rc == 143, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1

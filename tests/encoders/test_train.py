@@ -13,6 +13,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 import encoders
 from encoders.data import load_dataset
+from encoders.datamodule import EpochBatches, epoch_order
 from encoders.losses import full_loss, random_lonlat
 from encoders.metrics import classification_metrics, regression_metrics, true_class_rank
 from encoders.models import GeoClassifier, GeoRegressor
@@ -177,6 +178,15 @@ def test_early_stopping_keeps_best_epoch(tiny):
     assert r.stopped_early and len(r.history) == 3 and r.best_epoch == 1
 
 
+def test_a_resumed_early_stopped_run_trains_no_further(tiny, tmp_path):
+    first = _fit(tiny, tmp_path, epochs=10, lr=1e-12, patience=2)
+    again = _fit(tiny, tmp_path, epochs=10, lr=1e-12, patience=2, resume=True)
+    assert first.stopped_early and again.stopped_early
+    assert [h["epoch"] for h in again.history] == [1, 2, 3] and again.best_epoch == 1
+    for k, v in first.model.state_dict().items():
+        torch.testing.assert_close(v, again.model.state_dict()[k], rtol=0, atol=0)
+
+
 def test_trainer_rejects_bad_options(tiny):
     for kw, word in (
         ({"epochs": 0}, "epochs"),
@@ -188,11 +198,27 @@ def test_trainer_rejects_bad_options(tiny):
 
 
 def test_balanced_sampling_caps_each_class(tiny):
-    tr = Trainer(max_per_class=7)
-    order = tr._epoch_order(tiny.train.label, len(tiny.train), torch.Generator().manual_seed(0))
+    n = len(tiny.train)
+    order = epoch_order(n, torch.Generator().manual_seed(0), tiny.train.label, 7)
     counts = np.bincount(tiny.train.label[order], minlength=5)
     np.testing.assert_array_equal(counts, np.minimum(np.bincount(tiny.train.label, minlength=5), 7))
     assert len(set(order.tolist())) == len(order)
+    # the sampler's length is the number of batches it yields
+    batches = EpochBatches(n, 8, torch.Generator().manual_seed(0), tiny.train.label, 7)
+    assert len(list(batches)) == len(batches) == -(-len(order) // 8)
+
+
+def test_processes_share_every_batch(tiny):
+    """Two processes draw the same order and split each global batch between them: together
+    they see the one-process batches, row for row; each makes the same number of steps."""
+    n, bs = len(tiny.train), 30
+    one = list(EpochBatches(n, bs, torch.Generator().manual_seed(4)))
+    two = [list(EpochBatches(n, bs, torch.Generator().manual_seed(4), rank=r, world=2))
+           for r in (0, 1)]  # fmt: skip
+    assert len(two[0]) == len(two[1]) == len(one) == -(-n // bs)
+    for whole, a, b in zip(one, *two):
+        np.testing.assert_array_equal(np.concatenate([a, b]), whole)
+        assert abs(len(a) - len(b)) <= 1
 
 
 @pytest.mark.filterwarnings("ignore:scales='max_only'")
@@ -242,7 +268,7 @@ def test_resume_refuses_a_checkpoint_of_other_settings(tiny, tmp_path):
     from pygbs.errors import InputError
 
     _fit(tiny, tmp_path, epochs=2, lr_decay=0.9)
-    with pytest.raises(InputError, match=r"checkpoint.pt: cannot resume: setting trainer.lr_decay"):
+    with pytest.raises(InputError, match=r"checkpoint.ckpt: cannot resume: setting trainer.lr_dec"):
         _fit(tiny, tmp_path, epochs=3, lr_decay=0.5, resume=True)
     # fewer epochs than already trained cannot be honoured either
     with pytest.raises(InputError, match=r"trainer.epochs is 2 in the checkpoint"):

@@ -223,3 +223,13 @@ def test_zoo_cli_on_local_worker_processes(tmp_path):
     a = pd.read_csv(tmp_path / "a" / "zoo.csv").drop(columns="train_s")
     b = pd.read_csv(tmp_path / "b" / "zoo.csv").drop(columns="train_s")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_workers_of_a_machine_take_its_gpus_in_turn():
+    from encoders._cluster import gpu_slots
+
+    slots = gpu_slots(["tcp://10.0.0.2:4001", "tcp://10.0.0.1:4003", "tcp://10.0.0.1:4002",
+                       "tcp://10.0.0.2:4000", "tcp://10.0.0.1:4001"])  # fmt: skip
+    assert slots == {"tcp://10.0.0.1:4001": 0, "tcp://10.0.0.1:4002": 1, "tcp://10.0.0.1:4003": 2,
+                     "tcp://10.0.0.2:4000": 0, "tcp://10.0.0.2:4001": 1}  # fmt: skip
+    assert gpu_slots([]) == {}
