@@ -4,9 +4,10 @@ Nothing is downloaded at run time. The polygons are read by
 :func:`pygbs.countries.load_countries` (Natural Earth, from an installed package; this
 module only draws them). If no source is there, maps still render, with a visible
 note. The polygons are read once, simplified once per level of detail (world maps use a
-coarse level so drawing stays fast), split at the projection's seam (the meridian opposite the central one, so no
-polygon is smeared across the map when the map is centred away from Greenwich), projected
-and turned into a single matplotlib path, each step cached in memory.
+coarse level so drawing stays fast), split at the projection's seam (the meridian
+opposite the central one, so no polygon is smeared across the map when the map is
+centred away from Greenwich), projected and turned into a single matplotlib path, each
+step cached in memory.
 """
 
 from __future__ import annotations
