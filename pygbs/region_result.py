@@ -131,6 +131,71 @@ class RegionResult:
         """Name of the worst eligible region per model (lowest accuracy, highest error)."""
         return self._stat("worst_region", "region")
 
+    def robust_summary(self) -> pd.DataFrame | None:
+        """Median and spread of the robust gap per model and cell size.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            ``model, cell_km, rotations, gap_median, gap_q10, gap_q90, null_gap_median,
+            share_significant`` (rotations whose gap has ``p_gap < 0.05``); None without
+            ``robust``.
+        """
+        if self.robust is None:
+            return None
+        rows = []
+        for (model, km), g in self.robust.groupby(["model", "cell_km"], sort=False):
+            ok = g[g["gap"].notna()]
+            q10, q50, q90 = np.quantile(ok["gap"], [0.1, 0.5, 0.9]) if len(ok) else (np.nan,) * 3
+            rows.append(
+                {
+                    "model": model,
+                    "cell_km": km,
+                    "rotations": len(ok),
+                    "gap_median": q50,
+                    "gap_q10": q10,
+                    "gap_q90": q90,
+                    "null_gap_median": ok["null_gap"].median() if len(ok) else np.nan,
+                    "share_significant": float((ok["p_gap"] < 0.05).mean()) if len(ok) else np.nan,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def summary_text(self) -> str:
+        """A few lines per model: overall metric, gap with its interval and test, worst region."""
+        lines = []
+        pct = self.info.get("ci", 0.95) * 100
+        for model in self.models:
+            d = self.disparity[self.disparity["model"] == model].set_index("statistic")
+            ov = d.loc["overall"]
+            line = f"{model}: {self.metric} {ov.value:.4g} [{ov.ci_low:.4g}, {ov.ci_high:.4g}]"
+            if "gap" in d.index:
+                g = d.loc["gap"]
+                w = d.loc["worst_region"]
+                line += (
+                    f"; gap {g.value:.4g} ({pct:g} % interval [{g.ci_low:.4g}, {g.ci_high:.4g}], "
+                    f"p = {g.p_value:.3g} against sampling noise); worst region {w.region} "
+                    f"({w.value:.4g}, p = {w.p_value:.3g} against the rest)"
+                )
+            else:
+                line += "; fewer than two regions with enough samples: no disparity"
+            n_none = self.info.get("models", {}).get(model, {}).get("n_none", 0)
+            if n_none:
+                line += f"; {n_none} samples in no region"
+            lines.append(line)
+        rob = self.robust_summary()
+        if rob is not None:
+            lines.append(
+                "robust gap (median over rotations [10 %, 90 %], noise alone, share p < 0.05):"
+            )
+            for r in rob.itertuples():
+                lines.append(
+                    f"  {r.model} {r.cell_km:g} km: {r.gap_median:.4g} "
+                    f"[{r.gap_q10:.4g}, {r.gap_q90:.4g}], noise {r.null_gap_median:.4g}, "
+                    f"{r.share_significant:.0%}"
+                )
+        return "\n".join(lines) + "\n"
+
     def write_files(self, directory: str | Path) -> None:
         """Write ``regions.csv``, ``disparity.csv``, ``regions.json`` (and ``robust.csv``)."""
         d = Path(directory)

@@ -163,10 +163,21 @@ def _percentile(reps: np.ndarray, ci: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _replicate_means(sums: np.ndarray, counts: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Region means of the replicates; a region none of whose blocks was drawn keeps its mean.
+
+    A region inside one block has the same mean in every replicate that draws that block,
+    so keeping its mean where the block was not drawn leaves its replicate distribution
+    as it is; regions over several blocks are missed rarely (``exp(-blocks)``).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), means[None, :])
+
+
 def _gap_null(rep_means: np.ndarray, means: np.ndarray) -> np.ndarray:
     """Gap of each replicate after centring every region on its own mean."""
     dev = rep_means - means[None, :]
-    return np.nanmax(dev, axis=1) - np.nanmin(dev, axis=1)
+    return dev.max(axis=1) - dev.min(axis=1)
 
 
 def _one_model(
@@ -189,8 +200,8 @@ def _one_model(
     eligible = (n_r >= min_n) & (names != NONE)
     joint = _Joint(values, reg, blocks, len(names))
     rs, rc = joint.replicates(n_boot, seed) if n_boot else (np.zeros((0, len(names))),) * 2
+    rep_means = _replicate_means(rs, rc, means)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rep_means = rs / rc
         rest_n = len(values) - n_r
         rest = (sums.sum() - sums) / np.where(rest_n > 0, rest_n, np.nan)
         rep_rest = (rs.sum(axis=1, keepdims=True) - rs) / (rc.sum(axis=1, keepdims=True) - rc)
@@ -229,14 +240,14 @@ def _one_model(
         m = means[e]
         rm = rep_means[:, e]
         gap = float(m.max() - m.min())
-        rep_gap = np.nanmax(rm, axis=1) - np.nanmin(rm, axis=1) if n_boot else np.array([])
-        null = _gap_null(rm, m) if n_boot else np.array([])
-        p_gap = float((1 + np.sum(null >= gap)) / (1 + len(null))) if n_boot else math.nan
+        rep_gap = rm.max(axis=1) - rm.min(axis=1)
+        null = _gap_null(rm, m)
+        p_gap = float((1 + np.sum(null >= gap)) / (1 + len(null))) if len(null) else math.nan
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = float(m.min() / m.max()) if m.max() > 0 else math.nan
-            rep_ratio = np.nanmin(rm, axis=1) / np.nanmax(rm, axis=1)
+            rep_ratio = rm.min(axis=1) / rm.max(axis=1)
         theil = float(_theil(m, n_r[e].astype(float)))
-        rep_theil = _theil(rm, rc[:, e]) if n_boot else np.array([])
+        rep_theil = _theil(rm, np.maximum(rc[:, e], 1.0))
         worst_j = e[np.argmin(m) if higher_is_better else np.argmax(m)]
         best_j = e[np.argmax(m) if higher_is_better else np.argmin(m)]
         for stat, val, reps, p in (
@@ -518,8 +529,7 @@ def robust_disparity(
                     gap = float(means.max() - means.min())
                     joint = _Joint(values[keep], r2, blocks[keep], nr)
                     rs, rc = joint.replicates(n_boot, seed + 1 + k)
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        null = _gap_null(rs / rc, means)
+                    null = _gap_null(_replicate_means(rs, rc, means), means)
                     row.update(
                         gap=gap,
                         null_gap=float(np.median(null)),

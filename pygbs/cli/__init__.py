@@ -1,4 +1,4 @@
-"""The ``pygbs`` command line: ``score``, ``compare``, ``map`` and ``report``.
+"""The ``pygbs`` command line: score, compare, profile, regions, map and report.
 
 Each subcommand lives in its own module and is a thin layer: parse options, call the
 Python API, write the outputs atomically. Exit codes (docs/cli.md): 2 for bad input or an
@@ -27,6 +27,7 @@ def main(verbose: int, debug: bool) -> None:
       pygbs score preds.csv.gz --scale 100km --scale nn50 --out result/
       pygbs compare model_a.csv model_b.csv --out table/
       pygbs profile preds.csv.gz --scales 10km:2000km:12 --out profile/
+      pygbs regions preds.csv.gz --by country --robust --out regions/
       pygbs map preds.csv --out maps/
       pygbs report a.csv b.csv --out report.html
     """
@@ -42,10 +43,11 @@ def _register() -> None:
     from pygbs.cli.compare import compare_cmd
     from pygbs.cli.map import map_cmd
     from pygbs.cli.profile import profile_cmd
+    from pygbs.cli.regions import regions_cmd
     from pygbs.cli.report import report_cmd
     from pygbs.cli.score import score_cmd
 
-    for cmd in (score_cmd, compare_cmd, profile_cmd, map_cmd, report_cmd):
+    for cmd in (score_cmd, compare_cmd, profile_cmd, regions_cmd, map_cmd, report_cmd):
         main.add_command(cmd)
 
 
