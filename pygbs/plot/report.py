@@ -649,7 +649,7 @@ def write_report(
         coding = info.get("coding") or {}
         inputs.append(
             {
-                "model": name,
+                "model": shown.get(name, name),
                 "source": str(info.get("source", "")),
                 "value": str(info.get("value_name", "")),
                 "rows": info.get("n_rows"),
