@@ -40,6 +40,7 @@ __all__ = [
     "NATURAL_EARTH_KINDS",
     "Partition",
     "assign_regions",
+    "cap_polygon",
     "cell_km",
     "random_rotations",
     "rotated_cells",
@@ -307,3 +308,37 @@ def rotated_cells(lon: np.ndarray, lat: np.ndarray, nside: int, rotation: np.nda
 
     v = _unit(lon, lat) @ np.asarray(rotation, dtype=np.float64).T
     return np.asarray(healpix.vec2pix(nside, v[:, 0], v[:, 1], v[:, 2]), dtype=np.int64)
+
+
+def cap_polygon(lon: float, lat: float, radius_km: float, n: int = 180) -> Any:
+    """A spherical cap (all points within ``radius_km`` of a centre) as a lon/lat polygon.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Centre in degrees.
+    radius_km : float
+        Great-circle radius in km (less than half the Earth's circumference).
+    n : int, default=180
+        Points along the edge.
+
+    Returns
+    -------
+    shapely.Polygon
+        The edge's points in degrees (longitudes kept continuous around the centre, so a
+        cap across the antimeridian extends beyond 180).
+    """
+    import shapely
+
+    if not (math.isfinite(radius_km) and 0 < radius_km < math.pi * EARTH_RADIUS_KM):
+        raise InputError(
+            f"cap radius must be between 0 and half the Earth's circumference; got {radius_km}"
+        )
+    d = radius_km / EARTH_RADIUS_KM
+    la, lo = math.radians(lat), math.radians(lon)
+    az = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    lat2 = np.arcsin(np.sin(la) * np.cos(d) + np.cos(la) * np.sin(d) * np.cos(az))
+    lon2 = lo + np.arctan2(
+        np.sin(az) * np.sin(d) * np.cos(la), np.cos(d) - np.sin(la) * np.sin(lat2)
+    )
+    return shapely.Polygon(np.column_stack([np.degrees(lon2), np.degrees(lat2)]))

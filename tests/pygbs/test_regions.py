@@ -306,3 +306,17 @@ def test_shared_file_by_country(predictions_dir):
     t = res.table.set_index("region")
     assert t["n"].idxmax() == "United States of America"
     assert t["n"].sum() == res.info["models"]["eval_yfcc__test_NeRF"]["n"]
+
+
+def test_cap_polygon_edge_lies_at_the_radius():
+    import shapely
+
+    from pygbs.partitions import cap_polygon
+
+    for lon, lat in ((10.0, 10.0), (135.0, -25.0), (0.0, 70.0)):
+        poly = cap_polygon(lon, lat, 1000.0)
+        xy = shapely.get_coordinates(poly)
+        np.testing.assert_allclose(_km_from(xy[:, 0], xy[:, 1], lon, lat), 1000.0, rtol=1e-3)
+        assert poly.contains(shapely.Point(lon, lat))
+    with pytest.raises(InputError, match="cap radius"):
+        cap_polygon(0.0, 0.0, -5.0)
