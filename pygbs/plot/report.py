@@ -37,6 +37,7 @@ from pygbs.plot.report_parts import (
     headline_columns,
     html_rows,
     input_checksums,
+    most_biased_places,
     reproducibility_rows,
     short_names,
 )
@@ -388,6 +389,14 @@ def _small_multiples(
     return out
 
 
+def _most_biased_model(table: pd.DataFrame, score: str, scale: str) -> str | None:
+    """The model with the highest mean of ``score`` at ``scale`` (None without the column)."""
+    col = f"{score}@{scale}"
+    if col not in table.columns or table[col].isna().all():
+        return None
+    return str(table.loc[table[col].astype(float).idxmax(), "model"])
+
+
 def _varying(table: pd.DataFrame) -> pd.DataFrame:
     """The table without headline columns that are the same for every model."""
     keep = {c for c, _, _, _ in headline_columns(table)}
@@ -630,6 +639,18 @@ def write_report(
     for name, src in maps:
         parts.append(_figure(src, name))
     parts.append("</div>")
+    worst_model = _most_biased_model(table, score, scale)
+    if worst_model in results:
+        places = most_biased_places(results[worst_model].centres, score, scale)
+        parts.append(
+            f"<h2>Where? The ten most geo-biased places of {html.escape(shown[worst_model])}</h2>"
+        )
+        parts.append(
+            '<p class="note">The centres with the highest '
+            f"{html.escape(score_label(score, scale))} of the model with the highest mean, "
+            "named by the country they lie in.</p>"
+        )
+        parts.append(_table(places))
     if regions is not None:
         parts.extend(_region_sections(regions, shown))
     pred = getattr(first, "predictions", None)

@@ -34,6 +34,7 @@ __all__ = [
     "headline_columns",
     "html_rows",
     "input_checksums",
+    "most_biased_places",
     "reproducibility_rows",
     "short_names",
 ]
@@ -331,3 +332,42 @@ def draw_outlines(ax: Any, frame: Any, geometries: Any, names: Sequence[str] = (
             x, y = frame.project(np.array([pt.x]), np.array([pt.y]))
             ax.annotate(str(names[i]), (float(x[0]), float(y[0])), fontsize=6, color="#d40000",
                         ha="center", zorder=8)  # fmt: skip
+
+
+def most_biased_places(centres: pd.DataFrame, score: str, scale: str, n: int = 10) -> pd.DataFrame:
+    """The ``n`` centres with the highest score at one scale, named by country.
+
+    Parameters
+    ----------
+    centres : pandas.DataFrame
+        A result's per-centre table (``lon``, ``lat``, ``scale`` and ``score``).
+    score, scale : str
+        The score column and the scale.
+    n : int, default=10
+        How many.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``country, lon, lat, <score>``, highest first (country ``none`` at sea, beyond
+        the nearest-country distance of :mod:`pygbs.partitions`).
+    """
+    from pygbs.partitions import assign_regions
+
+    c = centres[centres["scale"].astype(str) == str(scale)]
+    c = c[np.isfinite(c[score].to_numpy(np.float64))]
+    top = c.nlargest(n, score)
+    if top.empty:
+        return pd.DataFrame(columns=["country", "lon", "lat", score])
+    try:
+        country = assign_regions(top["lon"].to_numpy(), top["lat"].to_numpy(), "country").labels
+    except Exception:  # no polygons installed: the places keep their coordinates only
+        country = np.full(len(top), "")
+    return pd.DataFrame(
+        {
+            "country": list(country),
+            "lon": top["lon"].round(2).to_numpy(),
+            "lat": top["lat"].round(2).to_numpy(),
+            score: top[score].to_numpy(np.float64),
+        }
+    )

@@ -245,3 +245,18 @@ def test_extra_sections_are_placed_before_the_maps(tmp_path, comparison):
     )
     with pytest.raises(TypeError, match="expected ReportSection"):
         write_report(comparison, tmp_path / "x.html", extra_sections=[Figure()])
+
+
+def test_report_names_the_most_biased_places(report, comparison):
+    from pygbs.plot.report_parts import most_biased_places
+
+    _, text = report
+    c = comparison.results["east-bad"].centres
+    c = c[c["scale"] == "nn10"]
+    top = c.nlargest(10, "marked_ssi")
+    places = most_biased_places(comparison.results["east-bad"].centres, "marked_ssi", "nn10")
+    np.testing.assert_allclose(places["marked_ssi"], top["marked_ssi"])
+    # the samples lie in Europe (5 W to 25 E, 40 to 55 N): every place is named
+    assert (places["country"] != "").all() and len(places) == 10
+    assert "ten most geo-biased places of east-bad" in text
+    assert f"{places['lon'].iloc[0]:.4g}" in text and places["country"].iloc[0] in text
