@@ -25,6 +25,7 @@ cell sizes (a disparity that holds whichever way the borders are drawn).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -286,23 +287,40 @@ def _read_all(
     if names is not None and len(names) != len(items):
         raise InputError(f"{len(names)} names for {len(items)} prediction tables")
     preds: list[Predictions | None] = []
-    for item in items:
-        if isinstance(item, Predictions):
-            preds.append(item)
-            continue
-        try:
-            p = read_predictions(item, value=value)
-        except NoCoordinatesError:
-            p = None
-        preds.append(None if p is not None and looks_encoded(p.lon, p.lat) else p)
-    ref = next((p for p in preds if p is not None and p.coords_source == "file"), None)
+    quiet = logging.getLogger("pygbs.io")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # encoded coordinates are replaced below, not warned about
+    try:
+        for item in items:
+            if isinstance(item, Predictions):
+                preds.append(item)
+                continue
+            try:
+                p = read_predictions(item, value=value)
+            except NoCoordinatesError:
+                p = None
+            preds.append(None if p is not None and looks_encoded(p.lon, p.lat) else p)
+    finally:
+        quiet.setLevel(level)
+    refs = [p for p in preds if p is not None and p.coords_source == "file"]
     for i, p in enumerate(preds):
-        if p is None:
-            if ref is None:
-                raise NoCoordinatesError(
-                    f"{_label(items[i])}: no coordinates, and no other file has them"
-                )
-            preds[i] = read_predictions(items[i], value=value, coords_from=ref.table)
+        if p is not None:
+            continue
+        # the coordinates of a file of the same dataset: the first whose rows line up
+        errors = []
+        for ref in refs:
+            source = ref.source if os.path.isfile(ref.source) else ref.table
+            try:
+                preds[i] = read_predictions(items[i], value=value, coords_from=source)
+                break
+            except InputError as err:
+                errors.append(str(err))
+        else:
+            why = f" ({errors[0]})" if errors else ""
+            raise NoCoordinatesError(
+                f"{_label(items[i])}: no degree coordinates, and no file given with it "
+                f"has them for the same rows{why}"
+            )
     if names is None:
         labels = [
             p.name if p.source != "<DataFrame>" else f"model_{i + 1}" for i, p in enumerate(preds)
