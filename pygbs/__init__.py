@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.neighbours import Neighbourhoods, SphereIndex
     from pygbs.predictions import Predictions
     from pygbs.region_result import RegionResult
-    from pygbs.regions import regions
+    from pygbs.regional import regions
     from pygbs.result import SCORE_COLUMNS, Aggregate, Comparison, GeoBiasResult
     from pygbs.scale_profile import Profile, profile, scale_range
     from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
@@ -54,7 +54,7 @@ _EXPORTS = {
     "parse_scale": "pygbs.scales",
     "profile": "pygbs.scale_profile",
     "read_predictions": "pygbs.io",
-    "regions": "pygbs.regions",
+    "regions": "pygbs.regional",
     "scale_range": "pygbs.scale_profile",
     "score": "pygbs.api",
     "sri_scores": "pygbs.sri",

@@ -18,7 +18,7 @@ Four kinds (the ``by`` argument of :func:`pygbs.regions`):
     (no nearest-region rule: the file's polygons are taken as drawn).
 
 :func:`rotated_cells` assigns samples to the cells of a randomly rotated HEALPix grid
-(the partitions of :func:`pygbs.regions.robust_disparity`).
+(the partitions of :func:`pygbs.regional.robust_disparity`).
 """
 
 from __future__ import annotations

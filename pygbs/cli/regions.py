@@ -135,7 +135,7 @@ def regions_cmd(
     """
 
     def run() -> None:
-        from pygbs.regions import DEFAULT_ROBUST_NSIDES, regions
+        from pygbs.regional import DEFAULT_ROBUST_NSIDES, regions
 
         with output_dir(out, "pygbs regions", force=force) as stage:
             res = regions(

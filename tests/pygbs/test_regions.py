@@ -28,7 +28,7 @@ from pygbs.partitions import (
     rotated_cells,
 )
 from pygbs.region_result import RegionResult
-from pygbs.regions import regions, robust_disparity
+from pygbs.regional import regions, robust_disparity
 
 CAP = (20.0, 5.0, 2000.0)  # lon, lat, radius km of the planted failure
 
@@ -320,3 +320,11 @@ def test_cap_polygon_edge_lies_at_the_radius():
         assert poly.contains(shapely.Point(lon, lat))
     with pytest.raises(InputError, match="cap radius"):
         cap_polygon(0.0, 0.0, -5.0)
+
+
+def test_the_function_stays_the_package_attribute():
+    import pygbs
+    import pygbs.regional  # noqa: F401  (a submodule import must not shadow the function)
+
+    assert callable(pygbs.regions) and pygbs.regions is regions
+    assert pygbs.RegionResult is RegionResult

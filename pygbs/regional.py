@@ -1,5 +1,8 @@
 """Per-region performance and its disparity across regions (``pygbs regions``).
 
+(The module is ``regional``, not ``regions``: ``pygbs.regions`` is the function, and a
+submodule of the same name would replace it on the package once imported.)
+
 Each sample is placed in a region (:mod:`pygbs.partitions`); per region the metric is
 the mean of the sample's performance (accuracy for hit columns, the value as coded
 otherwise). Intervals come from a spatial block bootstrap (:mod:`pygbs.uncertainty`):
