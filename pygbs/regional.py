@@ -73,8 +73,6 @@ DEFAULT_ROBUST_NSIDES = (2, 4, 8, 16)
 DEFAULT_ROTATIONS = 20
 #: Bootstrap replicates per rotation of the robust disparity.
 ROBUST_BOOTSTRAP = 200
-#: The robust disparity's blocks are at most a cell's width over this.
-ROBUST_BLOCKS_PER_CELL = 4.0
 #: Replicate x block cells drawn at once (bounds memory).
 _CHUNK_CELLS = 4_000_000
 
@@ -489,10 +487,13 @@ def robust_disparity(
     For each HEALPix resolution and each of ``rotations`` random rotations of the sphere
     (the same rotations at every resolution), the samples are grouped into the rotated
     grid's cells, and the gap (best minus worst cell with at least ``min_n`` samples) is
-    compared with the gaps of ``n_boot`` block-bootstrap replicates centred on each
-    cell's own mean: the gap that sampling noise alone gives. The blocks are
-    ``block_km`` wide, or a quarter of a cell where that is smaller (a cell inside one
-    block would not vary at all between replicates).
+    compared with the gap that sampling noise alone gives: ``n_boot`` draws of
+    independent normal errors, one per cell, of variance ``deff * s_r^2 / n_r`` (``s_r^2``
+    the variance of the cell's samples, ``n_r`` their number), where the design effect
+    ``deff >= 1`` is the block-bootstrap variance of the overall mean (blocks
+    ``block_km`` wide) over its variance for independent samples: samples close together
+    count as fewer. (A block bootstrap within each cell would do the same, but cells a
+    few blocks wide make its replicate means heavy-tailed and the noise gap too large.)
 
     Parameters
     ----------
@@ -518,15 +519,13 @@ def robust_disparity(
     """
     _check(n_boot, 0.95, min_n, block_km)
     values = np.asarray(values, dtype=np.float64)
+    deff = _design_effect(values, make_blocks(lon, lat, block_km).ids)
     rots = random_rotations(rotations, seed)
+    rng = np.random.default_rng(seed)
     rows = []
     for nside in nsides:
         if int(nside) < 1:
             raise InputError(f"HEALPix resolutions must be 1 or more; got {nside}")
-        # a cell must span several blocks for its bootstrap mean to vary like its mean
-        blocks = make_blocks(
-            lon, lat, min(block_km, cell_km(int(nside)) / ROBUST_BLOCKS_PER_CELL)
-        ).ids
         for k in range(rotations):
             cells = rotated_cells(lon, lat, int(nside), rots[k])
             _, reg = np.unique(cells, return_inverse=True)
@@ -543,14 +542,16 @@ def robust_disparity(
             }
             if keep.any():
                 _, r2 = np.unique(reg[keep], return_inverse=True)
-                nr = int(r2.max()) + 1
-                row["n_regions"] = nr
-                if nr >= 2:
-                    means = np.bincount(r2, weights=values[keep]) / np.bincount(r2)
+                v = values[keep]
+                n = np.bincount(r2).astype(np.float64)
+                row["n_regions"] = len(n)
+                if len(n) >= 2:
+                    means = np.bincount(r2, weights=v) / n
+                    var = np.maximum(np.bincount(r2, weights=v * v) / n - means**2, 0.0)
+                    se = np.sqrt(deff * var * n / np.maximum(n - 1, 1) / n)
+                    z = rng.standard_normal((n_boot, len(n))) * se
+                    null = z.max(axis=1) - z.min(axis=1)
                     gap = float(means.max() - means.min())
-                    joint = _Joint(values[keep], r2, blocks[keep], nr)
-                    rs, rc = joint.replicates(n_boot, seed + 1 + k)
-                    null = _gap_null(_replicate_means(rs, rc, means), means)
                     row.update(
                         gap=gap,
                         null_gap=float(np.median(null)),
@@ -558,3 +559,14 @@ def robust_disparity(
                     )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _design_effect(values: np.ndarray, blocks: np.ndarray) -> float:
+    """Block-bootstrap variance of the mean over its i.i.d. variance (at least 1)."""
+    iid = float(np.var(values, ddof=1)) / len(values) if len(values) > 1 else 0.0
+    if iid <= 0:
+        return 1.0
+    joint = _Joint(values, np.zeros(len(values), dtype=np.int64), blocks, 1)
+    rs, rc = joint.replicates(ROBUST_BOOTSTRAP, 12345)
+    reps = (rs / np.maximum(rc, 1.0))[:, 0]
+    return max(1.0, float(np.var(reps, ddof=1)) / iid)
