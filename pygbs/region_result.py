@@ -22,7 +22,7 @@ from pygbs.outputs import atomic_path, output_dir, write_text_atomic
 __all__ = ["REGION_FILES", "RegionResult"]
 
 #: Files of a ``pygbs regions`` output folder.
-REGION_FILES = ("regions.csv", "disparity.csv", "robust.csv", "regions.json")
+REGION_FILES = ("regions.csv", "disparity.csv", "robust.csv", "robust.png", "regions.json")
 
 
 def _jsonable(obj: Any) -> Any:
@@ -197,7 +197,7 @@ class RegionResult:
         return "\n".join(lines) + "\n"
 
     def write_files(self, directory: str | Path) -> None:
-        """Write ``regions.csv``, ``disparity.csv``, ``regions.json`` (and ``robust.csv``)."""
+        """Write ``regions.csv``, ``disparity.csv``, ``regions.json`` (``robust.csv``, ``.png``)."""
         d = Path(directory)
         with atomic_path(d / "regions.csv") as f:
             self.table.to_csv(f, index=False)
@@ -206,6 +206,10 @@ class RegionResult:
         if self.robust is not None:
             with atomic_path(d / "robust.csv") as f:
                 self.robust.to_csv(f, index=False)
+            from pygbs.plot.regions import plot_robust
+
+            with atomic_path(d / "robust.png") as f:
+                plot_robust(self).savefig(f, format="png", dpi=110)
         write_text_atomic(d / "regions.json", json.dumps(_jsonable(self.info), indent=2) + "\n")
 
     def write(self, out_dir: str | Path, *, force: bool = False) -> Path:

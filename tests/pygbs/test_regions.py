@@ -278,6 +278,7 @@ def test_command_writes_the_named_files(tmp_path):
     assert {"gap", "ratio", "theil", "worst_region"} <= set(disp["statistic"])
     robust = pd.read_csv(out / "robust.csv")
     assert list(robust.columns[:4]) == ["model", "cell_km", "rotation", "gap"]
+    assert (out / "robust.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(robust) == 2 * 3
     assert json.loads((out / "regions.json").read_text())["by"] == "healpix:2"
     # the same command again replaces its own output
@@ -328,3 +329,16 @@ def test_the_function_stays_the_package_attribute():
 
     assert callable(pygbs.regions) and pygbs.regions is regions
     assert pygbs.RegionResult is RegionResult
+
+
+def test_robust_curve_draws_the_summary():
+    from pygbs.plot import plot_robust
+
+    res = regions(_table(2, True, n=3000), by="healpix:1", n_boot=20, robust=True,
+                  robust_nsides=(2, 4), rotations=3)  # fmt: skip
+    s = res.robust_summary().sort_values("cell_km")
+    g = res.robust.groupby("cell_km")["gap"]
+    np.testing.assert_allclose(s["gap_median"], g.median().sort_index())
+    line = plot_robust(res).axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_xdata(), s["cell_km"])
+    np.testing.assert_allclose(line.get_ydata(), s["gap_median"])
