@@ -160,6 +160,13 @@ def report_cmd(
 
             regions = RegionResult.read(regions_dir)
         outlines = read_highlight(highlight) if highlight else None
+        if len(files) == 1 and (files[0] / "disparity.csv").is_file():
+            from pygbs.errors import InputError
+
+            raise InputError(
+                f"{files[0]} is a pygbs regions output: give it as --regions next to the "
+                "models' prediction files or their pygbs compare output"
+            )
         if len(files) == 1 and is_compare_output(files[0]):
             comparison = read_comparison(files[0])
             shown = dict(zip(comparison.table["model"].astype(str), names, strict=False))
