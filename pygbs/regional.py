@@ -145,16 +145,25 @@ def _theil(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.where(bad, np.nan, t)
 
 
-def _normal_interval(est: float, reps: np.ndarray, ci: float) -> tuple[float, float, float]:
-    from scipy.special import ndtr, ndtri
+def _t_interval(
+    est: float, reps: np.ndarray, ci: float, b_eff: float
+) -> tuple[float, float, float]:
+    """``est +- t se`` and a two-sided p-value, as :func:`pygbs.uncertainty.block_bootstrap`.
+
+    ``se`` is the replicates' spread corrected by ``sqrt(b_eff / (b_eff - 1))`` and ``t``
+    has ``b_eff - 1`` degrees of freedom, ``b_eff`` being the effective number of blocks
+    the estimate rests on (few blocks: a wider interval).
+    """
+    from scipy.special import stdtr, stdtrit
 
     reps = reps[np.isfinite(reps)]
-    if len(reps) < 2:
+    if len(reps) < 2 or not b_eff >= 1.5:
         return math.nan, math.nan, math.nan
-    se = float(np.std(reps, ddof=1))
-    z = float(ndtri(0.5 + ci / 2.0))
-    p = float(2.0 * ndtr(-abs(est) / se)) if se > 0 else (1.0 if est == 0 else 0.0)
-    return est - z * se, est + z * se, p
+    dof = b_eff - 1.0
+    se = float(np.std(reps, ddof=1)) * math.sqrt(b_eff / dof)
+    q = float(stdtrit(dof, 0.5 + ci / 2.0))
+    p = float(2.0 * stdtr(dof, -abs(est) / se)) if se > 0 else (1.0 if est == 0 else 0.0)
+    return est - q * se, est + q * se, p
 
 
 def _percentile(reps: np.ndarray, ci: float) -> tuple[float, float]:
@@ -207,11 +216,23 @@ def _one_model(
         rest_n = len(values) - n_r
         rest = (sums.sum() - sums) / np.where(rest_n > 0, rest_n, np.nan)
         rep_rest = (rs.sum(axis=1, keepdims=True) - rs) / (rc.sum(axis=1, keepdims=True) - rc)
+    # effective numbers of blocks of each region and of its rest, from the sparse
+    # (blocks x regions) counts: (sum n_b)^2 / sum n_b^2
+    c = joint.counts
+    tot_b = np.asarray(c.sum(axis=1)).ravel()
+    n_reg = np.asarray(c.sum(axis=0)).ravel()
+    sq_reg = np.asarray(c.multiply(c).sum(axis=0)).ravel()
+    cross = np.asarray(c.T @ tot_b).ravel()
+    sq_rest = float(np.sum(tot_b**2)) - 2.0 * cross + sq_reg
+    n_rest = float(tot_b.sum()) - n_reg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b_eff_all = np.minimum(n_reg**2 / sq_reg, np.where(sq_rest > 0, n_rest**2 / sq_rest, 0.0))
     rows = []
     for j, name in enumerate(names):
         iv = block_bootstrap(values[reg == j], blocks[reg == j], n_boot=n_boot, ci=ci, seed=seed)
         vs = means[j] - rest[j]
-        lo, hi, p = _normal_interval(vs, rep_means[:, j] - rep_rest[:, j], ci)
+        # the comparison rests on the fewer blocks of the region and of the rest
+        lo, hi, p = _t_interval(vs, rep_means[:, j] - rep_rest[:, j], ci, float(b_eff_all[j]))
         rows.append(
             {
                 "model": model,
@@ -490,10 +511,11 @@ def robust_disparity(
     compared with the gap that sampling noise alone gives: ``n_boot`` draws of
     independent normal errors, one per cell, of variance ``deff * s_r^2 / n_r`` (``s_r^2``
     the variance of the cell's samples, ``n_r`` their number), where the design effect
-    ``deff >= 1`` is the block-bootstrap variance of the overall mean (blocks
-    ``block_km`` wide) over its variance for independent samples: samples close together
-    count as fewer. (A block bootstrap within each cell would do the same, but cells a
-    few blocks wide make its replicate means heavy-tailed and the noise gap too large.)
+    ``deff >= 1`` is the block-bootstrap variance (blocks ``block_km`` wide) of the mean
+    of the samples' differences from their cell's mean over its variance for independent
+    samples: samples close together count as fewer. (A block bootstrap within each cell
+    would do the same, but cells a few blocks wide make its replicate means heavy-tailed
+    and the noise gap too large.)
 
     Parameters
     ----------
@@ -519,7 +541,7 @@ def robust_disparity(
     """
     _check(n_boot, 0.95, min_n, block_km)
     values = np.asarray(values, dtype=np.float64)
-    deff = _design_effect(values, make_blocks(lon, lat, block_km).ids)
+    blocks = make_blocks(lon, lat, block_km).ids
     rots = random_rotations(rotations, seed)
     rng = np.random.default_rng(seed)
     rows = []
@@ -548,6 +570,10 @@ def robust_disparity(
                 if len(n) >= 2:
                     means = np.bincount(r2, weights=v) / n
                     var = np.maximum(np.bincount(r2, weights=v * v) / n - means**2, 0.0)
+                    # the design effect of the samples within cells (their differences
+                    # from their cell's mean), so that the cells' own differences, the
+                    # signal under test, do not count as noise
+                    deff = _design_effect(v - means[r2], blocks[keep])
                     se = np.sqrt(deff * var * n / np.maximum(n - 1, 1) / n)
                     z = rng.standard_normal((n_boot, len(n))) * se
                     null = z.max(axis=1) - z.min(axis=1)
