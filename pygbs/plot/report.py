@@ -187,6 +187,8 @@ def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
 
 
 _CI_SUFFIXES = ("_ci_low", "_ci_high")
+#: Paired differences shown before the rest is folded away (smallest q first).
+_PAIRS_SHOWN = 20
 
 
 def _error_bars(table: pd.DataFrame, col: str, rows: Any = None) -> np.ndarray | None:
@@ -599,7 +601,14 @@ def write_report(
             "at most 5 % are expected to be chance. Rows that cannot differ (unmarked SSI) "
             "are left out.</p>"
         )
-        parts.append(_table(cp))
+        if len(cp) > _PAIRS_SHOWN:
+            parts.append(_table(cp.head(_PAIRS_SHOWN)))
+            parts.append(
+                f"<details><summary>all {len(cp)} paired differences</summary>"
+                f"{_table(cp)}</details>"
+            )
+        else:
+            parts.append(_table(cp))
     corr = getattr(comparison, "accuracy_correlation", None)
     if corr is not None and len(corr):
         parts.append("<h2>Does a score only track accuracy?</h2>")
