@@ -20,6 +20,12 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check '$(TORCH_SPEC)'
 	$(PIP) install -q --disable-pip-version-check -e '.[dev,docs,dask,encoders]'
+	@# Chromium and chromedriver for the browser tests of the report, where we may (root
+	@# with apt-get); elsewhere those tests are skipped with a reason (README.md)
+	@if ! command -v chromedriver >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -q && apt-get install -y -q chromium chromium-driver \
+	    || echo "could not install chromium; the browser tests will be skipped"; fi
 	@touch $(STAMP)
 
 ## Main job on built-in data: train a small encoder zoo on synthetic-vmf-biased (whose

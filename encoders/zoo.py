@@ -252,11 +252,21 @@ def _score(
     return comp, comp.table
 
 
-def _report(out: Path, comparison: Any, sections: list | None = None) -> Path:
+def _report(out: Path, comparison: Any, sections: list | None = None, caps: Any = None) -> Path:
+    """Write ``report.html``, outlining ``caps`` on its maps.
+
+    ``caps`` are the planted regions of synthetic-vmf-biased (``{name: [lon, lat,
+    radius_km]}``), so the reader sees whether the scores find them.
+    """
     from pygbs.plot import write_report
 
+    highlight = None
+    if isinstance(caps, dict) and caps:
+        from pygbs.partitions import cap_polygon
+
+        highlight = ([cap_polygon(*map(float, v)) for v in caps.values()], list(caps))
     path = out / "report.html"
-    write_report(comparison, path, extra_sections=sections or ())
+    write_report(comparison, path, extra_sections=sections or (), highlight=highlight)
     return path
 
 
@@ -530,7 +540,8 @@ def run_zoo(
         write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
     # the report last: the tables are already written if it fails
     sections = [x for x in sections if x is not None]
-    report_path = _report(out, comparison, sections) if (score and report) else None
+    caps = (getattr(ds, "info", None) or {}).get("regions")
+    report_path = _report(out, comparison, sections, caps) if (score and report) else None
     return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)
 
 

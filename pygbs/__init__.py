@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.io import read_predictions
     from pygbs.neighbours import Neighbourhoods, SphereIndex
     from pygbs.predictions import Predictions
+    from pygbs.region_result import RegionResult
+    from pygbs.regional import regions
     from pygbs.result import SCORE_COLUMNS, Aggregate, Comparison, GeoBiasResult
     from pygbs.scale_profile import Profile, profile, scale_range
     from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
@@ -46,6 +48,7 @@ _EXPORTS = {
     "Neighbourhoods": "pygbs.neighbours",
     "Predictions": "pygbs.predictions",
     "Profile": "pygbs.scale_profile",
+    "RegionResult": "pygbs.region_result",
     "Scale": "pygbs.scales",
     "SphereIndex": "pygbs.neighbours",
     "code_performance": "pygbs.coding",
@@ -57,6 +60,7 @@ _EXPORTS = {
     "parse_scale": "pygbs.scales",
     "profile": "pygbs.scale_profile",
     "read_predictions": "pygbs.io",
+    "regions": "pygbs.regional",
     "scale_range": "pygbs.scale_profile",
     "score": "pygbs.api",
     "sri_scores": "pygbs.sri",
@@ -74,6 +78,7 @@ __all__ = [
     "Neighbourhoods",
     "Predictions",
     "Profile",
+    "RegionResult",
     "Scale",
     "SphereIndex",
     "code_performance",
@@ -85,6 +90,7 @@ __all__ = [
     "parse_scale",
     "profile",
     "read_predictions",
+    "regions",
     "scale_range",
     "score",
     "sri_scores",

@@ -1,4 +1,4 @@
-"""The ``pygbs`` command line: ``score``, ``compare``, ``profile``, ``map``, ``report``.
+"""The ``pygbs`` command line: score, compare, profile, regions, map and report.
 
 ``example-data`` copies the example prediction files that ship with pygbs.
 
@@ -30,6 +30,7 @@ def main(verbose: int, debug: bool) -> None:
       pygbs score preds.csv.gz --scale 100km --scale nn50 --out result/
       pygbs compare model_a.csv model_b.csv --out table/
       pygbs profile preds.csv.gz --scales 10km:2000km:12 --out profile/
+      pygbs regions preds.csv.gz --by country --robust --out regions/
       pygbs map preds.csv --out maps/
       pygbs report a.csv b.csv --out report.html
     """
@@ -46,10 +47,13 @@ def _register() -> None:
     from pygbs.cli.example_data import example_data_cmd
     from pygbs.cli.map import map_cmd
     from pygbs.cli.profile import profile_cmd
+    from pygbs.cli.regions import regions_cmd
     from pygbs.cli.report import report_cmd
     from pygbs.cli.score import score_cmd
 
-    for cmd in (score_cmd, compare_cmd, profile_cmd, map_cmd, report_cmd, example_data_cmd):
+    for cmd in (
+        score_cmd, compare_cmd, profile_cmd, regions_cmd, map_cmd, report_cmd, example_data_cmd
+    ):  # fmt: skip
         main.add_command(cmd)
 
 

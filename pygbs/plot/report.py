@@ -29,6 +29,18 @@ from pygbs.outputs import write_text_atomic
 from pygbs.plot._axes import figure_size
 from pygbs.plot.frame import choose_frame
 from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label
+from pygbs.plot.report_parts import (
+    compact_pairs,
+    compact_table,
+    dot_whisker,
+    draw_outlines,
+    headline_columns,
+    html_rows,
+    input_checksums,
+    most_biased_places,
+    reproducibility_rows,
+    short_names,
+)
 
 __all__ = ["REPORT_MARKER", "ReportSection", "write_report"]
 
@@ -44,9 +56,11 @@ table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f2f2f2; } td.text, th.text { text-align: left; }
 figure { margin: 1em 0; } figcaption { font-size: 0.88em; color: #555; }
-img { max-width: 100%; height: auto; } .grid { display: flex; flex-wrap: wrap; gap: 0.5em; }
-.grid figure { flex: 1 1 320px; margin: 0; } .note { color: #555; font-size: 0.9em; }
-code { background: #f5f5f5; padding: 0 0.2em; }
+img { max-width: 100%; height: auto; } .note { color: #555; font-size: 0.9em; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 0.5em; }
+.grid figure { margin: 0; } .grid img { width: 100%; aspect-ratio: auto; }
+.scroll { overflow-x: auto; max-width: 100%; } code { background: #f5f5f5; padding: 0 0.2em; }
+code { overflow-wrap: anywhere; }
 """
 
 _GUIDE = """
@@ -156,7 +170,10 @@ def _table(frame: pd.DataFrame) -> str:
             for c in frame.columns
         )
         rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
@@ -170,6 +187,8 @@ def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
 
 
 _CI_SUFFIXES = ("_ci_low", "_ci_high")
+#: Paired differences shown before the rest is folded away (smallest q first).
+_PAIRS_SHOWN = 20
 
 
 def _error_bars(table: pd.DataFrame, col: str, rows: Any = None) -> np.ndarray | None:
@@ -311,29 +330,131 @@ def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
     return _png(fig)
 
 
-def _small_multiples(results: Mapping[str, Any], score: str, scale: str) -> list[tuple[str, str]]:
+def _small_multiples(
+    results: Mapping[str, Any],
+    score: str,
+    scale: str,
+    names: Mapping[str, str] | None = None,
+    highlight: Any = None,
+    baseline: str | None = None,
+) -> list[tuple[str, str]]:
+    """One map per model on one colour scale, cropped to the data.
+
+    With ``baseline``, the maps show each model's difference from the baseline centre by
+    centre (diverging, symmetric colour scale) and the baseline is left out.
+    """
+    names = names or {}
     centres = {name: r.centres for name, r in results.items()}
     lon = np.concatenate([c["lon"].to_numpy(np.float64) for c in centres.values()])
     lat = np.concatenate([c["lat"].to_numpy(np.float64) for c in centres.values()])
     frame = choose_frame(lon, lat)
-    pooled = np.concatenate(
-        [
-            c.loc[c["scale"].astype(str) == scale, score].to_numpy(np.float64)
-            for c in centres.values()
-            if score in c.columns
-        ]
-    )
+    tables = {}
+    cmap = "viridis"
+    for name, c in centres.items():
+        if score not in c.columns:
+            continue
+        tables[name] = c.loc[c["scale"].astype(str) == scale].reset_index(drop=True)
+    if baseline is not None and baseline in tables:
+        base = tables.pop(baseline)
+        same = all(
+            len(t) == len(base) and np.array_equal(t["row"].to_numpy(), base["row"].to_numpy())
+            for t in tables.values()
+        )
+        if same and tables:
+            for name, t in tables.items():
+                t = t.copy()
+                t[score] = t[score].to_numpy(np.float64) - base[score].to_numpy(np.float64)
+                tables[name] = t
+            cmap = "RdBu_r"
+        else:
+            tables[baseline] = base
+            baseline = None
+    else:
+        baseline = None
+    pooled = np.concatenate([t[score].to_numpy(np.float64) for t in tables.values()])
     pooled = pooled[np.isfinite(pooled)]
     vmin = float(np.percentile(pooled, 2)) if pooled.size else None
     vmax = float(np.percentile(pooled, 98)) if pooled.size else None
+    if baseline is not None and pooled.size:
+        vmax = float(np.percentile(np.abs(pooled), 98)) or 1.0
+        vmin = -vmax
     width, height = figure_size(frame, width=5.5)
     out = []
-    for name, table in centres.items():
+    for name, table in tables.items():
         fig = Figure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
-        plot_centres(table, score, scale, ax, frame=frame, vmin=vmin, vmax=vmax, title=f"{name}")
-        out.append((name, _png(fig, dpi=90)))
+        label = names.get(name, name)
+        title = f"{label} − {names.get(baseline, baseline)}" if baseline else label
+        plot_centres(table, score, scale, ax, frame=frame, vmin=vmin, vmax=vmax, title=title,
+                     cmap=cmap)  # fmt: skip
+        if highlight is not None:
+            draw_outlines(ax, frame, *highlight)
+        out.append((title, _png(fig, dpi=90)))
     return out
+
+
+def _most_biased_model(table: pd.DataFrame, score: str, scale: str) -> str | None:
+    """The model with the highest mean of ``score`` at ``scale`` (None without the column)."""
+    col = f"{score}@{scale}"
+    if col not in table.columns or table[col].isna().all():
+        return None
+    return str(table.loc[table[col].astype(float).idxmax(), "model"])
+
+
+def _varying(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without headline columns that are the same for every model."""
+    keep = {c for c, _, _, _ in headline_columns(table)}
+    drop = [
+        c
+        for c, _, _ in _headline_columns(table)
+        if c not in keep
+        for c in (c, f"{c}_ci_low", f"{c}_ci_high")
+        if c in table.columns
+    ]
+    return table.drop(columns=drop)
+
+
+def _region_sections(regions: Any, shown: Mapping[str, str]) -> list[str]:
+    """The per-region disparity summary and table of a :class:`~pygbs.RegionResult`."""
+    metric = regions.metric
+    parts = [
+        f"<h2>Where? {html.escape(metric)} per region "
+        f"({html.escape(str(regions.info.get('by', '')))})</h2>",
+        '<p class="note">Per model: the gap between its best and worst region, its '
+        "interval and p-value against the gap that sampling noise alone gives, and the "
+        "worst region with its p-value against all other samples. The table lists each "
+        "region's value with its block-bootstrap interval, worst regions first.</p>",
+    ]
+    rows = []
+    for model in regions.models:
+        d = regions.disparity[regions.disparity["model"] == model].set_index("statistic")
+        row = {"model": shown.get(model, model)}
+        if "gap" in d.index:
+            g, w = d.loc["gap"], d.loc["worst_region"]
+            row["gap"] = f"{g.value:.3g} [{g.ci_low:.3g}, {g.ci_high:.3g}]"
+            row["p (gap)"] = f"{g.p_value:.2g}"
+            row["worst region"] = str(w.region)
+            row["p (worst vs rest)"] = f"{w.p_value:.2g}"
+        rows.append(row)
+    parts.append(_table(pd.DataFrame(rows)))
+    t = regions.table[regions.table["eligible"].astype(bool)]
+    wide = t.pivot(index="region", columns="model", values=metric)
+    lo = t.pivot(index="region", columns="model", values=f"{metric}_ci_low")
+    hi = t.pivot(index="region", columns="model", values=f"{metric}_ci_high")
+    n = t.groupby("region")["n"].max()
+    order = wide.mean(axis=1).sort_values(ascending=regions.higher_is_better).index
+    cells = pd.DataFrame({"region": list(order), "n": [int(n[r]) for r in order]})
+    for model in regions.models:
+        if model not in wide.columns:
+            continue
+        cells[shown.get(model, model)] = [
+            f"{wide.at[r, model]:.3g} [{lo.at[r, model]:.3g}, {hi.at[r, model]:.3g}]"
+            if np.isfinite(lo.at[r, model])
+            else f"{wide.at[r, model]:.3g}"
+            for r in order
+        ]
+    parts.append(_table(cells.head(30)))
+    return parts
 
 
 def _pick_map_score(
@@ -363,11 +484,21 @@ def write_report(
     map_score: str | None = None,
     map_scale: str | None = None,
     extra_sections: Sequence[ReportSection] = (),
+    names: Mapping[str, str] | None = None,
+    regions: Any = None,
+    highlight: Any = None,
+    command: Sequence[str] | None = None,
 ) -> Path:
     """Write a self-contained HTML report of several models' geo-bias.
 
     The report draws what the comparison holds; it scores nothing itself (call
-    :func:`pygbs.compare` first).
+    :func:`pygbs.compare` first, or read a ``pygbs compare`` folder with
+    :func:`pygbs.comparison_store.read_comparison`). It answers, in order: *which* model
+    is geo-biased (a sorted dot-and-whisker chart of the headline scores, the
+    accuracy-matched excess first when the table has it, and a compact table), *is the
+    difference real* (every paired difference with its interval and its FDR q-value) and
+    *where* (maps of each model's difference from the baseline on one colour scale,
+    cropped to the data, with regions of interest outlined, and the per-region table).
 
     Parameters
     ----------
@@ -384,6 +515,16 @@ def write_report(
     extra_sections : sequence of ReportSection, default=()
         Sections drawn by the caller, placed after the comparison and its paired tests
         and before the maps (e.g. the trade-off of ``encoders zoo --debias-lambdas``).
+    names : mapping, optional
+        Display name per model (default: the names without the prefix and suffix they
+        all share).
+    regions : RegionResult, optional
+        A :func:`pygbs.regions` result of the same models, shown as the per-region table.
+    highlight : (geometries, labels), optional
+        Regions of interest (shapely polygons in degrees, and their names) outlined on
+        every map.
+    command : sequence of str, optional
+        The command line shown in the reproducibility block (default: this process's).
 
     Returns
     -------
@@ -395,6 +536,8 @@ def write_report(
     InputError
         For an empty comparison or an unknown map score or scale.
     """
+    import pygbs
+
     table: pd.DataFrame = comparison.table
     results: Mapping[str, Any] = comparison.results
     if not results:
@@ -403,6 +546,11 @@ def write_report(
     first = next(iter(results.values()))
     summary = first.summary or {}
     title = title or f"Geo-bias report: {len(results)} model{'s' if len(results) != 1 else ''}"
+    models = [str(m) for m in table["model"]]
+    shown = short_names(models)
+    if names:
+        shown.update({str(k): str(v) for k, v in names.items()})
+    baseline = getattr(comparison, "baseline", None)
 
     parts = [
         "<!DOCTYPE html>",
@@ -413,46 +561,56 @@ def write_report(
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">pygbs {html.escape(str(summary.get("pygbs_version", "")))}; '
         f"value column <code>{html.escape(str((summary.get('input') or {}).get('value_name', '')))}"
-        f"</code>; {_fmt((summary.get('parameters') or {}).get('n_centres'))} centres per model."
-        "</p>",
+        f"</code>; {_fmt((summary.get('parameters') or {}).get('n_centres'))} centres per model"
+        + (
+            f"; baseline <code>{html.escape(shown.get(baseline, baseline))}</code>"
+            if baseline
+            else ""
+        )
+        + ".</p>",
         "<h2>How to read this report</h2>",
         _GUIDE,
-        "<h2>Comparison</h2>",
-        '<p class="note">Geo-Bias Score columns are <code>score@scale</code>: the mean over '
-        "centres. <code>accuracy</code> is the share of correct samples for hit columns "
-        "(0/1 or -1/+1) and the mean of the value column otherwise.</p>",
-        _table(table),
+        "<h2>Which model is geo-biased?</h2>",
+        '<p class="note">Each dot is a model\'s mean score over centres, each whisker its '
+        "spatial block-bootstrap interval; models are sorted, the baseline is grey. "
+        "Excess geo-bias (beyond what a model of the same accuracy would show) comes first "
+        "when the comparison has it. Scores that are the same for every model (unmarked "
+        "SSI depends on the locations only) are left out. Cells read "
+        "<code>value [low, high]</code>.</p>",
     ]
-    if _headline_columns(table):
+    fig = dot_whisker(table, shown, baseline)
+    if fig is not None:
+        parts.append(_figure(_png(fig), "Headline scores per model, sorted, with intervals."))
+    parts.append(_table(compact_table(table, shown)))
+    if _headline_columns(table) and len(table) > 1:
         parts.append(
             _figure(
-                _bar_chart(table),
-                "Geo-bias per model and scale (higher = more "
-                "geographically structured performance).",
-            )
-        )
-        parts.append(
-            _figure(
-                _accuracy_scatter(table, results),
+                _accuracy_scatter(
+                    _varying(table).assign(model=[shown[m] for m in models]), results
+                ),
                 "Accuracy against geo-bias, one point per model and scale.",
             )
         )
-        parts.append(
-            '<p class="note">Error bars are the intervals <code>ci_low</code> to '
-            "<code>ci_high</code> of the spatial block bootstrap: if the same kind of data "
-            "had been collected at other places of the same regions, the score would "
-            "usually fall in that range.</p>"
-        )
     pairs = getattr(comparison, "pairs", None)
     if pairs is not None and len(pairs):
-        parts.append("<h2>Paired differences</h2>")
+        cp = compact_pairs(pairs, shown)
+        parts.append("<h2>Is the difference real?</h2>")
         parts.append(
-            '<p class="note"><code>diff</code> is model_a minus model_b, averaged over the '
-            "centres scored for both, with its block-bootstrap interval and p-value: an "
-            "interval that excludes 0 means the two models' geo-bias differs beyond what "
-            "the choice of locations explains.</p>"
+            '<p class="note"><code>difference</code> is a minus b, averaged over the centres '
+            "scored for both, with its block-bootstrap interval and p-value. Many pairs are "
+            "tested at once, so <code>q</code> is the p-value adjusted for the false "
+            "discovery rate (Benjamini-Hochberg): among the differences with q below 0.05, "
+            "at most 5 % are expected to be chance. Rows that cannot differ (unmarked SSI) "
+            "are left out.</p>"
         )
-        parts.append(_table(pairs))
+        if len(cp) > _PAIRS_SHOWN:
+            parts.append(_table(cp.head(_PAIRS_SHOWN)))
+            parts.append(
+                f"<details><summary>all {len(cp)} paired differences</summary>"
+                f"{_table(cp)}</details>"
+            )
+        else:
+            parts.append(_table(cp))
     corr = getattr(comparison, "accuracy_correlation", None)
     if corr is not None and len(corr):
         parts.append("<h2>Does a score only track accuracy?</h2>")
@@ -468,15 +626,44 @@ def write_report(
                 f"extra_sections holds a {type(section).__name__}; expected ReportSection"
             )
         parts.append(section.html())
-    parts.append(f"<h2>Maps: {html.escape(score_label(score, scale))}</h2>")
+    maps = _small_multiples(results, score, scale, shown, highlight, baseline)
+    diff = baseline is not None and len(maps) == len(results) - 1
     parts.append(
-        '<p class="note">One colour scale for every model (2nd to 98th percentile of '
-        "all centres' scores); grey crosses are centres not scored.</p>"
+        f"<h2>Where? {html.escape(score_label(score, scale))}"
+        + (" minus the baseline" if diff else "")
+        + "</h2>"
+    )
+    parts.append(
+        '<p class="note">'
+        + (
+            "Each map shows a model's score minus the baseline's, centre by centre (red: "
+            "more geo-biased than the baseline there, blue: less), "
+            if diff
+            else ""
+        )
+        + "on one colour scale for every model (2nd to 98th percentile of all centres), "
+        "cropped to the data; grey crosses are centres not scored."
+        + (" Outlined: the regions of interest." if highlight is not None else "")
+        + "</p>"
     )
     parts.append('<div class="grid">')
-    for name, src in _small_multiples(results, score, scale):
+    for name, src in maps:
         parts.append(_figure(src, name))
     parts.append("</div>")
+    worst_model = _most_biased_model(table, score, scale)
+    if worst_model in results:
+        places = most_biased_places(results[worst_model].centres, score, scale)
+        parts.append(
+            f"<h2>Where? The ten most geo-biased places of {html.escape(shown[worst_model])}</h2>"
+        )
+        parts.append(
+            '<p class="note">The centres with the highest '
+            f"{html.escape(score_label(score, scale))} of the model with the highest mean, "
+            "named by the country they lie in.</p>"
+        )
+        parts.append(_table(places))
+    if regions is not None:
+        parts.extend(_region_sections(regions, shown))
     pred = getattr(first, "predictions", None)
     if pred is not None:
         lon, lat, what = np.asarray(pred.lon), np.asarray(pred.lat), "samples"
@@ -494,7 +681,7 @@ def write_report(
         coding = info.get("coding") or {}
         inputs.append(
             {
-                "model": name,
+                "model": shown.get(name, name),
                 "source": str(info.get("source", "")),
                 "value": str(info.get("value_name", "")),
                 "rows": info.get("n_rows"),
@@ -526,6 +713,13 @@ def write_report(
             )
         )
     )
+    parts.append("<h2>Reproducibility</h2>")
+    rows = reproducibility_rows(str(pygbs.__version__), command)
+    parts.append(html_rows(rows))
+    sources = {
+        m: ((r.summary or {}).get("input") or {}).get("source", "") for m, r in results.items()
+    }
+    parts.append(_table(input_checksums(sources).assign(model=lambda d: d.model.map(shown))))
     parts.append("</body></html>\n")
     path = Path(out)
     write_text_atomic(path, "\n".join(parts))

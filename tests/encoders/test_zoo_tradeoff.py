@@ -91,7 +91,7 @@ def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     html = (tmp_path / "report.html").read_text()
     assert "Accuracy against geo-bias: the weight of the geo-bias term" in html
-    assert html.index("the weight of the geo-bias term") < html.index("<h2>Maps")
+    assert html.index("the weight of the geo-bias term") < html.index("<h2>Where?")
     assert meta["debias_lambdas"] == [0.0, 0.5] and "performance" in meta["scores"]
     files = output_files(tmp_path, res.table["model"])
     assert {"tradeoff.csv", "tradeoff.png", "runs/xyz@debias0.5/model.pt",

@@ -8,6 +8,8 @@ antimeridian given with negative numbers, the HTML report of two files, and usag
 
 from __future__ import annotations
 
+import hashlib
+
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
@@ -139,7 +141,47 @@ def test_report_command(files, tmp_path):
     )
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
-    assert "<h1>CLI report</h1>" in text and text.count("<img ") == 5
+    assert "<h1>CLI report</h1>" in text and text.count("<img ") == 4
+
+
+def test_report_from_a_compare_folder_scores_nothing(files, tmp_path, monkeypatch):
+    import geopandas as gpd
+    import shapely
+
+    import pygbs.api
+
+    cmp_dir, reg_dir = tmp_path / "cmp", tmp_path / "reg"
+    runner = CliRunner()
+    res = runner.invoke(main, ["compare", str(files[0]), str(files[1]), "--scale", "nn10",
+                               "--out", str(cmp_dir)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["regions", str(files[0]), str(files[1]), "--by", "healpix:8",
+                               "--min-n", "5", "--bootstrap", "50",
+                               "--out", str(reg_dir)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    zone = tmp_path / "zone.geojson"
+    gpd.GeoDataFrame({"name": ["east of 180"]}, geometry=[shapely.box(-180, -30, -165, -5)],
+                     crs="EPSG:4326").to_file(zone)  # fmt: skip
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("the report scored again")
+
+    monkeypatch.setattr(pygbs.api, "compare", no_scoring)
+    out = tmp_path / "r.html"
+    res = runner.invoke(main, ["report", str(cmp_dir), "--regions", str(reg_dir),
+                               "--highlight", str(zone), "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert "Is the difference real?" in text and "per region (healpix:8)" in text
+    # the difference map from the baseline, under short names (the common "model_" cut)
+    assert "<figcaption>b − a</figcaption>" in text
+    for name in ("model_a.csv", "model_b.csv"):  # input checksums
+        digest = hashlib.sha256((files[0].parent / name).read_bytes()).hexdigest()
+        assert digest in text
+    res = runner.invoke(main, ["report", str(cmp_dir), "--highlight", "nowhere.gpkg",
+                               "--out", str(tmp_path / "x.html")])  # fmt: skip
+    assert res.exit_code == 2 and "no such file: nowhere.gpkg" in res.output
+    assert not (tmp_path / "x.html").exists()
 
 
 @pytest.mark.parametrize(

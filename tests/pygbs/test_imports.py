@@ -92,6 +92,7 @@ def test_all_lists_every_public_name_and_each_resolves():
         "Neighbourhoods",
         "Predictions",
         "Profile",
+        "RegionResult",
         "Scale",
         "SphereIndex",
         "code_performance",
@@ -103,6 +104,7 @@ def test_all_lists_every_public_name_and_each_resolves():
         "parse_scale",
         "profile",
         "read_predictions",
+        "regions",
         "scale_range",
         "score",
         "sri_scores",
@@ -122,6 +124,8 @@ def test_all_lists_every_public_name_and_each_resolves():
         "SphereIndex": "pygbs.neighbours",
         "parse_scale": "pygbs.scales",
         "read_predictions": "pygbs.io",
+        "regions": "pygbs.regional",
+        "RegionResult": "pygbs.region_result",
     }
     for name, module in homes.items():
         assert getattr(pygbs, name) is getattr(importlib.import_module(module), name)

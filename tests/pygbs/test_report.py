@@ -83,8 +83,9 @@ def test_report_is_self_contained(report):
             if key in attrs:
                 assert attrs[key].startswith("data:"), attrs[key][:40]
     imgs = [a["src"] for t, a in parsed.tags if t == "img"]
-    # bar chart, accuracy scatter, one map per model, density
-    assert len(imgs) == 2 + 2 + 1
+    # dot-and-whisker chart, accuracy scatter, one map per model but the baseline (its
+    # difference from the baseline), density
+    assert len(imgs) == 2 + 1 + 1
     for src in imgs:
         head, payload = src.split(",", 1)
         assert head == "data:image/png;base64"
@@ -98,12 +99,17 @@ def test_report_is_self_contained(report):
 def test_report_holds_the_comparison_numbers(report, comparison):
     _, text = report
     body = " ".join(_parse(text).text)
+    from pygbs.plot.report_parts import headline_columns
+
+    shown = [c for c, _, _, _ in headline_columns(comparison.table)]
+    # unmarked SSI is the same for both models (same locations): it is left out
+    assert shown and not any(c.startswith("unmarked_ssi") for c in shown)
     for _, row in comparison.table.iterrows():
         assert row["model"] in body
-        for col in comparison.table.columns:
-            if "@" in col:
-                assert f"{row[col]:.4g}" in body, col
-    for col in comparison.table.columns:
+        for col in shown:
+            lo, hi = row[f"{col}_ci_low"], row[f"{col}_ci_high"]
+            assert f"{row[col]:.3g} [{lo:.3g}, {hi:.3g}]" in body, col
+    for col in shown:
         assert col in body
     # the biased model is more geo-biased (marked SSI) at every scale
     t = comparison.table.set_index("model")
@@ -129,7 +135,7 @@ def test_write_report_of_a_fresh_comparison(tmp_path, comparison):
     text = out.read_text(encoding="utf-8")
     assert "unmarked SSI at 300km" in text
     value = comparison.table.loc[1, "marked_ssi@nn10"]
-    assert f"{value:.4g}" in text
+    assert f"{value:.3g}" in text
 
 
 def test_bad_map_options(tmp_path, comparison):
@@ -166,7 +172,7 @@ def test_report_opens_in_headless_chromium(report, tmp_path):
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "<h1>Test report</h1>" in dom.stdout
-    assert dom.stdout.count("<img ") == 5
+    assert dom.stdout.count("<img ") == 4
     problems = [
         line
         for line in dom.stderr.splitlines()
@@ -233,9 +239,24 @@ def test_extra_sections_are_placed_before_the_maps(tmp_path, comparison):
     out = write_report(comparison, tmp_path / "r.html", extra_sections=[section])
     text = out.read_text(encoding="utf-8")
     assert "<h2>Trade &lt;off&gt;</h2>" in text and "a &amp; b" in text
-    assert text.index("Trade &lt;off&gt;") < text.index("<h2>Maps")
+    assert text.index("Trade &lt;off&gt;") < text.index("<h2>Where?")
     assert text.count("data:image/png;base64,") == 1 + (
         write_report(comparison, tmp_path / "plain.html").read_text().count("data:image/png")
     )
     with pytest.raises(TypeError, match="expected ReportSection"):
         write_report(comparison, tmp_path / "x.html", extra_sections=[Figure()])
+
+
+def test_report_names_the_most_biased_places(report, comparison):
+    from pygbs.plot.report_parts import most_biased_places
+
+    _, text = report
+    c = comparison.results["east-bad"].centres
+    c = c[c["scale"] == "nn10"]
+    top = c.nlargest(10, "marked_ssi")
+    places = most_biased_places(comparison.results["east-bad"].centres, "marked_ssi", "nn10")
+    np.testing.assert_allclose(places["marked_ssi"], top["marked_ssi"])
+    # the samples lie in Europe (5 W to 25 E, 40 to 55 N): every place is named
+    assert (places["country"] != "").all() and len(places) == 10
+    assert "ten most geo-biased places of east-bad" in text
+    assert f"{places['lon'].iloc[0]:.4g}" in text and places["country"].iloc[0] in text

@@ -251,8 +251,20 @@ def test_report_shows_intervals_and_pairs(tmp_path):
     paths = _three_models(tmp_path)
     cmp = pygbs.compare(paths, scales=["200km"], bootstrap=100)
     html = write_report(cmp, tmp_path / "r.html").read_text()
-    assert "Paired differences" in html and "ci_low" in html
+    assert "Is the difference real?" in html and "<th" in html and ">q</th>" in html
     assert "Does a score only track accuracy?" in html
+    # the q-values are Benjamini-Hochberg's over the rows that can differ (not unmarked)
+    from scipy.stats import false_discovery_control
+
+    from pygbs.plot.report_parts import compact_pairs
+
+    shown = cmp.pairs[cmp.pairs["score"] != "unmarked"]
+    q = np.sort(false_discovery_control(shown["p_value"].to_numpy(), method="bh"))
+    table = compact_pairs(cmp.pairs, {})
+    assert len(table) == len(shown)
+    np.testing.assert_allclose(table["q"].astype(float), q, rtol=0.06)  # shown to 2 digits
+    for row in shown.itertuples():
+        assert f"{row.diff:.3g} [{row.ci_low:.3g}, {row.ci_high:.3g}]" in html
 
 
 def test_typed_aggregate_mirrors_the_summary():
