@@ -60,7 +60,7 @@ class Samples:
         Coded values (the scores' input).
     draws : ndarray of float64, shape (R, n), optional
         Permutations of ``marks``, one per draw of the accuracy-matched null
-        (docs/method.md, "The accuracy-matched null"); None: no null.
+        (docs/method.md, D7); None: no null.
     """
 
     lon: np.ndarray

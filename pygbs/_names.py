@@ -28,5 +28,5 @@ DEFAULT_SCORES = ("unmarked", "marked")
 DEFAULT_BOOTSTRAP = 1000
 #: Confidence level of the headline intervals (``--ci``).
 DEFAULT_CI = 0.95
-#: Draws of the accuracy-matched null (docs/method.md, "The accuracy-matched null").
+#: Draws of the accuracy-matched null (docs/method.md, D7).
 DEFAULT_NULL_DRAWS = 99

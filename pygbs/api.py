@@ -361,7 +361,7 @@ def score(
         ``'accuracy'``: also score ``null_draws`` random permutations of the coded values
         among the samples (same locations, same accuracy) and report, per score and
         scale, ``null_mean``, ``null_sd``, ``excess`` with its interval and ``p_excess``
-        (docs/method.md, "The accuracy-matched null"); the per-centre table gains
+        (docs/method.md, D7); the per-centre table gains
         ``<score>_excess``. Seeded by ``seed``.
     null_draws : int, default=99
         Draws of the accuracy-matched null.

@@ -3,7 +3,7 @@
 A model's coded performance is permuted among its own samples: locations, sample density
 and the share of good samples stay fixed, only *where* the good and bad samples lie is
 random. Every score is computed for each such draw on the same neighbourhoods, and the
-observed score is compared with them (docs/method.md, "The accuracy-matched null"):
+observed score is compared with them (docs/method.md, D7):
 
 - ``null_mean``, ``null_sd``: mean and spread over draws of the dataset-level score;
 - ``excess = mean - null_mean``, with a block-bootstrap interval of the per-centre

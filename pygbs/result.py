@@ -190,7 +190,7 @@ class Aggregate:
     counts : dict of str to int
         Why centres were skipped (``n_skipped_min_points``, ...) and ``n_constant``.
     null_mean, null_sd, excess, excess_ci_low, excess_ci_high, p_excess : float
-        The accuracy-matched null (docs/method.md, "The accuracy-matched null"): the
+        The accuracy-matched null (docs/method.md, D7): the
         score's mean over null draws and their spread, the excess of the observed score
         over it with its interval, and its p-value; NaN without a null.
     null_draws : int or None
@@ -584,7 +584,8 @@ class Comparison:
                 "95 % interval: what remains of each score once the model's own accuracy "
                 "is accounted for (the model's outcomes permuted among its samples). "
                 "`spread`: by how much local accuracy varies between places beyond "
-                'sampling noise (accuracy units). See docs/method.md, "Beyond accuracy".'
+                "sampling noise (accuracy units); see the method page of the documentation, "
+                '"Beyond accuracy".'
                 "\n\n## All scores\n\n"
             )
         text += markdown_table(self.table)

@@ -156,7 +156,7 @@ class ScoreDef:
         holds a single coded value).
     null : callable or None
         ``null(batch, draws) -> (c, R)`` array: the score under each permutation of the
-        coded values (docs/method.md, "The accuracy-matched null").
+        coded values (docs/method.md, D7).
     uses_performance : bool
         False for a score of the locations alone (its null equals the score).
     """

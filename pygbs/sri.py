@@ -329,7 +329,7 @@ def sri_null_for_batch(
     """Every requested SRI partition of a batch under each labelling ``draws[r]``.
 
     The uncapped neighbourhoods are searched once per chunk of centres and every
-    labelling is scored on them (docs/method.md, "The accuracy-matched null"). SRI's
+    labelling is scored on them (docs/method.md, D7). SRI's
     histogram edges are computed per neighbourhood from its own values, as for the score.
 
     Parameters

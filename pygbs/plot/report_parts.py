@@ -96,7 +96,7 @@ def headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str, bool]]:
     for col in table.columns:
         if not isinstance(col, str) or "@" not in col or col.endswith(_CI):
             continue
-        if col.endswith("_p_excess"):
+        if col.endswith(("_p_excess", "_null")):  # p-values and null means: not headlines
             continue
         values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
         finite = values[np.isfinite(values)]
