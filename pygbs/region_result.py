@@ -18,23 +18,12 @@ import pandas as pd
 
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, output_dir, write_text_atomic
+from pygbs.result import jsonable
 
 __all__ = ["REGION_FILES", "RegionResult"]
 
 #: Files of a ``pygbs regions`` output folder.
 REGION_FILES = ("regions.csv", "disparity.csv", "robust.csv", "robust.png", "regions.json")
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
 
 
 @dataclass(eq=False)
@@ -210,7 +199,7 @@ class RegionResult:
 
             with atomic_path(d / "robust.png") as f:
                 plot_robust(self).savefig(f, format="png", dpi=110)
-        write_text_atomic(d / "regions.json", json.dumps(_jsonable(self.info), indent=2) + "\n")
+        write_text_atomic(d / "regions.json", json.dumps(jsonable(self.info), indent=2) + "\n")
 
     def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
         """Write the files into ``out_dir``, all or nothing (the contract of docs/cli.md).

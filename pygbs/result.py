@@ -26,6 +26,7 @@ __all__ = [
     "GroupedComparison",
     "aggregate",
     "fdr_q_values",
+    "jsonable",
     "markdown_table",
 ]
 
@@ -45,18 +46,19 @@ CENTRES_FORMATS = {"csv": "centres.csv", "parquet": "centres.parquet"}
 PARQUET_ROW_GROUP = 1_000_000
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
+    """``obj`` with NumPy numbers and arrays as Python ones and NaN/inf as None (JSON)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating | float):
         f = float(obj)
         return None if math.isnan(f) or math.isinf(f) else f
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return jsonable(obj.tolist())
     return obj
 
 
@@ -334,7 +336,7 @@ class GeoBiasResult:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The summary as JSON text; also written atomically to ``path`` if given."""
-        text = json.dumps(_jsonable(self.summary), indent=2, allow_nan=False) + "\n"
+        text = json.dumps(jsonable(self.summary), indent=2, allow_nan=False) + "\n"
         if path is not None:
             write_text_atomic(path, text)
         return text
@@ -624,7 +626,7 @@ class Comparison:
                 self.profile.table.to_csv(f, index=False)
             write_profile_plot(self.profile, d / "profile.png")
         folders = folder_names(list(self.results))
-        info = _jsonable({**self.info, "baseline": self.baseline, "folders": folders})
+        info = jsonable({**self.info, "baseline": self.baseline, "folders": folders})
         write_text_atomic(d / "compare.json", json.dumps(info, indent=2) + "\n")
         for name, res in self.results.items():
             (d / folders[name]).mkdir(exist_ok=True)
@@ -833,9 +835,9 @@ class GroupedComparison:
             with atomic_path(d / "pairs.csv") as f:
                 pairs.to_csv(f, index=False)
         write_text_atomic(d / "compare.md", self.to_markdown())
-        doc = _jsonable({"datasets": self.info, "folders": folders})
+        doc = jsonable({"datasets": self.info, "folders": folders})
         write_text_atomic(d / "compare.json", json.dumps(doc, indent=2) + "\n")
-        summary = _jsonable({**self.decisions, "folders": folders})
+        summary = jsonable({**self.decisions, "folders": folders})
         write_text_atomic(d / "summary.json", json.dumps(summary, indent=2) + "\n")
         for label, cmp in self.comparisons.items():
             sub = d / folders[label]
