@@ -16,10 +16,12 @@ from encoders.nets import FCNet, MultiLayerFeedForwardNN, SirenNet
 from encoders.pe._base import PositionEncoding
 from encoders.pe.rbf import rbf_anchors_from, uniform_sphere_anchors
 from encoders.registry import (
+    HPARAM_RANGES,
     REGISTRY,
     EncoderSpec,
     build,
     canonical_name,
+    check_hparams,
     get_spec,
     list_encoders,
     register,
@@ -29,6 +31,7 @@ list = list_encoders  # noqa: A001 - ``encoders.list()`` is the public spelling
 """The public spelling of :func:`list_encoders`: ``encoders.list()``."""
 
 __all__ = [
+    "HPARAM_RANGES",
     "REGISTRY",
     "EncoderSpec",
     "FCNet",
@@ -38,6 +41,7 @@ __all__ = [
     "SirenNet",
     "build",
     "canonical_name",
+    "check_hparams",
     "check_lonlat",
     "get_spec",
     "list",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -467,6 +468,19 @@ class TrainResult:
     device: str = "cpu"
 
 
+def _check_finite_loss(step: dict[str, float], epoch: int, batch: int) -> None:
+    """Stop a diverged run: a non-finite loss value would train on garbage (and NaN scores)."""
+    bad = {k: v for k, v in step.items() if not math.isfinite(v)}
+    if bad:
+        from pygbs.errors import InputError
+
+        what = ", ".join(f"{k} {v}" for k, v in bad.items())
+        raise InputError(
+            f"training diverged at epoch {epoch + 1}, batch {batch + 1} ({what}); lower the "
+            "learning rate or the weight of the geo-bias term (debias_lambda)"
+        )
+
+
 @dataclass
 class Trainer:
     """Seeded trainer of geo-aware classifiers and regressors.
@@ -739,7 +753,9 @@ class Trainer:
             for i in batches:
                 check_interrupt()  # stop between batches (the last epoch's checkpoint stays)
                 idx = order[i : i + int(self.batch_size)]
-                for k, v in self._step(state, idx).items():
+                step = self._step(state, idx)
+                _check_finite_loss(step, epoch, i // int(self.batch_size))
+                for k, v in step.items():
                     sums[k] = sums.get(k, 0.0) + v * idx.numel()
                 count += idx.numel()
                 state.running_loss = sums["loss"] / count
