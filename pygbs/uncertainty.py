@@ -20,6 +20,7 @@ import numpy as np
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
 from pygbs.errors import InputError
+from pygbs.runtime import check_interrupt
 from pygbs.scales import EARTH_RADIUS_KM
 
 __all__ = [
@@ -210,6 +211,7 @@ def block_bootstrap(
     means = np.empty(n_boot)
     step = max(1, _CHUNK_CELLS // n_blocks)
     for a in range(0, n_boot, step):
+        check_interrupt()  # Ctrl-C / SIGTERM between chunks of replicates
         m = min(step, n_boot - a)
         draw = rng.integers(0, n_blocks, size=(m, n_blocks))
         means[a : a + m] = sums[draw].sum(axis=1) / counts[draw].sum(axis=1)
