@@ -31,6 +31,8 @@ from esda.moran import _moran_local_crand
 from esda.significance import _permutation_significance
 from numba import njit
 
+from pygbs.runtime import call_kernel
+
 __all__ = ["ESDA_SOURCE_SHA", "compute_chunk", "esda_source_sha"]
 
 #: SHA-256 of the source of esda's ``compute_chunk`` and of the statistics in
@@ -41,7 +43,7 @@ ESDA_SOURCE_SHA = "260cc4f0bd47ab4742060ea562a86395fd4588b9767da761bfa75ba1fe7eb
 _STATISTICS = (_g_local_crand, _g_local_star_crand, _moran_local_crand)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
 def _engine(
     chunk_start,
     z_chunk,
@@ -123,5 +125,6 @@ def compute_chunk(
     args += (permuted_ids, scaling, keep)
     if stat_func in _STATISTICS and esda_source_sha() == ESDA_SOURCE_SHA:
         statistic = _STATISTICS.index(stat_func)
-        return _engine(*args, statistic, island_weight, alternative)
+        # under a command, Ctrl-C / SIGTERM stop the wait for the engine at once
+        return call_kernel(_engine, *args, statistic, island_weight, alternative)
     return _esda_compute_chunk(*args, stat_func, island_weight, alternative)

@@ -73,3 +73,29 @@ def test_block_bootstrap_stops_between_chunks_of_replicates(tmp_path, signum, co
     assert "finished" not in out
     assert err.strip().splitlines() == [f"error: interrupted by {signal.Signals(signum).name}"]
     assert took < 5.0
+
+HOTSPOTS = """
+import numpy as np
+from pygbs.plot.hotspots import local_hotspots
+from pygbs.runtime import run_command
+
+def work():
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(0, 10, 400), rng.uniform(40, 50, 400)
+    values = np.where(rng.random(400) < 0.5, 1.0, -1.0)
+    local_hotspots(lon, lat, values, permutations=99)  # compiles (or loads) the engine
+    print("ready", flush=True)
+    # a million permutations per sample: minutes of work in one numba call
+    local_hotspots(lon, lat, values, permutations=1_000_000)
+    print("finished", flush=True)
+
+run_command(work, debug=False)
+"""
+
+
+def test_hotspot_permutations_stop_on_sigint(tmp_path):
+    rc, out, err, took = _interrupt(HOTSPOTS, signal.SIGINT, tmp_path)
+    assert rc == 130, err
+    assert "finished" not in out
+    assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
+    assert took < 5.0
