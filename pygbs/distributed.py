@@ -115,6 +115,12 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
         )
         client = distributed.Client(cluster)
         return client, cluster, max(1, (os.cpu_count() or 1) // n)
+    from pygbs.dask_probe import check_dask_scheduler
+
+    try:  # bounded and interruptible, unlike the client's start-up with a wrong peer
+        check_dask_scheduler(str(arg), CONNECT_TIMEOUT_S)
+    except OSError as err:
+        raise ClusterError(f"cannot reach the Dask scheduler at {arg}: {err}") from err
     try:
         client = distributed.Client(str(arg), timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as err:
