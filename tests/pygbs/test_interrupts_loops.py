@@ -74,6 +74,7 @@ def test_block_bootstrap_stops_between_chunks_of_replicates(tmp_path, signum, co
     assert err.strip().splitlines() == [f"error: interrupted by {signal.Signals(signum).name}"]
     assert took < 5.0
 
+
 HOTSPOTS = """
 import numpy as np
 from pygbs.plot.hotspots import local_hotspots
@@ -99,3 +100,70 @@ def test_hotspot_permutations_stop_on_sigint(tmp_path):
     assert "finished" not in out
     assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
     assert took < 5.0
+
+
+def _session_processes(sid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="lists processes through /proc")
+def test_local_cluster_ctrl_c_to_the_process_group_exits_130(tmp_path):
+    # a terminal's Ctrl-C reaches every process of the group, the workers included
+    pytest.importorskip("distributed")
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    pd.DataFrame(
+        {
+            "lon": rng.uniform(0, 5, 60),
+            "lat": rng.uniform(40, 45, 60),
+            "hit@1": rng.integers(0, 2, 60),
+        }
+    ).to_csv(tmp_path / "p.csv", index=False)
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = ["score", "p.csv", "--scale", "nn8", "--score", "marked", "--method", "permutation",
+            "--permutations", "10000000", "--scheduler", "local:2", "--out", "out"]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from pygbs.cli import main; main()", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, so the test can signal all of it
+    )
+    try:
+        end = time.monotonic() + 180
+        while not any(p.name.startswith(".out.") for p in tmp_path.iterdir()):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < end, "the command did not start scoring in time"
+            time.sleep(0.1)
+        # both workers started (the group has three processes), then a few seconds more
+        while len(_session_processes(proc.pid)) < 3:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < end, "the workers did not start in time"
+            time.sleep(0.1)
+        time.sleep(5.0)
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "error: interrupted by SIGINT"
+    assert len(err.strip().splitlines()) <= 3, err
+    assert took < 15.0
+    assert sorted(os.listdir(tmp_path)) == ["p.csv"]
