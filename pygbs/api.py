@@ -320,6 +320,12 @@ def score(
     basis = coding.basis(pred.value)
     marks = np.asarray(coding.values, dtype=np.float64)
     rows = _select_centres(len(pred), centres)
+    for s in parsed:  # nn999999 on a small table would silently mean "all samples"
+        if s.is_knn and s.k > len(pred):
+            raise InputError(
+                f"scale {s.name}: asks for the {s.k} nearest samples, but {pred.source} has "
+                f"{len(pred)} samples with coordinates; use at most nn{len(pred)}"
+            )
     opts = BlockOptions(
         scores=tuple(scores),
         method=method,

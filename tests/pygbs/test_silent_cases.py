@@ -1,0 +1,48 @@
+"""Inputs that used to give a misleading number with exit 0.
+
+- every sample at one location: distance scales skip every centre (as nn scales do)
+  instead of a marked SSI that depended on the row order;
+- an nn scale larger than the table is refused instead of silently meaning "all samples".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import pygbs
+from pygbs.cli import main
+
+
+def _one_location(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"lon": np.full(n, 10.0), "lat": np.full(n, 20.0), "hit@1": rng.integers(0, 2, n)}
+    )
+
+
+def test_all_samples_at_one_location_are_skipped_at_every_scale():
+    df = _one_location()
+    res = pygbs.score(df, scales=["100km", "nn50"], scores=["unmarked", "marked"], bootstrap=0)
+    assert res.centres[["unmarked_ssi", "marked_ssi"]].isna().all().all()
+    for col in ("unmarked_ssi", "marked_ssi"):
+        for scale in ("100km", "nn50"):
+            agg = res.summary["aggregates"][col][scale]
+            assert agg["n_scored"] == 0
+            assert agg["n_skipped_one_location"] == len(df)
+
+
+def test_nn_scale_larger_than_the_table_is_refused(tmp_path):
+    df = _one_location(50)
+    df["lon"] = np.linspace(0, 10, 50)
+    with pytest.raises(pygbs.InputError, match=r"scale nn999999: .* 50 samples .* at most nn50"):
+        pygbs.score(df, scales=["nn999999"], bootstrap=0)
+    f = tmp_path / "p.csv"
+    df.to_csv(f, index=False)
+    res = CliRunner().invoke(
+        main, ["score", str(f), "--scale", "nn999999", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 2, res.output
+    assert "nn999999" in res.output and not (tmp_path / "o").exists()
