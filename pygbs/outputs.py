@@ -415,6 +415,12 @@ def output_dir(
         for rel in sorted(new):
             if (final / rel).is_dir() and not (final / rel).is_symlink():
                 raise InputError(f"{final / rel}: is a directory; cannot write a file there")
+            for up in Path(rel).parents:  # never write through a link to another folder
+                if up.as_posix() != "." and (final / up).is_symlink():
+                    raise InputError(
+                        f"{final / up}: is a symbolic link; files are not written through "
+                        "links in an output directory (remove it or choose another --out)"
+                    )
         for rel in sorted(new):
             (final / rel).parent.mkdir(parents=True, exist_ok=True)
             _move(stage / rel, final / rel)

@@ -46,3 +46,28 @@ def test_nn_scale_larger_than_the_table_is_refused(tmp_path):
     )
     assert res.exit_code == 2, res.output
     assert "nn999999" in res.output and not (tmp_path / "o").exists()
+
+
+def test_a_link_in_place_of_an_output_subfolder_is_not_written_through(tmp_path):
+    from pygbs.outputs import output_dir
+
+    def write(stage, files):
+        for rel, text in files.items():
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            (stage / rel).write_text(text)
+
+    out = tmp_path / "out"
+    with output_dir(out, "pygbs compare") as stage:
+        write(stage, {"compare.csv": "1", "model_a/summary.json": "{}"})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "summary.json").write_text("precious")
+    import shutil
+
+    shutil.rmtree(out / "model_a")
+    (out / "model_a").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(pygbs.InputError, match="model_a: is a symbolic link"):  # noqa: SIM117
+        with output_dir(out, "pygbs compare") as stage:
+            write(stage, {"compare.csv": "2", "model_a/summary.json": "{2}"})
+    assert (outside / "summary.json").read_text() == "precious"
+    assert (out / "compare.csv").read_text() == "1"  # nothing half-written
