@@ -71,3 +71,19 @@ def test_a_link_in_place_of_an_output_subfolder_is_not_written_through(tmp_path)
             write(stage, {"compare.csv": "2", "model_a/summary.json": "{2}"})
     assert (outside / "summary.json").read_text() == "precious"
     assert (out / "compare.csv").read_text() == "1"  # nothing half-written
+
+
+def test_read_refuses_a_centres_csv_cut_inside_its_last_row(tmp_path):
+    df = _one_location(60)
+    df["lon"] = np.linspace(0, 5, 60)
+    out = tmp_path / "scored"
+    pygbs.score(df, scales=["nn10"], bootstrap=0).write(out)
+    assert pygbs.GeoBiasResult.read(out).centres.shape[0] == 60
+    path = out / "centres.csv"
+    text = path.read_bytes()
+    path.write_bytes(text[:-4])  # the last row loses its line break and a few digits
+    with pytest.raises(pygbs.InputError, match="ends inside a row"):
+        pygbs.GeoBiasResult.read(out)
+    res = CliRunner().invoke(main, ["map", "--from", str(out), "--out", str(tmp_path / "maps")])
+    assert res.exit_code == 2, res.output
+    assert "ends inside a row" in res.output
