@@ -184,3 +184,18 @@ def test_block_size_uses_the_median_radius():
     # non-positive and missing radii are ignored
     assert block_size_km(np.array([0.0, np.nan, 2.0, 3.0, 100.0])) == pytest.approx(12.0)
     assert block_size_km(np.array([0.0, 0.0])) == pytest.approx(1e-3)
+
+
+def test_permutation_method_reports_minus_log_p():
+    df = _generated(n=120, seed=8)
+    res = pygbs.score(
+        df, scales=["nn20"], scores=["marked"], method="permutation", permutations=99,
+        bootstrap=0,
+    )  # fmt: skip
+    p = res.centres["marked_ssi_p"].to_numpy()
+    ssi = res.centres["marked_ssi"].to_numpy()
+    ok = np.isfinite(p)
+    assert ok.mean() > 0.9
+    # p = (1 + count) / (P + 1): a multiple of 1/100; SSI = -ln p
+    np.testing.assert_allclose(p[ok] * 100, np.round(p[ok] * 100), atol=1e-9)
+    np.testing.assert_allclose(ssi[ok], -np.log(p[ok]), rtol=1e-12)
