@@ -71,10 +71,6 @@ NETS = ("ffn", "siren")
 #: Synonyms of the embedding dimension (all TorchSpatial spellings).
 _EMBED_KEYS = ("spa_embed_dim", "embed_dim", "num_filts")
 
-#: Declared ranges of the numeric hyper-parameters: name -> (kind, low, high), inclusive
-#: bounds ("int" or "float"; ``high`` None: no upper bound). :func:`build` refuses a value
-#: outside its range (or of the wrong kind) before building anything, whether or not the
-#: encoder uses the hyper-parameter. The upper bounds keep a model build finite.
 HPARAM_RANGES: dict[str, tuple[str, float, float | None]] = {
     "spa_embed_dim": ("int", 1, 8192),
     "embed_dim": ("int", 1, 8192),
@@ -90,6 +86,13 @@ HPARAM_RANGES: dict[str, tuple[str, float, float | None]] = {
     "legendre_poly_num": ("int", 1, 64),
     "seed": ("int", 0, 2**63 - 1),
 }
+"""Declared ranges of the numeric hyper-parameters: name -> ``(kind, low, high)``.
+
+Inclusive bounds; ``kind`` is ``"int"`` or ``"float"``; ``high`` None means no upper
+bound. :func:`build` refuses a value outside its range (or of the wrong kind) before
+building anything, whether or not the encoder uses the hyper-parameter; the upper bounds
+keep a model build finite.
+"""
 #: Hyper-parameters that take true or false.
 BOOL_HPARAMS = ("use_layn", "skip_connection", "anchor_compat")
 

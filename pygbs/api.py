@@ -320,6 +320,13 @@ def score(
     basis = coding.basis(pred.value)
     marks = np.asarray(coding.values, dtype=np.float64)
     rows = _select_centres(len(pred), centres)
+    if "performance" in scores and min_points < 4:
+        raise InputError(
+            f"min_points (--min-points) must be at least 4 for the performance score (its "
+            f"null distribution needs 4 samples); got {min_points}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise InputError(f"seed (--seed) must be an integer from 0 to 2**32 - 1; got {seed!r}")
     for s in parsed:  # nn999999 on a small table would silently mean "all samples"
         if s.is_knn and s.k > len(pred):
             raise InputError(
