@@ -87,3 +87,15 @@ def test_read_refuses_a_centres_csv_cut_inside_its_last_row(tmp_path):
     res = CliRunner().invoke(main, ["map", "--from", str(out), "--out", str(tmp_path / "maps")])
     assert res.exit_code == 2, res.output
     assert "ends inside a row" in res.output
+
+
+def test_every_sample_at_one_location_does_not_suggest_a_larger_scale(tmp_path):
+    f = tmp_path / "p.csv"
+    _one_location(80).to_csv(f, index=False)
+    res = CliRunner().invoke(
+        main, ["score", str(f), "--scale", "nn50", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "every sample at one location" in res.output
+    assert "a larger scale" not in res.output
+    assert "no scale helps" in res.output
