@@ -193,8 +193,11 @@ def block_bootstrap(
     """
     if not 0.0 < ci < 1.0:
         raise InputError(f"confidence level must be between 0 and 1; got {ci}")
-    if n_boot < 0:
-        raise InputError(f"bootstrap replicates must be 0 or more; got {n_boot}")
+    if n_boot < 0 or n_boot == 1:
+        raise InputError(
+            f"bootstrap replicates (--bootstrap) must be 0 (no interval) or at least 2; "
+            f"got {n_boot}"
+        )
     values = np.asarray(values, dtype=np.float64)
     ok = np.isfinite(values)
     if not ok.any():

@@ -69,3 +69,14 @@ def test_encoders_seed_out_of_range_is_a_usage_error(tmp_path):
     )
     assert res.exit_code == 2, res.output
     assert "--seed" in res.output
+
+
+def test_one_bootstrap_replicate_is_refused(table, tmp_path):
+    with pytest.raises(pygbs.InputError, match="at least 2"):
+        pygbs.score(table, scales=["nn10"], bootstrap=1)
+    res = CliRunner().invoke(
+        main,
+        ["score", str(table), "--scale", "nn10", "--bootstrap", "1", "--out", str(tmp_path / "o")],
+    )
+    assert res.exit_code == 2, res.output
+    assert "--bootstrap" in res.output and "RuntimeWarning" not in res.output
