@@ -319,6 +319,9 @@ def _remove_stale(final: Path, stale: Iterable[str]) -> None:
 def _make_dirs(path: Path) -> list[Path]:
     """``mkdir -p path``; returns the folders created, outermost first."""
     missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+    for up in (path, *path.parents):  # "File exists" would hide the cause
+        if up.exists() and not up.is_dir():
+            raise InputError(f"{up}: is a file, not a directory; cannot create {path} in it")
     path.mkdir(parents=True, exist_ok=True)
     return missing
 

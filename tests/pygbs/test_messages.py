@@ -80,3 +80,15 @@ def test_one_bootstrap_replicate_is_refused(table, tmp_path):
     )
     assert res.exit_code == 2, res.output
     assert "--bootstrap" in res.output and "RuntimeWarning" not in res.output
+
+
+def test_out_below_a_regular_file_names_the_file(table, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    out = blocker / "sub" / "out"
+    res = CliRunner().invoke(main, ["score", str(table), "--scale", "nn10", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert (
+        res.output.strip()
+        == f"error: {blocker}: is a file, not a directory; cannot create {out.parent} in it"
+    )
