@@ -327,12 +327,13 @@ def score(
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
         raise InputError(f"seed (--seed) must be an integer from 0 to 2**32 - 1; got {seed!r}")
-    for s in parsed:  # nn999999 on a small table would silently mean "all samples"
+    for s in parsed:  # nn999999 on a small table means "all samples": say so
         if s.is_knn and s.k > len(pred):
-            raise InputError(
-                f"scale {s.name}: asks for the {s.k} nearest samples, but {pred.source} has "
-                f"{len(pred)} samples with coordinates; use at most nn{len(pred)}"
-            )
+            log.warning(
+                "%s: scale %s asks for the %d nearest samples, but the table has %d samples "
+                "with coordinates: every neighbourhood at %s holds all of them",
+                pred.source, s.name, s.k, len(pred), s.name,
+            )  # fmt: skip
     opts = BlockOptions(
         scores=tuple(scores),
         method=method,

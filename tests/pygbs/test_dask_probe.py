@@ -115,3 +115,17 @@ def test_cli_scheduler_that_is_not_dask_is_one_line_exit_2(http_port, tmp_path, 
     assert len(lines) == 1 and lines[0].startswith("error: scheduler tcp://127.0.0.1:")
     assert "no Dask handshake" in lines[0]
     assert not out.exists()
+
+
+def test_cli_scheduler_without_a_port_is_a_usage_error(tmp_path):
+    pytest.importorskip("distributed")
+    f = tmp_path / "m.csv"
+    pd.DataFrame({"lon": [1.0, 2.0], "lat": [3.0, 4.0], "hit@1": [0, 1]}).to_csv(f, index=False)
+    res = CliRunner().invoke(
+        main, ["score", str(f), "--scheduler", "bogus", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 2, res.output
+    assert res.output.strip().splitlines() == [
+        "error: scheduler 'bogus': expected an address such as tcp://HOST:8786, or 'local:N' "
+        "for N local worker processes"
+    ]

@@ -21,7 +21,7 @@ ACCEPTABLE = ("ok", "input-error", "usage-error")
         ("binary-garbage", "none"),
         ("text-in-lon", "none"),
         ("all-one-location", "none"),
-        ("none", "nn-too-large"),
+        ("none", "nn-too-large"),  # a warning, then scores over all samples
         ("none", "seed-huge"),
         ("none", "performance-min-points-2"),
     ],

@@ -2,7 +2,7 @@
 
 - every sample at one location: distance scales skip every centre (as nn scales do)
   instead of a marked SSI that depended on the row order;
-- an nn scale larger than the table is refused instead of silently meaning "all samples".
+- an nn scale larger than the table says that it means "all samples" (it did silently).
 """
 
 from __future__ import annotations
@@ -34,18 +34,21 @@ def test_all_samples_at_one_location_are_skipped_at_every_scale():
             assert agg["n_skipped_one_location"] == len(df)
 
 
-def test_nn_scale_larger_than_the_table_is_refused(tmp_path):
+def test_nn_scale_larger_than_the_table_says_so(tmp_path, caplog):
     df = _one_location(50)
     df["lon"] = np.linspace(0, 10, 50)
-    with pytest.raises(pygbs.InputError, match=r"scale nn999999: .* 50 samples .* at most nn50"):
-        pygbs.score(df, scales=["nn999999"], bootstrap=0)
+    with caplog.at_level("WARNING", logger="pygbs"):
+        res = pygbs.score(df, scales=["nn999999"], bootstrap=0)
+    assert "asks for the 999999 nearest samples, but the table has 50" in caplog.text
+    assert (res.centres["n_neighbours"] == 50).all()
     f = tmp_path / "p.csv"
     df.to_csv(f, index=False)
-    res = CliRunner().invoke(
-        main, ["score", str(f), "--scale", "nn999999", "--out", str(tmp_path / "o")]
-    )
-    assert res.exit_code == 2, res.output
-    assert "nn999999" in res.output and not (tmp_path / "o").exists()
+    out = tmp_path / "o"
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pygbs"):
+        res = CliRunner().invoke(main, ["score", str(f), "--scale", "nn999999", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "every neighbourhood at nn999999 holds all of them" in caplog.text
 
 
 def test_a_link_in_place_of_an_output_subfolder_is_not_written_through(tmp_path):
