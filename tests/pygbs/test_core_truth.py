@@ -30,7 +30,12 @@ from scipy.stats import norm
 
 import pygbs
 from pygbs._dense import dense_score
-from pygbs._kernels.stats import permutation_pvalue, pygbs_moments, pygbs_pvalue
+from pygbs._kernels.stats import (
+    centred_statistic,
+    permutation_pvalue,
+    pygbs_moments,
+    pygbs_pvalue,
+)
 from pygbs.scales import EARTH_RADIUS_KM
 from pygbs.uncertainty import block_size_km
 
@@ -66,6 +71,15 @@ def test_pygbs_moments_three_labels_by_hand():
     # the labels' order does not matter
     mu2, sigma2 = pygbs_moments(z[::-1].copy())
     assert (mu2, sigma2) == pytest.approx((got_mu, got_sigma), rel=1e-14)
+
+
+def test_statistic_with_unequal_degrees_by_hand():
+    # rows with k and k + 1 neighbours (the reference rule at coincident points), -1 pads
+    z = np.array([1.0, 1.0, 0.0, 0.0])
+    nbr = np.array([[1, 2], [0, 2], [0, -1], [0, -1]], dtype=np.int64)
+    # x = z - 1/2 = (1/2, 1/2, -1/2, -1/2); S = sum_a x_a sum_{b in N(a)} x_b
+    #   = 1/2 (1/2 - 1/2) + 1/2 (1/2 - 1/2) - 1/2 (1/2) - 1/2 (1/2) = -1/2
+    assert centred_statistic(z, nbr) == pytest.approx(-0.5, abs=1e-15)
 
 
 @pytest.mark.parametrize(
