@@ -140,19 +140,6 @@ class Neighbourhoods:
         """Number of samples in each neighbourhood (the centre included)."""
         return np.diff(self.indptr)
 
-    @cached_property
-    def spread(self) -> np.ndarray:
-        """Largest distance (radians) of a sample to its centre; 0 for an empty neighbourhood.
-
-        At most :data:`pygbs.ssi.MIN_RADIUS` when all samples lie at the centre's location.
-        """
-        sizes = self.sizes
-        out = np.zeros(sizes.shape[0])
-        nonempty = sizes > 0
-        if nonempty.any():
-            out[nonempty] = np.maximum.reduceat(self.dist, self.indptr[:-1][nonempty])
-        return out
-
     def mean_of(self, values: np.ndarray) -> np.ndarray:
         """Mean of ``values`` over each neighbourhood (NaN for an empty one)."""
         sizes = self.sizes

@@ -189,8 +189,7 @@ def _ssi_reason(batch: Batch) -> np.ndarray:
     small = batch.nb.sizes < batch.opts.min_points
     reason = np.zeros(len(small), dtype=np.int8)
     reason[small] = 1
-    one_place = (batch.nb.radius <= MIN_RADIUS) | (batch.nb.spread <= MIN_RADIUS)
-    reason[~small & one_place] = 2
+    reason[~small & (batch.nb.radius <= MIN_RADIUS)] = 2
     return reason
 
 

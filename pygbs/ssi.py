@@ -50,7 +50,6 @@ def _batches(sizes: np.ndarray, passes: int = 0) -> list[tuple[int, int]]:
         a = b
     return out
 
-
 #: Null-distribution methods (docs/method.md, D3).
 METHODS = {
     "pygbs": _k.METHOD_PYGBS,
@@ -92,8 +91,8 @@ def ssi_scores(
     k : int, default=4
         Neighbours per point in the weight graph.
     min_points : int, default=5
-        Neighbourhoods with fewer samples, or whose samples all lie at one place (a radius
-        or a largest distance to the centre below ``MIN_RADIUS``), are not scored.
+        Neighbourhoods with fewer samples, or with a radius below ``MIN_RADIUS`` (all samples
+        at one place), are not scored.
     presence : {'all', 'good'}, default='all'
         Unmarked SSI over all samples, or over the good ones (``marks > 0``) only.
     graph : {'reference', 'strict'}, optional
@@ -157,8 +156,7 @@ def ssi_scores(
         sizes = np.diff(indptr)
         radius = nbhd.radius[a:b]
         clat, clon = index.lat_rad[centres], index.lon_rad[centres]
-        # all samples at one location: no order-free k-NN graph among them, no score
-        active = (sizes >= min_points) & (radius > MIN_RADIUS) & (nbhd.spread[a:b] > MIN_RADIUS)
+        active = (sizes >= min_points) & (radius > MIN_RADIUS)
         check_interrupt()
         out[a:b], n_points[a:b] = call_kernel(
             _k.ssi_batch,
@@ -250,7 +248,7 @@ def performance_scores(
     marks = np.ascontiguousarray(marks, dtype=np.float64)
     if marks.shape != (len(index),):
         raise InputError(f"marks must have one value per sample ({len(index)}); got {marks.shape}")
-    active = (nbhd.sizes >= min_points) & (nbhd.radius > MIN_RADIUS) & (nbhd.spread > MIN_RADIUS)
+    active = (nbhd.sizes >= min_points) & (nbhd.radius > MIN_RADIUS)
     out = performance_batch(
         index.lat_rad,
         index.lon_rad,
