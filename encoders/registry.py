@@ -78,7 +78,7 @@ HPARAM_RANGES: dict[str, tuple[str, float, float | None]] = {
     "num_hidden_layer": ("int", 0, 64),
     "hidden_dim": ("int", 1, 16384),
     "dropout": ("float", 0.0, 0.99),
-    "frequency_num": ("int", 1, 1024),
+    "frequency_num": ("int", 1, 65536),
     "min_radius": ("float", 1e-12, None),
     "max_radius": ("float", 1e-12, None),
     "num_rbf_anchor_pts": ("int", 1, 100_000),
