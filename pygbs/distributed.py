@@ -107,8 +107,6 @@ def result_or_interrupt(future: Any, poll_s: float = 0.05) -> Any:
     """
     import time
 
-    from pygbs.runtime import check_interrupt
-
     while not future.done():
         check_interrupt()
         time.sleep(poll_s)
@@ -142,7 +140,11 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
         except Exception:
             check_interrupt()  # a Ctrl-C while the workers started: exit 130, not an error
             raise
-        check_interrupt()
+        try:
+            check_interrupt()
+        except BaseException:
+            cluster.close()
+            raise
         client = distributed.Client(cluster)
         return client, cluster, max(1, (os.cpu_count() or 1) // n)
     from pygbs.dask_probe import check_dask_scheduler
