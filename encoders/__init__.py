@@ -28,10 +28,12 @@ else:
     from encoders.pe._base import PositionEncoding
     from encoders.pe.rbf import rbf_anchors_from, uniform_sphere_anchors
     from encoders.registry import (
+        HPARAM_RANGES,
         REGISTRY,
         EncoderSpec,
         build,
         canonical_name,
+        check_hparams,
         get_spec,
         list_encoders,
         register,
@@ -41,6 +43,7 @@ else:
     """The public spelling of :func:`list_encoders`: ``encoders.list()``."""
 
     __all__ = [
+        "HPARAM_RANGES",
         "REGISTRY",
         "EncoderSpec",
         "FCNet",
@@ -50,6 +53,7 @@ else:
         "SirenNet",
         "build",
         "canonical_name",
+        "check_hparams",
         "check_lonlat",
         "get_spec",
         "list",

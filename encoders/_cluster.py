@@ -129,7 +129,7 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
     """
     import torch
 
-    from pygbs.distributed import ClusterError, _dask, connect
+    from pygbs.distributed import ClusterError, _dask, connect, result_or_interrupt
 
     distributed = _dask()
     client, cluster, _ = connect(scheduler)
@@ -155,7 +155,7 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
         docs = []
         for job, fut in zip(jobs, futures):
             try:
-                doc, files, pred = fut.result()
+                doc, files, pred = result_or_interrupt(fut)
             except (distributed.KilledWorker, distributed.CancelledError, OSError) as err:
                 client.cancel(futures)
                 raise ClusterError(

@@ -207,7 +207,7 @@ def _common(f: Any) -> Any:
                      help="Centres drawn per training step for the geo-bias term (default 256)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True, help="auto = CUDA when available."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
                      help="Seed of the data, the model and the training."),
         click.option("--resume", is_flag=True,
                      help="Continue from the checkpoints (and finished runs) in --out; refused "

@@ -1,7 +1,9 @@
 """Evaluation metrics: top-k accuracy and MRR (classification); R², MAE, RMSE (regression).
 
 Ranks: the rank of the true class is ``1 + #{c : score_c > score_true}`` (ties are broken in
-favour of the true class). All metrics are fractions (top-1 = 0.51, not 51 %).
+favour of the true class). A sample with a NaN score for any class (a diverged model) gets
+the worst rank, the number of classes: a NaN score is never right. All metrics are
+fractions (top-1 = 0.51, not 51 %).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def true_class_rank(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray of shape (n,), int64
+        ``C`` (the worst rank) where a score of the sample is NaN.
     """
     scores = np.asarray(scores)
     labels = np.asarray(labels, dtype=np.int64)
@@ -44,7 +47,10 @@ def true_class_rank(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
         s = scores[i : i + _CHUNK]
         lab = labels[i : i + _CHUNK]
         true = s[np.arange(s.shape[0]), lab]
-        ranks[i : i + _CHUNK] = 1 + (s > true[:, None]).sum(axis=1)
+        rank = 1 + (s > true[:, None]).sum(axis=1)
+        if np.issubdtype(s.dtype, np.floating):
+            rank[np.isnan(s).any(axis=1)] = s.shape[1]  # NaN compares false: never a hit
+        ranks[i : i + _CHUNK] = rank
     return ranks
 
 

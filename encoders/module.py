@@ -14,6 +14,7 @@ batch; a subclass adds a term by extending :meth:`LocationTask.configure_losses`
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -153,6 +154,19 @@ class _RowOutputs(torchmetrics.Metric):
         out = torchmetrics.utilities.dim_zero_cat(self.outputs).cpu().numpy()
         uniq, first = np.unique(rows, return_index=True)
         return uniq, out[first]
+
+
+def check_finite_loss(step: dict[str, float], epoch: int, batch: int) -> None:
+    """Stop a diverged run: a non-finite loss value would train on garbage (and NaN scores)."""
+    bad = {k: v for k, v in step.items() if not math.isfinite(v)}
+    if bad:
+        from pygbs.errors import InputError
+
+        what = ", ".join(f"{k} {v}" for k, v in bad.items())
+        raise InputError(
+            f"training diverged at epoch {epoch + 1}, batch {batch + 1} ({what}); lower the "
+            "learning rate or the weight of the geo-bias term (debias_lambda)"
+        )
 
 
 class LocationTask(L.LightningModule):
@@ -354,10 +368,12 @@ class LocationTask(L.LightningModule):
             v = values[t.name] if t.weight == 1.0 else t.weight * values[t.name]
             loss = v if loss is None else loss + v
         n = int(batch["rows"].numel())
-        self._sums["loss"] = self._sums.get("loss", 0.0) + float(loss.detach()) * n
+        step = {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in values.items()}}
+        check_finite_loss(step, self.current_epoch, batch_idx)
+        self._sums["loss"] = self._sums.get("loss", 0.0) + step["loss"] * n
         if len(values) > 1:
-            for k, v in values.items():
-                self._sums[k] = self._sums.get(k, 0.0) + float(v.detach()) * n
+            for k in values:
+                self._sums[k] = self._sums.get(k, 0.0) + step[k] * n
         self._count += n
         return loss
 

@@ -9,6 +9,7 @@ the alias ``"spherec+"`` all select ``Sphere2Vec-sphereC+``.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,8 +40,11 @@ __all__ = [
     "NETS",
     "REGISTRY",
     "EncoderSpec",
+    "BOOL_HPARAMS",
+    "HPARAM_RANGES",
     "build",
     "canonical_name",
+    "check_hparams",
     "get_spec",
     "list_encoders",
     "register",
@@ -66,6 +70,62 @@ NET_DEFAULTS: dict[str, Any] = {
 NETS = ("ffn", "siren")
 #: Synonyms of the embedding dimension (all TorchSpatial spellings).
 _EMBED_KEYS = ("spa_embed_dim", "embed_dim", "num_filts")
+
+HPARAM_RANGES: dict[str, tuple[str, float, float | None]] = {
+    "spa_embed_dim": ("int", 1, 8192),
+    "embed_dim": ("int", 1, 8192),
+    "num_filts": ("int", 1, 8192),
+    "num_hidden_layer": ("int", 0, 64),
+    "hidden_dim": ("int", 1, 16384),
+    "dropout": ("float", 0.0, 0.99),
+    "frequency_num": ("int", 1, 65536),
+    "min_radius": ("float", 1e-12, None),
+    "max_radius": ("float", 1e-12, None),
+    "num_rbf_anchor_pts": ("int", 1, 100_000),
+    "rbf_kernel_size": ("float", 1e-12, None),
+    "legendre_poly_num": ("int", 1, 64),
+    "seed": ("int", 0, 2**63 - 1),
+}
+"""Declared ranges of the numeric hyper-parameters: name -> ``(kind, low, high)``.
+
+Inclusive bounds; ``kind`` is ``"int"`` or ``"float"``; ``high`` None means no upper
+bound. :func:`build` refuses a value outside its range (or of the wrong kind) before
+building anything, whether or not the encoder uses the hyper-parameter; the upper bounds
+keep a model build finite.
+"""
+#: Hyper-parameters that take true or false.
+BOOL_HPARAMS = ("use_layn", "skip_connection", "anchor_compat")
+
+
+def check_hparams(hparams: Mapping[str, Any]) -> None:
+    """Refuse a hyper-parameter value outside :data:`HPARAM_RANGES` or of the wrong kind.
+
+    Parameters
+    ----------
+    hparams : mapping
+        Hyper-parameter names and values (names without a declared range are not checked).
+
+    Raises
+    ------
+    ValueError
+        For the first bad value, naming the hyper-parameter, the value and the range.
+    """
+    for name, value in hparams.items():
+        if name in BOOL_HPARAMS and not isinstance(value, bool):
+            raise ValueError(f"hyper-parameter {name} must be true or false; got {value!r}")
+        if name not in HPARAM_RANGES:
+            continue
+        kind, low, high = HPARAM_RANGES[name]
+        span = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        what = "an integer" if kind == "int" else "a number"
+        ok_type = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok_type and kind == "int" and isinstance(value, float):
+            ok_type = math.isfinite(value) and value.is_integer()
+        if not ok_type or not math.isfinite(float(value)):
+            raise ValueError(f"hyper-parameter {name} must be {what} {span}; got {value!r}")
+        if value < low or (high is not None and value > high):
+            raise ValueError(f"hyper-parameter {name}={value!r} is out of range {span}")
+
 
 PEBuilder = Callable[[dict[str, Any], int], PositionEncoding]
 #: ``hook(hparams, lonlat) -> hparams``: hyper-parameters drawn from the training locations.
@@ -281,6 +341,7 @@ def build(name: str, **hparams: Any) -> LocationEncoder:
         Unknown hyper-parameter name.
     """
     spec = get_spec(name)
+    check_hparams(hparams)
     kw = dict(hparams)
     embed_given = {k: kw.pop(k) for k in _EMBED_KEYS if k in kw}
     if len({int(v) for v in embed_given.values()}) > 1:

@@ -420,6 +420,20 @@ def score(
     else:
         note_repeated(pred.source, repeated, log)
     rows = _select_centres(len(pred), centres)
+    if "performance" in scores and min_points < 4:
+        raise InputError(
+            f"min_points (--min-points) must be at least 4 for the performance score (its "
+            f"null distribution needs 4 samples); got {min_points}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise InputError(f"seed (--seed) must be an integer from 0 to 2**32 - 1; got {seed!r}")
+    for s in parsed:  # nn999999 on a small table means "all samples": say so
+        if s.is_knn and s.k > len(pred):
+            log.warning(
+                "%s: scale %s asks for the %d nearest samples, but the table has %d samples "
+                "with coordinates: every neighbourhood at %s holds all of them",
+                pred.source, s.name, s.k, len(pred), s.name,
+            )  # fmt: skip
     opts = BlockOptions(
         scores=tuple(scores),
         method=method,

@@ -27,6 +27,7 @@ import numpy as np
 from pygbs._engine import BlockOptions, Samples, batch_size, score_batches
 from pygbs.errors import InputError
 from pygbs.neighbours import SphereIndex
+from pygbs.runtime import check_interrupt
 from pygbs.scales import Scale
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "connect",
     "log_level",
     "parse_scheduler",
+    "result_or_interrupt",
     "score_chunk",
 ]
 
@@ -95,6 +97,26 @@ def parse_scheduler(scheduler: str) -> tuple[str, int | str]:
     return "address", text
 
 
+def result_or_interrupt(future: Any, poll_s: float = 0.05) -> Any:
+    """``future.result()``, waiting so that Ctrl-C / SIGTERM stop the wait at once.
+
+    Under :func:`pygbs.runtime.interruptible` a signal raises
+    :class:`~pygbs.errors.Interrupted` within ``poll_s`` seconds; an error of the task
+    after a signal also gives :class:`~pygbs.errors.Interrupted` (the workers may have
+    received the same Ctrl-C).
+    """
+    import time
+
+    while not future.done():
+        check_interrupt()
+        time.sleep(poll_s)
+    try:
+        return future.result()
+    except BaseException:
+        check_interrupt()
+        raise
+
+
 def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
     """A Dask ``Client`` for ``scheduler``: ``(client, local_cluster_or_None, numba_threads)``.
 
@@ -107,14 +129,30 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
     kind, arg = parse_scheduler(scheduler)
     if kind == "local":
         n = int(arg)
-        cluster = distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # any free port (the default 8787 may be taken)
-        )
+        try:
+            cluster = distributed.LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port (the default 8787 may be taken)
+                preload=["pygbs.dask_worker_setup"],  # workers ignore a terminal's Ctrl-C
+            )
+        except Exception:
+            check_interrupt()  # a Ctrl-C while the workers started: exit 130, not an error
+            raise
+        try:
+            check_interrupt()
+        except BaseException:
+            cluster.close()
+            raise
         client = distributed.Client(cluster)
         return client, cluster, max(1, (os.cpu_count() or 1) // n)
+    from pygbs.dask_probe import check_dask_scheduler
+
+    try:  # bounded and interruptible, unlike the client's start-up with a wrong peer
+        check_dask_scheduler(str(arg), CONNECT_TIMEOUT_S)
+    except OSError as err:
+        raise ClusterError(f"cannot reach the Dask scheduler at {arg}: {err}") from err
     try:
         client = distributed.Client(str(arg), timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as err:
@@ -322,7 +360,7 @@ class DaskEngine:
             for i, (a, fut) in enumerate(order):
                 check_interrupt()
                 try:
-                    blocks = fut.result()
+                    blocks = result_or_interrupt(fut)
                 except distributed.KilledWorker as err:
                     raise ClusterError(
                         f"scales {names}: a task of centres {a}..{a + step - 1} was on "

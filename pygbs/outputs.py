@@ -319,6 +319,9 @@ def _remove_stale(final: Path, stale: Iterable[str]) -> None:
 def _make_dirs(path: Path) -> list[Path]:
     """``mkdir -p path``; returns the folders created, outermost first."""
     missing = [p for p in (path, *path.parents) if not p.exists()][::-1]
+    for up in (path, *path.parents):  # "File exists" would hide the cause
+        if up.exists() and not up.is_dir():
+            raise InputError(f"{up}: is a file, not a directory; cannot create {path} in it")
     path.mkdir(parents=True, exist_ok=True)
     return missing
 
@@ -415,6 +418,12 @@ def output_dir(
         for rel in sorted(new):
             if (final / rel).is_dir() and not (final / rel).is_symlink():
                 raise InputError(f"{final / rel}: is a directory; cannot write a file there")
+            for up in Path(rel).parents:  # never write through a link to another folder
+                if up.as_posix() != "." and (final / up).is_symlink():
+                    raise InputError(
+                        f"{final / up}: is a symbolic link; files are not written through "
+                        "links in an output directory (remove it or choose another --out)"
+                    )
         for rel in sorted(new):
             (final / rel).parent.mkdir(parents=True, exist_ok=True)
             _move(stage / rel, final / rel)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -425,6 +426,8 @@ class GeoBiasResult:
         if not isinstance(summary, dict) or missing:
             raise InputError(f"{path}: not a pygbs summary (missing {', '.join(missing)})")
         path = d / ("centres.parquet" if parquet else "centres.csv")
+        if not parquet and not _ends_with_line_break(path):
+            raise InputError(f"{path}: ends inside a row (no final line break); truncated file?")
         try:
             centres = pd.read_parquet(path) if parquet else pd.read_csv(path)
         except (ValueError, OSError, UnicodeDecodeError) as err:
@@ -455,6 +458,19 @@ class GeoBiasResult:
             row = int(np.flatnonzero(centres["scale"].isna().to_numpy())[0]) + 2
             raise InputError(f"{path}: row {row} has no 'scale' (truncated or edited file?)")
         return cls(centres, summary)
+
+
+def _ends_with_line_break(path: Path) -> bool:
+    """Whether a text file is empty or ends with a line break (every file written here does)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() == 0:
+                return True
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+    except OSError:
+        return True  # the reader below names the error
 
 
 #: Characters kept in a model's output folder name; others become ``_``.

@@ -20,6 +20,7 @@ import numpy as np
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
 from pygbs.errors import InputError
+from pygbs.runtime import check_interrupt
 from pygbs.scales import EARTH_RADIUS_KM
 
 __all__ = [
@@ -182,6 +183,7 @@ def resampled_sums(block_sums: np.ndarray, n_boot: int, seed: int = 0) -> np.nda
     out = np.empty((n_boot, block_sums.shape[1]))
     step = max(1, _CHUNK_CELLS // max(n_blocks, 1))
     for a in range(0, n_boot, step):
+        check_interrupt()  # Ctrl-C / SIGTERM between chunks of replicates
         m = min(step, n_boot - a)
         draw = rng.integers(0, n_blocks, size=(m, n_blocks))
         for j in range(block_sums.shape[1]):
@@ -270,8 +272,11 @@ def block_bootstrap(
     """
     if not 0.0 < ci < 1.0:
         raise InputError(f"confidence level must be between 0 and 1; got {ci}")
-    if n_boot < 0:
-        raise InputError(f"bootstrap replicates must be 0 or more; got {n_boot}")
+    if n_boot < 0 or n_boot == 1:
+        raise InputError(
+            f"bootstrap replicates (--bootstrap) must be 0 (no interval) or at least 2; "
+            f"got {n_boot}"
+        )
     values = np.asarray(values, dtype=np.float64)
     ok = np.isfinite(values)
     if not ok.any():

@@ -100,7 +100,11 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Score only the first N valid rows (quick looks).",
         ),
         click.option(
-            "--seed", default=0, show_default=True, type=int, help="Seed of permutation tests."
+            "--seed",
+            default=0,
+            show_default=True,
+            type=click.IntRange(0, 2**32 - 1),
+            help="Seed of permutation tests.",
         ),
         click.option(
             "--permutations",

@@ -120,6 +120,8 @@ def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:
     if not reasons:
         return ""
     text = " - skipped: " + "; ".join(reasons)
-    if agg.get("n_scored") == 0:
+    if agg.get("n_scored") == 0 and agg.get("n_skipped_one_location") == agg.get("n_skipped"):
+        text += " (no scale helps: the samples need more than one location)"
+    elif agg.get("n_scored") == 0:
         text += " (a larger scale puts more samples in each neighbourhood and part)"
     return text

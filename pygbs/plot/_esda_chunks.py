@@ -26,12 +26,21 @@ from typing import Any
 
 import numpy as np
 from esda.crand import compute_chunk as _esda_compute_chunk
+from esda.crand import vec_permutations as _esda_vec_permutations
 from esda.getisord import _g_local_crand, _g_local_star_crand
 from esda.moran import _moran_local_crand
 from esda.significance import _permutation_significance
 from numba import njit
 
-__all__ = ["ESDA_SOURCE_SHA", "compute_chunk", "esda_source_sha"]
+from pygbs.runtime import call_kernel
+
+__all__ = [
+    "ESDA_SOURCE_SHA",
+    "VEC_PERMUTATIONS_SHA",
+    "compute_chunk",
+    "esda_source_sha",
+    "vec_permutations",
+]
 
 #: SHA-256 of the source of esda's ``compute_chunk`` and of the statistics in
 #: :data:`_STATISTICS` (esda 2.9.0): the code :func:`_engine` reproduces.
@@ -41,7 +50,7 @@ ESDA_SOURCE_SHA = "260cc4f0bd47ab4742060ea562a86395fd4588b9767da761bfa75ba1fe7eb
 _STATISTICS = (_g_local_crand, _g_local_star_crand, _moran_local_crand)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
 def _engine(
     chunk_start,
     z_chunk,
@@ -123,5 +132,42 @@ def compute_chunk(
     args += (permuted_ids, scaling, keep)
     if stat_func in _STATISTICS and esda_source_sha() == ESDA_SOURCE_SHA:
         statistic = _STATISTICS.index(stat_func)
-        return _engine(*args, statistic, island_weight, alternative)
+        # under a command, Ctrl-C / SIGTERM stop the wait for the engine at once
+        return call_kernel(_engine, *args, statistic, island_weight, alternative)
     return _esda_compute_chunk(*args, stat_func, island_weight, alternative)
+
+
+#: SHA-256 of the source of esda's ``vec_permutations`` (esda 2.9.0), which
+#: :func:`_vec_permutations` repeats line by line.
+VEC_PERMUTATIONS_SHA = "97c354d407ba38d2f7d424cd8d1cc164b8b009de34eb5af413165a8353b9d18b"
+
+
+@njit(cache=True, fastmath=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+def _vec_permutations(max_card, n, k_replications, seed):
+    # esda.crand.vec_permutations, the same draws (numba's random state is per thread)
+    np.random.seed(seed)  # noqa: NPY002
+    result = np.empty((k_replications, max_card), dtype=np.int64)
+    for k in range(k_replications):
+        result[k] = np.random.choice(n - 1, size=max_card, replace=False)  # noqa: NPY002
+    return result
+
+
+@functools.lru_cache(maxsize=1)
+def _same_vec_permutations() -> bool:
+    try:
+        source = inspect.getsource(_esda_vec_permutations.py_func)
+    except (OSError, TypeError):
+        return False
+    return hashlib.sha256(source.encode()).hexdigest() == VEC_PERMUTATIONS_SHA
+
+
+def vec_permutations(max_card: int, n: int, k_replications: int, seed: int) -> Any:
+    """``esda.crand.vec_permutations`` (the same draws), interruptible under a command.
+
+    A million permutations take minutes; run through :func:`pygbs.runtime.call_kernel`,
+    Ctrl-C and SIGTERM stop the wait at once. With another esda than the one
+    :data:`VEC_PERMUTATIONS_SHA` was taken from, esda's own function runs.
+    """
+    if not _same_vec_permutations():
+        return _esda_vec_permutations(max_card, n, k_replications, seed)
+    return call_kernel(_vec_permutations, max_card, n, k_replications, seed)

@@ -116,6 +116,10 @@ def _esda() -> Any:
                     obj.enable_caching()
     if _esda_chunks is not None and engine is _esda_chunks._esda_compute_chunk:
         esda.crand.compute_chunk = _esda_chunks.compute_chunk
+    if _esda_chunks is not None and (
+        esda.crand.vec_permutations is _esda_chunks._esda_vec_permutations
+    ):
+        esda.crand.vec_permutations = _esda_chunks.vec_permutations
     return esda
 
 

@@ -1,0 +1,31 @@
+"""A few cases of the fuzz campaign (tests/fuzz_campaign.py) in the default suite.
+
+Each case runs ``pygbs score`` in a child process; the outcome must be a complete output
+that adds up or a clean refusal (exit 2, one line, nothing written): never silently
+wrong, a hang, a traceback or an internal error.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fuzz_campaign import Case, run_case
+
+ACCEPTABLE = ("ok", "input-error", "usage-error")
+
+
+@pytest.mark.parametrize(
+    ("file_fault", "option_fault"),
+    [
+        ("none", "none"),
+        ("binary-garbage", "none"),
+        ("text-in-lon", "none"),
+        ("all-one-location", "none"),
+        ("none", "nn-too-large"),  # a warning, then scores over all samples
+        ("none", "seed-huge"),
+        ("none", "performance-min-points-2"),
+    ],
+)
+def test_fuzz_cases(tmp_path, file_fault, option_fault):
+    outcome = run_case(Case(file_fault, option_fault, seed=0), tmp_path)
+    assert outcome.kind in ACCEPTABLE, outcome
