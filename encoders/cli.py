@@ -180,6 +180,28 @@ def _debias_options(
     return out
 
 
+def _method_options(
+    method: str | None, cell_km: float | None, step: float | None, weight: Any, flag: str,
+    method_flag: str,
+) -> dict[str, Any]:
+    """Trainer options of the re-weighting and group DRO methods (refused without a weight)."""
+    given = [n for n, v in ((method_flag, method), ("--debias-cell-km", cell_km),
+                            ("--debias-dro-step", step)) if v is not None]  # fmt: skip
+    if weight is None:
+        if given:
+            raise click.UsageError(f"{given[0]} needs {flag} (the weight of the method), "
+                                   f"e.g. {flag} 0.5")  # fmt: skip
+        return {}
+    out: dict[str, Any] = {}
+    if method is not None:
+        out["debias_method"] = method
+    if cell_km is not None:
+        out["debias_cell_km"] = cell_km
+    if step is not None:
+        out["debias_dro_step"] = step
+    return out
+
+
 def _common(f: Any) -> Any:
     """Options shared by ``train`` and ``zoo``."""
     options = [
@@ -205,6 +227,12 @@ def _common(f: Any) -> Any:
                      help="Scale of the geo-bias term: <r>km or nn<K> (default nn50)."),
         click.option("--debias-centres", type=click.IntRange(min=1),
                      help="Centres drawn per training step for the geo-bias term (default 256)."),
+        click.option("--debias-cell-km", type=click.FloatRange(min=0, min_open=True),
+                     help="Side (km) of the equal-area cells of the reweight and group-dro "
+                          "methods (default 1000)."),
+        click.option("--debias-dro-step", type=click.FloatRange(min=0, min_open=True),
+                     help="Step size of group DRO's exponentiated-gradient weights "
+                          "(default 0.01)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True, help="auto = CUDA when available."),
         click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
@@ -331,6 +359,13 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     "documentation).",
 )
 @click.option(
+    "--debias-method",
+    type=click.Choice(["geobias-loss", "reweight", "group-dro"]),
+    help="What --debias-lambda weighs: the geo-bias loss (default), the inverse-density "
+    "re-weighted loss, or group DRO over equal-area cells (see Debiasing in the "
+    "documentation).",
+)
+@click.option(
     "--devices",
     type=click.IntRange(min=1),
     default=1,
@@ -360,12 +395,14 @@ def list_cmd(datasets: bool, long_: bool) -> None:
 )
 @_common
 @guarded
-def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: int,
+def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
+              debias_method: str | None, devices: int,
               strategy: str, precision: str | None, logger: str, data_options: dict,
               hparams: dict, epochs: int | None, lr: float | None, lr_decay: float | None,
               batch_size: int | None, patience: int | None, debias: str | None,
-              debias_scale: str | None, debias_centres: int | None, device: str, seed: int,
-              resume: bool, threads: int | None, no_progress: bool, out: str,
+              debias_scale: str | None, debias_centres: int | None,
+              debias_cell_km: float | None, debias_dro_step: float | None, device: str,
+              seed: int, resume: bool, threads: int | None, no_progress: bool, out: str,
               force: bool) -> None:  # fmt: skip
     """Train one encoder on one dataset; write model.pt, metrics.json, predictions.csv.
 
@@ -391,6 +428,8 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: 
 
     _setup(threads)
     geo = _debias_options(debias, debias_lambda, debias_scale, debias_centres, "--debias-lambda")
+    geo.update(_method_options(debias_method, debias_cell_km, debias_dro_step,
+                               debias_lambda, "--debias-lambda", "--debias-method"))  # fmt: skip
     if debias_lambda is not None:
         geo["debias_lambda"] = debias_lambda
     data_options.setdefault("seed", seed)
