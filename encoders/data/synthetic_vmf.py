@@ -675,9 +675,7 @@ def load_sparse(
     if not 0.0 <= vagrant_fraction < 1.0:
         raise InputError(f"option 'vagrant_fraction' must be in [0, 1); got {vagrant_fraction!r}")
     if not 0.0 < train_region_rate <= 1.0:
-        raise InputError(
-            f"option 'train_region_rate' must be in (0, 1]; got {train_region_rate!r}"
-        )
+        raise InputError(f"option 'train_region_rate' must be in (0, 1]; got {train_region_rate!r}")
     if not 0.0 < region_place <= 1.0:
         raise InputError(f"option 'region_place' must be in (0, 1]; got {region_place!r}")
     if not region_spread > 0.0:
@@ -725,9 +723,7 @@ def load_sparse(
     }  # fmt: skip
     bounds = np.cumsum([0, *sizes])
     splits = [
-        Split(
-            lonlat=lonlat[rows[a:b]], label=labels[rows[a:b]], image_probs=probs[a:b]
-        )
+        Split(lonlat=lonlat[rows[a:b]], label=labels[rows[a:b]], image_probs=probs[a:b])
         for a, b in zip(bounds[:-1], bounds[1:])
     ]
     return GeoDataset(
