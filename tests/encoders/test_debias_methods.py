@@ -111,3 +111,103 @@ def test_ceiling_of_the_biased_data_has_no_headroom_in_the_caps() -> None:
     s = ceiling_table(sparse).set_index("predictor")
     # the sparse data's caps have headroom: the true posterior beats the image there
     assert s.loc["location_posterior", "top1_inside"] > s.loc["image_only", "top1_inside"] + 0.2
+
+
+def test_run_names_of_methods_and_seeds() -> None:
+    from encoders.tradeoff import run_name
+
+    assert run_name("xyz", 0.0) == "xyz"
+    assert run_name("xyz", 0.5) == "xyz@debias0.5"
+    assert run_name("xyz", 1.0, "reweight") == "xyz@reweight1"
+    assert run_name("xyz", 2.0, "group-dro", 2) == "xyz@group-dro2@seed2"
+    assert run_name("xyz", 0.0, "reweight", 1) == "xyz@seed1"
+
+
+def test_region_columns_by_hand() -> None:
+    import pandas as pd
+
+    from encoders.tradeoff import ZooRun, add_region_columns
+
+    runs = [ZooRun("m", "m", 0.0, seed=0), ZooRun("m@reweight1", "m", 1.0, "reweight", seed=0)]
+    table = pd.DataFrame({"model": ["m", "m"], "debias_lambda": [0.0, 1.0]})
+    rng = np.random.default_rng(0)
+    n = 400
+    lonlat = np.column_stack([rng.uniform(-170, 170, n), rng.uniform(-60, 60, n)])
+    region = np.where(np.arange(n) < 200, np.arange(n) % 2, -1)  # regions 0 and 1, then outside
+    base = np.zeros(n)
+    base[200:] = 1.0  # right everywhere outside, wrong inside
+    treated = base.copy()
+    treated[:200:2] = 1.0  # region 0 now right: inside accuracy 0.5
+    out = add_region_columns(table, runs, {"m": base, "m@reweight1": treated}, lonlat, region,
+                             n_boot=200)  # fmt: skip
+    assert out.loc[0, "region_top1"] == 0.0 and np.isnan(out.loc[0, "region_top1_diff"])
+    assert out.loc[1, "region_top1"] == pytest.approx(0.5)
+    assert out.loc[1, "region_top1_diff"] == pytest.approx(0.5)
+    assert out.loc[1, "region_top1_diff_ci_low"] > 0  # a clear rise has its interval above 0
+    assert out.loc[1, "worst_region_top1"] == 0.0  # region 1 is still all wrong
+    assert out.loc[1, "region_gap"] == pytest.approx(0.5)
+
+
+def test_trainer_refuses_bad_method_options() -> None:
+    from encoders import Trainer
+
+    with pytest.raises(ValueError, match="debias_method"):
+        Trainer(debias_method="nope", debias_lambda=1.0)._check()
+    with pytest.raises(ValueError, match="debias_cell_km"):
+        Trainer(debias_method="reweight", debias_lambda=1.0, debias_cell_km=0)._check()
+    # re-weighting needs no geo-bias kind
+    Trainer(debias_method="reweight", debias_lambda=1.0)._check()
+
+
+def test_cli_refuses_methods_without_weights(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from encoders.cli import main
+
+    res = CliRunner().invoke(
+        main,
+        [
+            "train",
+            "--encoder",
+            "xyz",
+            "--dataset",
+            "synthetic-vmf",
+            "--debias-method",
+            "reweight",
+            "--out",
+            str(tmp_path / "a"),
+        ],
+    )
+    assert res.exit_code == 2 and "--debias-method needs --debias-lambda" in res.output
+    res = CliRunner().invoke(main, ["zoo", "--dataset", "synthetic-vmf", "--encoders", "xyz",
+                                    "--debias-methods", "bogus", "--debias-lambdas", "0,1",
+                                    "--out", str(tmp_path / "b")])  # fmt: skip
+    assert res.exit_code == 2 and "unknown method 'bogus'" in res.output
+
+
+def test_group_dro_weights_survive_a_resume(tmp_path) -> None:
+    """A resumed group-DRO run continues with the saved group weights (equal results)."""
+    from encoders import Trainer
+    from encoders.train import train_and_evaluate
+
+    ds = load_dataset("synthetic-vmf-sparse", n_train=600, n_val=100, n_test=100, seed=0)
+    opts = {
+        "batch_size": 200,
+        "lr": 0.01,
+        "progress": False,
+        "logger": "none",
+        "debias_method": "group-dro",
+        "debias_lambda": 1.0,
+        "debias_dro_step": 0.1,
+    }
+    hp = {"hidden_dim": 16, "num_hidden_layer": 1}
+    full = train_and_evaluate("xyz", ds, tmp_path / "full", trainer=Trainer(epochs=2, **opts),
+                              hparams=hp)  # fmt: skip
+    train_and_evaluate("xyz", ds, tmp_path / "part", trainer=Trainer(epochs=1, **opts), hparams=hp)
+    resumed = train_and_evaluate(
+        "xyz", ds, tmp_path / "part", trainer=Trainer(epochs=2, resume=True, **opts), hparams=hp
+    )
+    assert resumed["test"] == full["test"]
+    ckpt = torch.load(tmp_path / "full" / "checkpoint.ckpt", weights_only=False)
+    q = ckpt["encoders_terms"]["dro"]["q"]
+    assert q.sum().item() == pytest.approx(1.0) and not torch.allclose(q, q.mean())
