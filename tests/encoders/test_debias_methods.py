@@ -211,3 +211,40 @@ def test_group_dro_weights_survive_a_resume(tmp_path) -> None:
     ckpt = torch.load(tmp_path / "full" / "checkpoint.ckpt", weights_only=False)
     q = ckpt["encoders_terms"]["dro"]["q"]
     assert q.sum().item() == pytest.approx(1.0) and not torch.allclose(q, q.mean())
+
+
+def test_zoo_compares_methods_over_seeds(tmp_path) -> None:
+    import pandas as pd
+
+    from encoders import run_zoo
+
+    ds = load_dataset("synthetic-vmf-sparse", n_train=1500, n_val=150, n_test=1200, seed=0)
+    res = run_zoo(ds, tmp_path, encoders=["xyz"], trainer_options={"epochs": 1},
+                  hparams={"hidden_dim": 16}, debias_lambdas=[1.0],
+                  debias_methods=["reweight", "group-dro"], seeds=2, scales=["nn50"],
+                  report=False, progress=False)  # fmt: skip
+    assert res.table["model"].tolist() == [
+        "no_prior", "xyz", "xyz@reweight1", "xyz@group-dro1",
+        "xyz@seed1", "xyz@reweight1@seed1", "xyz@group-dro1@seed1",
+    ]  # fmt: skip
+    trade = pd.read_csv(tmp_path / "tradeoff.csv")
+    assert list(trade.columns[:5]) == ["model", "method", "debias_lambda", "seed", "top1"]
+    assert trade["seed"].tolist() == [0, 0, 0, 0, 1, 1, 1]
+    assert trade["method"].tolist() == ["none", "none", "reweight", "group-dro"] + [
+        "none", "reweight", "group-dro"]  # fmt: skip
+    inside = region_of(ds.test.lonlat) >= 0
+    hits = {}
+    for _, row in trade.iterrows():
+        h = pd.read_csv(tmp_path / row["predictions"])["hit@1"].to_numpy(float)
+        hits[row["predictions"]] = h
+        assert row["region_top1"] == pytest.approx(h[inside].mean())
+        assert row["worst_region_top1"] <= row["region_top1"] + 1e-12
+    # the difference is against the untreated run of the same seed
+    row = trade.iloc[5]
+    base = hits["predictions/xyz@seed1.csv"][inside]
+    own = hits[row["predictions"]][inside]
+    assert row["region_top1_diff"] == pytest.approx((own - base).mean())
+    assert row["region_top1_diff_ci_low"] <= row["region_top1_diff"] <= row[
+        "region_top1_diff_ci_high"]  # fmt: skip
+    runs = {r: (tmp_path / "runs" / r / "metrics.json").read_text() for r in ("xyz@reweight1",)}
+    assert '"debias_method": "reweight"' in runs["xyz@reweight1"]
