@@ -64,6 +64,7 @@ else:
     ]
 
     # Training API: datasets, trainer, export, zoo (imported after the registry they use).
+    from encoders.ceiling import ceiling_table  # noqa: E402
     from encoders.data import GeoDataset, Split, list_datasets, load_dataset  # noqa: E402
     from encoders.datamodule import GeoDataModule  # noqa: E402
     from encoders.export import export_predictions  # noqa: E402
@@ -91,6 +92,7 @@ else:
         "LocationTask",
         "Split",
         "Trainer",
+        "ceiling_table",
         "export_predictions",
         "list_datasets",
         "load_dataset",

@@ -180,6 +180,48 @@ def _debias_options(
     return out
 
 
+def _check_methods(ctx: click.Context, param: click.Parameter, value: str | None) -> list | None:
+    """``--debias-methods``: comma-separated names of :data:`encoders.debias.DEBIAS_METHODS`."""
+    if value is None:
+        return None
+    from encoders.debias import DEBIAS_METHODS
+
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [n for n in names if n not in DEBIAS_METHODS]
+    if bad or not names:
+        raise click.BadParameter(
+            f"unknown method {bad[0] if bad else value!r}; choose from {', '.join(DEBIAS_METHODS)}",
+            param=param,
+        )
+    return list(dict.fromkeys(names))
+
+
+def _method_options(
+    method: str | None,
+    cell_km: float | None,
+    step: float | None,
+    weight: Any,
+    flag: str,
+    method_flag: str,
+) -> dict[str, Any]:
+    """Trainer options of the re-weighting and group DRO methods (refused without a weight)."""
+    given = [n for n, v in ((method_flag, method), ("--debias-cell-km", cell_km),
+                            ("--debias-dro-step", step)) if v is not None]  # fmt: skip
+    if weight is None:
+        if given:
+            raise click.UsageError(f"{given[0]} needs {flag} (the weight of the method), "
+                                   f"e.g. {flag} 0.5")  # fmt: skip
+        return {}
+    out: dict[str, Any] = {}
+    if method is not None:
+        out["debias_method"] = method
+    if cell_km is not None:
+        out["debias_cell_km"] = cell_km
+    if step is not None:
+        out["debias_dro_step"] = step
+    return out
+
+
 def _common(f: Any) -> Any:
     """Options shared by ``train`` and ``zoo``."""
     options = [
@@ -205,6 +247,12 @@ def _common(f: Any) -> Any:
                      help="Scale of the geo-bias term: <r>km or nn<K> (default nn50)."),
         click.option("--debias-centres", type=click.IntRange(min=1),
                      help="Centres drawn per training step for the geo-bias term (default 256)."),
+        click.option("--debias-cell-km", type=click.FloatRange(min=0, min_open=True),
+                     help="Side (km) of the equal-area cells of the reweight and group-dro "
+                          "methods (default 1000)."),
+        click.option("--debias-dro-step", type=click.FloatRange(min=0, min_open=True),
+                     help="Step size of group DRO's exponentiated-gradient weights "
+                          "(default 0.01)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True, help="auto = CUDA when available."),
         click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
@@ -321,13 +369,21 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     "--dataset",
     required=True,
     callback=_check_dataset,
-    help="Dataset: synthetic-vmf, synthetic-vmf-biased, cities, locbench or table.",
+    help="Dataset: synthetic-vmf, synthetic-vmf-biased, synthetic-vmf-sparse, cities, "
+    "locbench or table.",
 )
 @click.option(
     "--debias-lambda",
     type=float,
     callback=_check_weight,
     help="Weight of the geo-bias term in the loss (default 0: none; see Debiasing in the "
+    "documentation).",
+)
+@click.option(
+    "--debias-method",
+    type=click.Choice(["geobias-loss", "reweight", "group-dro"]),
+    help="What --debias-lambda weighs: the geo-bias loss (default), the inverse-density "
+    "re-weighted loss, or group DRO over equal-area cells (see Debiasing in the "
     "documentation).",
 )
 @click.option(
@@ -360,12 +416,14 @@ def list_cmd(datasets: bool, long_: bool) -> None:
 )
 @_common
 @guarded
-def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: int,
+def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
+              debias_method: str | None, devices: int,
               strategy: str, precision: str | None, logger: str, data_options: dict,
               hparams: dict, epochs: int | None, lr: float | None, lr_decay: float | None,
               batch_size: int | None, patience: int | None, debias: str | None,
-              debias_scale: str | None, debias_centres: int | None, device: str, seed: int,
-              resume: bool, threads: int | None, no_progress: bool, out: str,
+              debias_scale: str | None, debias_centres: int | None,
+              debias_cell_km: float | None, debias_dro_step: float | None, device: str,
+              seed: int, resume: bool, threads: int | None, no_progress: bool, out: str,
               force: bool) -> None:  # fmt: skip
     """Train one encoder on one dataset; write model.pt, metrics.json, predictions.csv.
 
@@ -391,6 +449,8 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: 
 
     _setup(threads)
     geo = _debias_options(debias, debias_lambda, debias_scale, debias_centres, "--debias-lambda")
+    geo.update(_method_options(debias_method, debias_cell_km, debias_dro_step,
+                               debias_lambda, "--debias-lambda", "--debias-method"))  # fmt: skip
     if debias_lambda is not None:
         geo["debias_lambda"] = debias_lambda
     data_options.setdefault("seed", seed)
@@ -432,7 +492,8 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: 
     "--dataset",
     required=True,
     callback=_check_dataset,
-    help="Dataset: synthetic-vmf, synthetic-vmf-biased, cities, locbench or table.",
+    help="Dataset: synthetic-vmf, synthetic-vmf-biased, synthetic-vmf-sparse, cities, "
+    "locbench or table.",
 )
 @click.option(
     "--encoders",
@@ -456,6 +517,21 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: 
     "write tradeoff.csv, tradeoff.png and a trade-off section of the report.",
 )
 @click.option(
+    "--debias-methods",
+    callback=_check_methods,
+    metavar="M1,M2,...",
+    help="With --debias-lambdas: the methods trained at each weight, from geobias-loss "
+    "(the default), reweight and group-dro.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Training seeds per setting (--seed, --seed + 1, ...; the data stay those of "
+    "--seed); paired differences compare runs of the same seed.",
+)
+@click.option(
     "--scales",
     callback=_check_scales,
     metavar="S1,S2,...",
@@ -474,12 +550,14 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None, devices: 
 @_common
 @guarded
 def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambdas: list | None,
-            scales: tuple | None, no_score: bool, no_report: bool, scheduler: str | None,
+            debias_methods: list | None, seeds: int, scales: tuple | None, no_score: bool,
+            no_report: bool, scheduler: str | None,
             data_options: dict, hparams: dict, epochs: int | None, lr: float | None,
             lr_decay: float | None, batch_size: int | None, patience: int | None,
             debias: str | None,
-            debias_scale: str | None, debias_centres: int | None, device: str, seed: int,
-            resume: bool, threads: int | None, no_progress: bool, out: str,
+            debias_scale: str | None, debias_centres: int | None,
+            debias_cell_km: float | None, debias_dro_step: float | None, device: str,
+            seed: int, resume: bool, threads: int | None, no_progress: bool, out: str,
             force: bool) -> None:  # fmt: skip
     """Train every encoder plus the no_prior baseline and compare accuracy and geo-bias.
 
@@ -498,6 +576,9 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
       encoders zoo --dataset synthetic-vmf --scheduler tcp://10.0.0.5:8786 --out out/demo
       encoders zoo --dataset synthetic-vmf --encoders xyz,Sphere2Vec-sphereC \\
           --debias-lambdas 0,0.1,0.5,1 --scales nn50,100km --out out/tradeoff
+      encoders zoo --dataset synthetic-vmf-sparse --encoders NeRF \\
+          --debias-methods reweight,group-dro,geobias-loss --debias-lambdas 0,0.5,1 \\
+          --seeds 3 --out out/sparse
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
@@ -506,6 +587,11 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     _setup(threads)
     top = None if debias_lambdas is None else max(debias_lambdas)
     geo = _debias_options(debias, top, debias_scale, debias_centres, "--debias-lambdas")
+    geo.update(_method_options(None, debias_cell_km, debias_dro_step, top, "--debias-lambdas",
+                               "--debias-methods"))  # fmt: skip
+    if debias_methods and top is None:
+        raise click.UsageError("--debias-methods needs --debias-lambdas (the weights of the "
+                               "methods), e.g. --debias-lambdas 0,0.5,1")  # fmt: skip
     tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
                                patience=patience)  # fmt: skip
     tr_opts.update(geo)
@@ -551,6 +637,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
             hparams=hparams or None, device=device, seed=seed, score=not no_score,
             report=not no_report, resume=resume, progress=False if no_progress else "auto",
             scheduler=scheduler, debias_lambdas=debias_lambdas, scales=scales,
+            debias_methods=debias_methods, seeds=seeds,
         )  # fmt: skip
         ws.files = output_files(out, result.table["model"])
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))

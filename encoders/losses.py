@@ -84,6 +84,7 @@ def full_loss(
     *,
     rand_weight: float = 1.0,
     eps: float = EPS,
+    reduction: str = "mean",
 ) -> Tensor:
     """TorchSpatial's presence-only loss with random background locations.
 
@@ -99,11 +100,15 @@ def full_loss(
         Weight ``w_r`` of the background term (``--rand_sample_weight``).
     eps : float, default=1e-5
         ε inside the logarithms.
+    reduction : {'mean', 'none'}, default='mean'
+        ``'none'``: the loss of each sample, ``(B,)``: its class-mean term plus
+        ``rand_weight`` times the class-mean term of the background location of the same
+        position (needs ``B' = B``); their mean is the ``'mean'`` loss.
 
     Returns
     -------
     torch.Tensor
-        Scalar loss (computed in float32 or wider).
+        Scalar loss, or ``(B,)`` (computed in float32 or wider).
     """
     if logits_pos.ndim != 2 or labels.shape != logits_pos.shape[:1]:
         raise ValueError(
@@ -119,6 +124,12 @@ def full_loss(
     pos = -num_classes * torch.log(p_true + eps)
     loss_pos = neg.scatter(1, labels[:, None], pos)
     loss_bg = -torch.log(1.0 - q + eps)
+    if reduction == "none":
+        if loss_bg.shape != loss_pos.shape:
+            raise ValueError("reduction='none' needs as many background locations as samples")
+        return loss_pos.mean(dim=1) + rand_weight * loss_bg.mean(dim=1)
+    if reduction != "mean":
+        raise ValueError(f"reduction must be 'mean' or 'none'; got {reduction!r}")
     return loss_pos.mean() + rand_weight * loss_bg.mean()
 
 

@@ -29,7 +29,15 @@ from encoders.tasks import Task, get_task
 from pygbs.errors import Interrupted
 from pygbs.runtime import check_interrupt
 
-__all__ = ["GeoBiasTerm", "LocationTask", "LossTerm", "StopRequest", "TaskLoss"]
+__all__ = [
+    "GeoBiasTerm",
+    "GroupDROTerm",
+    "LocationTask",
+    "LossTerm",
+    "ReweightTerm",
+    "StopRequest",
+    "TaskLoss",
+]
 
 #: Stream numbers of the generators derived from the seed (per process where it matters).
 _GEO_STREAM = 1
@@ -71,6 +79,13 @@ class LossTerm:
         """The term's own generators (name -> generator); empty when it draws nothing."""
         return {}
 
+    def state(self) -> dict[str, Any]:
+        """State a checkpoint keeps besides the generators (empty: none)."""
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state`."""
+
 
 class TaskLoss(LossTerm):
     """The task's own loss (:meth:`encoders.tasks.Task.training_step`), weight 1.
@@ -81,17 +96,94 @@ class TaskLoss(LossTerm):
         The task.
     generator : torch.Generator
         The background locations' generator (classification).
+    keep_per_sample : bool, default=False
+        Compute the loss per row (:meth:`encoders.tasks.Task.per_sample_loss`, the same
+        draws) and keep it in :attr:`per_sample` for the terms that weight it.
     """
 
     name = "task"
 
-    def __init__(self, task: Task, generator: torch.Generator) -> None:
+    def __init__(
+        self, task: Task, generator: torch.Generator, keep_per_sample: bool = False
+    ) -> None:
         self.task = task
         self.generator = generator
+        self.keep_per_sample = bool(keep_per_sample)
+        self.per_sample: Tensor | None = None
 
     def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
         """The task's loss on the batch."""
-        return self.task.training_step(model, batch, self.generator)
+        if not self.keep_per_sample:
+            return self.task.training_step(model, batch, self.generator)
+        self.per_sample = self.task.per_sample_loss(model, batch, self.generator)
+        return self.per_sample.mean()
+
+
+class ReweightTerm(LossTerm):
+    """Inverse-density re-weighted task loss, ``mean_i w_i l_i`` (docs/debiasing.md).
+
+    Parameters
+    ----------
+    task_loss : TaskLoss
+        The task term (``keep_per_sample=True``), called before this one in each step.
+    weights : torch.Tensor
+        ``(n_train,)`` weight of each training row
+        (:func:`encoders.debias.inverse_density_weights`).
+    weight : float
+        ``debias_lambda``.
+    """
+
+    name = "reweight"
+
+    def __init__(self, task_loss: TaskLoss, weights: Tensor, weight: float) -> None:
+        self.task_loss = task_loss
+        self.weights = weights
+        self.weight = float(weight)
+
+    def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        """The weighted mean of the batch's per-sample losses."""
+        losses = self.task_loss.per_sample
+        w = self.weights.to(losses.device)[batch["rows"].to(losses.device)]
+        return (w.to(losses.dtype) * losses).mean()
+
+
+class GroupDROTerm(LossTerm):
+    """Group DRO over equal-area cells (:class:`encoders.debias.GroupDRO`).
+
+    Parameters
+    ----------
+    task_loss : TaskLoss
+        The task term (``keep_per_sample=True``), called before this one in each step.
+    groups : torch.Tensor
+        ``(n_train,)`` int64 cell of each training row.
+    weight : float
+        ``debias_lambda``.
+    step : float
+        Step size of the exponentiated-gradient update.
+    """
+
+    name = "dro"
+
+    def __init__(self, task_loss: TaskLoss, groups: Tensor, weight: float, step: float) -> None:
+        from encoders.debias import GroupDRO
+
+        self.task_loss = task_loss
+        self.groups = groups
+        self.weight = float(weight)
+        self.dro = GroupDRO(int(groups.max()) + 1, step)
+
+    def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
+        """The batch's robust loss (the group weights move once per call)."""
+        losses = self.task_loss.per_sample
+        return self.dro(losses, self.groups.to(losses.device)[batch["rows"].to(losses.device)])
+
+    def state(self) -> dict[str, Any]:
+        """The group weights."""
+        return self.dro.state()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore the group weights."""
+        self.dro.load_state(state)
 
 
 class GeoBiasTerm(LossTerm):
@@ -198,6 +290,12 @@ class LocationTask(L.LightningModule):
         Its neighbourhood scale.
     debias_centres : int, default=256
         Centres drawn per step.
+    debias_method : {'geobias-loss', 'reweight', 'group-dro'}, default='geobias-loss'
+        The term weighted by ``debias_lambda`` (:data:`encoders.debias.DEBIAS_METHODS`).
+    debias_cell_km : float, default=1000
+        Side of the equal-area cells of ``reweight`` and ``group-dro``.
+    debias_dro_step : float, default=0.01
+        Step size of the group DRO weights.
     progress : bool, default=False
         Show a progress bar while the geo-bias term's tables are built.
 
@@ -236,6 +334,9 @@ class LocationTask(L.LightningModule):
         debias_lambda: float = 0.0,
         debias_scale: str = "nn50",
         debias_centres: int = 256,
+        debias_method: str = "geobias-loss",
+        debias_cell_km: float = 1000.0,
+        debias_dro_step: float = 0.01,
         progress: bool = False,
     ) -> None:
         super().__init__()
@@ -245,6 +346,9 @@ class LocationTask(L.LightningModule):
         self.seed = int(seed)
         self.debias, self.debias_lambda = debias, float(debias_lambda)
         self.debias_scale, self.debias_centres = debias_scale, int(debias_centres)
+        self.debias_method = str(debias_method)
+        self.debias_cell_km, self.debias_dro_step = float(debias_cell_km), float(debias_dro_step)
+        self._pending_state: dict[str, Any] = {}
         self.progress = bool(progress)
         self.history: list[dict[str, Any]] = []
         self.terms: list[LossTerm] = []
@@ -281,6 +385,16 @@ class LocationTask(L.LightningModule):
         InputError
             When no centre can be scored at ``debias_scale`` (one line, from the loss).
         """
+        if self.debias_lambda > 0 and self.debias_method in ("reweight", "group-dro"):
+            from encoders.debias import equal_area_cells, inverse_density_weights
+
+            base = TaskLoss(self.task, self.generator, keep_per_sample=True)
+            cells = equal_area_cells(train.lonlat, self.debias_cell_km)
+            if self.debias_method == "reweight":
+                w = torch.from_numpy(inverse_density_weights(cells))
+                return [base, ReweightTerm(base, w, self.debias_lambda)]
+            groups = torch.from_numpy(cells)
+            return [base, GroupDROTerm(base, groups, self.debias_lambda, self.debias_dro_step)]
         terms: list[LossTerm] = [TaskLoss(self.task, self.generator)]
         if self.debias_lambda > 0:
             from encoders.losses import GeoBiasLoss
@@ -338,6 +452,13 @@ class LocationTask(L.LightningModule):
                                                                  rank)  # fmt: skip
         self.task.setup(self.model, train, self.trainer.strategy.root_device)
         self.terms = self.configure_losses(train)
+        self._restore_terms()
+
+    def _restore_terms(self) -> None:
+        """Give the terms the state of a checkpoint loaded before they existed."""
+        for t in self.terms:
+            if t.name in self._pending_state:
+                t.load_state(self._pending_state.pop(t.name))
 
     # -- training ----------------------------------------------------------------------------
     def forward(self, lonlat: Tensor, *args: Any) -> Tensor:
@@ -432,7 +553,11 @@ class LocationTask(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the per-epoch history."""
         checkpoint["encoders_history"] = self.history
+        states = {t.name: t.state() for t in self.terms}
+        checkpoint["encoders_terms"] = {k: v for k, v in states.items() if v}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Restore the per-epoch history."""
         self.history = list(checkpoint.get("encoders_history") or [])
+        self._pending_state = dict(checkpoint.get("encoders_terms") or {})
+        self._restore_terms()

@@ -116,6 +116,15 @@ class Task:
         """The task's loss on one batch of training rows (a scalar, float32 or wider)."""
         raise NotImplementedError
 
+    def per_sample_loss(
+        self, model: nn.Module, batch: dict[str, Tensor], generator: torch.Generator
+    ) -> Tensor:
+        """The task's loss of each row of the batch, ``(b,)``; its mean is the task loss.
+
+        The draws (background locations) are those of :meth:`training_step`.
+        """
+        raise NotImplementedError
+
     def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
         """Smooth coded performance in [-1, 1] of the model on the training rows ``rows``."""
         raise NotImplementedError
@@ -200,6 +209,17 @@ class ClassificationTask(Task):
         logits = model(torch.cat([x, r], dim=0)).float()
         return full_loss(logits[:n], y, logits[n:], rand_weight=self.rand_sample_weight)
 
+    def per_sample_loss(
+        self, model: nn.Module, batch: dict[str, Tensor], generator: torch.Generator
+    ) -> Tensor:
+        """``full_loss`` per row: its terms and those of its background location."""
+        x, y = batch["lonlat"], batch["label"]
+        n = y.numel()
+        r = random_lonlat(n, generator=generator, device=x.device)
+        logits = model(torch.cat([x, r], dim=0)).float()
+        return full_loss(logits[:n], y, logits[n:], rand_weight=self.rand_sample_weight,
+                         reduction="none")  # fmt: skip
+
     def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
         """Smooth hit@1 of the fused prediction (the location prior alone without images)."""
         from encoders.losses import soft_performance
@@ -271,6 +291,13 @@ class RegressionTask(Task):
         """MSE between the standardised prediction and the standardised target."""
         pred = model.forward_normalised(batch["lonlat"], batch.get("features")).float()
         return nn.functional.mse_loss(pred, (batch["label"] - model.y_mean) / model.y_std)
+
+    def per_sample_loss(
+        self, model: nn.Module, batch: dict[str, Tensor], generator: torch.Generator
+    ) -> Tensor:
+        """Squared error of each row on the standardised scale."""
+        pred = model.forward_normalised(batch["lonlat"], batch.get("features")).float()
+        return (pred - (batch["label"] - model.y_mean) / model.y_std) ** 2
 
     def soft_performance(self, model: nn.Module, rows: Tensor) -> Tensor:
         """Smooth "error below the median" of the standardised prediction."""

@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "REGION_BLOCK_KM",
     "TRADEOFF_SCORES",
     "ZooRun",
+    "add_region_columns",
     "pareto_front",
     "run_name",
     "tradeoff_section",
@@ -44,21 +46,40 @@ class ZooRun:
     model : str
         The encoder it trains (or ``no_prior``).
     debias_lambda : float
-        The weight of its geo-bias term.
+        The weight of its debiasing term.
+    method : str
+        The debiasing method (:data:`encoders.debias.DEBIAS_METHODS`).
+    seed : int
+        The training seed.
+    replicate : int
+        Which of the zoo's seeds (0: the zoo's ``seed`` itself).
     """
 
     name: str
     model: str
     debias_lambda: float = 0.0
+    method: str = "geobias-loss"
+    seed: int = 0
+    replicate: int = 0
 
 
-def run_name(model: str, debias_lambda: float) -> str:
-    """The name of ``model``'s run at weight ``debias_lambda``.
+def run_name(
+    model: str, debias_lambda: float, method: str = "geobias-loss", replicate: int = 0
+) -> str:
+    """The name of ``model``'s run at weight ``debias_lambda`` of ``method``.
 
-    ``model`` itself at weight 0 (the plain zoo's run), else ``<model>@debias<λ>``, e.g.
-    ``xyz@debias0.5``.
+    ``model`` itself at weight 0 (the plain zoo's run), else ``<model>@debias<λ>`` for the
+    geo-bias loss (e.g. ``xyz@debias0.5``) and ``<model>@<method><λ>`` for the others
+    (``xyz@reweight1``); the further seeds of a zoo run with ``seeds > 1`` end in
+    ``@seed<k>`` (``xyz@reweight1@seed2``).
     """
-    return model if debias_lambda == 0 else f"{model}@debias{debias_lambda:g}"
+    if debias_lambda == 0:
+        name = model
+    elif method == "geobias-loss":
+        name = f"{model}@debias{debias_lambda:g}"
+    else:
+        name = f"{model}@{method}{debias_lambda:g}"
+    return name if replicate == 0 else f"{name}@seed{replicate}"
 
 
 def pareto_front(accuracy: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -127,29 +148,36 @@ def tradeoff_table(
         c
         for score in TRADEOFF_SCORES
         for c in zoo_table.columns
-        if isinstance(c, str) and c.startswith(f"{score}@") and "_" not in c.partition("@")[2]
+        if isinstance(c, str)
+        and c.startswith(f"{score}@")
+        and "_" not in c.partition("@")[2].removesuffix("_excess")
     ]
     rows = []
     for run in runs:
-        row = {"model": run.model, "debias_lambda": run.debias_lambda}
+        row = {"model": run.model, "method": run.method if run.debias_lambda else "none",
+               "debias_lambda": run.debias_lambda, "seed": run.seed}  # fmt: skip
         row[accuracy] = by_run.at[run.name, accuracy]
         row.update({c: by_run.at[run.name, c] for c in geo})
         rows.append(row)
-    table = pd.DataFrame(rows, columns=["model", "debias_lambda", accuracy, *geo])
+    table = pd.DataFrame(rows, columns=["model", "method", "debias_lambda", "seed", accuracy,
+                                        *geo])  # fmt: skip
     for c in geo:
         for _, suffix in _DIFF_FIELDS:
             table[c + suffix] = np.nan
     results = getattr(comparison, "results", None) or {}
-    base_of = {r.model: r.name for r in runs if r.debias_lambda == 0}
-    for model in dict.fromkeys(r.model for r in runs):
-        base = base_of.get(model)
-        others = [r.name for r in runs if r.model == model and r.name != base]
+    base_of = {(r.model, r.seed): r.name for r in runs if r.debias_lambda == 0}
+    for model, seed in dict.fromkeys((r.model, r.seed) for r in runs):
+        base = base_of.get((model, seed))
+        others = [r.name for r in runs if (r.model, r.seed) == (model, seed) and r.name != base]
         if base not in results or not others:
             continue
         subset = {name: results[name] for name in [base, *others] if name in results}
         pairs = paired_differences(subset, base)
         for _, p in pairs.iterrows():
-            col = f"{SCORE_COLUMNS.get(p['score'], p['score'])}@{p['scale']}"
+            name, excess = p["score"], ""
+            if name.endswith("_excess"):
+                name, excess = name.removesuffix("_excess"), "_excess"
+            col = f"{SCORE_COLUMNS.get(name, name)}@{p['scale']}{excess}"
             if col not in geo:
                 continue
             i = next(k for k, r in enumerate(runs) if r.name == p["model_a"])
@@ -220,3 +248,77 @@ def tradeoff_figure(table: pd.DataFrame, *, accuracy: str, bias: str) -> Any:
         y_label=_accuracy_label(accuracy),
         y_factor=100.0 if accuracy == "top1" else 1.0,
     )
+
+
+#: Side (km) of the bootstrap blocks of the region accuracy's paired intervals.
+REGION_BLOCK_KM = 500.0
+
+
+def add_region_columns(
+    table: pd.DataFrame,
+    runs: list[ZooRun],
+    hits: dict[str, np.ndarray],
+    lonlat: np.ndarray,
+    region: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Add the accuracy inside the planted regions to the trade-off table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`tradeoff_table` (rows in the order of ``runs``).
+    runs : list of ZooRun
+        The zoo's runs.
+    hits : dict
+        Run name -> ``(n,)`` hit@1 (0 / 1) of its test samples, same order for every run.
+    lonlat : ndarray of shape (n, 2)
+        The test locations.
+    region : ndarray of shape (n,)
+        Planted region of each test sample (-1 outside every region).
+    n_boot : int, default=1000
+        Block-bootstrap replicates of the paired intervals.
+    seed : int, default=0
+        Seed of the replicates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` with ``region_top1`` (accuracy inside the regions),
+        ``region_top1_diff``, ``region_top1_diff_ci_low``, ``region_top1_diff_ci_high``,
+        ``region_top1_diff_p_value`` (paired block bootstrap against the same encoder and
+        seed untreated, blocks of :data:`REGION_BLOCK_KM`; empty for the untreated run),
+        ``outside_top1``, ``region_gap`` (outside minus inside) and
+        ``worst_region_top1`` (the lowest accuracy of a single region).
+    """
+    from pygbs.uncertainty import make_blocks, paired_bootstrap
+
+    inside = np.asarray(region) >= 0
+    ids = np.unique(region[inside])
+    blocks = make_blocks(lonlat[inside, 0], lonlat[inside, 1], REGION_BLOCK_KM).ids
+    out = table.copy()
+    cols = ("region_top1", "region_top1_diff", "region_top1_diff_ci_low",
+            "region_top1_diff_ci_high", "region_top1_diff_p_value", "outside_top1",
+            "region_gap", "worst_region_top1")  # fmt: skip
+    for c in cols:
+        out[c] = np.nan
+    base_of = {(r.model, r.seed): r.name for r in runs if r.debias_lambda == 0}
+    for i, run in enumerate(runs):
+        h = np.asarray(hits[run.name], dtype=np.float64)
+        out.loc[i, "region_top1"] = h[inside].mean() if inside.any() else np.nan
+        out.loc[i, "outside_top1"] = h[~inside].mean() if (~inside).any() else np.nan
+        out.loc[i, "region_gap"] = out.loc[i, "outside_top1"] - out.loc[i, "region_top1"]
+        if len(ids):
+            out.loc[i, "worst_region_top1"] = min(h[region == j].mean() for j in ids)
+        base = base_of.get((run.model, run.seed))
+        if base is None or base == run.name or not inside.any():
+            continue
+        b = np.asarray(hits[base], dtype=np.float64)
+        est = paired_bootstrap(h[inside], b[inside], blocks, n_boot=n_boot, seed=seed)
+        out.loc[i, "region_top1_diff"] = est.estimate
+        out.loc[i, "region_top1_diff_ci_low"] = est.ci_low
+        out.loc[i, "region_top1_diff_ci_high"] = est.ci_high
+        out.loc[i, "region_top1_diff_p_value"] = est.p_value
+    return out

@@ -80,7 +80,11 @@ _RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume", "logger"})
 #: trade-off").
 DEFAULT_DEBIAS = "performance-ssi"
 #: Trainer options of the geo-bias term; they decide nothing while ``debias_lambda`` is 0.
-_DEBIAS_OPTIONS = ("debias", "debias_lambda", "debias_scale", "debias_centres")
+_DEBIAS_OPTIONS = ("debias", "debias_lambda", "debias_scale", "debias_centres",
+                   "debias_method", "debias_cell_km", "debias_dro_step")  # fmt: skip
+#: Options of the geo-bias loss alone, and of re-weighting and group DRO alone.
+_GEO_LOSS_OPTIONS = ("debias", "debias_scale", "debias_centres")
+_CELL_OPTIONS = ("debias_method", "debias_cell_km", "debias_dro_step")
 
 
 def _deciding(trainer: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +97,16 @@ def _deciding(trainer: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in trainer.items() if k not in _RUN_ONLY}
     if not out.get("debias_lambda"):
         for k in _DEBIAS_OPTIONS:
+            out.pop(k, None)
+        return out
+    # only the chosen method's options decide (a geo-bias-loss run is recorded as before
+    # the other methods existed)
+    method = out.get("debias_method", "geobias-loss")
+    drop = _CELL_OPTIONS if method == "geobias-loss" else _GEO_LOSS_OPTIONS
+    if method == "reweight":
+        drop = (*drop, "debias_dro_step")
+    for k in drop:
+        if k != "debias_method" or method == "geobias-loss":
             out.pop(k, None)
     return out
 
@@ -437,6 +451,14 @@ class Trainer:
         Scale of the geo-bias term's neighbourhoods (``'<r>km'`` or ``'nn<K>'``).
     debias_centres : int, default=256
         Centres drawn per training step for the geo-bias term.
+    debias_method : {'geobias-loss', 'reweight', 'group-dro'}, default='geobias-loss'
+        What ``debias_lambda`` weighs (docs/debiasing.md): the geo-bias loss of ``debias``,
+        the inverse-density re-weighted task loss, or group DRO over equal-area cells.
+    debias_cell_km : float, default=1000
+        Side (km) of the equal-area cells of ``reweight`` (density) and ``group-dro``
+        (groups).
+    debias_dro_step : float, default=0.01
+        Step size η of group DRO's exponentiated-gradient weights.
     devices : int, default=1
         Processes (one device each) of a run: with ``strategy='ddp'`` each takes its share
         of every batch (docs/training.md, "Several devices").
@@ -469,6 +491,9 @@ class Trainer:
     debias_lambda: float = 0.0
     debias_scale: str = "nn50"
     debias_centres: int = 256
+    debias_method: str = "geobias-loss"
+    debias_cell_km: float = 1000.0
+    debias_dro_step: float = 0.01
     devices: int = 1
     strategy: str = "auto"
     precision: str | None = None
@@ -506,6 +531,16 @@ class Trainer:
         lam = self.debias_lambda
         if isinstance(lam, bool) or not isinstance(lam, int | float) or not 0 <= lam < np.inf:
             raise ValueError(f"debias_lambda must be a finite number >= 0; got {lam!r}")
+        from encoders.debias import DEBIAS_METHODS
+
+        if self.debias_method not in DEBIAS_METHODS:
+            raise ValueError(f"unknown debias_method {self.debias_method!r}; choose one of "
+                             f"{', '.join(DEBIAS_METHODS)}")  # fmt: skip
+        cell, step = self.debias_cell_km, self.debias_dro_step
+        if isinstance(cell, bool) or not isinstance(cell, int | float) or not 0 < cell < np.inf:
+            raise ValueError(f"debias_cell_km must be a finite number > 0; got {cell!r}")
+        if isinstance(step, bool) or not isinstance(step, int | float) or not 0 < step < np.inf:
+            raise ValueError(f"debias_dro_step must be a finite number > 0; got {step!r}")
         if self.debias is not None:
             from encoders.losses import GEO_BIAS_KINDS
 
@@ -514,7 +549,7 @@ class Trainer:
                     f"unknown debias kind {self.debias!r}; choose one of "
                     f"{', '.join(GEO_BIAS_KINDS)}"
                 )
-        elif lam > 0:
+        elif lam > 0 and self.debias_method == "geobias-loss":
             raise ValueError(
                 f"debias_lambda={lam!r} needs debias, the kind of geo-bias term (e.g. 'marked-ssi')"
             )
@@ -565,7 +600,8 @@ class Trainer:
             weight_decay=self.weight_decay, rand_sample_weight=self.rand_sample_weight,
             seed=self.seed, debias=self.debias, debias_lambda=self.debias_lambda,
             debias_scale=self.debias_scale, debias_centres=int(self.debias_centres),
-            progress=self._show_progress(),
+            debias_method=self.debias_method, debias_cell_km=float(self.debias_cell_km),
+            debias_dro_step=float(self.debias_dro_step), progress=self._show_progress(),
         )  # fmt: skip
 
     def configure_datamodule(self, dataset: GeoDataset) -> GeoDataModule:

@@ -123,6 +123,7 @@ PRESETS: dict[str, Preset] = {
         dataset_options={
             "synthetic-vmf": {"n_train": 20_000, "n_val": 2_000, "n_test": 3_000},
             "synthetic-vmf-biased": {"n_train": 20_000, "n_val": 2_000, "n_test": 5_000},
+            "synthetic-vmf-sparse": {"n_train": 20_000, "n_val": 2_000, "n_test": 5_000},
             "cities": {"n_samples": 25_000},
         },
         trainer={"epochs": 3, "batch_size": 1024, "lr": 0.005, "patience": 2},
@@ -134,6 +135,7 @@ PRESETS: dict[str, Preset] = {
         dataset_options={
             "synthetic-vmf": {"n_train": 200_000, "n_val": 10_000, "n_test": 20_000},
             "synthetic-vmf-biased": {"n_train": 200_000, "n_val": 10_000, "n_test": 20_000},
+            "synthetic-vmf-sparse": {"n_train": 200_000, "n_val": 10_000, "n_test": 20_000},
             "cities": {"n_samples": 200_000},
         },
         trainer={"epochs": 30, "batch_size": 1024, "lr": 0.001, "patience": 5},
@@ -270,12 +272,27 @@ def _report(out: Path, comparison: Any, sections: list | None = None, caps: Any 
     return path
 
 
-def _runs(names: list[str], debias_lambdas: list[float] | None) -> list[ZooRun]:
-    """The baseline, then every encoder at each weight (weight 0 alone without lambdas)."""
-    weights = [0.0] if not debias_lambdas else sorted({0.0, *map(float, debias_lambdas)})
-    return [ZooRun(NO_PRIOR, NO_PRIOR)] + [
-        ZooRun(run_name(n, w), n, w) for n in names for w in weights
-    ]
+def _runs(
+    names: list[str],
+    debias_lambdas: list[float] | None,
+    methods: list[str] | None = None,
+    seeds: int = 1,
+    seed: int = 0,
+) -> list[ZooRun]:
+    """The baseline, then every encoder and seed untreated and at each method and weight."""
+    weights = sorted({float(w) for w in debias_lambdas or ()} - {0.0})
+    methods = list(methods or ["geobias-loss"])
+    out = [ZooRun(NO_PRIOR, NO_PRIOR, seed=seed)]
+    for k in range(int(seeds)):
+        for n in names:
+            out.append(ZooRun(run_name(n, 0.0, replicate=k), n, 0.0, seed=seed + k,
+                              replicate=k))  # fmt: skip
+            out.extend(
+                ZooRun(run_name(n, w, m, k), n, w, m, seed=seed + k, replicate=k)
+                for m in methods
+                for w in weights
+            )
+    return out
 
 
 def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
@@ -355,6 +372,8 @@ def run_zoo(
     scheduler: Any = None,
     debias_lambdas: list[float] | None = None,
     scales: list[str] | tuple[str, ...] | None = None,
+    debias_methods: list[str] | None = None,
+    seeds: int = 1,
 ) -> ZooResult:
     """Train and evaluate the zoo on one dataset, then score every model's geo-bias.
 
@@ -404,6 +423,14 @@ def run_zoo(
         Geo-bias scales of the scoring (``pygbs`` scale strings such as ``"nn50"`` or
         ``"100km"``), instead of the preset's; the trade-off table's paired differences are
         computed at these scales.
+    debias_methods : list of str, optional
+        With ``debias_lambdas``: train every encoder with each of these methods
+        (:data:`encoders.debias.DEBIAS_METHODS`) at each weight; default the geo-bias
+        loss alone. Runs are named as in :func:`encoders.tradeoff.run_name`.
+    seeds : int, default=1
+        Train every encoder setting with the training seeds ``seed``, ``seed + 1``, ...
+        (the data stay those of ``seed``); paired differences compare runs of the same
+        seed.
 
     Returns
     -------
@@ -428,7 +455,11 @@ def run_zoo(
         opts = {"seed": seed, **pre.dataset_options.get(dataset, {}), **(dataset_options or {})}
         ds = load_dataset(dataset, **opts)
     names = _resolve_encoders(encoders)
-    runs = _runs(names, debias_lambdas)
+    if int(seeds) < 1:
+        raise InputError(f"seeds must be >= 1; got {seeds!r}")
+    if debias_methods and not debias_lambdas:
+        raise InputError("debias_methods needs debias_lambdas (the weights of the methods)")
+    runs = _runs(names, debias_lambdas, debias_methods, seeds, seed)
     models = [r.name for r in runs]
     base_trainer = {**pre.trainer, **(trainer_options or {})}
     if debias_lambdas:
@@ -450,10 +481,10 @@ def run_zoo(
         hp = {**pre.hparams, **per, **(hparams or {})}
         trainer = replace(
             Trainer(**{**base_trainer, **tr_over}),
-            device=device, seed=seed, resume=resume, progress=progress,
+            device=device, seed=run.seed, resume=resume, progress=progress,
         )  # fmt: skip
         if debias_lambdas:
-            trainer = replace(trainer, debias_lambda=run.debias_lambda)
+            trainer = replace(trainer, debias_lambda=run.debias_lambda, debias_method=run.method)
         check_interrupt()
         settings[name] = {"trainer": None, "hparams": hp if name != NO_PRIOR else None}
         hp_run = None if name == NO_PRIOR else hp
@@ -484,8 +515,13 @@ def run_zoo(
         settings[name]["trainer"] = doc.get("trainer")
         row = {"model": name, **{m: doc["test"][m] for m in _metric_columns(ds.task)}}
         if debias_lambdas:
-            row = {"model": name, "debias_lambda": (doc.get("trainer") or {}).get("debias_lambda"),
+            tr = doc.get("trainer") or {}
+            row = {"model": name, "debias_lambda": tr.get("debias_lambda"),
                    **{k: v for k, v in row.items() if k != "model"}}  # fmt: skip
+            if debias_methods or int(seeds) > 1:
+                row["method"] = tr.get("debias_method", "geobias-loss") if tr.get(
+                    "debias_lambda") else "none"  # fmt: skip
+                row["seed"] = tr.get("seed")
         row.update(
             {
                 "n_test": doc["test"]["n"],
@@ -523,6 +559,8 @@ def run_zoo(
         **(
             {
                 "debias_lambdas": sorted({r.debias_lambda for r in runs}),
+                "debias_methods": list(debias_methods or ["geobias-loss"]),
+                "seeds": int(seeds),
                 "debias": {k: v for k, v in base_trainer.items() if k.startswith("debias")},
             }
             if debias_lambdas
@@ -535,7 +573,7 @@ def run_zoo(
     sections = []
     if debias_lambdas and comparison is not None:
         bias = _bias_column(table, Trainer(**base_trainer))
-        sections.append(_write_tradeoff(out, runs, table, comparison, ds.task, bias))
+        sections.append(_write_tradeoff(out, runs, table, comparison, ds, bias))
         meta["tradeoff"] = {"accuracy": _metric_columns(ds.task)[0], "geo_bias": bias}
         write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
     # the report last: the tables are already written if it fails
@@ -545,18 +583,60 @@ def run_zoo(
     return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)
 
 
+def _region_hits(out: Path, runs: list[ZooRun], ds: GeoDataset) -> dict[str, np.ndarray] | None:
+    """hit@1 of every run's test predictions, for a dataset with planted regions."""
+    if ds.task != "classification" or not (ds.info or {}).get("regions"):
+        return None
+    return {
+        r.name: pd.read_csv(out / "predictions" / f"{r.name}.csv", usecols=["hit@1"])[
+            "hit@1"
+        ].to_numpy(np.float64)
+        for r in runs
+    }
+
+
+def _plot_table(trade: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the first seed, one curve per encoder and method (untreated in each)."""
+    first = trade[trade["seed"] == trade["seed"].min()]
+    methods = [m for m in dict.fromkeys(first["method"]) if m != "none"]
+    if len(methods) <= 1:
+        return first
+    parts = []
+    for m in methods:
+        part = first[first["method"].isin(["none", m])].copy()
+        plain = part["model"] == NO_PRIOR
+        part.loc[~plain, "model"] = part.loc[~plain, "model"] + f" ({m})"
+        parts.append(part if not parts else part[~plain])
+    return pd.concat(parts, ignore_index=True)
+
+
 def _write_tradeoff(
-    out: Path, runs: list[ZooRun], table: pd.DataFrame, comparison: Any, task: str, bias: str | None
+    out: Path,
+    runs: list[ZooRun],
+    table: pd.DataFrame,
+    comparison: Any,
+    ds: GeoDataset,
+    bias: str | None,
 ) -> Any:
     """Write ``tradeoff.csv`` and ``tradeoff.png``; the report section."""
-    accuracy = _metric_columns(task)[0]  # top1, or r2 for regression
+    from encoders.data.synthetic_vmf import region_of
+    from encoders.tradeoff import add_region_columns
+
+    accuracy = _metric_columns(ds.task)[0]  # top1, or r2 for regression
     preds = {r.name: f"predictions/{r.name}.csv" for r in runs}
     trade = tradeoff_table(runs, table, comparison, accuracy=accuracy, pareto_column=bias,
                            predictions=preds)  # fmt: skip
+    hits = _region_hits(out, runs, ds)
+    if hits is not None:
+        region = region_of(ds.test.lonlat, ds.info["regions"])
+        trade = add_region_columns(trade, runs, hits, ds.test.lonlat.astype(np.float64), region)
+        # the predictions path last, as before
+        trade = trade[[c for c in trade.columns if c != "predictions"] + ["predictions"]]
     with atomic_path(out / "tradeoff.csv") as tmp:
         trade.to_csv(tmp, index=False)
     if bias is None:
         return None
+    trade = _plot_table(trade)
     fig = tradeoff_figure(trade, accuracy=accuracy, bias=bias)
     with atomic_path(out / "tradeoff.png") as tmp:
         fig.savefig(tmp, format="png", dpi=120)

@@ -2,7 +2,7 @@
 
 >>> from encoders.data import load_dataset, list_datasets
 >>> list_datasets()
-['synthetic-vmf', 'synthetic-vmf-biased', 'cities', 'locbench', 'table']
+['synthetic-vmf', 'synthetic-vmf-biased', 'synthetic-vmf-sparse', 'cities', 'locbench', 'table']
 >>> ds = load_dataset("synthetic-vmf", n_train=200, n_val=50, n_test=50, seed=1)
 >>> ds.task, ds.num_classes, len(ds.train), ds.test.image_probs.shape
 ('classification', 50, 200, (50, 50))
@@ -27,6 +27,7 @@ __all__ = ["SPLITS", "TASKS", "GeoDataset", "Split", "dataset_options", "list_da
 _LOADERS: dict[str, Callable[..., GeoDataset]] = {
     "synthetic-vmf": synthetic_vmf.load,
     "synthetic-vmf-biased": synthetic_vmf.load_biased,
+    "synthetic-vmf-sparse": synthetic_vmf.load_sparse,
     "cities": cities.load,
     "locbench": locbench.load,
     "table": table.load,
@@ -57,6 +58,7 @@ def load_dataset(name: str, **options: Any) -> GeoDataset:
     ----------
     name : str
         One of :func:`list_datasets`: ``synthetic-vmf``, ``synthetic-vmf-biased``,
+        ``synthetic-vmf-sparse``,
         ``cities``, ``locbench``, ``table``.
     **options
         Loader options (see each loader: :func:`encoders.data.synthetic_vmf.load`,

@@ -25,7 +25,8 @@ def test_list(runner):
     res = runner.invoke(main, ["list"])
     assert res.exit_code == 0 and res.output.split() == encoders.list()
     res = runner.invoke(main, ["list", "--datasets"])
-    assert res.output.split() == ["synthetic-vmf", "synthetic-vmf-biased", "cities", "locbench",
+    assert res.output.split() == ["synthetic-vmf", "synthetic-vmf-biased",
+                                  "synthetic-vmf-sparse", "cities", "locbench",
                                   "table"]  # fmt: skip
 
 

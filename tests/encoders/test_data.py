@@ -72,8 +72,8 @@ def test_far_apart_groups_are_far_apart():
 
 # --------------------------------------------------------------------------- synthetic-vmf
 def test_list_datasets():
-    assert list_datasets() == ["synthetic-vmf", "synthetic-vmf-biased", "cities", "locbench",
-                               "table"]  # fmt: skip
+    assert list_datasets() == ["synthetic-vmf", "synthetic-vmf-biased", "synthetic-vmf-sparse",
+                               "cities", "locbench", "table"]  # fmt: skip
 
 
 def _fingerprint(split):

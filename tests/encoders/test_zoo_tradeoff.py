@@ -54,7 +54,8 @@ def test_zoo_tradeoff_table_plot_report_and_resume(geo_stub, tiny, tmp_path):
     assert trade["debias_lambda"].tolist() == [0.0, 0.0, 0.5]
     geo = [f"{s}@{sc}" for s in ("marked_ssi", "performance_ssi") for sc in SCALES]
     diffs = [c + suf for c in geo for suf in ("_diff", "_diff_ci_low", "_diff_ci_high")]
-    assert list(trade.columns[:3]) == ["model", "debias_lambda", "top1"]
+    assert list(trade.columns[:5]) == ["model", "method", "debias_lambda", "seed", "top1"]
+    assert trade["method"].tolist() == ["none", "none", "geobias-loss"]
     assert set(geo + diffs + ["pareto", "predictions"]) <= set(trade.columns)
     assert "unmarked_ssi@100km" not in trade.columns
     # accuracy and scores are those of the zoo table, row by row
@@ -192,9 +193,11 @@ def test_zoo_cli_scales_replace_the_presets(geo_stub, tmp_path):
     meta = json.loads((out / "zoo.json").read_text())
     assert meta["scales"] == ["nn20", "2000km"]
     trade = pd.read_csv(out / "tradeoff.csv")
-    geo = [c for c in trade.columns if "_ssi@" in c and "_diff" not in c]
+    geo = [c for c in trade.columns if "_ssi@" in c and "_diff" not in c and "_excess" not in c]
     assert geo == ["marked_ssi@nn20", "marked_ssi@2000km", "performance_ssi@nn20",
                    "performance_ssi@2000km"]  # fmt: skip
+    # the excess over the accuracy-matched null, and its paired difference
+    assert {"marked_ssi@nn20_excess", "marked_ssi@nn20_excess_diff"} <= set(trade.columns)
     # the paired differences at the requested scales: every centre is scored at nn20
     for c in ("marked_ssi@nn20", "performance_ssi@nn20"):
         row = trade.iloc[2]
