@@ -183,6 +183,11 @@ def fixed_sum(values: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.rint(v * 2.0**FIXED_BITS).astype(np.int64).sum(axis=axis).astype(object)
 
 
+def _fixed_counts(counts: np.ndarray) -> np.ndarray:
+    """Integer counts in the units of :func:`fixed_sum` (Python ints)."""
+    return np.asarray(counts, dtype=np.int64).astype(object) * 2**FIXED_BITS
+
+
 def from_fixed(sums: np.ndarray) -> np.ndarray:
     """Float values of added-up :func:`fixed_sum` results (Python ints, or floats)."""
     flat = [float(x) / 2.0**FIXED_BITS for x in np.asarray(sums, dtype=object).ravel()]
@@ -201,7 +206,7 @@ def _null_columns(
     cols[f"{column}_excess"] = observed - centre_null
     scored = np.isfinite(observed)
     cols[f"_draws:{column}"] = np.vstack(
-        [fixed_sum(filled[scored], axis=0), fixed_sum(finite[scored].astype(np.float64), axis=0)]
+        [fixed_sum(filled[scored], axis=0), _fixed_counts(finite[scored].sum(axis=0))]
     )
 
 
@@ -233,7 +238,7 @@ def _local_columns(
         [
             fixed_sum(per_draw, axis=1),
             fixed_sum(per_draw * per_draw, axis=1),
-            fixed_sum(np.ones_like(per_draw), axis=1),
+            _fixed_counts(np.full(n_draws, per_draw.shape[1])),
         ]
     )
     cols["_local:m1"] = np.where(valid, m1 / n_draws, np.nan)
