@@ -49,8 +49,9 @@ def _compare_file(got: Path, want: Path, rel: str) -> None:
         assert len(g) == len(w), rel
         for col in w.columns:
             if pd.api.types.is_numeric_dtype(w[col]):
-                pd.testing.assert_series_equal(g[col], w[col], rtol=RTOL, atol=1e-12,
-                                               check_dtype=False, obj=f"{rel}:{col}")
+                pd.testing.assert_series_equal(
+                    g[col], w[col], rtol=RTOL, atol=1e-12, check_dtype=False, obj=f"{rel}:{col}"
+                )
             else:
                 assert g[col].equals(w[col]), f"{rel}:{col}"
     elif rel.endswith(".md"):

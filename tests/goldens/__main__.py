@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                 want = hashes.get(case.name, {})
                 bad = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
                 failed += bool(bad)
-                print(f"{case.name}: {len(got) - len(bad)}/{len(set(want) | set(got))} identical"
-                      + "".join(f"\n  differs: {b}" for b in bad))
+                print(
+                    f"{case.name}: {len(got) - len(bad)}/{len(set(want) | set(got))} identical"
+                    + "".join(f"\n  differs: {b}" for b in bad)
+                )
     if args.action == "freeze":
         FROZEN.mkdir(parents=True, exist_ok=True)
         (FROZEN / "hashes.json").write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n")
