@@ -53,6 +53,13 @@ class SphereIndex:
         return int(self.xyz.shape[0])
 
     @cached_property
+    def location_ids(self) -> np.ndarray:
+        """Id of each sample's location: samples with equal coordinates share one id."""
+        pairs = np.ascontiguousarray(np.column_stack([self.lat_rad, self.lon_rad]))
+        _, ids = np.unique(pairs, axis=0, return_inverse=True)
+        return np.ascontiguousarray(ids.ravel(), dtype=np.int64)
+
+    @cached_property
     def leaf_rank(self) -> np.ndarray:
         """Position of each sample in the tree's leaf order (nearby samples, nearby ranks)."""
         perm = self.tree[0]

@@ -41,6 +41,7 @@ REASONS = {
     3: "n_skipped_no_part",
     4: "n_skipped_constant",
     5: "n_skipped_zero_variance",
+    6: "n_skipped_coincident",
 }
 
 
@@ -110,6 +111,19 @@ class Batch:
     def constant(self) -> np.ndarray:
         """Per centre: every sample of its neighbourhood has the same coded value."""
         return constant_neighbourhoods(self.marks, self.nb.indptr, self.nb.indices)
+
+    @cached_property
+    def order_dependent(self) -> np.ndarray:
+        """Per centre: most samples sit at locations whose neighbours depend on row order.
+
+        See :mod:`pygbs.stats.coincident`; the scores built on the k-NN graph of the
+        samples skip these centres (reason ``n_skipped_coincident``).
+        """
+        from pygbs.stats.coincident import order_dependent
+
+        return order_dependent(
+            self.index.location_ids, self.marks, self.nb.indptr, self.nb.indices, self.opts.k
+        )
 
 
 def constant_neighbourhoods(
@@ -211,6 +225,33 @@ def _ssi_reason(batch: Batch) -> np.ndarray:
     return reason
 
 
+def _skip_order_dependent(batch: Batch, sv: ScoreValues) -> ScoreValues:
+    """``sv`` without the centres whose graph depends on row order (reason 6)."""
+    od = batch.order_dependent
+    if not od.any():
+        return sv
+    import numpy as np
+
+    values = np.where(od, np.nan, sv.values)
+    p = None if sv.p is None else np.where(od, np.nan, sv.p)
+    reason = sv.reason.copy()
+    reason[od & (reason == 0)] = 6
+    constant = None if sv.constant is None else sv.constant & ~od
+    return ScoreValues(values, p, reason, constant)
+
+
+def _null_without_order_dependent(batch: Batch, null: np.ndarray) -> np.ndarray:
+    """Per-draw scores, NaN at the centres that :func:`_skip_order_dependent` skips."""
+    od = batch.order_dependent
+    if not od.any():
+        return null
+    import numpy as np
+
+    out = np.array(null, copy=True)
+    out[od] = np.nan
+    return out
+
+
 def _unmarked(batch: Batch) -> ScoreValues:
     res = batch.shared("ssi", lambda: _ssi_pair(batch))
     return ScoreValues(res["unmarked_ssi"], res["unmarked_ssi_p"], _ssi_reason(batch))
@@ -221,8 +262,11 @@ def _marked(batch: Batch) -> ScoreValues:
 
     res = batch.shared("ssi", lambda: _ssi_pair(batch))
     values = res["marked_ssi"]
-    return ScoreValues(
-        values, res["marked_ssi_p"], _ssi_reason(batch), batch.constant & np.isfinite(values)
+    return _skip_order_dependent(
+        batch,
+        ScoreValues(
+            values, res["marked_ssi_p"], _ssi_reason(batch), batch.constant & np.isfinite(values)
+        ),
     )
 
 
@@ -259,18 +303,23 @@ def _performance(batch: Batch) -> ScoreValues:
 
     res = batch.shared("performance", lambda: _performance_all(batch))
     values = res["performance_ssi"]
-    return ScoreValues(
-        values,
-        res["performance_ssi_p"],
-        _scored_reason(batch, values, 5),
-        batch.constant & np.isfinite(values),
+    return _skip_order_dependent(
+        batch,
+        ScoreValues(
+            values,
+            res["performance_ssi_p"],
+            _scored_reason(batch, values, 5),
+            batch.constant & np.isfinite(values),
+        ),
     )
 
 
 def _moran(batch: Batch) -> ScoreValues:
     res = batch.shared("performance", lambda: _performance_all(batch))
     values = res["performance_moran"]
-    return ScoreValues(values, None, _scored_reason(batch, values, 4), None)
+    return _skip_order_dependent(
+        batch, ScoreValues(values, None, _scored_reason(batch, values, 4), None)
+    )
 
 
 def _performance_null_all(batch: Batch, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -281,16 +330,19 @@ def _performance_null_all(batch: Batch, draws: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _performance_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
-    return batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[0]
+    null = batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[0]
+    return _null_without_order_dependent(batch, null)
 
 
 def _moran_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
-    return batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[1]
+    null = batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[1]
+    return _null_without_order_dependent(batch, null)
 
 
 def _marked_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
     # scored with the observed marked SSI, on its graph (pygbs.stats.ssi.ssi_scores)
-    return batch.shared("ssi", lambda: _ssi_pair(batch))["marked_null"]
+    null = batch.shared("ssi", lambda: _ssi_pair(batch))["marked_null"]
+    return _null_without_order_dependent(batch, null)
 
 
 def _sri_null(partition: str) -> Callable[[Batch, np.ndarray], np.ndarray]:
