@@ -24,6 +24,7 @@ import click
 from encoders.dependencies import INSTALL_HINT, has_torch
 from pygbs.errors import Interrupted
 from pygbs.runtime import guarded
+from pygbs.usage_errors import OneLineGroup
 
 __all__ = ["main"]
 
@@ -305,7 +306,7 @@ def _load(dataset: str, options: dict[str, Any]) -> Any:
     try:
         return load_dataset(dataset, **options)
     except InputError as err:
-        raise click.UsageError(str(err)) from err
+        raise click.BadParameter(str(err), param_hint="--data-option") from err
 
 
 @contextlib.contextmanager
@@ -334,7 +335,7 @@ def _stop_at_once() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-class _EncodersGroup(click.Group):
+class _EncodersGroup(OneLineGroup):
     """The ``encoders`` group: without PyTorch, one line saying what to install (exit 2)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
