@@ -43,7 +43,8 @@ from encoders.data import GeoDataset, Split
 from encoders.datamodule import EVAL_BATCH, GeoDataModule
 from encoders.module import LocationTask, StopRequest
 from encoders.tasks import amp_dtype, get_task
-from pygbs.outputs import atomic_path, write_text_atomic
+from encoders.torch_files import read_checkpoint, save_atomic
+from pygbs.outputs import write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [
@@ -697,6 +698,8 @@ class Trainer:
                     "by an earlier version of encoders; drop resume to retrain"
                 )
             ckpt_path = str(last) if self.resume and last.is_file() else None
+            if ckpt_path is not None:
+                read_checkpoint(last)  # a damaged checkpoint: one line naming it
             with _quiet_lightning():
                 trainer = L.Trainer(
                     accelerator=accelerator, devices=devices, strategy=self._strategy(),
@@ -760,9 +763,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
     ) -> None:
         """Write ``checkpoint`` to ``path`` through a temporary file."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(Path(path)) as tmp:
-            torch.save(checkpoint, tmp)
+        save_atomic(checkpoint, Path(path))
 
 
 @contextlib.contextmanager
@@ -876,8 +877,7 @@ def train_and_evaluate(
             return {**extra, "trainer": tr.config(), "epochs": result.history, "status": "worker"}
         history = result.history
         spec = _model_spec(result.model, dataset, head)
-        with atomic_path(out / "model.pt") as tmp:
-            torch.save({"spec": spec, "state_dict": result.model.state_dict()}, tmp)
+        save_atomic({"spec": spec, "state_dict": result.model.state_dict()}, out / "model.pt")
     train_s = time.perf_counter() - t0
     test_metrics, pred = evaluate(
         None if result is None else result.model, dataset.test, dataset.task,
