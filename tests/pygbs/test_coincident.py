@@ -61,6 +61,15 @@ def test_order_dependent_counts_only_the_samples_of_each_neighbourhood():
     assert order_dependent(loc, marks, indptr, indices, 7).tolist() == [False, False]
 
 
+def test_order_dependent_looks_at_the_coded_values_inside_each_neighbourhood():
+    # location 0 holds six +1 and two -1 samples: mixed in all, but the first
+    # neighbourhood sees only its six +1 samples, whose order cannot matter
+    loc = np.array([0] * 8 + [1, 2], dtype=np.int64)
+    marks = np.array([1] * 6 + [-1] * 2 + [1, 1], dtype=float)
+    indptr, indices = _csr([[0, 1, 2, 3, 4, 5, 8], list(range(10))])
+    assert order_dependent(loc, marks, indptr, indices, 4).tolist() == [False, True]
+
+
 def _one_location(n: int = 120, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
