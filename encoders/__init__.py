@@ -140,15 +140,16 @@ else:
         "uniform_sphere_anchors",
     ]
 
-    def __getattr__(name: str) -> Any:
-        """Import a public name on first access (PEP 562) and keep it in the module.
+    def list() -> list[str]:  # noqa: A001 - ``encoders.list()`` is the public spelling
+        """The canonical names of the registered encoders (:func:`list_encoders`)."""
+        from encoders.registry import list_encoders
 
-        ``list`` is the public spelling of :func:`list_encoders`: ``encoders.list()``.
-        """
-        if name in _EXPORTS or name == "list":
-            source = "list_encoders" if name == "list" else name
-            module = _EXPORTS[source]
-            value = getattr(importlib.import_module(module), source)
+        return list_encoders()
+
+    def __getattr__(name: str) -> Any:
+        """Import a public name on first access (PEP 562) and keep it in the module."""
+        if name in _EXPORTS:
+            value = getattr(importlib.import_module(_EXPORTS[name]), name)
         elif not name.startswith("__"):
             # a submodule (``encoders.pe``, ``encoders.train``...), as when everything was
             # imported up front
