@@ -36,7 +36,6 @@ from pygbs.inference.bootstrap import (
 )
 from pygbs.inference.null import (
     DEFAULT_NULL_DRAWS,
-    NULLS,
     grand_variance,
     no_excess_fields,
     null_fields,
@@ -62,8 +61,9 @@ from pygbs.results.result import (
     fdr_q_values,
 )
 from pygbs.runtime import check_interrupt
+from pygbs.stats.scores.ssi import SSIOptions
+from pygbs.stats.scoring import ScoringOptions, ordered_parameters, with_options
 from pygbs.stats.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
-from pygbs.stats.ssi import METHODS
 
 __all__ = [
     "score",
@@ -213,7 +213,7 @@ def _score_scales(
                         seed=stats["seed"],
                     )  # fmt: skip
                 )
-            elif null and not d.uses_performance and opts.presence == "all":
+            elif null and not d.uses_performance and opts.options.of(SSIOptions).presence == "all":
                 agg.update(no_excess_fields(agg["mean"], stats["null_draws"]))
             aggregates[d.column][scale.name] = agg
         aggregates.setdefault("spread", {})[scale.name] = spread_aggregate(
@@ -287,8 +287,14 @@ def score(
     chunk_size: int | None = None,
     null: str = "none",
     null_draws: int = DEFAULT_NULL_DRAWS,
+    **options: Any,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
+
+    The options of the statistics are validated once, before any data is read
+    (:class:`pygbs.stats.scoring.ScoringOptions`); those of statistic families that this
+    signature does not name (see :mod:`pygbs.stats.scores`) are keyword arguments too and
+    listed below.
 
     Parameters
     ----------
@@ -380,24 +386,14 @@ def score(
     >>> list(res.centres.columns[:4])
     ['row', 'lon', 'lat', 'scale']
     """
-    unknown = [s for s in scores if s not in SCORE_COLUMNS]
-    if unknown or not scores:
-        bad = unknown[0] if unknown else "(none)"
-        raise InputError(f"unknown score {bad!r}; choose from {list(SCORE_COLUMNS)}")
-    if method not in METHODS:
-        raise InputError(f"method must be one of {sorted(METHODS)}; got {method!r}")
-    if not scales:
-        raise InputError("give at least one scale")
-    if null not in NULLS:
-        raise InputError(f"null must be one of {list(NULLS)}; got {null!r}")
-    if null == "accuracy":
-        if int(null_draws) != null_draws or null_draws < 1:
-            raise InputError(f"null draws must be a positive integer; got {null_draws!r}")
-        if method == "permutation":
-            raise InputError(
-                "the accuracy-matched null needs method 'pygbs' or 'analytic' (a permutation "
-                "test inside every null draw would take draws x permutations passes)"
-            )
+    run = ScoringOptions.build(
+        scales=scales, scores=scores, method=method, k=k, k_max=k_max, min_points=min_points,
+        presence=presence, graph=graph, permutations=permutations, seed=seed, alpha=alpha,
+        bootstrap=bootstrap, ci=ci, sri_scale=sri_scale, sri_lag=sri_lag,
+        sri_sectors=sri_sectors, sri_threshold=sri_threshold, sri_bins=sri_bins, null=null,
+        null_draws=null_draws, **options,
+    )  # fmt: skip
+    scores = run.scores
     parsed = [parse_scale(s, k_max=k_max, min_points=min_points) for s in scales]
     if len({s.name for s in parsed}) != len(parsed):
         raise InputError(f"scales repeat: {[s.name for s in parsed]}")
@@ -420,13 +416,6 @@ def score(
     else:
         note_repeated(pred.source, repeated, log)
     rows = _select_centres(len(pred), centres)
-    if "performance" in scores and min_points < 4:
-        raise InputError(
-            f"min_points (--min-points) must be at least 4 for the performance score (its "
-            f"null distribution needs 4 samples); got {min_points}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
-        raise InputError(f"seed (--seed) must be an integer from 0 to 2**32 - 1; got {seed!r}")
     for s in parsed:  # nn999999 on a small table means "all samples": say so
         if s.is_knn and s.k > len(pred):
             log.warning(
@@ -435,21 +424,7 @@ def score(
                 pred.source, s.name, s.k, len(pred), s.name,
             )  # fmt: skip
     opts = BlockOptions(
-        scores=tuple(scores),
-        method=method,
-        k=k,
-        min_points=min_points,
-        presence=presence,
-        graph=graph,
-        permutations=permutations,
-        seed=seed,
-        sri_scale=sri_scale,
-        sri_lag=sri_lag,
-        sri_sectors=sri_sectors,
-        sri_threshold=sri_threshold,
-        sri_bins=sri_bins,
-        sri_chunk=SRI_CHUNK,
-        local_share=bool(np.isin(marks, (-1.0, 1.0)).all()),
+        run, sri_chunk=SRI_CHUNK, local_share=bool(np.isin(marks, (-1.0, 1.0)).all())
     )
     n_draws = int(null_draws) if null == "accuracy" else 0
     draws = null_draws_of(marks, n_draws, seed) if n_draws else None
@@ -469,42 +444,22 @@ def score(
     n_dup = repeated["n_rows"] - repeated["n_locations"]
     summary = {
         "pygbs_version": __version__,
-        "parameters": {
-            "scales": [s.name for s in parsed],
-            "scores": list(scores),
-            "method": method,
-            "k": k,
-            "k_max": k_max,
-            "min_points": min_points,
-            "transform": transform,
-            "min_label": min_label,
-            "near_zero_labels": near_zero_labels,
-            "duplicates": duplicates,
-            "presence": presence,
-            "graph": graph or ("reference" if method == "pygbs" else "strict"),
-            "permutations": permutations if method == "permutation" else None,
-            "seed": seed,
-            "null": null,
-            "null_draws": n_draws if n_draws else None,
-            "local_performance": "share_good" if opts.local_share else "mean_code",
-            "alpha": alpha,
-            "bootstrap": bootstrap,
-            "ci": ci,
-            "centres": "all"
-            if centres is None
-            else (int(centres) if isinstance(centres, int | np.integer) else "list"),
-            "n_centres": int(len(rows)),
-            "earth_radius_km": EARTH_RADIUS_KM,
-            "sri": {
-                "scale_rad": sri_scale,
-                "lag_rad": sri_lag,
-                "sectors": sri_sectors,
-                "threshold": sri_threshold,
-                "bins": sri_bins,
+        "parameters": ordered_parameters(
+            {
+                **run.parameters(),
+                "scales": [s.name for s in parsed],
+                "transform": transform,
+                "min_label": min_label,
+                "near_zero_labels": near_zero_labels,
+                "duplicates": duplicates,
+                "local_performance": "share_good" if opts.local_share else "mean_code",
+                "centres": "all"
+                if centres is None
+                else (int(centres) if isinstance(centres, int | np.integer) else "list"),
+                "n_centres": int(len(rows)),
+                "earth_radius_km": EARTH_RADIUS_KM,
             }
-            if any(s.startswith("sri-") for s in scores)
-            else None,
-        },
+        ),
         "input": {
             "source": pred.source,
             "model": pred.name,
@@ -523,6 +478,9 @@ def score(
         "aggregates": aggregates,
     }
     return GeoBiasResult(table, summary, pred, coded=marks, null_moments=moments or None)
+
+
+with_options(score)
 
 
 #: Aggregate fields of the wide comparison table and their column suffixes
