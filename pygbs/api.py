@@ -61,6 +61,7 @@ from pygbs.results.result import (
     fdr_q_values,
 )
 from pygbs.runtime import check_interrupt
+from pygbs.stats.definition import MAX_ABS_CODE
 from pygbs.stats.scores.ssi import SSIOptions
 from pygbs.stats.scoring import ScoringOptions, ordered_parameters, with_options
 from pygbs.stats.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
@@ -125,6 +126,19 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
         source,
         parts,
     )
+
+
+def _check_magnitude(pred: Predictions, marks: np.ndarray) -> None:
+    """Coded values beyond :data:`MAX_ABS_CODE` would overflow the scores' sums: refused."""
+    big = np.abs(marks) > MAX_ABS_CODE
+    if big.any():
+        row = int(np.flatnonzero(big)[0])
+        raise InputError(
+            f"{pred.source}: column {pred.value_name!r}, row {row}: coded value "
+            f"{float(marks[row])!r} is too large for the scores (their sums of powers "
+            f"overflow; at most {MAX_ABS_CODE:g} in magnitude): rescale the column or code it "
+            f"without --raw ({int(big.sum())} such rows)"
+        )
 
 
 def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
@@ -408,6 +422,7 @@ def score(
     )
     basis = coding.basis(pred.value)
     marks = np.asarray(coding.values, dtype=np.float64)
+    _check_magnitude(pred, marks)
     metrics = performance_metrics(pred, basis)
     repeated = dup_summary(pred.lon, pred.lat)
     collapsed = None

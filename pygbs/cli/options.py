@@ -15,6 +15,7 @@ from pygbs._names import SCORE_COLUMNS
 from pygbs.geo.scales import EARTH_RADIUS_KM
 from pygbs.stats.options import SAME, CommonOptions, OptionSpec, option_fields
 from pygbs.stats.registry import option_classes
+from pygbs.stats.scoring import ScoringOptions, option_owners
 
 __all__ = [
     "force_option",
@@ -39,11 +40,27 @@ def _none_or_int(low: float | None) -> Callable[[click.Context, click.Parameter,
             raise click.BadParameter(
                 f"expected a positive integer or 'none'; got {value!r}"
             ) from None
-        if low is not None and k < low:
-            raise click.BadParameter(f"expected a positive integer or 'none'; got {value!r}")
-        return k
+        return k  # its bounds: checked with the option's dataclass (one line)
 
     return parse
+
+
+class _IntBounds(click.IntRange):
+    """An integer whose bounds show in the help but are checked by the option's dataclass.
+
+    A value out of bounds then stops the command with one ``error:`` line naming the
+    option (exit code 2, docs/cli.md), as every other bad value does.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return click.INT.convert(value, param, ctx)
+
+
+class _FloatBounds(click.FloatRange):
+    """A number whose bounds show in the help but are checked by the option's dataclass."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return click.FLOAT.convert(value, param, ctx)
 
 
 def _generated(name: str, default: Any, spec: OptionSpec) -> Callable[[Any], Any]:
@@ -63,12 +80,10 @@ def _generated(name: str, default: Any, spec: OptionSpec) -> Callable[[Any], Any
         kw.update(callback=_none_or_int(spec.low), default=str(cli_default))
         cli_default = str(cli_default)
     elif spec.kind is int:
-        kw.update(type=click.IntRange(spec.low, spec.high))
+        kw.update(type=_IntBounds(spec.low, spec.high))
     elif spec.kind is float:
         kw.update(
-            type=click.FloatRange(
-                spec.low, spec.high, min_open=spec.low_open, max_open=spec.high_open
-            )
+            type=_FloatBounds(spec.low, spec.high, min_open=spec.low_open, max_open=spec.high_open)
         )
     kw.update(default=cli_default)
     if cli_default is not None:
@@ -184,7 +199,8 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
 
     The statistics' options are read by their field names (kilometres turned into
     radians where the field says so); an option whose command-line default differs from
-    the library's (``--null``) is passed only when given.
+    the library's (``--null``) is passed only when given. They are validated here, before
+    any file is read: a bad value stops the command with one line naming the option.
     """
     threshold = params.get("threshold")
     if threshold is not None and threshold.lower() != "median":
@@ -224,6 +240,8 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
                 out[f.name] = value / EARTH_RADIUS_KM
             else:
                 out[f.name] = value
+    stats = {k: v for k, v in out.items() if k in option_owners()}
+    run_or_exit(lambda: ScoringOptions.build(**stats))  # bad values: one line, exit 2
     return out
 
 
@@ -251,11 +269,14 @@ def first_run_notice(
 
     The note comes ``delay_s`` seconds into the block, and only if the block still runs,
     so that a command that stops early on a bad input prints its one error line alone.
-    ``scores`` adds the kernels of those scores to the ones every run needs.
+    ``scores`` adds the kernels of those scores (:attr:`pygbs.stats.registry.ScoreDef.kernels`)
+    to the ones every run needs.
     """
-    from pygbs._kernels.cache_state import kernels_for, uncached_kernels
+    from pygbs._kernels.cache_state import CORE_KERNELS, uncached_kernels
+    from pygbs.stats.registry import REGISTRY
 
-    missing, folder = uncached_kernels(kernels_for(scores))
+    own = tuple(k for s in scores if s in REGISTRY for k in REGISTRY[s].kernels)
+    missing, folder = uncached_kernels(tuple(dict.fromkeys(CORE_KERNELS + own)))
     if not missing:
         yield
         return

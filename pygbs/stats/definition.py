@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pygbs.stats.scoring import ScoringOptions
 
 __all__ = [
+    "MAX_ABS_CODE",
     "REASONS",
     "Batch",
     "ScoreDef",
@@ -31,6 +32,10 @@ __all__ = [
     "Surrogate",
     "constant_neighbourhoods",
 ]
+
+#: Largest coded value (in magnitude) the statistics take: their sums of 4th powers of
+#: deviations (the kurtosis of the analytic variances) stay finite up to 10**68 samples.
+MAX_ABS_CODE = 1e60
 
 #: Why a centre got no score: the reason codes of :attr:`ScoreValues.reason` and the
 #: summary counts they become (0 = scored).

@@ -83,15 +83,15 @@ class OptionSpec:
     cli_default: Any = "<same>"
     summary: str | None = None
 
-    def requirement(self) -> str:
+    def requirement(self, with_none: bool = True) -> str:
         """What a valid value is, in words (``'an integer >= 1'``)."""
         if self.choices is not None:
             text = "one of " + ", ".join(repr(c) for c in self.choices)
         elif self.kind is int:
             if self.low is not None and self.high is not None:
-                text = f"an integer from {self.low:g} to {self.high:g}"
+                text = f"an integer from {int(self.low)} to {int(self.high)}"
             elif self.low is not None:
-                text = f"an integer >= {self.low:g}"
+                text = f"an integer >= {int(self.low)}"
             else:
                 text = "an integer"
         else:
@@ -101,7 +101,7 @@ class OptionSpec:
             if self.high is not None:
                 cmp = "<" if self.high_open else "<="
                 text += f"{' and' if self.low is not None else ''} {cmp} {self.high:g}"
-        return text + (" or None" if self.none else "")
+        return text + (" or None" if self.none and with_none else "")
 
     def valid(self, value: Any) -> bool:
         """Whether ``value`` meets the spec."""
@@ -173,7 +173,8 @@ class Options:
                 continue  # sequences are checked by the class (scales, scores)
             if not spec.valid(value):
                 raise InputError(
-                    f"{described(f.name, spec)} must be {spec.requirement()}; "
+                    f"{described(f.name, spec)} must be "
+                    f"{spec.requirement(with_none=value is None or isinstance(value, str))}; "
                     f"got {shown(value, spec)}"
                 )
         self.check()
