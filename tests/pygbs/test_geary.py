@@ -127,9 +127,10 @@ def test_geary_is_a_registered_score_with_its_cli_option_and_summary_block(tmp_p
     assert d.column == "geary_c" and d.has_p and d.null is not None
     df, f = _table(tmp_path)
     out = tmp_path / "o"
-    r = CliRunner().invoke(main, ["score", str(f), "--scale", "nn30", "--score", "geary",
-                                  "--geary-variance", "normal", "--null", "accuracy",
-                                  "--null-draws", "9", "--bootstrap", "0", "--out", str(out)])  # fmt: skip
+    args = ["score", str(f), "--scale", "nn30", "--score", "geary", "--geary-variance",
+            "normal", "--null", "accuracy", "--null-draws", "9", "--bootstrap", "0",
+            "--out", str(out)]  # fmt: skip
+    r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     cen = pd.read_csv(out / "centres.csv")
     assert {"geary_c", "geary_c_p", "geary_c_q", "geary_c_excess"} <= set(cen.columns)
