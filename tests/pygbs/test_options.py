@@ -203,3 +203,28 @@ def test_loss_kinds_are_the_registry_surrogates():
     for kind, d in want.items():
         assert GEO_BIAS_KINDS[kind].partition == d.surrogate.partition
         assert GEO_BIAS_KINDS[kind].background == d.surrogate.background
+
+
+def _hook():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "_hooks" / "score_table.py"
+    spec = importlib.util.spec_from_file_location("score_table_hook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, path.parents[1]
+
+
+def test_docs_list_every_registered_score_and_option():
+    hook, docs = _hook()
+    method = (docs / "method.md").read_text()
+    assert "<!-- score-table -->" in method and "<!-- score-options -->" in method
+    page = hook.on_page_markdown(method, None, None, None)
+    assert "<!-- score" not in page
+    for d in REGISTRY.values():
+        assert f"| `{d.name}` | `{d.column}` |" in page, d.name
+    for _, f, spec in FIELDS:
+        assert f"`{f.name}`" in page, f.name
+        if spec.flag:
+            assert f"| `{spec.flag}`" in page, spec.flag
