@@ -25,7 +25,7 @@ from pygbs.duplicates import summarise as dup_summary
 from pygbs.duplicates import warning_text as repeated_text
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
-from pygbs.geo.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
+from pygbs.geo.scales import EARTH_RADIUS_KM, parse_scale
 from pygbs.grouping import unique_names
 from pygbs.inference.bootstrap import (
     DEFAULT_BOOTSTRAP,
@@ -35,7 +35,6 @@ from pygbs.inference.bootstrap import (
     paired_bootstrap,
 )
 from pygbs.inference.null import (
-    DEFAULT_NULL_DRAWS,
     grand_variance,
     no_excess_fields,
     null_fields,
@@ -62,9 +61,10 @@ from pygbs.results.result import (
 )
 from pygbs.runtime import check_interrupt
 from pygbs.stats.definition import MAX_ABS_CODE
+from pygbs.stats.options import CommonOptions
+from pygbs.stats.scores.sri import SRIOptions
 from pygbs.stats.scores.ssi import SSIOptions
 from pygbs.stats.scoring import ScoringOptions, ordered_parameters, with_options
-from pygbs.stats.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
 
 __all__ = [
     "score",
@@ -267,12 +267,12 @@ def score(
     predictions: Predictions | str | Path | pd.DataFrame,
     *,
     value: str | None = None,
-    scales: Sequence[str] = DEFAULT_SCALES,
-    scores: Sequence[str] = DEFAULT_SCORES,
-    method: str = "pygbs",
-    k: int = 4,
-    k_max: int | None = DEFAULT_K_MAX,
-    min_points: int = DEFAULT_MIN_POINTS,
+    scales: Sequence[str] = CommonOptions.scales,
+    scores: Sequence[str] = CommonOptions.scores,
+    method: str = SSIOptions.method,
+    k: int = SSIOptions.k,
+    k_max: int | None = CommonOptions.k_max,
+    min_points: int = CommonOptions.min_points,
     centres: int | Sequence[int] | None = None,
     threshold: float | str | None = None,
     lower_is_better: bool | None = None,
@@ -281,26 +281,26 @@ def score(
     min_label: float | None = None,
     near_zero_labels: str | None = None,
     duplicates: str = "keep",
-    presence: str = "all",
-    graph: str | None = None,
-    permutations: int = 999,
-    seed: int = 0,
-    alpha: float = 0.05,
-    bootstrap: int = DEFAULT_BOOTSTRAP,
-    ci: float = DEFAULT_CI,
-    sri_scale: float | None = None,
-    sri_lag: float | None = None,
-    sri_sectors: int = DEFAULT_N_SPLITS,
-    sri_threshold: int = DEFAULT_SRI_THRESHOLD,
-    sri_bins: int | None = None,
+    presence: str = SSIOptions.presence,
+    graph: str | None = SSIOptions.graph,
+    permutations: int = SSIOptions.permutations,
+    seed: int = CommonOptions.seed,
+    alpha: float = CommonOptions.alpha,
+    bootstrap: int = CommonOptions.bootstrap,
+    ci: float = CommonOptions.ci,
+    sri_scale: float | None = SRIOptions.sri_scale,
+    sri_lag: float | None = SRIOptions.sri_lag,
+    sri_sectors: int = SRIOptions.sri_sectors,
+    sri_threshold: int = SRIOptions.sri_threshold,
+    sri_bins: int | None = SRIOptions.sri_bins,
     coords_from: str | Path | pd.DataFrame | None = None,
     lon: str | None = None,
     lat: str | None = None,
     progress: bool = False,
     scheduler: Any = None,
     chunk_size: int | None = None,
-    null: str = "none",
-    null_draws: int = DEFAULT_NULL_DRAWS,
+    null: str = CommonOptions.null,
+    null_draws: int = CommonOptions.null_draws,
     **options: Any,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
@@ -319,7 +319,9 @@ def score(
     scales : sequence of str, default=('100km', '1000km', 'nn50')
         ``'<r>km'`` distance scales and ``'nn<K>'`` nearest-neighbour scales.
     scores : sequence of str, default=('unmarked', 'marked')
-        Any of ``'unmarked'``, ``'marked'``, ``'sri-grid'``, ``'sri-lag'``, ``'sri-sector'``.
+        Any of the registered scores (the keys of :data:`pygbs.SCORE_COLUMNS`: ``'marked'``,
+        ``'performance'``, ``'sri-lag'``, ``'geary'``, ...; docs/method.md, "The scores and
+        their options").
     method : {'pygbs', 'analytic', 'permutation'}, default='pygbs'
         SSI null distribution (docs/method.md, D3).
     k : int, default=4

@@ -12,6 +12,7 @@ signature and docstring of :func:`pygbs.score`.
 from __future__ import annotations
 
 import inspect
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -195,10 +196,15 @@ def with_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 )  # fmt: skip
             )
             flag = f" (command line: ``{spec.flag}``)" if spec.flag else ""
-            docs.append(
-                f"    {f.name} : {_numpydoc_type(annotation, spec, f.default)}\n"
-                f"        {spec.help}{flag}\n"
+            text = textwrap.fill(
+                spec.help + flag,
+                width=88,
+                initial_indent=" " * 8,
+                subsequent_indent=" " * 8,
+                break_on_hyphens=False,
+                break_long_words=False,
             )
+            docs.append(f"    {f.name} : {_numpydoc_type(annotation, spec, f.default)}\n{text}\n")
     fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     if docs and fn.__doc__ and "\n    Returns\n" in fn.__doc__:
         head, tail = fn.__doc__.split("\n    Returns\n", 1)
