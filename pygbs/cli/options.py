@@ -28,21 +28,17 @@ __all__ = [
 ]
 
 
-def _none_or_int(low: float | None) -> Callable[[click.Context, click.Parameter, str], int | None]:
-    """Callback of an integer option that also takes 'none' (e.g. ``--k-max``)."""
+def _none_or_int(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """Callback of an integer option that also takes 'none' (e.g. ``--k-max``).
 
-    def parse(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
-        if value.lower() == "none":
-            return None
-        try:
-            k = int(value)
-        except ValueError:
-            raise click.BadParameter(
-                f"expected a positive integer or 'none'; got {value!r}"
-            ) from None
-        return k  # its bounds: checked with the option's dataclass (one line)
-
-    return parse
+    Its bounds are checked with the option's dataclass (one line naming the option).
+    """
+    if value.lower() == "none":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a positive integer or 'none'; got {value!r}") from None
 
 
 class _IntBounds(click.IntRange):
@@ -77,7 +73,7 @@ def _generated(name: str, default: Any, spec: OptionSpec) -> Callable[[Any], Any
     if spec.choices is not None:
         kw.update(type=click.Choice(list(spec.choices)))
     elif spec.kind is int and spec.none and cli_default is not None:
-        kw.update(callback=_none_or_int(spec.low), default=str(cli_default))
+        kw.update(callback=_none_or_int, default=str(cli_default))
         cli_default = str(cli_default)
     elif spec.kind is int:
         kw.update(type=_IntBounds(spec.low, spec.high))

@@ -26,12 +26,20 @@ from pygbs.errors import InputError
 from pygbs.geo.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM
 
 __all__ = [
+    "DEFAULT_SCALES",
+    "DEFAULT_SCORES",
+    "MAX_SEED",
+    "SAME",
     "CommonOptions",
     "OptionSpec",
     "Options",
     "option",
     "option_fields",
 ]
+
+
+#: :attr:`OptionSpec.cli_default` of an option whose command-line default is its default.
+SAME = "<same>"
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ class OptionSpec:
     km: bool = False
     multiple: bool = False
     metavar: str | None = None
-    cli_default: Any = "<same>"
+    cli_default: Any = SAME
     summary: str | None = None
 
     def requirement(self, with_none: bool = True) -> str:
@@ -122,10 +130,6 @@ class OptionSpec:
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
         return self.high is None or (value < self.high if self.high_open else value <= self.high)
-
-
-#: :attr:`OptionSpec.cli_default` of an option whose command-line default is its default.
-SAME = "<same>"
 
 
 def option(default: Any, help: str, **spec: Any) -> Any:  # noqa: A002 (the help text)

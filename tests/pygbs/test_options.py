@@ -19,7 +19,7 @@ from click.testing import CliRunner
 import pygbs
 from pygbs.cli import main
 from pygbs.errors import InputError
-from pygbs.stats.options import CommonOptions, option_fields
+from pygbs.stats.options import SAME, CommonOptions, option_fields
 from pygbs.stats.registry import REGISTRY, option_classes
 from pygbs.stats.scores.sri import SRIOptions
 from pygbs.stats.scores.ssi import SSIOptions
@@ -75,7 +75,7 @@ def test_help_lists_every_flag_with_its_default(command):
         if spec.flag is None:
             continue
         assert f" {spec.flag} " in text, spec.flag
-        if not spec.multiple and spec.cli_default == "<same>" and f.default is not None:
+        if not spec.multiple and spec.cli_default == SAME and f.default is not None:
             start = text.index(f" {spec.flag} ")
             assert f"[default: {f.default}" in text[start : start + 400], spec.flag
 
