@@ -11,9 +11,21 @@ locations; those are not scored (reason ``n_skipped_coincident``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["ORDER_SHARE", "order_dependent", "warning_text"]
+if TYPE_CHECKING:
+    from pygbs.stats.definition import Batch, ScoreValues
+
+__all__ = [
+    "ORDER_SHARE",
+    "batch_order_dependent",
+    "null_without_order_dependent",
+    "order_dependent",
+    "skip_order_dependent",
+    "warning_text",
+]
 
 #: Neighbourhoods where more than this share of the samples lie at locations with
 #: ambiguous, mixed neighbours are not scored by the order-dependent scores.
@@ -78,6 +90,43 @@ def order_dependent(
         key[starts][ambiguous] // n_loc, weights=n_in[ambiguous], minlength=len(sizes)
     )
     return rows > share * sizes
+
+
+def batch_order_dependent(batch: Batch, k: int) -> np.ndarray:
+    """:func:`order_dependent` of a batch's neighbourhoods (computed once per batch)."""
+    return batch.shared(
+        f"order_dependent:{int(k)}",
+        lambda: order_dependent(
+            batch.index.location_ids, batch.marks, batch.nb.indptr, batch.nb.indices, int(k)
+        ),
+    )
+
+
+def skip_order_dependent(batch: Batch, sv: ScoreValues, k: int) -> ScoreValues:
+    """``sv`` without the centres whose k-NN graph depends on the row order (reason 6)."""
+    from pygbs.stats.definition import ScoreValues
+
+    od = batch_order_dependent(batch, k)
+    if not od.any():
+        return sv
+    reason = sv.reason.copy()
+    reason[od & (reason == 0)] = 6
+    return ScoreValues(
+        np.where(od, np.nan, sv.values),
+        None if sv.p is None else np.where(od, np.nan, sv.p),
+        reason,
+        None if sv.constant is None else sv.constant & ~od,
+    )
+
+
+def null_without_order_dependent(batch: Batch, null: np.ndarray, k: int) -> np.ndarray:
+    """Per-draw scores, NaN at the centres that :func:`skip_order_dependent` skips."""
+    od = batch_order_dependent(batch, k)
+    if not od.any():
+        return null
+    out = np.array(null, copy=True)
+    out[od] = np.nan
+    return out
 
 
 def warning_text(source: str, counts: dict[str, int]) -> str:
