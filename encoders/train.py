@@ -70,6 +70,8 @@ NO_PRIOR = "no_prior"
 CHECKPOINT = "checkpoint.ckpt"
 #: The best epoch's checkpoint (inside ``out_dir``).
 BEST_CHECKPOINT = "best.ckpt"
+#: Training steps between two redraws of the progress bar.
+PROGRESS_EVERY = 10
 #: The checkpoint of earlier versions (not resumable).
 _OLD_CHECKPOINT = "checkpoint.pt"
 #: Trainer options that say where and how a run is shown, not what it computes: they may
@@ -618,7 +620,7 @@ class Trainer:
         and, with ``out_dir``, ``checkpoint.ckpt`` after every epoch; ``EarlyStopping``
         with ``patience``; :class:`~encoders.callbacks.RunLog` writes ``metrics.json``.
         """
-        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 
         ckpt = ModelCheckpoint(
             dirpath=ckpt_dir, filename=Path(BEST_CHECKPOINT).stem, monitor=module.monitor,
@@ -631,6 +633,8 @@ class Trainer:
             RandomState(),
             ckpt,
         ]
+        if self._show_progress():  # redrawn every few steps, not every step
+            out.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
         if self.patience is not None:
             out.append(EarlyStopping(module.monitor, mode=module.mode, patience=int(self.patience),
                                      min_delta=float(self.min_delta)))  # fmt: skip
