@@ -25,6 +25,7 @@ import torchmetrics
 from torch import Tensor, nn
 
 from encoders.data import Split
+from encoders.datamodule import seeded_generator
 from encoders.tasks import Task, get_task
 from pygbs.errors import Interrupted
 from pygbs.runtime import check_interrupt
@@ -44,12 +45,6 @@ _GEO_STREAM = 1
 _BACKGROUND_STREAM = 2
 #: Training steps between two checks of the loss values (a check waits for the device).
 CHECK_EVERY = 50
-
-
-def _stream(seed: int, *key: int) -> torch.Generator:
-    """A CPU generator seeded from ``(seed, *key)``."""
-    seq = np.random.SeedSequence([int(seed) % 2**63, *key])
-    return torch.Generator().manual_seed(int(seq.generate_state(1, np.uint64)[0]))
 
 
 class StopRequest(Exception):
@@ -408,9 +403,9 @@ class LocationTask(L.LightningModule):
             )  # fmt: skip
             rank, world = self._ranks()
             gen = (
-                _stream(self.seed, _GEO_STREAM)
+                seeded_generator(self.seed, _GEO_STREAM)
                 if world == 1
-                else _stream(self.seed, _GEO_STREAM, rank)
+                else seeded_generator(self.seed, _GEO_STREAM, rank)
             )
             terms.append(GeoBiasTerm(loss, self.task, self.debias_lambda, gen))
         return terms
@@ -449,12 +444,13 @@ class LocationTask(L.LightningModule):
         if stage != "fit":
             return
         dm = self._datamodule()
-        train = dm.dataset.train
+        train = dm.train  # this process's shard with several processes
         rank, world = self._ranks()
         # one process: the background locations share the batch order's generator (the
         # stream of a run on one device); several: a stream of their own per process
-        self.generator = dm.generator if world == 1 else _stream(self.seed, _BACKGROUND_STREAM,
-                                                                 rank)  # fmt: skip
+        self.generator = (
+            dm.generator if world == 1 else seeded_generator(self.seed, _BACKGROUND_STREAM, rank)
+        )
         self.task.setup(self.model, train, self.trainer.strategy.root_device)
         self.terms = self.configure_losses(train)
         self._restore_terms()
