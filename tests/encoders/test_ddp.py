@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from encoders.data import load_dataset
@@ -109,3 +110,37 @@ def test_each_process_holds_only_its_shard(tmp_path):
     for r, h in zip(ranks, held):
         assert r["task_rows"] == len(h)  # the task's tensors: the shard alone
         assert {tuple(x) for x in r["seen"]} == h  # one epoch: each held row, no other
+
+
+@pytest.mark.slow  # three processes start torch
+def test_zoo_trains_each_model_on_two_processes(tmp_path):
+    out = tmp_path / "zoo"
+    args = [
+        "zoo", "--dataset", "synthetic-vmf", "--encoders", "xyz,wrap", "--devices", "2",
+        "--strategy", "ddp", "--device", "cpu", "--no-score", "--no-report", "--epochs", "1",
+        "--data-option", "n_train=300", "--data-option", "n_val=40", "--data-option", "n_test=40",
+        "--hparam", "hidden_dim=16", "--threads", "1", "--no-progress", "--out", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1"}
+    res = subprocess.run([str(ENCODERS), *args], capture_output=True, text=True, timeout=600,
+                         env=env)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("zoo of 3 models") == 1  # one process writes and reports
+    for name in ("xyz", "wrap"):
+        doc = json.loads((out / "runs" / name / "metrics.json").read_text())
+        assert doc["trainer"]["devices"] == 2 and doc["status"] == "finished"
+        assert doc["test"]["n"] == 40
+    assert sorted(pd.read_csv(out / "zoo.csv")["model"]) == ["no_prior", "wrap", "xyz"]
+
+
+def test_zoo_refuses_devices_with_a_dask_cluster(tmp_path):
+    from click.testing import CliRunner
+
+    from encoders.cli import main
+
+    out = tmp_path / "zoo"
+    res = CliRunner().invoke(main, ["zoo", "--dataset", "synthetic-vmf", "--devices", "2",
+                                    "--scheduler", "local:1", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    assert "--devices" in res.output and "--scheduler" in res.output
+    assert not out.exists()
