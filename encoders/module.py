@@ -572,8 +572,9 @@ class LocationTask(L.LightningModule):
             self.history.append(entry)
         logged = {f"val_{k}": float(v) for k, v in val.items() if k != "n"}
         logged.update({k: v for k, v in entry.items() if k.startswith("train_")})
-        # the same numbers in every process (gathered outputs, summed losses)
-        self.log_dict(logged, sync_dist=self._ranks()[1] > 1)
+        # already the same numbers in every process (gathered outputs, summed losses): no
+        # further reduction over the processes
+        self.log_dict(logged)
 
     # -- checkpoints -------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
