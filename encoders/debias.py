@@ -1,7 +1,7 @@
 """Debiasing methods besides the geo-bias loss: re-weighting and group DRO over cells.
 
 Both work on equal-area cells of the training locations (HEALPix cells at least
-``cell_km`` wide, :func:`pygbs.uncertainty.make_blocks`) and on the task's per-sample loss
+``cell_km`` wide, :func:`pygbs.inference.bootstrap.make_blocks`) and on the task's per-sample loss
 (:meth:`encoders.tasks.Task.per_sample_loss`). A training step's objective is the task
 loss plus ``λ`` times the method's term (docs/debiasing.md):
 
@@ -43,7 +43,7 @@ def equal_area_cells(lonlat: np.ndarray, cell_km: float) -> np.ndarray:
     -------
     ndarray of shape (n,), int64
     """
-    from pygbs.uncertainty import make_blocks
+    from pygbs.inference.bootstrap import make_blocks
 
     lonlat = np.asarray(lonlat, dtype=np.float64)
     return make_blocks(lonlat[:, 0], lonlat[:, 1], float(cell_km)).ids
