@@ -3,7 +3,7 @@
 A thin layer over :mod:`encoders.train` and :mod:`encoders.zoo`: parse, call the library,
 write. Bad options (unknown encoder, dataset, dataset option or hyper-parameter) are click
 usage errors (exit code 2); the other exit codes (an unusable path, Ctrl-C / SIGTERM, an
-unexpected error) are those of docs/cli.md, via :func:`pygbs.runtime.run_command`.
+unexpected error) are those of docs/cli.md, via :func:`pygbs.cli.runtime.run_command`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from encoders.dependencies import INSTALL_HINT, has_torch
-from pygbs.runtime import guarded
+from pygbs.cli.runtime import guarded
 
 __all__ = ["main"]
 
@@ -327,7 +327,7 @@ def main(verbose: int, debug: bool) -> None:
     """  # noqa: D301
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    from pygbs.runtime import interruptible
+    from pygbs.cli.runtime import interruptible
 
     # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
     click.get_current_context().with_resource(interruptible())

@@ -26,8 +26,8 @@ from torch import Tensor, nn
 
 from encoders.data import Split
 from encoders.tasks import Task, get_task
+from pygbs.cancel import check_cancelled
 from pygbs.errors import Interrupted
-from pygbs.runtime import check_interrupt
 
 __all__ = [
     "GeoBiasTerm",
@@ -477,7 +477,7 @@ class LocationTask(L.LightningModule):
         status 1); :meth:`encoders.train.Trainer.fit` raises the interrupt again.
         """
         try:
-            check_interrupt()
+            check_cancelled()
         except Interrupted as err:
             raise StopRequest(err) from None
 

@@ -43,8 +43,8 @@ from encoders.data import GeoDataset, Split
 from encoders.datamodule import EVAL_BATCH, GeoDataModule
 from encoders.module import LocationTask, StopRequest
 from encoders.tasks import amp_dtype, get_task
+from pygbs.cancel import check_cancelled
 from pygbs.outputs import atomic_path, write_text_atomic
-from pygbs.runtime import check_interrupt
 
 __all__ = [
     "BEST_CHECKPOINT",
@@ -713,7 +713,7 @@ class Trainer:
                 except StopRequest as stop:
                     raise stop.interrupt from None
                 except SIGTERMException:
-                    check_interrupt()  # the signal our caller handles: raise it as such
+                    check_cancelled()  # the signal our caller handles: raise it as such
                     raise
             history = module.history
             best = best_epoch(history, module.task.monitor, module.task.higher_is_better)

@@ -45,9 +45,9 @@ from encoders.train import (
     run_settings,
     train_and_evaluate,
 )
+from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, files_below, write_text_atomic
-from pygbs.runtime import check_interrupt
 
 __all__ = [
     "DEMO_SCALES",
@@ -485,7 +485,7 @@ def run_zoo(
         )  # fmt: skip
         if debias_lambdas:
             trainer = replace(trainer, debias_lambda=run.debias_lambda, debias_method=run.method)
-        check_interrupt()
+        check_cancelled()
         settings[name] = {"trainer": None, "hparams": hp if name != NO_PRIOR else None}
         hp_run = None if name == NO_PRIOR else hp
         wanted = run_settings(run.model, ds, trainer, hp_run)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -17,6 +16,7 @@ import pandas as pd
 
 from pygbs import __version__
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
+from pygbs.cancel import Cancel, check_cancelled, honours_cancel
 from pygbs.coding import code_performance
 from pygbs.duplicates import DUPLICATES, collapse
 from pygbs.duplicates import collecting as collecting_repeated
@@ -26,7 +26,6 @@ from pygbs.duplicates import warning_text as repeated_text
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.geo.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
-from pygbs.grouping import unique_names
 from pygbs.inference.bootstrap import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CI,
@@ -44,7 +43,9 @@ from pygbs.inference.null import (
     spread_pair,
 )
 from pygbs.inference.null import null_draws as null_draws_of
-from pygbs.io.predictions import _read_predictions, looks_encoded, read_predictions
+from pygbs.io.predictions import read_predictions, read_table
+from pygbs.io.sources import unique_names
+from pygbs.io.torchspatial import AUTO, looks_encoded, pick_reference
 from pygbs.predictions import Predictions
 from pygbs.regression import (
     METRIC_COLUMNS,
@@ -61,7 +62,6 @@ from pygbs.results.result import (
     aggregate,
     fdr_q_values,
 )
-from pygbs.runtime import check_interrupt
 from pygbs.stats.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
 from pygbs.stats.ssi import METHODS
 
@@ -249,6 +249,7 @@ def _score_scales(
     return pd.DataFrame(cols, copy=False), aggregates, moments
 
 
+@honours_cancel
 def score(
     predictions: Predictions | str | Path | pd.DataFrame,
     *,
@@ -287,6 +288,7 @@ def score(
     chunk_size: int | None = None,
     null: str = "none",
     null_draws: int = DEFAULT_NULL_DRAWS,
+    cancel: Cancel | None = None,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
 
@@ -365,6 +367,9 @@ def score(
         ``<score>_excess``. Seeded by ``seed``.
     null_draws : int, default=99
         Draws of the accuracy-matched null.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
 
     Returns
     -------
@@ -541,8 +546,6 @@ WIDE_FIELDS = (
 #: ``locations=`` of :func:`compare`: ``same`` (all models on the same locations, row by
 #: row, checked) or ``own`` (each model on its own locations).
 LOCATIONS = ("same", "own")
-#: ``coords_from=AUTO`` picks a file of the comparison with degree coordinates.
-AUTO = "auto"
 
 
 def _source_label(src: Any) -> str:
@@ -551,26 +554,6 @@ def _source_label(src: Any) -> str:
     if isinstance(src, str | os.PathLike):
         return str(src)
     return "<DataFrame>"
-
-
-def _location_key(p: Predictions) -> tuple[int, bytes]:
-    return len(p), hashlib.sha1(p.lon.tobytes() + p.lat.tobytes()).digest()
-
-
-def _pick_reference(preds: dict[int, Predictions], sources: Sequence[Any]) -> int | None:
-    """Index of the degree-coordinate source shared (row by row) by most others."""
-    cands = [
-        i
-        for i, p in preds.items()
-        if p.coords_source == "file"
-        and not isinstance(sources[i], Predictions)
-        and not looks_encoded(p.lon, p.lat)
-    ]
-    if not cands:
-        return None
-    keys = {i: _location_key(preds[i]) for i in cands}
-    counts = {k: sum(1 for v in keys.values() if v == k) for k in keys.values()}
-    return max(cands, key=lambda i: (counts[keys[i]], -i))
 
 
 @contextmanager
@@ -593,6 +576,7 @@ def _one_connection(score_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {**score_kwargs, "scheduler": session}
 
 
+@honours_cancel
 def compare(
     sources: Sequence[Predictions | str | Path | pd.DataFrame],
     *,
@@ -604,6 +588,7 @@ def compare(
     locations: str = "same",
     skip_empty: bool = False,
     skip_unlocated: bool = False,
+    cancel: Cancel | None = None,
     **score_kwargs: Any,
 ) -> Comparison:
     """The same scores for several models' predictions of one dataset.
@@ -614,7 +599,7 @@ def compare(
         Prediction files, DataFrames or :class:`Predictions`, one per model.
     names : sequence of str, optional
         Model names, one per source (default: the file stems; where stems repeat, the
-        parent folder is added, see :func:`pygbs.grouping.unique_names`).
+        parent folder is added, see :func:`pygbs.io.sources.unique_names`).
     value : str, optional
         Performance column of every source.
     coords_from : path, DataFrame or 'auto', optional
@@ -639,6 +624,9 @@ def compare(
         first model whose name contains ``no_prior``, else the first model.
     pairs : {'baseline', 'all'}, default='baseline'
         Paired tests of each model against the baseline, or of every pair of models.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
     **score_kwargs
         Passed to :func:`score` (``bootstrap``, ``ci`` and ``seed`` also set the paired
         block bootstrap); ``null`` defaults to ``'accuracy'`` here, so that every score
@@ -693,7 +681,7 @@ def compare(
         if isinstance(src, Predictions):
             return src
         try:
-            return _read_predictions(
+            return read_table(
                 src, value=value, coords_from=coords, strict=False, warn_encoded=not auto
             )
         except EmptyInputError as err:
@@ -742,7 +730,7 @@ def compare(
         raise unplaced[0]
     reference = None
     if auto and need:
-        ref = _pick_reference(preds, sources)
+        ref = pick_reference(preds, sources)
         if ref is None:
             raise InputError(
                 f"{src_labels[need[0]]}: needs coordinates from another file, but no file of "
@@ -777,7 +765,7 @@ def compare(
     try:
         with _one_connection(score_kwargs) as kwargs, collecting_repeated() as repeated:
             for p, label in zip(kept, kept_labels, strict=True):
-                check_interrupt()
+                check_cancelled()
                 results[label] = score(p, **kwargs)
     finally:
         _CONSTANT_NOTES.reset(token)

@@ -366,7 +366,7 @@ def output_dir(
         If ``path`` is a file, or a non-empty directory that is not an earlier output of
         ``command`` and ``force`` is not given.
     """
-    from pygbs.runtime import check_interrupt
+    from pygbs.cancel import check_cancelled
 
     claim = _claim(path, command, force)
     final = claim.path
@@ -392,7 +392,7 @@ def output_dir(
     done = False
     try:
         yield stage
-        check_interrupt()  # the last moment to stop with nothing written
+        check_cancelled()  # the last moment to stop with nothing written
         new = _files_in(stage)
         if claim.only_ours:
             _write_manifest(stage, command, new, complete=True)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
+from pygbs.cancel import Cancel, honours_cancel
 from pygbs.errors import InputError, NoCoordinatesError
 from pygbs.inference.bootstrap import block_bootstrap, make_blocks
 from pygbs.partitions import (
@@ -297,8 +298,9 @@ def _one_model(
 def _read_all(
     sources: Sequence[Any], value: str | None, names: Sequence[str] | None
 ) -> dict[str, Predictions]:
-    from pygbs.grouping import expand_sources, unique_names
-    from pygbs.io.predictions import looks_encoded, read_predictions
+    from pygbs.io.predictions import read_predictions
+    from pygbs.io.sources import expand_sources, unique_names
+    from pygbs.io.torchspatial import looks_encoded
 
     items: list[Any] = []
     for s in sources:
@@ -369,6 +371,7 @@ def _check(n_boot: int, ci: float, min_n: int, block_km: float) -> None:
         raise InputError(f"block size must be a positive number of km; got {block_km}")
 
 
+@honours_cancel
 def regions(
     predictions: Any,
     by: str = "continent",
@@ -384,6 +387,7 @@ def regions(
     robust_nsides: Sequence[int] = DEFAULT_ROBUST_NSIDES,
     rotations: int = DEFAULT_ROTATIONS,
     seed: int = 0,
+    cancel: Cancel | None = None,
 ) -> RegionResult:
     """Performance per region and its disparity across regions, for one or several models.
 
@@ -421,6 +425,9 @@ def regions(
         Random rotations per resolution.
     seed : int, default=0
         Seed of the bootstrap and the rotations.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
 
     Returns
     -------

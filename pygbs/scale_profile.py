@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pygbs.cancel import Cancel, honours_cancel
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, output_dir
 from pygbs.results.result import SCORE_COLUMNS, GeoBiasResult
@@ -180,11 +181,13 @@ class Profile:
                 res.write_files(d / name)
 
 
+@honours_cancel
 def profile(
     predictions: Any,
     *,
     scales: Sequence[str],
     scores: Sequence[str] = ("marked",),
+    cancel: Cancel | None = None,
     **score_kwargs: Any,
 ) -> Profile:
     """Score one model's predictions at many scales and tabulate the profile.
@@ -197,6 +200,9 @@ def profile(
         At least two scales, e.g. ``scale_range("10km:2000km:12")``.
     scores : sequence of str, default=('marked',)
         Scores to profile.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
     **score_kwargs
         Passed to :func:`pygbs.score`.
 

@@ -23,7 +23,7 @@ from pygbs._kernels.ssi import build_pattern, gather_samples, knn_graph
 from pygbs._kernels.stats import graph_sums
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def pattern_graphs_batch(
     lat, lon, coslat, xyz, centres, indptr, indices, radius, active, rot, k, background
 ):
@@ -90,7 +90,7 @@ def pattern_graphs_batch(
     return n_bg, edge_ptr, src, dst, sums
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def part_ids_batch(lat, lon, centres, indptr, indices, dist, radius, mode, scale, lag, n_splits):
     """SRI part of every neighbourhood entry (-1: in no part) and the parts per centre.
 

@@ -317,7 +317,7 @@ def _within(pts, lat, lon, coslat, tree, q, h_max, out_i, out_h, fill):
     return n
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def knn_batch(pts, lat, lon, coslat, tree, queries, k):
     """Find the ``k`` nearest data points of each data point ``queries[i]``.
 
@@ -332,7 +332,7 @@ def knn_batch(pts, lat, lon, coslat, tree, queries, k):
     return idx, hh
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def radius_batch(pts, lat, lon, coslat, tree, queries, h_max):
     """Find all data points with reduced distance <= ``h_max[i]`` of each ``queries[i]``.
 

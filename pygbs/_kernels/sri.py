@@ -225,7 +225,7 @@ def _sri_one(
     return num / den, kept
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def sri_kernel(
     lat,
     lon,

@@ -36,7 +36,7 @@ def main(verbose: int, debug: bool) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    from pygbs.runtime import interruptible
+    from pygbs.cli.runtime import interruptible
 
     # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
     click.get_current_context().with_resource(interruptible())

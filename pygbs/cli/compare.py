@@ -135,7 +135,7 @@ def compare_cmd(
       pygbs compare predictions/torchspatial/ --group-by dataset --scale 100km \\
           --out torchspatial_compare/
     """
-    from pygbs.grouping import expand_sources
+    from pygbs.io.sources import expand_sources
 
     kwargs = scoring_kwargs(**params)
     value = kwargs.pop("value")

@@ -304,8 +304,8 @@ def _km_to_rad(km: float | None) -> float | None:
 
 
 def run_or_exit(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` through :func:`pygbs.runtime.run_command` (exit codes of docs/cli.md)."""
-    from pygbs.runtime import run_command
+    """Run ``fn`` through :func:`pygbs.cli.runtime.run_command` (exit codes of docs/cli.md)."""
+    from pygbs.cli.runtime import run_command
 
     return run_command(fn)
 

@@ -301,14 +301,14 @@ def score_block(
     list of dict of str to ndarray
         Per scale, one array of length ``len(rows)`` per column.
     """
-    from pygbs.runtime import check_interrupt
+    from pygbs.cancel import check_cancelled
     from pygbs.stats.registry import REGISTRY, Batch
 
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     search = NeighbourSearch(index, rows, list(scales))
     out = []
     for scale in scales:
-        check_interrupt()
+        check_cancelled()
         nb = search.neighbourhoods(scale)
         cols: dict[str, np.ndarray] = {
             "n_neighbours": nb.sizes,
@@ -328,7 +328,7 @@ def score_block(
                 np.zeros(len(rows), dtype=bool) if res.constant is None else res.constant
             )
             if samples.draws is not None and d.null is not None:
-                check_interrupt()
+                check_cancelled()
                 _null_columns(cols, d.column, res.values, d.null(batch, samples.draws))
         _local_columns(cols, nb, samples, opts.min_points, opts.local_share)
         out.append(cols)
@@ -347,12 +347,12 @@ def score_batches(
     Batches follow :func:`spatial_order` and together cover every position once; an
     interrupt is honoured between batches. Both engines score their centres this way.
     """
-    from pygbs.runtime import check_interrupt
+    from pygbs.cancel import check_cancelled
 
     step = batch_size(list(scales))
     order = spatial_order(index, rows)
     for a in range(0, len(rows), step):
-        check_interrupt()
+        check_cancelled()
         pos = order[a : a + step]
         yield pos, score_block(index, samples, rows[pos], scales, opts)
 

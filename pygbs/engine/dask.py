@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from pygbs.cancel import check_cancelled
 from pygbs.engine.base import BlockOptions, Samples, batch_size, score_batches
 from pygbs.errors import InputError
 from pygbs.geo.neighbours import SphereIndex
 from pygbs.geo.scales import Scale
-from pygbs.runtime import check_interrupt
 
 __all__ = [
     "ClusterError",
@@ -100,7 +100,7 @@ def parse_scheduler(scheduler: str) -> tuple[str, int | str]:
 def result_or_interrupt(future: Any, poll_s: float = 0.05) -> Any:
     """``future.result()``, waiting so that Ctrl-C / SIGTERM stop the wait at once.
 
-    Under :func:`pygbs.runtime.interruptible` a signal raises
+    Under :func:`pygbs.cancel.cancellable` a signal raises
     :class:`~pygbs.errors.Interrupted` within ``poll_s`` seconds; an error of the task
     after a signal also gives :class:`~pygbs.errors.Interrupted` (the workers may have
     received the same Ctrl-C).
@@ -108,12 +108,12 @@ def result_or_interrupt(future: Any, poll_s: float = 0.05) -> Any:
     import time
 
     while not future.done():
-        check_interrupt()
+        check_cancelled()
         time.sleep(poll_s)
     try:
         return future.result()
     except BaseException:
-        check_interrupt()
+        check_cancelled()
         raise
 
 
@@ -138,10 +138,10 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
                 preload=["pygbs.engine.dask_worker_setup"],  # workers ignore a terminal's Ctrl-C
             )
         except Exception:
-            check_interrupt()  # a Ctrl-C while the workers started: exit 130, not an error
+            check_cancelled()  # a Ctrl-C while the workers started: exit 130, not an error
             raise
         try:
-            check_interrupt()
+            check_cancelled()
         except BaseException:
             cluster.close()
             raise
@@ -331,7 +331,7 @@ class DaskEngine:
         progress: str | None = None,
     ) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
         """``(scale number, positions, columns)`` for consecutive chunks of ``rows``."""
-        from pygbs.runtime import check_interrupt
+        from pygbs.cancel import check_cancelled
 
         distributed = _dask()
         scales = list(scales)
@@ -358,7 +358,7 @@ class DaskEngine:
             order = tqdm(order, total=len(starts), desc=progress, unit="task", leave=False)
         try:
             for i, (a, fut) in enumerate(order):
-                check_interrupt()
+                check_cancelled()
                 try:
                     blocks = result_or_interrupt(fut)
                 except distributed.KilledWorker as err:

@@ -17,10 +17,10 @@ from functools import cached_property
 import numpy as np
 
 from pygbs._kernels import graphs as _k
+from pygbs.cancel import call_kernel
 from pygbs.errors import InputError
 from pygbs.geo.background import rotations
 from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
-from pygbs.runtime import call_kernel
 from pygbs.stats.sri import (
     DEFAULT_N_SPLITS,
     GRID_SCALE_FRACTION,

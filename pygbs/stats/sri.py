@@ -45,7 +45,7 @@ from pygbs.errors import InputError
 
 if TYPE_CHECKING:
     from pygbs.geo.neighbours import Neighbourhoods
-from pygbs.runtime import call_kernel
+from pygbs.cancel import call_kernel
 
 __all__ = [
     "PARTITIONS",
@@ -286,8 +286,8 @@ def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
         By partition: the values (NaN where not scored), the skip reasons (1: fewer than
         ``min_points`` samples, 3: no part reached the threshold) and the constant flags.
     """
+    from pygbs.cancel import check_cancelled
     from pygbs.geo.neighbours import Neighbourhoods
-    from pygbs.runtime import check_interrupt
     from pygbs.stats.registry import ScoreValues, constant_neighbourhoods
 
     o = batch.opts
@@ -298,7 +298,7 @@ def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
         for p in partitions
     }
     for a in range(0, nc, o.sri_chunk):
-        check_interrupt()
+        check_cancelled()
         part = rows[a : a + o.sri_chunk]
         full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
         big = full.sizes >= o.min_points
@@ -346,8 +346,8 @@ def sri_null_for_batch(
     dict of str to ndarray of shape (c, R)
         By partition: SRI per centre and labelling, NaN where not scored.
     """
+    from pygbs.cancel import check_cancelled
     from pygbs.geo.neighbours import Neighbourhoods
-    from pygbs.runtime import check_interrupt
 
     o = batch.opts
     rows = batch.nb.centres
@@ -359,7 +359,7 @@ def sri_null_for_batch(
         full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
         big = full.sizes >= o.min_points
         for r in range(n_draws):
-            check_interrupt()
+            check_cancelled()
             marks = np.ascontiguousarray(draws[r])
             for p in partitions:
                 vals, _ = sri_scores(

@@ -13,10 +13,10 @@ import numpy as np
 
 from pygbs._kernels import ssi as _k
 from pygbs._kernels.null import performance_null_batch
+from pygbs.cancel import call_kernel, check_cancelled
 from pygbs.errors import InputError
 from pygbs.geo.background import rotations
 from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
-from pygbs.runtime import call_kernel, check_interrupt
 
 __all__ = ["METHODS", "marked_null", "performance_null", "performance_scores", "ssi_scores"]
 
@@ -170,8 +170,7 @@ def ssi_scores(
     if draws is not None:
         if method == "permutation":
             raise InputError(
-                "the accuracy-matched null supports method 'pygbs' or 'analytic'; got "
-                "'permutation'"
+                "the accuracy-matched null supports method 'pygbs' or 'analytic'; got 'permutation'"
             )
         draws = _check_draws(index, draws)
     n_draws = 0 if draws is None or not marked else draws.shape[0]
@@ -192,7 +191,7 @@ def ssi_scores(
         batches = tqdm(batches, desc=progress, unit="batch", leave=False)
     for a, b in batches:
         part = _Part.of(index, nbhd, a, b, min_points)
-        check_interrupt()
+        check_cancelled()
         out[a:b], n_points[a:b], null_out[a:b] = call_kernel(
             _k.ssi_batch,
             index.lat_rad,
@@ -387,7 +386,7 @@ def performance_null(
     """
     draws = _check_draws(index, draws)
     active = (nbhd.sizes >= min_points) & (nbhd.radius > MIN_RADIUS)
-    check_interrupt()
+    check_cancelled()
     return call_kernel(
         performance_null_batch,
         index.lat_rad,

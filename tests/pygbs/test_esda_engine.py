@@ -1,4 +1,4 @@
-"""The disk-cached permutation engine of the hotspot statistics (pygbs.plot._esda_chunks).
+"""The disk-cached permutation engine of the hotspot statistics (pygbs.stats._esda_chunks).
 
 Covers: for local Gi* and local Moran, the engine gives exactly what esda's own
 ``crand.compute_chunk`` gives on the arguments esda itself passes (p_sim and the kept
@@ -15,8 +15,9 @@ pytest.importorskip("esda")
 
 import esda.crand  # noqa: E402
 
-from pygbs.plot import _esda_chunks, local_hotspots  # noqa: E402
-from pygbs.plot.hotspots import _esda  # noqa: E402
+from pygbs.plot import local_hotspots  # noqa: E402
+from pygbs.stats import _esda_chunks  # noqa: E402
+from pygbs.stats.hotspots import _esda  # noqa: E402
 
 
 def _recorded_calls(monkeypatch, statistic):

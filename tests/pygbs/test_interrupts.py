@@ -91,12 +91,12 @@ def test_map_stops_between_batches_and_writes_nothing(tmp_path):
 
 
 def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
-    # under a command the kernels run in a helper thread, in batches sized by work; the
-    # numbers are exactly those of a plain call (each centre has its own seed)
+    # with a cancel callable (as under a command) the kernels run in a helper thread, in
+    # batches sized by work; the numbers are exactly those of a plain call (each centre
+    # has its own seed)
     import pygbs
     import pygbs.api
     import pygbs.stats.ssi
-    from pygbs.runtime import interruptible
 
     df = pd.read_csv(_table(tmp_path / "p.csv", n=120))
     kw = dict(scales=["nn10", "300km"], scores=["unmarked", "marked", "sri-lag"],
@@ -104,7 +104,6 @@ def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
     plain = pygbs.score(df, **kw).centres
     monkeypatch.setattr(pygbs.stats.ssi, "CHUNK_POINTS", 20_000)  # a few centres per batch
     monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 1)  # SRI batches of one centre
-    with interruptible():
-        guarded = pygbs.score(df, **kw).centres
+    guarded = pygbs.score(df, **kw, cancel=lambda: False).centres
     pd.testing.assert_frame_equal(plain, guarded, check_exact=True)
     assert plain["marked_ssi_p"].notna().sum() > 100
