@@ -25,7 +25,7 @@ else:
     from encoders._validation import check_lonlat
     from encoders.encoder import LocationEncoder
     from encoders.nets import FCNet, MultiLayerFeedForwardNN, SirenNet
-    from encoders.pe._base import PositionEncoding
+    from encoders.pe.base import PositionEncoding
     from encoders.pe.rbf import rbf_anchors_from, uniform_sphere_anchors
     from encoders.registry import (
         HPARAM_RANGES,

@@ -17,7 +17,10 @@ from typing import Any
 import click
 
 from encoders.dependencies import INSTALL_HINT, has_torch
-from pygbs.cli.runtime import guarded
+from pygbs.cli.runtime import guarded, interruptible
+from pygbs.errors import InputError
+from pygbs.geo.scales import parse_scale
+from pygbs.outputs import files_below, workspace
 
 __all__ = ["main"]
 
@@ -106,8 +109,6 @@ def _check_debias_kind(ctx: click.Context, param: click.Parameter, value: str | 
 def _check_scale(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    from pygbs.errors import InputError
-    from pygbs.geo.scales import parse_scale
 
     try:
         parse_scale(value)
@@ -120,7 +121,6 @@ def _check_scales(ctx: click.Context, param: click.Parameter, value: str | None)
     if value is None:
         return None
     from encoders.zoo import check_scales
-    from pygbs.errors import InputError
 
     try:
         return check_scales([v for v in value.split(",") if v.strip()])
@@ -294,7 +294,6 @@ def _setup(threads: int | None) -> None:
 
 def _load(dataset: str, options: dict[str, Any]) -> Any:
     from encoders.data import load_dataset
-    from pygbs.errors import InputError
 
     try:
         return load_dataset(dataset, **options)
@@ -327,7 +326,6 @@ def main(verbose: int, debug: bool) -> None:
     """  # noqa: D301
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    from pygbs.cli.runtime import interruptible
 
     # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
     click.get_current_context().with_resource(interruptible())
@@ -445,7 +443,6 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
           --devices 2 --strategy ddp --out run_ddp/
     """  # noqa: D301
     from encoders.train import NO_PRIOR, Trainer, build_model, train_and_evaluate
-    from pygbs.errors import InputError
 
     _setup(threads)
     geo = _debias_options(debias, debias_lambda, debias_scale, debias_centres, "--debias-lambda")
@@ -472,7 +469,6 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
     except (InputError, ValueError, TypeError) as err:
         raise click.UsageError(str(err)) from err
     from encoders.train import BEST_CHECKPOINT, CHECKPOINT
-    from pygbs.outputs import files_below, workspace
 
     if _other_process():  # a further process of a multi-device run: it trains, writes nothing
         train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
@@ -582,7 +578,6 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
-    from pygbs.errors import InputError
 
     _setup(threads)
     top = None if debias_lambdas is None else max(debias_lambdas)
@@ -628,7 +623,6 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
         except InputError as err:
             raise click.UsageError(str(err)) from err
     from encoders.zoo import output_files
-    from pygbs.outputs import workspace
 
     t0 = time.perf_counter()
     with workspace(out, "encoders zoo", force=force) as ws:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from encoders.data import Split
 from encoders.tasks import Task, get_task
 from pygbs.cancel import check_cancelled
-from pygbs.errors import Interrupted
+from pygbs.errors import InputError, Interrupted
 
 __all__ = [
     "GeoBiasTerm",
@@ -252,8 +252,6 @@ def check_finite_loss(step: dict[str, float], epoch: int, batch: int) -> None:
     """Stop a diverged run: a non-finite loss value would train on garbage (and NaN scores)."""
     bad = {k: v for k, v in step.items() if not math.isfinite(v)}
     if bad:
-        from pygbs.errors import InputError
-
         what = ", ".join(f"{k} {v}" for k, v in bad.items())
         raise InputError(
             f"training diverged at epoch {epoch + 1}, batch {batch + 1} ({what}); lower the "

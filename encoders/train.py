@@ -42,8 +42,11 @@ from encoders.callbacks import RandomState, RunLog, SettingsGuard, best_epoch
 from encoders.data import GeoDataset, Split
 from encoders.datamodule import EVAL_BATCH, GeoDataModule
 from encoders.module import LocationTask, StopRequest
+from encoders.registry import build, get_spec
 from encoders.tasks import amp_dtype, get_task
 from pygbs.cancel import check_cancelled
+from pygbs.errors import InputError
+from pygbs.geo.scales import parse_scale
 from pygbs.outputs import atomic_path, write_text_atomic
 
 __all__ = [
@@ -195,8 +198,6 @@ def check_resume(run_dir: str | Path, settings: dict[str, Any]) -> dict[str, Any
     InputError
         One line naming the run folder, the first differing setting and both values.
     """
-    from pygbs.errors import InputError
-
     run = Path(run_dir)
     log_path = run / "metrics.json"
     if not log_path.is_file():
@@ -283,14 +284,12 @@ def build_model(
         :class:`GeoClassifier` / :class:`GeoRegressor`; None for the classification
         baseline (it is the image prediction alone and has nothing to train).
     """
-    import encoders
-
     hp = dict(hparams or {})
     hp.setdefault("seed", seed)
     enc = None
     if encoder not in (None, NO_PRIOR):
-        spec = encoders.get_spec(encoder)
-        enc = encoders.build(spec.name, **spec.hparams_for_data(hp, dataset.train.lonlat))
+        spec = get_spec(encoder)
+        enc = build(spec.name, **spec.hparams_for_data(hp, dataset.train.lonlat))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return get_task(dataset.task).configure_model(
@@ -313,11 +312,9 @@ def _model_spec(model: nn.Module, dataset: GeoDataset, head: dict[str, Any] | No
 
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model saved as ``model.pt`` by :func:`train_and_evaluate`."""
-    import encoders
-
     blob = torch.load(path, map_location=map_location, weights_only=False)
     spec = blob["spec"]
-    enc = None if spec["encoder"] is None else encoders.build(spec["encoder"], **spec["hparams"])
+    enc = None if spec["encoder"] is None else build(spec["encoder"], **spec["hparams"])
     model = get_task(spec["task"]).configure_model(
         enc, num_classes=spec["num_classes"], feature_dim=spec["feature_dim"], head=spec["head"]
     )
@@ -555,7 +552,6 @@ class Trainer:
             )
         if isinstance(self.debias_centres, bool) or int(self.debias_centres) < 1:
             raise ValueError(f"debias_centres must be >= 1; got {self.debias_centres!r}")
-        from pygbs.geo.scales import parse_scale
 
         parse_scale(self.debias_scale)
 
@@ -690,8 +686,6 @@ class Trainer:
             cbs = self.configure_callbacks(module, ckpt_dir, extra_log) + list(callbacks or [])
             last = ckpt_dir / CHECKPOINT
             if self.resume and not last.is_file() and (ckpt_dir / _OLD_CHECKPOINT).is_file():
-                from pygbs.errors import InputError
-
                 raise InputError(
                     f"{ckpt_dir / _OLD_CHECKPOINT}: cannot resume: the checkpoint was written "
                     "by an earlier version of encoders; drop resume to retrain"
@@ -737,8 +731,6 @@ class Trainer:
 
     def _check_checkpoint(self, saved_config: dict[str, Any], saved_epochs: int) -> None:
         """Refuse a checkpoint written with other trainer settings (more epochs are fine)."""
-        from pygbs.errors import InputError
-
         ckpt = Path(self.out_dir or ".") / CHECKPOINT
         saved = _deciding(_jsonable(saved_config or {}))
         wanted = _deciding(_jsonable(self.config()))

@@ -36,6 +36,7 @@ import pandas as pd
 
 from encoders._cluster import ZooJob
 from encoders.data import GeoDataset, load_dataset
+from encoders.registry import canonical_name, list_encoders
 from encoders.tradeoff import ZooRun, run_name, tradeoff_figure, tradeoff_section, tradeoff_table
 from encoders.train import (
     DEFAULT_DEBIAS,
@@ -47,6 +48,7 @@ from encoders.train import (
 )
 from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
+from pygbs.geo.scales import parse_scale
 from pygbs.outputs import atomic_path, files_below, write_text_atomic
 
 __all__ = [
@@ -195,8 +197,6 @@ def check_scales(scales: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         For no scale, a malformed scale (the parser's one-line message) or one given twice
         (``"100km"`` and ``"100 km"`` are the same scale).
     """
-    from pygbs.geo.scales import parse_scale
-
     out = tuple(s.strip() for s in scales)
     if not out:
         raise InputError("give at least one geo-bias scale, e.g. nn50,100km")
@@ -214,16 +214,14 @@ def _metric_columns(task: str) -> tuple[str, ...]:
 
 
 def _resolve_encoders(names: list[str] | None) -> list[str]:
-    import encoders
-
     if not names:
-        return encoders.list()
+        return list_encoders()
     out = []
     for n in names:
         if n == NO_PRIOR:
             continue
         try:
-            out.append(encoders.canonical_name(n))
+            out.append(canonical_name(n))
         except ValueError as err:
             raise InputError(str(err)) from err
     return list(dict.fromkeys(out))
@@ -302,8 +300,6 @@ def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
     which the runs cannot be told apart (no centre scored, or the same value for every
     run, e.g. when a single centre could be scored) is passed over when another is not.
     """
-    from pygbs.geo.scales import parse_scale
-
     cols = [c for c in table.columns if isinstance(c, str) and c.startswith("marked_ssi@")]
     want = f"marked_ssi@{parse_scale(trainer.debias_scale).name}"
     if want in cols:

@@ -24,6 +24,7 @@ from pygbs.duplicates import note as note_repeated
 from pygbs.duplicates import summarise as dup_summary
 from pygbs.duplicates import warning_text as repeated_text
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
+from pygbs.engine.dask import DaskEngine, Session, is_connection
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.geo.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
 from pygbs.inference.bootstrap import (
@@ -58,17 +59,16 @@ from pygbs.results.result import (
     TRACKS_ACCURACY,
     Comparison,
     GeoBiasResult,
-    GroupedComparison,
     aggregate,
     fdr_q_values,
 )
+from pygbs.stats.registry import REASONS, REGISTRY
 from pygbs.stats.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
 from pygbs.stats.ssi import METHODS
 
 __all__ = [
     "score",
     "compare",
-    "compare_by_dataset",
     "attach_samples",
     "paired_differences",
     "accuracy_correlation",
@@ -158,8 +158,6 @@ def _score_scales(
     built on those arrays without a copy (docs/scale.md, "Memory"). ``stats`` holds
     ``alpha``, ``bootstrap``, ``ci`` and ``seed`` of the aggregates.
     """
-    from pygbs.stats.registry import REASONS, REGISTRY
-
     nr, ns = len(rows), len(parsed)
     null = stats["null_draws"] > 0
     kinds = column_dtypes(opts.scores, null=null)
@@ -462,8 +460,6 @@ def score(
     if scheduler is None:
         engine: Any = LocalEngine(samples)
     else:
-        from pygbs.engine.dask import DaskEngine
-
         engine = DaskEngine(samples, scheduler, chunk_size=chunk_size)
     show = bool(progress and sys.stderr.isatty())
     with engine:
@@ -567,7 +563,6 @@ def _one_connection(score_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if scheduler is None:
         yield score_kwargs
         return
-    from pygbs.engine.dask import Session, is_connection
 
     if is_connection(scheduler):
         yield score_kwargs
@@ -1000,20 +995,6 @@ def _check_same_locations(preds: list[Predictions], labels: list[str]) -> None:
             f"{label}: locations differ from {labels[0]} ({detail}); geo-bias scores are "
             f"comparable only on the same locations; {hint}"
         )
-
-
-def compare_by_dataset(
-    sources: Sequence[str | Path],
-    **kwargs: Any,
-) -> GroupedComparison:
-    """One :func:`compare` per dataset of TorchSpatial-style files, and combined tables.
-
-    See :func:`pygbs.by_dataset.compare_by_dataset` (read and check every file first,
-    decide per dataset, then score).
-    """
-    from pygbs.by_dataset import compare_by_dataset as by_dataset
-
-    return by_dataset(sources, **kwargs)
 
 
 def attach_samples(result: GeoBiasResult) -> GeoBiasResult:

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
 
 __all__ = [
@@ -366,8 +367,6 @@ def output_dir(
         If ``path`` is a file, or a non-empty directory that is not an earlier output of
         ``command`` and ``force`` is not given.
     """
-    from pygbs.cancel import check_cancelled
-
     claim = _claim(path, command, force)
     final = claim.path
     name = final.resolve().name or "out"

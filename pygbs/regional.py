@@ -39,8 +39,13 @@ import pandas as pd
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
 from pygbs.cancel import Cancel, honours_cancel
+from pygbs.coding import code_performance
 from pygbs.errors import InputError, NoCoordinatesError
 from pygbs.inference.bootstrap import block_bootstrap, make_blocks
+from pygbs.inference.fdr import fdr_q_values
+from pygbs.io.predictions import read_predictions
+from pygbs.io.sources import expand_sources, unique_names
+from pygbs.io.torchspatial import looks_encoded
 from pygbs.partitions import (
     NEAREST_KM,
     NONE,
@@ -52,7 +57,6 @@ from pygbs.partitions import (
 )
 from pygbs.predictions import Predictions
 from pygbs.results.regions import RegionResult
-from pygbs.results.result import fdr_q_values
 
 __all__ = [
     "DEFAULT_BLOCK_KM",
@@ -95,8 +99,6 @@ def sample_metric(pred: Predictions) -> tuple[np.ndarray, str, bool]:
         ``"accuracy"`` for hit columns, else ``"value"``.
     higher_is_better : bool
     """
-    from pygbs.coding import code_performance
-
     if pred.binary:
         return (pred.value > 0).astype(np.float64), "accuracy", True
     coding = code_performance(pred)
@@ -298,10 +300,6 @@ def _one_model(
 def _read_all(
     sources: Sequence[Any], value: str | None, names: Sequence[str] | None
 ) -> dict[str, Predictions]:
-    from pygbs.io.predictions import read_predictions
-    from pygbs.io.sources import expand_sources, unique_names
-    from pygbs.io.torchspatial import looks_encoded
-
     items: list[Any] = []
     for s in sources:
         if isinstance(s, Predictions | pd.DataFrame):

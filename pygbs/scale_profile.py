@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pygbs.api import score
 from pygbs.cancel import Cancel, honours_cancel
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, output_dir
+from pygbs.plot.profile import write_profile_plot
 from pygbs.results.result import SCORE_COLUMNS, GeoBiasResult
 
 __all__ = [
@@ -167,8 +169,6 @@ class Profile:
         Each model's ``summary.json`` and ``centres.csv`` go to the directory itself for
         one model, or to one folder per model for several.
         """
-        from pygbs.plot.profile import write_profile_plot
-
         d = Path(directory)
         with atomic_path(d / "profile.csv") as f:
             self.table.to_csv(f, index=False)
@@ -211,8 +211,6 @@ def profile(
     Profile
         Its table equals the aggregates :func:`pygbs.score` gives at each scale.
     """
-    from pygbs.api import score
-
     if len(scales) < 2:
         raise InputError("a profile needs at least two scales (e.g. --scales 10km:2000km:12)")
     res = score(predictions, scales=list(scales), scores=list(scores), **score_kwargs)

@@ -19,6 +19,7 @@ from pygbs._names import (
     DEFAULT_SCORES,
     SCORE_COLUMNS,
 )
+from pygbs.cli.runtime import run_command
 from pygbs.geo.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
 
 __all__ = [
@@ -305,8 +306,6 @@ def _km_to_rad(km: float | None) -> float | None:
 
 def run_or_exit(fn: Callable[[], Any]) -> Any:
     """Run ``fn`` through :func:`pygbs.cli.runtime.run_command` (exit codes of docs/cli.md)."""
-    from pygbs.cli.runtime import run_command
-
     return run_command(fn)
 
 

@@ -21,8 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from pygbs.cancel import check_cancelled
 from pygbs.geo.neighbours import NeighbourSearch, SphereIndex
 from pygbs.geo.scales import EARTH_RADIUS_KM, Scale
+from pygbs.stats.batch import Batch
+from pygbs.stats.registry import REGISTRY
 
 __all__ = [
     "BlockOptions",
@@ -139,8 +142,6 @@ def column_dtypes(scores: tuple[str, ...], null: bool = False) -> dict[str, type
     mean square over the draws). The per-draw sums ``_draws:<column>`` that
     :func:`score_block` also returns are not per-centre columns.
     """
-    from pygbs.stats.registry import REGISTRY
-
     cols: dict[str, type] = {
         "n_neighbours": np.int64,
         "radius_km": np.float64,
@@ -301,9 +302,6 @@ def score_block(
     list of dict of str to ndarray
         Per scale, one array of length ``len(rows)`` per column.
     """
-    from pygbs.cancel import check_cancelled
-    from pygbs.stats.registry import REGISTRY, Batch
-
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     search = NeighbourSearch(index, rows, list(scales))
     out = []
@@ -347,8 +345,6 @@ def score_batches(
     Batches follow :func:`spatial_order` and together cover every position once; an
     interrupt is honoured between batches. Both engines score their centres this way.
     """
-    from pygbs.cancel import check_cancelled
-
     step = batch_size(list(scales))
     order = spatial_order(index, rows)
     for a in range(0, len(rows), step):

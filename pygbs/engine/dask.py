@@ -26,6 +26,7 @@ import numpy as np
 
 from pygbs.cancel import check_cancelled
 from pygbs.engine.base import BlockOptions, Samples, batch_size, score_batches
+from pygbs.engine.dask_probe import check_dask_scheduler
 from pygbs.errors import InputError
 from pygbs.geo.neighbours import SphereIndex
 from pygbs.geo.scales import Scale
@@ -35,6 +36,7 @@ __all__ = [
     "DaskEngine",
     "Session",
     "connect",
+    "distributed_module",
     "log_level",
     "parse_scheduler",
     "result_or_interrupt",
@@ -55,7 +57,8 @@ class ClusterError(RuntimeError):
     """The Dask cluster failed (unreachable scheduler, workers lost too often, ...)."""
 
 
-def _dask() -> Any:
+def distributed_module() -> Any:
+    """The ``distributed`` package; without dask installed, an error that says how to add it."""
     try:
         import distributed
     except ImportError as err:
@@ -67,7 +70,7 @@ def _dask() -> Any:
 
 def log_level(level: int) -> None:
     """Set the level of Dask's own loggers (which log at INFO by default) to ``level``."""
-    _dask()
+    distributed_module()
     for name in ("distributed", "dask"):
         logging.getLogger(name).setLevel(level)
 
@@ -123,7 +126,7 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
     ``numba_threads`` is the numba thread count per task on a local cluster (the machine's
     cores shared among its workers), None on another cluster (numba's default there).
     """
-    distributed = _dask()
+    distributed = distributed_module()
     if isinstance(scheduler, distributed.Client):
         return scheduler, None, None
     kind, arg = parse_scheduler(scheduler)
@@ -147,7 +150,6 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
             raise
         client = distributed.Client(cluster)
         return client, cluster, max(1, (os.cpu_count() or 1) // n)
-    from pygbs.engine.dask_probe import check_dask_scheduler
 
     try:  # bounded and interruptible, unlike the client's start-up with a wrong peer
         check_dask_scheduler(str(arg), CONNECT_TIMEOUT_S)
@@ -181,7 +183,7 @@ class Session:
         self._own_client = False
 
     def __enter__(self) -> Session:
-        distributed = _dask()
+        distributed = distributed_module()
         self.client, self._cluster, self.numba_threads = connect(self.scheduler)
         self._own_client = not isinstance(self.scheduler, distributed.Client)
         return self
@@ -282,7 +284,7 @@ class DaskEngine:
         self._run = uuid.uuid4().hex[:12]
 
     def __enter__(self) -> DaskEngine:
-        distributed = _dask()
+        distributed = distributed_module()
         if isinstance(self.scheduler, Session):
             if self.scheduler.client is None:
                 raise ClusterError("the Dask session is not open (use it in a with block)")
@@ -331,9 +333,7 @@ class DaskEngine:
         progress: str | None = None,
     ) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
         """``(scale number, positions, columns)`` for consecutive chunks of ``rows``."""
-        from pygbs.cancel import check_cancelled
-
-        distributed = _dask()
+        distributed = distributed_module()
         scales = list(scales)
         names = "+".join(s.name for s in scales)
         step = self._chunk(len(rows), scales)

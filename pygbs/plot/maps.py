@@ -38,6 +38,7 @@ from pygbs.plot._axes import (
     resolve_frame,
 )
 from pygbs.plot.frame import MapFrame, choose_frame
+from pygbs.plot.hotspots import plot_hotspots
 from pygbs.stats.registry import REGISTRY
 
 __all__ = [
@@ -446,8 +447,6 @@ def write_maps(
     list of Path
         The files written, in order.
     """
-    from pygbs.plot.hotspots import plot_hotspots
-
     formats = _check_formats(formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from pygbs._kernels import ssi as _k
 from pygbs._kernels.null import performance_null_batch
+from pygbs._kernels.performance import OUT_I, performance_batch
 from pygbs.cancel import call_kernel, check_cancelled
 from pygbs.errors import InputError
 from pygbs.geo.background import rotations
@@ -274,8 +275,6 @@ def performance_scores(
         ``performance_sigma``: arrays of length ``len(nbhd.centres)``, NaN where not
         scored; a neighbourhood whose samples share one coded value has p = 1, SSI 0.
     """
-    from pygbs._kernels.performance import performance_batch
-
     if method not in ("analytic", "permutation"):
         raise InputError(
             f"performance SSI supports method 'analytic' or 'permutation'; got {method!r}"
@@ -301,7 +300,6 @@ def performance_scores(
         int(permutations),
         int(seed),
     )
-    from pygbs._kernels.performance import OUT_I
 
     names = ("ssi", "ssi_p", "S", "mu", "sigma", "moran")
     cols = (_k.OUT_SSI, _k.OUT_P, _k.OUT_S, _k.OUT_MU, _k.OUT_SIGMA, OUT_I)
