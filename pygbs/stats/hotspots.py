@@ -33,6 +33,7 @@ from libpysal.graph import Graph
 from scipy.spatial import cKDTree
 
 from pygbs.errors import InputError
+from pygbs.geo.geometry import unit_vectors
 from pygbs.geo.scales import EARTH_RADIUS_KM
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
     "check_points",
     "local_hotspots",
     "sphere_graph",
-    "unit_vectors",
 ]
 
 logger = logging.getLogger(__name__)
@@ -102,25 +102,6 @@ def _esda() -> Any:
     ):
         esda.crand.vec_permutations = _esda_chunks.vec_permutations
     return esda
-
-
-def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Points on the unit sphere, shape (n, 3), from lon/lat degrees.
-
-    Parameters
-    ----------
-    lon, lat : array-like
-        Degrees.
-
-    Returns
-    -------
-    ndarray of shape (n, 3)
-        ``(cos lat cos lon, cos lat sin lon, sin lat)``.
-    """
-    lam = np.radians(np.asarray(lon, dtype=np.float64))
-    phi = np.radians(np.asarray(lat, dtype=np.float64))
-    cos_phi = np.cos(phi)
-    return np.column_stack([cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)])
 
 
 def check_points(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
