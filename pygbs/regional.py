@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
-from pygbs.cancel import Cancel, honours_cancel
+from pygbs.cancel import Cancel, check_cancelled, honours_cancel
 from pygbs.coding import code_performance
 from pygbs.errors import InputError, NoCoordinatesError
 from pygbs.inference.bootstrap import block_bootstrap, make_blocks
@@ -129,6 +129,7 @@ class _Joint:
         step = max(1, _CHUNK_CELLS // nb)
         p = np.full(nb, 1.0 / nb)
         for a in range(0, n_boot, step):
+            check_cancelled()  # between chunks of replicates
             m = min(step, n_boot - a)
             w = rng.multinomial(nb, p, size=m).astype(np.float64)
             sums[a : a + m] = (self.sums.T @ w.T).T
@@ -554,6 +555,7 @@ def robust_disparity(
         if int(nside) < 1:
             raise InputError(f"HEALPix resolutions must be 1 or more; got {nside}")
         for k in range(rotations):
+            check_cancelled()
             cells = rotated_cells(lon, lat, int(nside), rots[k])
             _, reg = np.unique(cells, return_inverse=True)
             n_r = np.bincount(reg)

@@ -25,6 +25,7 @@ import contextlib
 import functools
 import logging
 import warnings
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -73,8 +74,8 @@ def _esda() -> Any:
     cache on for them (``NUMBA_CACHE_DIR`` or ``__pycache__``); nothing else changes. The
     engine that takes the statistic as a function argument cannot be cached that way (its
     signature differs in every process, so each process would compile it and write one
-    more copy): esda calls :func:`pygbs.stats._esda_chunks.compute_chunk` instead, the same
-    engine built once per statistic.
+    more copy): while :func:`local_hotspots` runs, esda calls
+    :func:`pygbs.stats._esda_chunks.compute_chunk` instead (:func:`_cached_engine`).
     """
     import esda
     import esda.crand
@@ -85,23 +86,47 @@ def _esda() -> Any:
         from numba.core.registry import CPUDispatcher
     except ImportError:  # pragma: no cover - esda then runs without numba
         return esda
-    try:
-        from pygbs.stats import _esda_chunks
-    except ImportError:  # pragma: no cover - an esda without the names the engine calls
-        _esda_chunks = None
     engine = esda.crand.compute_chunk
     for module in (esda.crand, esda.moran, esda.getisord):
         for obj in vars(module).values():
             if isinstance(obj, CPUDispatcher) and obj is not engine:
                 with contextlib.suppress(Exception):
                     obj.enable_caching()
-    if _esda_chunks is not None and engine is _esda_chunks._esda_compute_chunk:
-        esda.crand.compute_chunk = _esda_chunks.compute_chunk
-    if _esda_chunks is not None and (
-        esda.crand.vec_permutations is _esda_chunks._esda_vec_permutations
-    ):
-        esda.crand.vec_permutations = _esda_chunks.vec_permutations
     return esda
+
+
+def _chunks() -> Any:
+    try:
+        from pygbs.stats import _esda_chunks
+    except ImportError:  # pragma: no cover - an esda without the names the engine calls
+        return None
+    return _esda_chunks
+
+
+@contextlib.contextmanager
+def _cached_engine(esda: Any) -> Iterator[None]:
+    """Route esda's permutation inference through :mod:`pygbs.stats._esda_chunks` in the block.
+
+    esda's local statistics call the module globals ``esda.crand.compute_chunk`` and
+    ``esda.crand.vec_permutations`` and take no engine as an argument, so the only way to
+    give them the disk-cached, interruptible engine is to swap those two names. The swap
+    lasts for this block only (esda used elsewhere is unchanged afterwards). The other way,
+    calling the engine directly, would repeat how each esda class prepares its
+    permutations (scaling, self-weights, islands, the folding of p-values) and drift from
+    esda. Names that are not esda's own (another version, or replaced by the caller) are
+    left alone.
+    """
+    chunks = _chunks()
+    crand = esda.crand
+    saved = crand.compute_chunk, crand.vec_permutations
+    if chunks is not None and saved[0] is chunks._esda_compute_chunk:
+        crand.compute_chunk = chunks.compute_chunk
+    if chunks is not None and saved[1] is chunks._esda_vec_permutations:
+        crand.vec_permutations = chunks.vec_permutations
+    try:
+        yield
+    finally:
+        crand.compute_chunk, crand.vec_permutations = saved
 
 
 def check_points(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -300,7 +325,7 @@ def local_hotspots(
     if constant:
         logger.warning("all values are equal: no hotspot can be significant")
     else:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _cached_engine(esda):
             warnings.simplefilter("ignore", RuntimeWarning)
             # esda 2.x warns that its default ("directed", folded one-sided p_sim) will
             # change; the local classes do not take the option yet, and we keep it.

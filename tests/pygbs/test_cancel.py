@@ -112,3 +112,30 @@ def test_public_entry_points_take_cancel(entry):
         calls[entry](stop)
     assert stop.calls == 1
     calls[entry](lambda: False)  # a callable that never says stop changes nothing
+
+
+class Counter:
+    """A cancel callable that never says stop and counts how often it was asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return False
+
+
+def test_the_region_bootstrap_asks_between_chunks_of_replicates():
+    # 2,000 blocks of one sample: 2,000 replicates per chunk of the region bootstrap
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"lon": rng.uniform(-170, 170, 2_000), "lat": rng.uniform(-60, 60, 2_000),
+                       "hit@1": rng.integers(0, 2, 2_000)})  # fmt: skip
+    asked = {}
+    for n_boot in (10, 20_000):
+        count = Counter()
+        pygbs.regions(df, by="healpix:1", n_boot=n_boot, block_km=50, cancel=count)
+        asked[n_boot] = count.calls
+    assert asked[20_000] >= asked[10] + 9  # at least ten chunks instead of one
+    stop = Countdown(asked[10] + 1)
+    with pytest.raises(Interrupted):
+        pygbs.regions(df, by="healpix:1", n_boot=20_000, block_km=50, cancel=stop)

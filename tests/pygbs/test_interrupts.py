@@ -90,6 +90,28 @@ def test_map_stops_between_batches_and_writes_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["p.csv"]
 
 
+def _density_map_written(workdir: Path):
+    # the hotspots come last: once the density map is written they are being computed
+    def written() -> bool:
+        for stage in workdir.iterdir():
+            if stage.name.startswith(".maps.") and stage.is_dir():
+                return any(p.name.startswith("density") for p in stage.iterdir())
+        return False
+
+    return written
+
+
+def test_map_stops_inside_a_million_hotspot_permutations(tmp_path):
+    _table(tmp_path / "p.csv", n=200)
+    args = ["map", "p.csv", "--scale", "nn8", "--score", "unmarked", "--no-basemap",
+            "--hotspot-permutations", "1000000", "--out", "maps"]  # fmt: skip
+    rc, err, took = interrupt(args, tmp_path, signal.SIGINT, _density_map_written(tmp_path))
+    assert rc == 130, err
+    assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
+    assert took < 5.0
+    assert sorted(os.listdir(tmp_path)) == ["p.csv"]
+
+
 def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
     # with a cancel callable (as under a command) the kernels run in a helper thread, in
     # batches sized by work; the numbers are exactly those of a plain call (each centre
