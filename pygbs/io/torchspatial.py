@@ -4,7 +4,8 @@ TorchSpatial (Wu et al., 2024) publishes its models' predictions as
 ``eval_<dataset>_<meta>_<split>_<model>.csv[.gz]`` files. Some hold no coordinates (the
 ``*_no_prior`` baselines), and the ``*_wrap`` files hold the first two features of the
 ``wrap`` encoding instead of degrees. This module knows those conventions; the generic
-reading in :mod:`pygbs.io.predictions` only calls it when ``coords_from`` is given:
+reading in :mod:`pygbs.io.predictions` calls it when ``coords_from`` is given and to warn
+about coordinates that look encoded:
 
 - :func:`coordinates_from`: the coordinates of a table read with ``coords_from`` (taken
   row by row from the reference, or checked against it where the table holds the ``wrap``
