@@ -69,11 +69,12 @@ def test_call_kernel_stops_waiting_for_a_kernel_that_still_runs():
         release.wait(60)
         return x
 
+    before = running_kernels()
     stop = Countdown(3)  # one look before the start, then one per poll
     with cancellable(stop), pytest.raises(Interrupted):
         call_kernel(kernel, 7)
     assert started.is_set() and not release.is_set()
-    assert running_kernels() == 1  # abandoned, still waiting
+    assert running_kernels() == before + 1  # abandoned, still waiting
     release.set()
     for t in threading.enumerate():
         if t.name == "pygbs-kernel":
