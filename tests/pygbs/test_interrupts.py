@@ -102,11 +102,11 @@ def _density_map_written(workdir: Path):
 
 
 def test_map_stops_inside_a_million_hotspot_permutations(tmp_path):
-    _table(tmp_path / "p.csv", n=200)
+    _table(tmp_path / "p.csv", n=2_000)
     args = ["map", "p.csv", "--scale", "nn8", "--score", "unmarked", "--no-basemap",
             "--hotspot-permutations", "1000000", "--out", "maps"]  # fmt: skip
-    # a million permutations per sample run for minutes: an exit at all (interrupt() gives
-    # it 30 s) shows the wait for the permutations was cut short
+    # a million permutations for each of 2,000 samples run for many minutes: an exit at
+    # all (interrupt() gives it 30 s) shows the wait for the permutations was cut short
     rc, err, _ = interrupt(args, tmp_path, signal.SIGINT, _density_map_written(tmp_path))
     assert rc == 130, err
     assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
