@@ -42,7 +42,7 @@ else:
         )
         from encoders.module import LocationTask
         from encoders.nets import FCNet, MultiLayerFeedForwardNN, SirenNet
-        from encoders.pe._base import PositionEncoding
+        from encoders.pe.base import PositionEncoding
         from encoders.pe.rbf import rbf_anchors_from, uniform_sphere_anchors
         from encoders.registry import (
             HPARAM_RANGES,
@@ -67,7 +67,7 @@ else:
         "FCNet": "encoders.nets",
         "MultiLayerFeedForwardNN": "encoders.nets",
         "SirenNet": "encoders.nets",
-        "PositionEncoding": "encoders.pe._base",
+        "PositionEncoding": "encoders.pe.base",
         "rbf_anchors_from": "encoders.pe.rbf",
         "uniform_sphere_anchors": "encoders.pe.rbf",
         "HPARAM_RANGES": "encoders.registry",

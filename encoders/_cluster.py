@@ -129,9 +129,9 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
     """
     import torch
 
-    from pygbs.engine.dask import ClusterError, _dask, connect, result_or_interrupt
+    from pygbs.engine.dask import ClusterError, connect, distributed_module, result_or_interrupt
 
-    distributed = _dask()
+    distributed = distributed_module()
     client, cluster, _ = connect(scheduler)
     own = not isinstance(scheduler, distributed.Client)
     try:

@@ -3,7 +3,7 @@
 A thin layer over :mod:`encoders.train` and :mod:`encoders.zoo`: parse, call the library,
 write. Bad options (unknown encoder, dataset, dataset option or hyper-parameter) are click
 usage errors (exit code 2); the other exit codes (an unusable path, Ctrl-C / SIGTERM, an
-unexpected error) are those of docs/cli.md, via :func:`pygbs.runtime.run_command`.
+unexpected error) are those of docs/cli.md, via :func:`pygbs.cli.runtime.run_command`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from typing import Any
 import click
 
 from encoders.dependencies import INSTALL_HINT, has_torch
-from pygbs.errors import Interrupted
-from pygbs.runtime import guarded
+from pygbs.cli.runtime import guarded
+from pygbs.errors import InputError, Interrupted
+from pygbs.geo.scales import parse_scale
+from pygbs.outputs import files_below, workspace
 from pygbs.usage_errors import OneLineGroup
 
 __all__ = ["main"]
@@ -113,8 +115,6 @@ def _check_debias_kind(ctx: click.Context, param: click.Parameter, value: str | 
 def _check_scale(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    from pygbs.errors import InputError
-    from pygbs.geo.scales import parse_scale
 
     try:
         parse_scale(value)
@@ -127,7 +127,6 @@ def _check_scales(ctx: click.Context, param: click.Parameter, value: str | None)
     if value is None:
         return None
     from encoders.zoo import check_scales
-    from pygbs.errors import InputError
 
     try:
         return check_scales([v for v in value.split(",") if v.strip()])
@@ -309,7 +308,6 @@ def _setup(threads: int | None) -> None:
 
 def _load(dataset: str, options: dict[str, Any]) -> Any:
     from encoders.data import load_dataset
-    from pygbs.errors import InputError
 
     try:
         return load_dataset(dataset, **options)
@@ -324,7 +322,7 @@ def _stop_at_once() -> Iterator[None]:
     Reading the options imports PyTorch, which takes seconds and cannot be cut short
     cleanly; nothing has been written yet, so the process exits there and then with exit
     code 130 (SIGINT) or 143 (SIGTERM). Each command's work runs under
-    :func:`pygbs.runtime.run_command`, which stops it between batches instead (docs/cli.md).
+    :func:`pygbs.cli.runtime.run_command`, which stops it between batches instead (docs/cli.md).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -463,7 +461,6 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
           --devices 2 --strategy ddp --out run_ddp/
     """  # noqa: D301
     from encoders.train import NO_PRIOR, Trainer, build_model, train_and_evaluate
-    from pygbs.errors import InputError
 
     _setup(threads)
     geo = _debias_options(debias, debias_lambda, debias_scale, debias_centres, "--debias-lambda")
@@ -490,7 +487,6 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
     except (InputError, ValueError, TypeError) as err:
         raise click.UsageError(str(err)) from err
     from encoders.train import BEST_CHECKPOINT, CHECKPOINT
-    from pygbs.outputs import files_below, workspace
 
     if _other_process():  # a further process of a multi-device run: it trains, writes nothing
         train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
@@ -601,7 +597,6 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     """  # noqa: D301
     from encoders.train import Trainer
     from encoders.zoo import run_zoo
-    from pygbs.errors import InputError
 
     _setup(threads)
     top = None if debias_lambdas is None else max(debias_lambdas)
@@ -652,7 +647,6 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
         except InputError as err:
             raise click.UsageError(str(err)) from err
     from encoders.zoo import output_files
-    from pygbs.outputs import workspace
 
     t0 = time.perf_counter()
     zoo_args = {

@@ -7,7 +7,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from encoders._validation import check_lonlat
-from encoders.pe._base import PositionEncoding
+from encoders.pe.base import PositionEncoding
 
 __all__ = ["LocationEncoder"]
 

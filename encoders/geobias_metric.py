@@ -23,6 +23,9 @@ import torch
 import torchmetrics
 from torch import Tensor
 
+import pygbs
+from pygbs.geo.scales import parse_scale
+
 __all__ = ["GeoBiasCallback", "GeoBiasMetric"]
 
 
@@ -62,7 +65,6 @@ class GeoBiasMetric(torchmetrics.Metric):
         **score_options: Any,
     ) -> None:
         super().__init__()
-        from pygbs.geo.scales import parse_scale
 
         if isinstance(scales, str) or isinstance(scores, str):
             raise ValueError("scales and scores are sequences of names, e.g. ['nn50']")
@@ -104,8 +106,6 @@ class GeoBiasMetric(torchmetrics.Metric):
             From :func:`pygbs.score`, e.g. when too few samples were accumulated.
         """
         import pandas as pd
-
-        import pygbs
 
         lonlat = torchmetrics.utilities.dim_zero_cat(self.lonlat).cpu().numpy()
         perf = torchmetrics.utilities.dim_zero_cat(self.performance).cpu().numpy()

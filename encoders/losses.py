@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pygbs.errors import InputError
+from pygbs.geo.scales import parse_scale
 from pygbs.stats.registry import REGISTRY
 
 __all__ = [
@@ -207,7 +209,6 @@ def _check_lonlat_array(lonlat: object) -> np.ndarray:
     names the first bad row.
     """
     from encoders._validation import LAT_MAX, LON_MAX, LON_MIN
-    from pygbs.errors import InputError
 
     a = np.asarray(lonlat, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != 2:
@@ -226,8 +227,6 @@ def _check_lonlat_array(lonlat: object) -> np.ndarray:
 
 
 def _positive_int(name: str, value: object, *, allow_none: bool = False) -> int | None:
-    from pygbs.errors import InputError
-
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
@@ -352,8 +351,6 @@ class GeoBiasLoss(torch.nn.Module):
         sri_sectors: int = 8,
     ) -> None:
         super().__init__()
-        from pygbs.errors import InputError
-        from pygbs.geo.scales import parse_scale
 
         if kind not in GEO_BIAS_KINDS:
             raise InputError(
@@ -545,8 +542,6 @@ class GeoBiasLoss(torch.nn.Module):
         GeoBatch
             On the CPU; centres in ascending order.
         """
-        from pygbs.errors import InputError
-
         if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
             raise InputError(f"sample() needs a CPU torch.Generator; got {generator!r}")
         c = min(self.centres_per_batch, self.n_centres)
@@ -566,8 +561,6 @@ class GeoBiasLoss(torch.nn.Module):
         GeoBatch
             On the CPU.
         """
-        from pygbs.errors import InputError
-
         if centres is None:
             cs = np.arange(self.n_centres, dtype=np.int64)
         else:
@@ -663,8 +656,6 @@ class GeoBiasLoss(torch.nn.Module):
         torch.Tensor
             ``(len(batch.centres),)``.
         """
-        from pygbs.errors import InputError
-
         if not isinstance(performance, Tensor) or not performance.is_floating_point():
             raise InputError("performance must be a floating-point torch.Tensor")
         if performance.shape != batch.rows.shape:
@@ -808,8 +799,6 @@ def soft_performance(
     pygbs.errors.InputError
         For an unknown task, a negative temperature or inconsistent shapes.
     """
-    from pygbs.errors import InputError
-
     if not (isinstance(temperature, int | float) and math.isfinite(temperature)) or (
         temperature < 0
     ):

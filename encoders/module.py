@@ -27,8 +27,8 @@ from torch import Tensor, nn
 from encoders.data import Split
 from encoders.datamodule import seeded_generator
 from encoders.tasks import Task, get_task
-from pygbs.errors import Interrupted
-from pygbs.runtime import check_interrupt
+from pygbs.cancel import check_cancelled
+from pygbs.errors import InputError, Interrupted
 
 __all__ = [
     "GeoBiasTerm",
@@ -249,8 +249,6 @@ def check_finite_loss(step: dict[str, float], epoch: int, batch: int) -> None:
     """Stop a diverged run: a non-finite loss value would train on garbage (and NaN scores)."""
     bad = {k: v for k, v in step.items() if not math.isfinite(v)}
     if bad:
-        from pygbs.errors import InputError
-
         what = ", ".join(f"{k} {v}" for k, v in bad.items())
         raise InputError(
             f"training diverged at epoch {epoch + 1}, batch {batch + 1} ({what}); lower the "
@@ -478,7 +476,7 @@ class LocationTask(L.LightningModule):
         status 1); :meth:`encoders.train.Trainer.fit` raises the interrupt again.
         """
         try:
-            check_interrupt()
+            check_cancelled()
         except Interrupted as err:
             raise StopRequest(err) from None
 

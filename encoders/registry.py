@@ -21,8 +21,8 @@ from torch import nn
 
 from encoders.encoder import LocationEncoder
 from encoders.nets import FCNet, MultiLayerFeedForwardNN, SirenNet
-from encoders.pe._base import PositionEncoding
-from encoders.pe._extent import GLOBAL_EXTENT
+from encoders.pe.base import PositionEncoding
+from encoders.pe.extent import GLOBAL_EXTENT
 from encoders.pe.grid import GridCellPE, TheoryGridCellPE
 from encoders.pe.nerf import NeRFPE
 from encoders.pe.rbf import RBFPE, rbf_anchors_from, uniform_sphere_anchors

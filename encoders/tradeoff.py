@@ -140,7 +140,7 @@ def tradeoff_table(
         ``_diff_ci_high`` and ``_diff_p_value`` against the same model at λ = 0 (empty at
         λ = 0), ``pareto`` and ``predictions``.
     """
-    from pygbs._names import SCORE_COLUMNS
+    from pygbs import SCORE_COLUMNS
     from pygbs.api import paired_differences
 
     by_run = zoo_table.set_index("model")

@@ -61,8 +61,8 @@ from encoders.resume import (
 )
 from encoders.tasks import amp_dtype
 from encoders.torch_files import read_checkpoint, save_atomic
+from pygbs.cancel import check_cancelled
 from pygbs.outputs import write_text_atomic
-from pygbs.runtime import check_interrupt
 
 # run settings, models and predictions come from encoders.resume and encoders.evaluation;
 # they are named here too, where the trainer's users have always found them
@@ -453,7 +453,7 @@ class Trainer:
                 except StopRequest as stop:
                     raise stop.interrupt from None
                 except SIGTERMException:
-                    check_interrupt()  # the signal our caller handles: raise it as such
+                    check_cancelled()  # the signal our caller handles: raise it as such
                     raise
             history = module.history
             best = best_epoch(history, module.task.monitor, module.task.higher_is_better)

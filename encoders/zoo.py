@@ -36,6 +36,7 @@ import pandas as pd
 
 from encoders._cluster import ZooJob
 from encoders.data import GeoDataset, load_dataset
+from encoders.registry import canonical_name, list_encoders
 from encoders.tradeoff import ZooRun, run_name, tradeoff_figure, tradeoff_section, tradeoff_table
 from encoders.train import (
     DEFAULT_DEBIAS,
@@ -45,9 +46,10 @@ from encoders.train import (
     run_settings,
     train_and_evaluate,
 )
+from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
+from pygbs.geo.scales import parse_scale
 from pygbs.outputs import atomic_path, files_below, write_text_atomic
-from pygbs.runtime import check_interrupt
 
 __all__ = [
     "DEMO_SCALES",
@@ -195,8 +197,6 @@ def check_scales(scales: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         For no scale, a malformed scale (the parser's one-line message) or one given twice
         (``"100km"`` and ``"100 km"`` are the same scale).
     """
-    from pygbs.geo.scales import parse_scale
-
     out = tuple(s.strip() for s in scales)
     if not out:
         raise InputError("give at least one geo-bias scale, e.g. nn50,100km")
@@ -214,16 +214,14 @@ def _metric_columns(task: str) -> tuple[str, ...]:
 
 
 def _resolve_encoders(names: list[str] | None) -> list[str]:
-    import encoders
-
     if not names:
-        return encoders.list()
+        return list_encoders()
     out = []
     for n in names:
         if n == NO_PRIOR:
             continue
         try:
-            out.append(encoders.canonical_name(n))
+            out.append(canonical_name(n))
         except ValueError as err:
             raise InputError(str(err)) from err
     return list(dict.fromkeys(out))
@@ -302,8 +300,6 @@ def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
     which the runs cannot be told apart (no centre scored, or the same value for every
     run, e.g. when a single centre could be scored) is passed over when another is not.
     """
-    from pygbs.geo.scales import parse_scale
-
     cols = [c for c in table.columns if isinstance(c, str) and c.startswith("marked_ssi@")]
     want = f"marked_ssi@{parse_scale(trainer.debias_scale).name}"
     if want in cols:
@@ -485,7 +481,7 @@ def run_zoo(
         )  # fmt: skip
         if debias_lambdas:
             trainer = replace(trainer, debias_lambda=run.debias_lambda, debias_method=run.method)
-        check_interrupt()
+        check_cancelled()
         settings[name] = {"trainer": None, "hparams": hp if name != NO_PRIOR else None}
         hp_run = None if name == NO_PRIOR else hp
         wanted = run_settings(run.model, ds, trainer, hp_run)

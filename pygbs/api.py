@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -17,6 +16,7 @@ import pandas as pd
 
 from pygbs import __version__
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
+from pygbs.cancel import Cancel, check_cancelled, honours_cancel
 from pygbs.coding import code_performance
 from pygbs.duplicates import DUPLICATES, collapse
 from pygbs.duplicates import collecting as collecting_repeated
@@ -24,9 +24,9 @@ from pygbs.duplicates import note as note_repeated
 from pygbs.duplicates import summarise as dup_summary
 from pygbs.duplicates import warning_text as repeated_text
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
+from pygbs.engine.dask import DaskEngine, Session, is_connection
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.geo.scales import EARTH_RADIUS_KM, parse_scale
-from pygbs.grouping import unique_names
 from pygbs.hints import offers
 from pygbs.inference.bootstrap import (
     DEFAULT_BOOTSTRAP,
@@ -43,7 +43,9 @@ from pygbs.inference.null import (
     spread_pair,
 )
 from pygbs.inference.null import null_draws as null_draws_of
-from pygbs.io.predictions import _read_predictions, looks_encoded, read_predictions
+from pygbs.io.predictions import read_predictions, read_table
+from pygbs.io.sources import unique_names
+from pygbs.io.torchspatial import AUTO, looks_encoded, pick_reference
 from pygbs.predictions import Predictions
 from pygbs.regression import (
     METRIC_COLUMNS,
@@ -56,13 +58,12 @@ from pygbs.results.result import (
     TRACKS_ACCURACY,
     Comparison,
     GeoBiasResult,
-    GroupedComparison,
     aggregate,
     fdr_q_values,
 )
-from pygbs.runtime import check_interrupt
 from pygbs.stats.definition import MAX_ABS_CODE
 from pygbs.stats.options import CommonOptions
+from pygbs.stats.registry import REASONS, REGISTRY
 from pygbs.stats.scores.sri import SRIOptions
 from pygbs.stats.scores.ssi import SSIOptions
 from pygbs.stats.scoring import ScoringOptions, ordered_parameters, with_options
@@ -70,7 +71,6 @@ from pygbs.stats.scoring import ScoringOptions, ordered_parameters, with_options
 __all__ = [
     "score",
     "compare",
-    "compare_by_dataset",
     "attach_samples",
     "paired_differences",
     "accuracy_correlation",
@@ -187,8 +187,6 @@ def _score_scales(
     built on those arrays without a copy (docs/scale.md, "Memory"). ``stats`` holds
     ``alpha``, ``bootstrap``, ``ci`` and ``seed`` of the aggregates.
     """
-    from pygbs.stats.registry import REASONS, REGISTRY
-
     nr, ns = len(rows), len(parsed)
     null = stats["null_draws"] > 0
     kinds = column_dtypes(opts.scores, null=null)
@@ -279,6 +277,7 @@ def _score_scales(
     return pd.DataFrame(cols, copy=False), aggregates, moments
 
 
+@honours_cancel
 def score(
     predictions: Predictions | str | Path | pd.DataFrame,
     *,
@@ -317,6 +316,7 @@ def score(
     chunk_size: int | None = None,
     null: str = CommonOptions.null,
     null_draws: int = CommonOptions.null_draws,
+    cancel: Cancel | None = None,
     **options: Any,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
@@ -403,6 +403,9 @@ def score(
         ``<score>_excess``. Seeded by ``seed``.
     null_draws : int, default=99
         Draws of the accuracy-matched null.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
 
     Returns
     -------
@@ -465,8 +468,6 @@ def score(
     if scheduler is None:
         engine: Any = LocalEngine(samples)
     else:
-        from pygbs.engine.dask import DaskEngine
-
         engine = DaskEngine(samples, scheduler, chunk_size=chunk_size)
     show = bool(progress and sys.stderr.isatty())
     with engine:
@@ -532,8 +533,6 @@ WIDE_FIELDS = (
 #: ``locations=`` of :func:`compare`: ``same`` (all models on the same locations, row by
 #: row, checked) or ``own`` (each model on its own locations).
 LOCATIONS = ("same", "own")
-#: ``coords_from=AUTO`` picks a file of the comparison with degree coordinates.
-AUTO = "auto"
 
 
 def _source_label(src: Any) -> str:
@@ -542,26 +541,6 @@ def _source_label(src: Any) -> str:
     if isinstance(src, str | os.PathLike):
         return str(src)
     return "<DataFrame>"
-
-
-def _location_key(p: Predictions) -> tuple[int, bytes]:
-    return len(p), hashlib.sha1(p.lon.tobytes() + p.lat.tobytes()).digest()
-
-
-def _pick_reference(preds: dict[int, Predictions], sources: Sequence[Any]) -> int | None:
-    """Index of the degree-coordinate source shared (row by row) by most others."""
-    cands = [
-        i
-        for i, p in preds.items()
-        if p.coords_source == "file"
-        and not isinstance(sources[i], Predictions)
-        and not looks_encoded(p.lon, p.lat)
-    ]
-    if not cands:
-        return None
-    keys = {i: _location_key(preds[i]) for i in cands}
-    counts = {k: sum(1 for v in keys.values() if v == k) for k in keys.values()}
-    return max(cands, key=lambda i: (counts[keys[i]], -i))
 
 
 @contextmanager
@@ -575,7 +554,6 @@ def _one_connection(score_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if scheduler is None:
         yield score_kwargs
         return
-    from pygbs.engine.dask import Session, is_connection
 
     if is_connection(scheduler):
         yield score_kwargs
@@ -584,6 +562,7 @@ def _one_connection(score_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {**score_kwargs, "scheduler": session}
 
 
+@honours_cancel
 def compare(
     sources: Sequence[Predictions | str | Path | pd.DataFrame],
     *,
@@ -595,6 +574,7 @@ def compare(
     locations: str = "same",
     skip_empty: bool = False,
     skip_unlocated: bool = False,
+    cancel: Cancel | None = None,
     **score_kwargs: Any,
 ) -> Comparison:
     """The same scores for several models' predictions of one dataset.
@@ -605,7 +585,7 @@ def compare(
         Prediction files, DataFrames or :class:`Predictions`, one per model.
     names : sequence of str, optional
         Model names, one per source (default: the file stems; where stems repeat, the
-        parent folder is added, see :func:`pygbs.grouping.unique_names`).
+        parent folder is added, see :func:`pygbs.io.sources.unique_names`).
     value : str, optional
         Performance column of every source.
     coords_from : path, DataFrame or 'auto', optional
@@ -630,6 +610,9 @@ def compare(
         first model whose name contains ``no_prior``, else the first model.
     pairs : {'baseline', 'all'}, default='baseline'
         Paired tests of each model against the baseline, or of every pair of models.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
     **score_kwargs
         Passed to :func:`score` (``bootstrap``, ``ci`` and ``seed`` also set the paired
         block bootstrap); ``null`` defaults to ``'accuracy'`` here, so that every score
@@ -684,7 +667,7 @@ def compare(
         if isinstance(src, Predictions):
             return src
         try:
-            return _read_predictions(
+            return read_table(
                 src, value=value, coords_from=coords, strict=False, warn_encoded=not auto
             )
         except EmptyInputError as err:
@@ -736,7 +719,7 @@ def compare(
         raise unplaced[0]
     reference = None
     if auto and need:
-        ref = _pick_reference(preds, sources)
+        ref = pick_reference(preds, sources)
         if ref is None:
             raise InputError(
                 f"{src_labels[need[0]]}: needs coordinates from another file, but no file of "
@@ -771,7 +754,7 @@ def compare(
     try:
         with _one_connection(score_kwargs) as kwargs, collecting_repeated() as repeated:
             for p, label in zip(kept, kept_labels, strict=True):
-                check_interrupt()
+                check_cancelled()
                 results[label] = score(p, **kwargs)
     finally:
         _CONSTANT_NOTES.reset(token)
@@ -1010,20 +993,6 @@ def _check_same_locations(preds: list[Predictions], labels: list[str]) -> None:
             f"{label}: locations differ from {labels[0]} ({detail}); geo-bias scores are "
             f"comparable only on the same locations; {hint}"
         )
-
-
-def compare_by_dataset(
-    sources: Sequence[str | Path],
-    **kwargs: Any,
-) -> GroupedComparison:
-    """One :func:`compare` per dataset of TorchSpatial-style files, and combined tables.
-
-    See :func:`pygbs.by_dataset.compare_by_dataset` (read and check every file first,
-    decide per dataset, then score).
-    """
-    from pygbs.by_dataset import compare_by_dataset as by_dataset
-
-    return by_dataset(sources, **kwargs)
 
 
 def attach_samples(result: GeoBiasResult) -> GeoBiasResult:

@@ -48,9 +48,10 @@ from pygbs.errors import (
     NearZeroLabelsError,
     NoCoordinatesError,
 )
-from pygbs.grouping import DatasetGroup, expand_sources, parse_eval_name
-from pygbs.grouping import group_by_dataset as group_files
-from pygbs.io.predictions import looks_encoded, read_predictions
+from pygbs.io.predictions import read_predictions
+from pygbs.io.sources import expand_sources
+from pygbs.io.torchspatial import DatasetGroup, looks_encoded, parse_eval_name
+from pygbs.io.torchspatial import group_by_dataset as group_files
 from pygbs.predictions import Predictions
 from pygbs.regression import check_relative_error, derive_value
 from pygbs.results.result import Comparison, GroupedComparison
@@ -389,7 +390,7 @@ def compare_by_dataset(
     ----------
     sources : sequence of path
         Files named ``eval_<dataset>_<meta>_<split>_<model>.csv[.gz]`` and folders of
-        them (see :func:`pygbs.grouping.group_by_dataset` for the parsing and the model
+        them (see :func:`pygbs.io.torchspatial.group_by_dataset` for the parsing and the model
         names).
     value : str, optional
         Performance column of every file (default: detected per file).

@@ -2,7 +2,7 @@
 
 Every user-facing input problem raises :class:`InputError` with a one-line message that
 names the file, the column, the row or the value at fault. The CLI turns it into exit
-code 2 with that line on stderr (see :mod:`pygbs.runtime` and docs/cli.md). The subclasses
+code 2 with that line on stderr (see :mod:`pygbs.cli.runtime` and docs/cli.md). The subclasses
 tell apart the problems that ``pygbs compare`` can skip on request (``--skip-empty``,
 ``--skip-unlocated``) or repair (a table without coordinates takes them from
 ``--coords-from``).
@@ -78,21 +78,25 @@ class NearZeroLabelsError(InputError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """A run stopped between batches after SIGINT or SIGTERM (see :mod:`pygbs.runtime`).
+    """A run stopped because it was cancelled (see :mod:`pygbs.cancel`).
+
+    Under the command lines, after SIGINT or SIGTERM (:mod:`pygbs.cli.runtime`).
 
     Parameters
     ----------
-    signum : int
-        The signal received.
+    signum : int, optional
+        The signal received, where a signal caused it.
     """
 
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = int(signum)
+    def __init__(self, signum: int | None = None) -> None:
+        super().__init__(*(() if signum is None else (signum,)))
+        self.signum = None if signum is None else int(signum)
 
     @property
     def signal_name(self) -> str:
-        """``'SIGINT'``, ``'SIGTERM'``, ..."""
+        """``'SIGINT'``, ``'SIGTERM'``, ... (``'cancel'`` without a signal)."""
+        if self.signum is None:
+            return "cancel"
         try:
             return signal.Signals(self.signum).name
         except ValueError:
@@ -100,5 +104,8 @@ class Interrupted(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> int:
-        """The shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
-        return 128 + self.signum
+        """The shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+
+        130 without a signal.
+        """
+        return 128 + (signal.SIGINT if self.signum is None else self.signum)

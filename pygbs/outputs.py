@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
 
 __all__ = [
@@ -366,8 +367,6 @@ def output_dir(
         If ``path`` is a file, or a non-empty directory that is not an earlier output of
         ``command`` and ``force`` is not given.
     """
-    from pygbs.runtime import check_interrupt
-
     claim = _claim(path, command, force)
     final = claim.path
     name = final.resolve().name or "out"
@@ -392,7 +391,7 @@ def output_dir(
     done = False
     try:
         yield stage
-        check_interrupt()  # the last moment to stop with nothing written
+        check_cancelled()  # the last moment to stop with nothing written
         new = _files_in(stage)
         if claim.only_ours:
             _write_manifest(stage, command, new, complete=True)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from pygbs.errors import InputError
+from pygbs.geo.geometry import unit_vectors
 from pygbs.geo.scales import EARTH_RADIUS_KM
 
 __all__ = [
@@ -84,12 +85,6 @@ class Partition:
 def cell_km(nside: int) -> float:
     """Width (km, square root of the area) of a HEALPix cell of resolution ``nside``."""
     return _CELL_KM_NSIDE1 / nside
-
-
-def _unit(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    lo = np.radians(np.asarray(lon, dtype=np.float64))
-    la = np.radians(np.asarray(lat, dtype=np.float64))
-    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
 def _parse_nside(text: str, by: str) -> int:
@@ -145,13 +140,13 @@ def _border_points() -> tuple[Any, np.ndarray] | None:
     simple = shapely.simplify(countries.geometries, _NEAREST_TOLERANCE_DEG, preserve_topology=True)
     simple = shapely.segmentize(simple, _NEAREST_STEP_DEG)
     xy, owner = shapely.get_coordinates(simple, return_index=True)
-    return cKDTree(_unit(xy[:, 0], xy[:, 1])), owner.astype(np.int64)
+    return cKDTree(unit_vectors(xy[:, 0], xy[:, 1])), owner.astype(np.int64)
 
 
 def _nearest_country(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest country (index) of each point and its distance in km, to the border points."""
     tree, owner = _border_points()  # type: ignore[misc]
-    chord, i = tree.query(_unit(lon, lat))
+    chord, i = tree.query(unit_vectors(lon, lat))
     km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
     return owner[i], km
 
@@ -306,7 +301,7 @@ def rotated_cells(lon: np.ndarray, lat: np.ndarray, nside: int, rotation: np.nda
     """
     import healpix
 
-    v = _unit(lon, lat) @ np.asarray(rotation, dtype=np.float64).T
+    v = unit_vectors(lon, lat) @ np.asarray(rotation, dtype=np.float64).T
     return np.asarray(healpix.vec2pix(nside, v[:, 0], v[:, 1], v[:, 2]), dtype=np.int64)
 
 

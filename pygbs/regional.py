@@ -38,8 +38,14 @@ import numpy as np
 import pandas as pd
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
+from pygbs.cancel import Cancel, check_cancelled, honours_cancel
+from pygbs.coding import code_performance
 from pygbs.errors import InputError, NoCoordinatesError
 from pygbs.inference.bootstrap import block_bootstrap, make_blocks
+from pygbs.inference.fdr import fdr_q_values
+from pygbs.io.predictions import read_predictions
+from pygbs.io.sources import expand_sources, unique_names
+from pygbs.io.torchspatial import looks_encoded
 from pygbs.partitions import (
     NEAREST_KM,
     NONE,
@@ -51,7 +57,6 @@ from pygbs.partitions import (
 )
 from pygbs.predictions import Predictions
 from pygbs.results.regions import RegionResult
-from pygbs.results.result import fdr_q_values
 
 __all__ = [
     "DEFAULT_BLOCK_KM",
@@ -94,8 +99,6 @@ def sample_metric(pred: Predictions) -> tuple[np.ndarray, str, bool]:
         ``"accuracy"`` for hit columns, else ``"value"``.
     higher_is_better : bool
     """
-    from pygbs.coding import code_performance
-
     if pred.binary:
         return (pred.value > 0).astype(np.float64), "accuracy", True
     coding = code_performance(pred)
@@ -126,6 +129,7 @@ class _Joint:
         step = max(1, _CHUNK_CELLS // nb)
         p = np.full(nb, 1.0 / nb)
         for a in range(0, n_boot, step):
+            check_cancelled()  # between chunks of replicates
             m = min(step, n_boot - a)
             w = rng.multinomial(nb, p, size=m).astype(np.float64)
             sums[a : a + m] = (self.sums.T @ w.T).T
@@ -297,9 +301,6 @@ def _one_model(
 def _read_all(
     sources: Sequence[Any], value: str | None, names: Sequence[str] | None
 ) -> dict[str, Predictions]:
-    from pygbs.grouping import expand_sources, unique_names
-    from pygbs.io.predictions import looks_encoded, read_predictions
-
     items: list[Any] = []
     for s in sources:
         if isinstance(s, Predictions | pd.DataFrame):
@@ -369,6 +370,7 @@ def _check(n_boot: int, ci: float, min_n: int, block_km: float) -> None:
         raise InputError(f"block size must be a positive number of km; got {block_km}")
 
 
+@honours_cancel
 def regions(
     predictions: Any,
     by: str = "continent",
@@ -384,6 +386,7 @@ def regions(
     robust_nsides: Sequence[int] = DEFAULT_ROBUST_NSIDES,
     rotations: int = DEFAULT_ROTATIONS,
     seed: int = 0,
+    cancel: Cancel | None = None,
 ) -> RegionResult:
     """Performance per region and its disparity across regions, for one or several models.
 
@@ -421,6 +424,9 @@ def regions(
         Random rotations per resolution.
     seed : int, default=0
         Seed of the bootstrap and the rotations.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
 
     Returns
     -------
@@ -549,6 +555,7 @@ def robust_disparity(
         if int(nside) < 1:
             raise InputError(f"HEALPix resolutions must be 1 or more; got {nside}")
         for k in range(rotations):
+            check_cancelled()
             cells = rotated_cells(lon, lat, int(nside), rots[k])
             _, reg = np.unique(cells, return_inverse=True)
             n_r = np.bincount(reg)

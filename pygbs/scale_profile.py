@@ -19,8 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pygbs.api import score
+from pygbs.cancel import Cancel, honours_cancel
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, output_dir
+from pygbs.plot.profile import write_profile_plot
 from pygbs.results.result import SCORE_COLUMNS, GeoBiasResult
 
 __all__ = [
@@ -166,8 +169,6 @@ class Profile:
         Each model's ``summary.json`` and ``centres.csv`` go to the directory itself for
         one model, or to one folder per model for several.
         """
-        from pygbs.plot.profile import write_profile_plot
-
         d = Path(directory)
         with atomic_path(d / "profile.csv") as f:
             self.table.to_csv(f, index=False)
@@ -180,11 +181,13 @@ class Profile:
                 res.write_files(d / name)
 
 
+@honours_cancel
 def profile(
     predictions: Any,
     *,
     scales: Sequence[str],
     scores: Sequence[str] = ("marked",),
+    cancel: Cancel | None = None,
     **score_kwargs: Any,
 ) -> Profile:
     """Score one model's predictions at many scales and tabulate the profile.
@@ -197,6 +200,9 @@ def profile(
         At least two scales, e.g. ``scale_range("10km:2000km:12")``.
     scores : sequence of str, default=('marked',)
         Scores to profile.
+    cancel : callable, optional
+        Called between batches of work; once it returns True the run stops and raises
+        :class:`~pygbs.errors.Interrupted` (see :mod:`pygbs.cancel`).
     **score_kwargs
         Passed to :func:`pygbs.score`.
 
@@ -205,8 +211,6 @@ def profile(
     Profile
         Its table equals the aggregates :func:`pygbs.score` gives at each scale.
     """
-    from pygbs.api import score
-
     if len(scales) < 2:
         raise InputError("a profile needs at least two scales (e.g. --scales 10km:2000km:12)")
     res = score(predictions, scales=list(scales), scores=list(scores), **score_kwargs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from pygbs.errors import InputError
+from pygbs.geo.geometry import unit_vectors
 
 __all__ = [
     "far_apart_groups",
@@ -27,10 +28,8 @@ __all__ = [
 
 def lonlat_to_xyz(lonlat: np.ndarray) -> np.ndarray:
     """Unit vectors ``(n, 3)`` (float64) of ``(n, 2)`` (lon, lat) degrees."""
-    lon = np.radians(np.asarray(lonlat, dtype=np.float64)[:, 0])
-    lat = np.radians(np.asarray(lonlat, dtype=np.float64)[:, 1])
-    c = np.cos(lat)
-    return np.stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)], axis=1)
+    lonlat = np.asarray(lonlat, dtype=np.float64)
+    return unit_vectors(lonlat[:, 0], lonlat[:, 1])
 
 
 def xyz_to_lonlat(xyz: np.ndarray) -> np.ndarray:

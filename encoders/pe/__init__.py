@@ -6,7 +6,7 @@ Each class is a :class:`PositionEncoding`: it receives validated degrees and ret
 
 from __future__ import annotations
 
-from encoders.pe._base import PositionEncoding
+from encoders.pe.base import PositionEncoding
 from encoders.pe.grid import GridCellPE, TheoryGridCellPE
 from encoders.pe.nerf import NeRFPE
 from encoders.pe.rbf import RBFPE, rbf_anchors_from, uniform_sphere_anchors

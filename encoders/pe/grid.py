@@ -10,7 +10,7 @@ import math
 import torch
 from torch import Tensor
 
-from encoders.pe._base import PositionEncoding
+from encoders.pe.base import PositionEncoding
 from encoders.pe.frequencies import FrequencyCache, geometric_frequencies
 
 __all__ = ["GridCellPE", "TheoryGridCellPE"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from encoders.pe._base import PositionEncoding
+from encoders.pe.base import PositionEncoding
 from encoders.pe.frequencies import FrequencyCache, nerf_frequencies
 from encoders.pe.xyz import lonlat_to_xyz
 

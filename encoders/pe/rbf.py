@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from encoders._validation import check_lonlat
-from encoders.pe._base import PositionEncoding
+from encoders.pe.base import PositionEncoding
 
 __all__ = ["RBFPE", "rbf_anchors_from", "uniform_sphere_anchors"]
 

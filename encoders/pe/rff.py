@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from encoders.pe._base import PositionEncoding
-from encoders.pe._extent import check_map_range
+from encoders.pe.base import PositionEncoding
+from encoders.pe.extent import check_map_range
 
 __all__ = ["RFFPE"]
 

@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor
 
-from encoders.pe._base import DEG2RAD, PositionEncoding
+from encoders.pe.base import DEG2RAD, PositionEncoding
 
 __all__ = ["SH_BASES", "SphericalHarmonicsPE", "real_sph_harm"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from encoders.pe._base import DEG2RAD, PositionEncoding, compute_dtype
+from encoders.pe.base import DEG2RAD, PositionEncoding, compute_dtype
 from encoders.pe.frequencies import FrequencyCache, geometric_frequencies, max_only_frequencies
 
 __all__ = ["SCALE_LISTS", "DFSPE", "SpherePE", "sphere_frequencies"]

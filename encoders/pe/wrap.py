@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from encoders.pe._base import PositionEncoding
+from encoders.pe.base import PositionEncoding
 
 __all__ = ["WrapPE"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from encoders.pe._base import DEG2RAD, PositionEncoding
+from encoders.pe.base import DEG2RAD, PositionEncoding
 
 __all__ = ["XYZPE", "lonlat_to_xyz"]
 

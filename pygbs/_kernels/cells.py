@@ -32,7 +32,7 @@ import math
 import numpy as np
 from numba import njit
 
-from pygbs._kernels.kdtree import _before, rdist
+from pygbs._kernels.kdtree import before, rdist
 
 #: Average points per grid cell, and the half-width (in cells) of the fast path's block.
 #: With 0.5 points per cell a 5 x 5 block holds the near-tie window of nearly every point
@@ -187,7 +187,7 @@ def _settle(plat, plon, pcos, xyz, q, k, out_i, tie_rtol, bd2, bi, bh, n):
     for j in range(j0 + 1, j1 + 1):
         h, o = bh[j], bi[j]
         t = j
-        while t > j0 and _before(h, o, bh[t - 1], bi[t - 1], tie_rtol):
+        while t > j0 and before(h, o, bh[t - 1], bi[t - 1], tie_rtol):
             bh[t] = bh[t - 1]
             bi[t] = bi[t - 1]
             t -= 1

@@ -9,7 +9,7 @@ that scores many labellings of the same samples (a training loss) computes it on
 The building blocks are those of the scores, imported, not copied:
 :func:`pygbs._kernels.ssi.build_pattern`, :func:`~pygbs._kernels.ssi.gather_samples`,
 :func:`~pygbs._kernels.ssi.knn_graph`, :func:`pygbs._kernels.stats.graph_sums` and, for
-SRI (D5), :func:`pygbs._kernels.sri._part_ids`.
+SRI (D5), :func:`pygbs._kernels.sri.part_ids`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import numpy as np
 from numba import njit, prange
 
 from pygbs._kernels import background as bg
-from pygbs._kernels.sri import _part_ids
+from pygbs._kernels.sri import part_ids
 from pygbs._kernels.ssi import build_pattern, gather_samples, knn_graph
 from pygbs._kernels.stats import graph_sums
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def pattern_graphs_batch(
     lat, lon, coslat, xyz, centres, indptr, indices, radius, active, rot, k, background
 ):
@@ -90,7 +90,7 @@ def pattern_graphs_batch(
     return n_bg, edge_ptr, src, dst, sums
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def part_ids_batch(lat, lon, centres, indptr, indices, dist, radius, mode, scale, lag, n_splits):
     """SRI part of every neighbourhood entry (-1: in no part) and the parts per centre.
 
@@ -102,7 +102,7 @@ def part_ids_batch(lat, lon, centres, indptr, indices, dist, radius, mode, scale
     for c in prange(nc):
         lo = indptr[c]
         hi = indptr[c + 1]
-        p, total = _part_ids(
+        p, total = part_ids(
             lat, lon, indices[lo:hi], dist[lo:hi], centres[c], radius[c], mode, scale[c],
             lag[c], n_splits,
         )  # fmt: skip

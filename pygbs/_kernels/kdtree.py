@@ -178,7 +178,7 @@ def _box_dist2(lo, hi, node, q0, q1, q2):
 
 
 @njit(cache=True, inline="always")
-def _before(ha, ia, hb, ib, tie_rtol):
+def before(ha, ia, hb, ib, tie_rtol):
     """(distance, index) order; distances within ``tie_rtol`` (relative) count as ties."""
     if ha == hb or (tie_rtol > 0.0 and abs(ha - hb) <= tie_rtol * max(ha, hb)):
         return ia < ib
@@ -199,10 +199,10 @@ def offer(h, p, k, out_h, out_i, tie_rtol):
 
     Returns whether it was inserted.
     """
-    if out_i[k - 1] != _BIG and not _before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
+    if out_i[k - 1] != _BIG and not before(h, p, out_h[k - 1], out_i[k - 1], tie_rtol):
         return False
     j = k - 1
-    while j > 0 and (out_i[j - 1] == _BIG or _before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)):
+    while j > 0 and (out_i[j - 1] == _BIG or before(h, p, out_h[j - 1], out_i[j - 1], tie_rtol)):
         out_h[j] = out_h[j - 1]
         out_i[j] = out_i[j - 1]
         j -= 1
@@ -317,7 +317,7 @@ def _within(pts, lat, lon, coslat, tree, q, h_max, out_i, out_h, fill):
     return n
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def knn_batch(pts, lat, lon, coslat, tree, queries, k):
     """Find the ``k`` nearest data points of each data point ``queries[i]``.
 
@@ -332,7 +332,7 @@ def knn_batch(pts, lat, lon, coslat, tree, queries, k):
     return idx, hh
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def radius_batch(pts, lat, lon, coslat, tree, queries, h_max):
     """Find all data points with reduced distance <= ``h_max[i]`` of each ``queries[i]``.
 

@@ -21,7 +21,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["PARTITION_GRID", "PARTITION_LAG", "PARTITION_SECTOR", "plane_xy", "sri_kernel"]
+__all__ = [
+    "PARTITION_GRID",
+    "PARTITION_LAG",
+    "PARTITION_SECTOR",
+    "part_ids",
+    "plane_xy",
+    "sri_kernel",
+]
 
 #: Integer codes of the partitions, as passed to :func:`sri_kernel`.
 PARTITION_GRID = 0
@@ -124,7 +131,7 @@ def _bin_index(v, edges, bins):
 
 
 @njit(cache=True)
-def _part_ids(lat, lon, idx, dist, c, radius, mode, scale, lag, n_splits):
+def part_ids(lat, lon, idx, dist, c, radius, mode, scale, lag, n_splits):
     """Part of every neighbourhood sample (-1: in no part), and the number of parts."""
     n = idx.shape[0]
     part = np.full(n, -1, dtype=np.int64)
@@ -195,7 +202,7 @@ def _sri_one(
     for b in range(bins):
         p_g[b] /= n
 
-    part, n_total = _part_ids(lat, lon, idx, dist, c, radius, mode, scale, lag, n_splits)
+    part, n_total = part_ids(lat, lon, idx, dist, c, radius, mode, scale, lag, n_splits)
     order = np.argsort(part, kind="mergesort")
     counts = np.zeros(bins)
     num = 0.0
@@ -225,7 +232,7 @@ def _sri_one(
     return num / den, kept
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def sri_kernel(
     lat,
     lon,

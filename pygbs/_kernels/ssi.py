@@ -205,7 +205,7 @@ def _good_ids(ids, good):
     return gids
 
 
-@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, parallel=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def ssi_batch(
     lat,
     lon,

@@ -14,6 +14,7 @@ import logging
 
 import click
 
+from pygbs.cli.runtime import interruptible
 from pygbs.usage_errors import OneLineGroup
 
 __all__ = ["main"]
@@ -41,25 +42,21 @@ def main(verbose: int, debug: bool) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    from pygbs.runtime import interruptible
-
     # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
     click.get_current_context().with_resource(interruptible())
 
 
-def _register() -> None:
-    from pygbs.cli.compare import compare_cmd
-    from pygbs.cli.example_data import example_data_cmd
-    from pygbs.cli.map import map_cmd
-    from pygbs.cli.profile import profile_cmd
-    from pygbs.cli.regions import regions_cmd
-    from pygbs.cli.report import report_cmd
-    from pygbs.cli.score import score_cmd
+# the commands, after ``main``: each module imports only click and light pygbs modules at
+# module level (pygbs --help stays light) and the command's work when it runs
+from pygbs.cli.compare import compare_cmd  # noqa: E402
+from pygbs.cli.example_data import example_data_cmd  # noqa: E402
+from pygbs.cli.map import map_cmd  # noqa: E402
+from pygbs.cli.profile import profile_cmd  # noqa: E402
+from pygbs.cli.regions import regions_cmd  # noqa: E402
+from pygbs.cli.report import report_cmd  # noqa: E402
+from pygbs.cli.score import score_cmd  # noqa: E402
 
-    for cmd in (
-        score_cmd, compare_cmd, profile_cmd, regions_cmd, map_cmd, report_cmd, example_data_cmd
-    ):  # fmt: skip
-        main.add_command(cmd)
-
-
-_register()
+for _cmd in (
+    score_cmd, compare_cmd, profile_cmd, regions_cmd, map_cmd, report_cmd, example_data_cmd
+):  # fmt: skip
+    main.add_command(_cmd)

@@ -15,6 +15,7 @@ from pygbs.cli.options import (
     scoring_kwargs,
 )
 from pygbs.hints import refuse
+from pygbs.io.sources import expand_sources
 from pygbs.outputs import output_dir
 
 __all__ = ["compare_cmd"]
@@ -136,8 +137,6 @@ def compare_cmd(
       pygbs compare predictions/torchspatial/ --group-by dataset --scale 100km \\
           --out torchspatial_compare/
     """
-    from pygbs.grouping import expand_sources
-
     kwargs = scoring_kwargs(**params)
     value = kwargs.pop("value")
     coords_from = kwargs.pop("coords_from")
@@ -173,7 +172,7 @@ def compare_cmd(
         raise click.UsageError("--baseline and --profile apply to one comparison, not --group-by")
 
     def run() -> None:
-        from pygbs.api import compare_by_dataset
+        from pygbs.by_dataset import compare_by_dataset
 
         if group_by == "dataset":
             # claim --out first (a refused or unwritable --out fails before the work)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from pygbs.cli.runtime import guarded
 from pygbs.datasets import EXAMPLE_DATASET, copy_examples
-from pygbs.runtime import guarded
 
 __all__ = ["example_data_cmd"]
 

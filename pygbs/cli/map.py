@@ -15,6 +15,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
+from pygbs.outputs import output_dir
 
 __all__ = ["map_cmd"]
 
@@ -190,7 +191,6 @@ def map_cmd(
 
     def run() -> None:
         from pygbs.api import attach_samples, score
-        from pygbs.outputs import output_dir
         from pygbs.results.result import GeoBiasResult
 
         if extent is not None:  # a bad extent fails now, not after the scoring

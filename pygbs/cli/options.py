@@ -12,9 +12,10 @@ from typing import Any
 import click
 
 from pygbs._names import SCORE_COLUMNS
+from pygbs.cli.runtime import run_command
 from pygbs.geo.scales import EARTH_RADIUS_KM
 from pygbs.stats.options import SAME, CommonOptions, OptionSpec, option_fields
-from pygbs.stats.registry import option_classes
+from pygbs.stats.registry import REGISTRY, option_classes
 from pygbs.stats.scoring import ScoringOptions, option_owners
 
 __all__ = [
@@ -242,9 +243,7 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
 
 
 def run_or_exit(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` through :func:`pygbs.runtime.run_command` (exit codes of docs/cli.md)."""
-    from pygbs.runtime import run_command
-
+    """Run ``fn`` through :func:`pygbs.cli.runtime.run_command` (exit codes of docs/cli.md)."""
     return run_command(fn)
 
 
@@ -269,7 +268,6 @@ def first_run_notice(
     to the ones every run needs.
     """
     from pygbs._kernels.cache_state import CORE_KERNELS, uncached_kernels
-    from pygbs.stats.registry import REGISTRY
 
     own = tuple(k for s in scores if s in REGISTRY for k in REGISTRY[s].kernels)
     missing, folder = uncached_kernels(tuple(dict.fromkeys(CORE_KERNELS + own)))

@@ -15,7 +15,9 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
+from pygbs.errors import InputError
 from pygbs.hints import refuse
+from pygbs.outputs import check_output_file
 from pygbs.stats.registry import REGISTRY
 
 __all__ = ["read_highlight", "report_cmd"]
@@ -39,8 +41,6 @@ def read_highlight(spec: str) -> tuple[list[Any], list[str]]:
     import os
 
     from pyogrio import read_dataframe
-
-    from pygbs.errors import InputError
 
     path, column = spec, None
     if not os.path.isfile(spec) and ":" in spec:
@@ -150,7 +150,6 @@ def report_cmd(
         raise click.BadParameter(f"{len(names)} names for {n_models} models", param_hint="--name")
 
     def run() -> None:
-        from pygbs.outputs import check_output_file
         from pygbs.plot.report import REPORT_MARKER
 
         check_output_file(out, REPORT_MARKER, force=force)  # before the work
@@ -163,8 +162,6 @@ def report_cmd(
             regions = RegionResult.read(regions_dir)
         outlines = read_highlight(highlight) if highlight else None
         if len(files) == 1 and (files[0] / "disparity.csv").is_file():
-            from pygbs.errors import InputError
-
             raise InputError(
                 f"{files[0]} is a pygbs regions output: give it as --regions next to the "
                 "models' prediction files or their pygbs compare output"

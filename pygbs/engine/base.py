@@ -21,8 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from pygbs.cancel import check_cancelled
 from pygbs.geo.neighbours import NeighbourSearch, SphereIndex
 from pygbs.geo.scales import EARTH_RADIUS_KM, Scale
+from pygbs.stats.definition import Batch
+from pygbs.stats.registry import REGISTRY
 from pygbs.stats.scoring import ScoringOptions
 
 __all__ = [
@@ -141,8 +144,6 @@ def column_dtypes(scores: tuple[str, ...], null: bool = False) -> dict[str, type
     mean square over the draws). The per-draw sums ``_draws:<column>`` that
     :func:`score_block` also returns are not per-centre columns.
     """
-    from pygbs.stats.registry import REGISTRY
-
     cols: dict[str, type] = {
         "n_neighbours": np.int64,
         "radius_km": np.float64,
@@ -303,14 +304,11 @@ def score_block(
     list of dict of str to ndarray
         Per scale, one array of length ``len(rows)`` per column.
     """
-    from pygbs.runtime import check_interrupt
-    from pygbs.stats.registry import REGISTRY, Batch
-
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     search = NeighbourSearch(index, rows, list(scales))
     out = []
     for scale in scales:
-        check_interrupt()
+        check_cancelled()
         nb = search.neighbourhoods(scale)
         cols: dict[str, np.ndarray] = {
             "n_neighbours": nb.sizes,
@@ -332,7 +330,7 @@ def score_block(
                 np.zeros(len(rows), dtype=bool) if res.constant is None else res.constant
             )
             if samples.draws is not None and d.null is not None:
-                check_interrupt()
+                check_cancelled()
                 _null_columns(cols, d.column, res.values, d.null(batch, samples.draws))
         _local_columns(cols, nb, samples, opts.options.common.min_points, opts.local_share)
         out.append(cols)
@@ -351,12 +349,10 @@ def score_batches(
     Batches follow :func:`spatial_order` and together cover every position once; an
     interrupt is honoured between batches. Both engines score their centres this way.
     """
-    from pygbs.runtime import check_interrupt
-
     step = batch_size(list(scales))
     order = spatial_order(index, rows)
     for a in range(0, len(rows), step):
-        check_interrupt()
+        check_cancelled()
         pos = order[a : a + step]
         yield pos, score_block(index, samples, rows[pos], scales, opts)
 

@@ -24,17 +24,19 @@ from typing import Any
 
 import numpy as np
 
+from pygbs.cancel import check_cancelled
 from pygbs.engine.base import BlockOptions, Samples, batch_size, score_batches
+from pygbs.engine.dask_probe import check_dask_scheduler
 from pygbs.errors import ClusterError, InputError
 from pygbs.geo.neighbours import SphereIndex
 from pygbs.geo.scales import Scale
-from pygbs.runtime import check_interrupt
 
 __all__ = [
     "ClusterError",
     "DaskEngine",
     "Session",
     "connect",
+    "distributed_module",
     "log_level",
     "parse_scheduler",
     "result_or_interrupt",
@@ -51,7 +53,8 @@ TASKS_PER_WORKER = 8
 MIN_CHUNK = 1024
 
 
-def _dask() -> Any:
+def distributed_module() -> Any:
+    """The ``distributed`` package; without dask installed, an error that says how to add it."""
     try:
         import distributed
     except ImportError as err:
@@ -63,7 +66,7 @@ def _dask() -> Any:
 
 def log_level(level: int) -> None:
     """Set the level of Dask's own loggers (which log at INFO by default) to ``level``."""
-    _dask()
+    distributed_module()
     for name in ("distributed", "dask"):
         logging.getLogger(name).setLevel(level)
 
@@ -96,7 +99,7 @@ def parse_scheduler(scheduler: str) -> tuple[str, int | str]:
 def result_or_interrupt(future: Any, poll_s: float = 0.05) -> Any:
     """``future.result()``, waiting so that Ctrl-C / SIGTERM stop the wait at once.
 
-    Under :func:`pygbs.runtime.interruptible` a signal raises
+    Under :func:`pygbs.cancel.cancellable` a signal raises
     :class:`~pygbs.errors.Interrupted` within ``poll_s`` seconds; an error of the task
     after a signal also gives :class:`~pygbs.errors.Interrupted` (the workers may have
     received the same Ctrl-C).
@@ -104,12 +107,12 @@ def result_or_interrupt(future: Any, poll_s: float = 0.05) -> Any:
     import time
 
     while not future.done():
-        check_interrupt()
+        check_cancelled()
         time.sleep(poll_s)
     try:
         return future.result()
     except BaseException:
-        check_interrupt()
+        check_cancelled()
         raise
 
 
@@ -119,7 +122,7 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
     ``numba_threads`` is the numba thread count per task on a local cluster (the machine's
     cores shared among its workers), None on another cluster (numba's default there).
     """
-    distributed = _dask()
+    distributed = distributed_module()
     if isinstance(scheduler, distributed.Client):
         return scheduler, None, None
     kind, arg = parse_scheduler(scheduler)
@@ -134,16 +137,15 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
                 preload=["pygbs.engine.dask_worker_setup"],  # workers ignore a terminal's Ctrl-C
             )
         except Exception:
-            check_interrupt()  # a Ctrl-C while the workers started: exit 130, not an error
+            check_cancelled()  # a Ctrl-C while the workers started: exit 130, not an error
             raise
         try:
-            check_interrupt()
+            check_cancelled()
         except BaseException:
             cluster.close()
             raise
         client = distributed.Client(cluster)
         return client, cluster, max(1, (os.cpu_count() or 1) // n)
-    from pygbs.engine.dask_probe import check_dask_scheduler
 
     try:  # bounded and interruptible, unlike the client's start-up with a wrong peer
         check_dask_scheduler(str(arg), CONNECT_TIMEOUT_S)
@@ -177,7 +179,7 @@ class Session:
         self._own_client = False
 
     def __enter__(self) -> Session:
-        distributed = _dask()
+        distributed = distributed_module()
         self.client, self._cluster, self.numba_threads = connect(self.scheduler)
         self._own_client = not isinstance(self.scheduler, distributed.Client)
         return self
@@ -278,7 +280,7 @@ class DaskEngine:
         self._run = uuid.uuid4().hex[:12]
 
     def __enter__(self) -> DaskEngine:
-        distributed = _dask()
+        distributed = distributed_module()
         if isinstance(self.scheduler, Session):
             if self.scheduler.client is None:
                 raise ClusterError("the Dask session is not open (use it in a with block)")
@@ -327,9 +329,7 @@ class DaskEngine:
         progress: str | None = None,
     ) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
         """``(scale number, positions, columns)`` for consecutive chunks of ``rows``."""
-        from pygbs.runtime import check_interrupt
-
-        distributed = _dask()
+        distributed = distributed_module()
         scales = list(scales)
         names = "+".join(s.name for s in scales)
         step = self._chunk(len(rows), scales)
@@ -354,7 +354,7 @@ class DaskEngine:
             order = tqdm(order, total=len(starts), desc=progress, unit="task", leave=False)
         try:
             for i, (a, fut) in enumerate(order):
-                check_interrupt()
+                check_cancelled()
                 try:
                     blocks = result_or_interrupt(fut)
                 except distributed.KilledWorker as err:

@@ -16,8 +16,8 @@ import struct
 import time
 from urllib.parse import urlsplit
 
+from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
-from pygbs.runtime import check_interrupt
 
 __all__ = ["HANDSHAKE_MAX_BYTES", "check_dask_scheduler"]
 
@@ -49,7 +49,7 @@ def _host_port(address: str) -> tuple[str, int] | None:
 def _read(sock: socket.socket, n: int, deadline: float) -> bytes:
     data = b""
     while len(data) < n:
-        check_interrupt()
+        check_cancelled()
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError
@@ -92,7 +92,7 @@ def check_dask_scheduler(address: str, timeout: float = 10.0) -> None:
         When something accepts it but does not send a Dask handshake in time, or sends
         something else; or for an address without a host and port.
     pygbs.errors.Interrupted
-        On SIGINT or SIGTERM under :func:`pygbs.runtime.interruptible`.
+        On SIGINT or SIGTERM under :func:`pygbs.cancel.cancellable`.
     """
     where = _host_port(address)
     if where is None:

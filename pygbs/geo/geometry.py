@@ -1,10 +1,18 @@
-"""Coordinate conversions: the one place where degrees become radians and unit vectors."""
+"""Coordinate conversions: the one place where degrees become radians and unit vectors.
+
+Two conversions, for two jobs. :func:`to_unit_vectors` (with :func:`to_radians`) places the
+samples for the neighbour search and the scores; it is computed in numba with the C
+library's scalar functions so that neighbourhoods decided by near-ties are the same on
+every machine. :func:`unit_vectors` is the NumPy conversion for everything else that
+needs points on the sphere (the hotspot graphs, the region partitions, the synthetic
+datasets of encoders); it keeps their numbers as they were.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["to_radians", "to_unit_vectors"]
+__all__ = ["to_radians", "to_unit_vectors", "unit_vectors"]
 
 
 def to_radians(lon_deg: np.ndarray, lat_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,3 +35,22 @@ def to_unit_vectors(lat_rad: np.ndarray, lon_rad: np.ndarray) -> np.ndarray:
     lat = np.ascontiguousarray(lat_rad, dtype=np.float64).ravel()
     lon = np.ascontiguousarray(lon_rad, dtype=np.float64).ravel()
     return unit_vectors(lat, lon)
+
+
+def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere, shape (n, 3), from lon/lat degrees (NumPy).
+
+    Parameters
+    ----------
+    lon, lat : array-like
+        Degrees.
+
+    Returns
+    -------
+    ndarray of shape (n, 3)
+        ``(cos lat cos lon, cos lat sin lon, sin lat)``, x towards lon 0, z north.
+    """
+    lam = np.radians(np.asarray(lon, dtype=np.float64))
+    phi = np.radians(np.asarray(lat, dtype=np.float64))
+    cos_phi = np.cos(phi)
+    return np.column_stack([cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)])

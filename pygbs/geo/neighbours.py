@@ -13,9 +13,9 @@ from functools import cached_property
 import numpy as np
 
 from pygbs._kernels import kdtree
+from pygbs.cancel import call_kernel
 from pygbs.geo.geometry import to_radians, to_unit_vectors
 from pygbs.geo.scales import Scale
-from pygbs.runtime import call_kernel
 
 __all__ = ["NeighbourSearch", "Neighbourhoods", "SphereIndex"]
 
@@ -71,7 +71,7 @@ class SphereIndex:
     def knn(self, centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest samples of each centre (itself included): (idx, dist radians)."""
         k = min(int(k), len(self))
-        idx, h = call_kernel(  # interruptible under a command (pygbs.runtime)
+        idx, h = call_kernel(  # interruptible under a command (pygbs.cancel)
             kdtree.knn_batch, self.xyz, self.lat_rad, self.lon_rad, self.coslat, self.tree,
             centres, k,
         )  # fmt: skip

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
+from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
 from pygbs.geo.scales import EARTH_RADIUS_KM
-from pygbs.runtime import check_interrupt
 
 __all__ = [
     "BLOCKS_PER_DIAMETER",
@@ -183,7 +183,7 @@ def resampled_sums(block_sums: np.ndarray, n_boot: int, seed: int = 0) -> np.nda
     out = np.empty((n_boot, block_sums.shape[1]))
     step = max(1, _CHUNK_CELLS // max(n_blocks, 1))
     for a in range(0, n_boot, step):
-        check_interrupt()  # Ctrl-C / SIGTERM between chunks of replicates
+        check_cancelled()  # Ctrl-C / SIGTERM between chunks of replicates
         m = min(step, n_boot - a)
         draw = rng.integers(0, n_blocks, size=(m, n_blocks))
         for j in range(block_sums.shape[1]):

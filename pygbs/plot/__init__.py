@@ -10,9 +10,11 @@ plot_centres
     Centres coloured by their SSI or SRI at one scale.
 plot_density
     Where the samples are (hexagon counts on an equal-area grid).
-plot_hotspots, local_hotspots, sphere_graph
+plot_hotspots
     Local Getis-Ord Gi* and local Moran (esda) of per-sample performance on a
-    great-circle k-NN or distance-band graph, with permutation inference.
+    great-circle k-NN or distance-band graph, with permutation inference. The statistics
+    themselves are :mod:`pygbs.stats.hotspots`'s (``local_hotspots``, ``sphere_graph``,
+    also importable from here).
 write_maps
     Every map of a :class:`~pygbs.GeoBiasResult` into a folder.
 write_report, ReportSection
@@ -27,11 +29,12 @@ from __future__ import annotations
 
 from pygbs.plot.basemap import load_basemap
 from pygbs.plot.frame import MapFrame, choose_frame
-from pygbs.plot.hotspots import local_hotspots, plot_hotspots, sphere_graph
+from pygbs.plot.hotspots import plot_hotspots
 from pygbs.plot.maps import plot_centres, plot_density, write_maps
 from pygbs.plot.regions import plot_robust
 from pygbs.plot.report import ReportSection, write_report
 from pygbs.plot.tradeoff import plot_tradeoff
+from pygbs.stats.hotspots import local_hotspots, sphere_graph
 
 __all__ = [
     "MapFrame",

@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
+from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
 from pygbs.geo.scales import parse_scale
 from pygbs.outputs import atomic_path
@@ -37,7 +38,7 @@ from pygbs.plot._axes import (
     resolve_frame,
 )
 from pygbs.plot.frame import MapFrame, choose_frame
-from pygbs.runtime import check_interrupt
+from pygbs.plot.hotspots import plot_hotspots
 from pygbs.stats.registry import REGISTRY
 
 __all__ = [
@@ -356,7 +357,7 @@ def plot_density(
 def _save(fig: Figure, stem: Path, formats: Sequence[str], dpi: int) -> list[Path]:
     paths = []
     for fmt in formats:
-        check_interrupt()
+        check_cancelled()
         path = stem.with_suffix(f".{fmt}")
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi)
@@ -446,8 +447,6 @@ def write_maps(
     list of Path
         The files written, in order.
     """
-    from pygbs.plot.hotspots import plot_hotspots
-
     formats = _check_formats(formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from pygbs._names import SCORE_COLUMNS
 from pygbs.outputs import atomic_path
 from pygbs.plot.maps import score_label
-from pygbs.results.result import SCORE_COLUMNS
 
 __all__ = ["plot_profile", "write_profile_plot"]
 

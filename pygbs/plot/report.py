@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+import pygbs
 from pygbs.errors import InputError
 from pygbs.outputs import write_text_atomic
 from pygbs.plot._axes import figure_size
@@ -536,8 +537,6 @@ def write_report(
     InputError
         For an empty comparison or an unknown map score or scale.
     """
-    import pygbs
-
     table: pd.DataFrame = comparison.table
     results: Mapping[str, Any] = comparison.results
     if not results:

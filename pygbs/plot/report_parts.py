@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pygbs.results.result import fdr_q_values
+from pygbs.inference.fdr import fdr_q_values
+from pygbs.partitions import assign_regions
 
 __all__ = [
     "EXCESS_SUFFIX",
@@ -352,8 +353,6 @@ def most_biased_places(centres: pd.DataFrame, score: str, scale: str, n: int = 1
         ``country, lon, lat, <score>``, highest first (country ``none`` at sea, beyond
         the nearest-country distance of :mod:`pygbs.partitions`).
     """
-    from pygbs.partitions import assign_regions
-
     c = centres[centres["scale"].astype(str) == str(scale)]
     c = c[np.isfinite(c[score].to_numpy(np.float64))]
     top = c.nlargest(n, score)

@@ -17,16 +17,16 @@ from functools import cached_property
 import numpy as np
 
 from pygbs._kernels import graphs as _k
+from pygbs.cancel import call_kernel
 from pygbs.errors import InputError
 from pygbs.geo.background import rotations
 from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
-from pygbs.runtime import call_kernel
 from pygbs.stats.sri import (
     DEFAULT_N_SPLITS,
     GRID_SCALE_FRACTION,
     LAG_FRACTION,
     PARTITIONS,
-    _per_centre,
+    per_centre,
 )
 from pygbs.stats.ssi import MIN_RADIUS
 
@@ -214,8 +214,8 @@ def sri_parts(
     radius = np.ascontiguousarray(nbhd.radius, dtype=np.float64)
     nc = len(centres)
     safe_r = np.where(radius > 0, radius, 1.0)
-    scale_a = _per_centre("scale", safe_r * GRID_SCALE_FRACTION if scale is None else scale, nc)
-    lag_a = _per_centre("lag", safe_r * LAG_FRACTION if lag is None else lag, nc)
+    scale_a = per_centre("scale", safe_r * GRID_SCALE_FRACTION if scale is None else scale, nc)
+    lag_a = per_centre("lag", safe_r * LAG_FRACTION if lag is None else lag, nc)
     return call_kernel(
         _k.part_ids_batch, index.lat_rad, index.lon_rad, centres,
         np.ascontiguousarray(nbhd.indptr, dtype=np.int64),

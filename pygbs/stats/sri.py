@@ -31,7 +31,7 @@ Choices made here (all stated in docs/method.md, D5):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -41,12 +41,10 @@ from pygbs._kernels.sri import (
     PARTITION_SECTOR,
     sri_kernel,
 )
+from pygbs.cancel import call_kernel, check_cancelled
 from pygbs.errors import InputError
-from pygbs.runtime import call_kernel
+from pygbs.geo.neighbours import Neighbourhoods
 from pygbs.stats.definition import Batch, ScoreValues, constant_neighbourhoods
-
-if TYPE_CHECKING:
-    from pygbs.geo.neighbours import Neighbourhoods
 
 __all__ = [
     "PARTITIONS",
@@ -111,7 +109,7 @@ def _int_array(name: str, x: object) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.int64)
 
 
-def _per_centre(name: str, x: object, n_centres: int) -> np.ndarray:
+def per_centre(name: str, x: object, n_centres: int) -> np.ndarray:
     """A positive length per centre, from a scalar or an array (radians)."""
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 0:
@@ -245,8 +243,8 @@ def sri_scores(
     # A zero radius (every neighbour at the centre) has no grid cell and no ring (NaN);
     # only the default scale / lag must stay positive.
     safe_r = np.where(radius > 0, radius, 1.0)
-    scale_a = _per_centre("scale", safe_r * GRID_SCALE_FRACTION if scale is None else scale, n_c)
-    lag_a = _per_centre("lag", safe_r * LAG_FRACTION if lag is None else lag, n_c)
+    scale_a = per_centre("scale", safe_r * GRID_SCALE_FRACTION if scale is None else scale, n_c)
+    lag_a = per_centre("lag", safe_r * LAG_FRACTION if lag is None else lag, n_c)
     return call_kernel(
         sri_kernel,
         lat,
@@ -289,9 +287,6 @@ def sri_for_batch(batch: Batch, partitions: list[str], options: Any) -> dict[str
         By partition: the values (NaN where not scored), the skip reasons (1: fewer than
         ``min_points`` samples, 3: no part reached the threshold) and the constant flags.
     """
-    from pygbs.geo.neighbours import Neighbourhoods
-    from pygbs.runtime import check_interrupt
-
     o = options
     min_points = batch.opts.common.min_points
     rows = batch.nb.centres
@@ -301,7 +296,7 @@ def sri_for_batch(batch: Batch, partitions: list[str], options: Any) -> dict[str
         for p in partitions
     }
     for a in range(0, nc, batch.chunk):
-        check_interrupt()
+        check_cancelled()
         part = rows[a : a + batch.chunk]
         full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
         big = full.sizes >= min_points
@@ -351,9 +346,6 @@ def sri_null_for_batch(
     dict of str to ndarray of shape (c, R)
         By partition: SRI per centre and labelling, NaN where not scored.
     """
-    from pygbs.geo.neighbours import Neighbourhoods
-    from pygbs.runtime import check_interrupt
-
     o = options
     min_points = batch.opts.common.min_points
     rows = batch.nb.centres
@@ -365,7 +357,7 @@ def sri_null_for_batch(
         full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
         big = full.sizes >= min_points
         for r in range(n_draws):
-            check_interrupt()
+            check_cancelled()
             marks = np.ascontiguousarray(draws[r])
             for p in partitions:
                 vals, _ = sri_scores(

@@ -13,10 +13,11 @@ import numpy as np
 
 from pygbs._kernels import ssi as _k
 from pygbs._kernels.null import performance_null_batch
+from pygbs._kernels.performance import OUT_I, performance_batch
+from pygbs.cancel import call_kernel, check_cancelled
 from pygbs.errors import InputError
 from pygbs.geo.background import rotations
 from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
-from pygbs.runtime import call_kernel, check_interrupt
 
 __all__ = ["METHODS", "marked_null", "performance_null", "performance_scores", "ssi_scores"]
 
@@ -191,7 +192,7 @@ def ssi_scores(
         batches = tqdm(batches, desc=progress, unit="batch", leave=False)
     for a, b in batches:
         part = _Part.of(index, nbhd, a, b, min_points)
-        check_interrupt()
+        check_cancelled()
         out[a:b], n_points[a:b], null_out[a:b] = call_kernel(
             _k.ssi_batch,
             index.lat_rad,
@@ -274,8 +275,6 @@ def performance_scores(
         ``performance_sigma``: arrays of length ``len(nbhd.centres)``, NaN where not
         scored; a neighbourhood whose samples share one coded value has p = 1, SSI 0.
     """
-    from pygbs._kernels.performance import performance_batch
-
     if method not in ("analytic", "permutation"):
         raise InputError(
             f"performance SSI supports method 'analytic' or 'permutation'; got {method!r}"
@@ -301,7 +300,6 @@ def performance_scores(
         int(permutations),
         int(seed),
     )
-    from pygbs._kernels.performance import OUT_I
 
     names = ("ssi", "ssi_p", "S", "mu", "sigma", "moran")
     cols = (_k.OUT_SSI, _k.OUT_P, _k.OUT_S, _k.OUT_MU, _k.OUT_SIGMA, OUT_I)
@@ -386,7 +384,7 @@ def performance_null(
     """
     draws = _check_draws(index, draws)
     active = (nbhd.sizes >= min_points) & (nbhd.radius > MIN_RADIUS)
-    check_interrupt()
+    check_cancelled()
     return call_kernel(
         performance_null_batch,
         index.lat_rad,

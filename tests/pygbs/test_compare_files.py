@@ -26,7 +26,8 @@ import pygbs
 from pygbs.cli import main
 from pygbs.datasets import copy_examples
 from pygbs.errors import EmptyInputError, InputError
-from pygbs.grouping import group_by_dataset, parse_eval_name, unique_names
+from pygbs.io.sources import unique_names
+from pygbs.io.torchspatial import group_by_dataset, parse_eval_name
 
 REPO = Path(__file__).resolve().parents[2]
 

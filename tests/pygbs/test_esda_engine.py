@@ -1,9 +1,10 @@
-"""The disk-cached permutation engine of the hotspot statistics (pygbs.plot._esda_chunks).
+"""The disk-cached permutation engine of the hotspot statistics (pygbs.stats._esda_chunks).
 
 Covers: for local Gi* and local Moran, the engine gives exactly what esda's own
 ``crand.compute_chunk`` gives on the arguments esda itself passes (p_sim and the kept
-simulations); ``pygbs.plot`` routes esda through it; its numba signature holds no function
-object (what makes the disk cache usable in a later process).
+simulations); ``local_hotspots`` routes esda through it while it runs and gives esda its
+own engine back afterwards; its numba signature holds no function object (what makes the
+disk cache usable in a later process).
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ pytest.importorskip("esda")
 
 import esda.crand  # noqa: E402
 
-from pygbs.plot import _esda_chunks, local_hotspots  # noqa: E402
-from pygbs.plot.hotspots import _esda  # noqa: E402
+from pygbs.plot import local_hotspots  # noqa: E402
+from pygbs.stats import _esda_chunks  # noqa: E402
+from pygbs.stats.hotspots import _esda  # noqa: E402
 
 
 def _recorded_calls(monkeypatch, statistic):
     """The positional arguments esda passes to its engine for one small problem."""
-    _esda()
     calls = []
-    routed = esda.crand.compute_chunk
+    routed = _esda_chunks.compute_chunk
 
     def record(*args, **kwargs):
         calls.append((args, kwargs))
         return routed(*args, **kwargs)
 
-    monkeypatch.setattr(esda.crand, "compute_chunk", record)
+    monkeypatch.setattr(_esda_chunks, "compute_chunk", record)
     rng = np.random.default_rng(3)
     lon, lat = rng.uniform(0, 8, 150), rng.uniform(40, 48, 150)
     y = (rng.random(150) < 0.4 + 0.05 * lon).astype(float)
@@ -54,17 +55,20 @@ def test_engine_equals_esda_engine(monkeypatch, statistic):
     assert 0 < ours[0].min() and ours[0].max() <= 1
 
 
-def test_plot_routes_esda_through_the_cached_engine():
+def test_hotspots_route_esda_through_the_cached_engine_and_restore_it():
     _esda()
     if _esda_chunks.esda_source_sha() != _esda_chunks.ESDA_SOURCE_SHA:
         pytest.skip("the installed esda differs from the one the cached engine reproduces")
-    assert esda.crand.compute_chunk is _esda_chunks.compute_chunk
+    before = esda.crand.compute_chunk, esda.crand.vec_permutations
+    assert before == (_esda_chunks._esda_compute_chunk, _esda_chunks._esda_vec_permutations)
     rng = np.random.default_rng(0)
     lon, lat = rng.uniform(0, 5, 60), rng.uniform(0, 5, 60)
     local_hotspots(lon, lat, (rng.random(60) < 0.5).astype(float), permutations=19, seed=1)
     sigs = _esda_chunks._engine.signatures
     assert sigs, "the cached engine did not run"
     assert all("Dispatcher" not in str(t) for sig in sigs for t in sig)
+    # esda used outside local_hotspots keeps its own engine
+    assert (esda.crand.compute_chunk, esda.crand.vec_permutations) == before
 
 
 def test_another_esda_gets_its_own_engine(monkeypatch):

@@ -1,4 +1,4 @@
-"""Hotspot statistics and maps (pygbs.plot.hotspots).
+"""Hotspot statistics and maps (pygbs.stats.hotspots, pygbs.plot.hotspots).
 
 Covers: the spherical graph (k-NN and distance band equal brute-force haversine
 neighbours, across the antimeridian and near the poles; a degree-space graph differs at
@@ -17,9 +17,9 @@ import pytest
 from libpysal.graph import Graph
 
 from pygbs.errors import InputError
+from pygbs.geo.geometry import unit_vectors
 from pygbs.geo.scales import EARTH_RADIUS_KM
 from pygbs.plot import local_hotspots, plot_hotspots, sphere_graph
-from pygbs.plot.hotspots import unit_vectors
 
 PERMS = 99
 

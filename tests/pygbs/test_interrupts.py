@@ -90,13 +90,36 @@ def test_map_stops_between_batches_and_writes_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["p.csv"]
 
 
+def _density_map_written(workdir: Path):
+    # the hotspots come last: once the density map is written they are being computed
+    def written() -> bool:
+        for stage in workdir.iterdir():
+            if stage.name.startswith(".maps.") and stage.is_dir():
+                return any(p.name.startswith("density") for p in stage.iterdir())
+        return False
+
+    return written
+
+
+def test_map_stops_inside_a_million_hotspot_permutations(tmp_path):
+    _table(tmp_path / "p.csv", n=2_000)
+    args = ["map", "p.csv", "--scale", "nn8", "--score", "unmarked", "--no-basemap",
+            "--hotspot-permutations", "1000000", "--out", "maps"]  # fmt: skip
+    # a million permutations for each of 2,000 samples run for many minutes: an exit at
+    # all (interrupt() gives it 30 s) shows the wait for the permutations was cut short
+    rc, err, _ = interrupt(args, tmp_path, signal.SIGINT, _density_map_written(tmp_path))
+    assert rc == 130, err
+    assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
+    assert sorted(os.listdir(tmp_path)) == ["p.csv"]
+
+
 def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
-    # under a command the kernels run in a helper thread, in batches sized by work; the
-    # numbers are exactly those of a plain call (each centre has its own seed)
+    # with a cancel callable (as under a command) the kernels run in a helper thread, in
+    # batches sized by work; the numbers are exactly those of a plain call (each centre
+    # has its own seed)
     import pygbs
     import pygbs.api
     import pygbs.stats.ssi
-    from pygbs.runtime import interruptible
 
     df = pd.read_csv(_table(tmp_path / "p.csv", n=120))
     kw = dict(scales=["nn10", "300km"], scores=["unmarked", "marked", "sri-lag"],
@@ -104,7 +127,6 @@ def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
     plain = pygbs.score(df, **kw).centres
     monkeypatch.setattr(pygbs.stats.ssi, "CHUNK_POINTS", 20_000)  # a few centres per batch
     monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 1)  # SRI batches of one centre
-    with interruptible():
-        guarded = pygbs.score(df, **kw).centres
+    guarded = pygbs.score(df, **kw, cancel=lambda: False).centres
     pd.testing.assert_frame_equal(plain, guarded, check_exact=True)
     assert plain["marked_ssi_p"].notna().sum() > 100

@@ -1,6 +1,6 @@
 """Long loops outside the scoring kernels stop on Ctrl-C / SIGTERM (docs/cli.md).
 
-Each test runs the loop in a child Python process through :func:`pygbs.runtime.run_command`
+Each test runs the loop in a child Python process through :func:`pygbs.cli.runtime.run_command`
 (as the commands do), sends the signal once the child says it is about to start, and
 checks the exit code (130 / 143), the one line on stderr and that it stopped within a few
 seconds although the loop would run for minutes.
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 BOOTSTRAP = """
 import numpy as np
-from pygbs.runtime import run_command
+from pygbs.cli.runtime import run_command
 from pygbs.inference.bootstrap import block_bootstrap
 
 def work():
@@ -77,8 +77,8 @@ def test_block_bootstrap_stops_between_chunks_of_replicates(tmp_path, signum, co
 
 HOTSPOTS = """
 import numpy as np
-from pygbs.plot.hotspots import local_hotspots
-from pygbs.runtime import run_command
+from pygbs.stats.hotspots import local_hotspots
+from pygbs.cli.runtime import run_command
 
 def work():
     rng = np.random.default_rng(1)

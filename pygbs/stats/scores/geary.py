@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from pygbs.cancel import call_kernel
 from pygbs.stats.definition import Batch, ScoreDef, ScoreValues
 from pygbs.stats.options import Options, option
 from pygbs.stats.scores.performance import four_points
@@ -113,7 +114,6 @@ def geary_scores(
         VARIANCE_RANDOMIZATION,
         geary_batch,
     )
-    from pygbs.runtime import call_kernel
 
     GearyOptions(geary_variance=variance)
     marks = np.ascontiguousarray(marks, dtype=np.float64)
@@ -147,7 +147,6 @@ def geary_null(
     import numpy as np
 
     from pygbs._kernels.geary import geary_null_batch
-    from pygbs.runtime import call_kernel
 
     return call_kernel(
         geary_null_batch,

@@ -1,4 +1,4 @@
-"""How a command runs: interrupts (Ctrl-C, SIGTERM) and one-line errors.
+"""How a command runs: signals (Ctrl-C, SIGTERM), exit codes and one-line errors.
 
 Both command-line programs (``pygbs`` and ``encoders``) run each command through
 :func:`run_command`, which gives the exit codes of docs/cli.md ("Output directories and exit
@@ -11,12 +11,11 @@ codes"):
 - 130 after SIGINT (Ctrl-C) and 143 after SIGTERM, one line;
 - 1 for anything unexpected, one line (``--debug`` shows the traceback instead).
 
-While a command runs, SIGINT and SIGTERM only set a flag (:func:`interruptible`). Long
-computations call :func:`check_interrupt` between batches of work, and long numba kernels
-run through :func:`call_kernel`, so that the command stops within a second or two, unwinds
-normally (temporary outputs are removed on the way) and exits with 130 or 143. Outside
-:func:`interruptible` (library use) nothing changes: signals keep Python's default
-behaviour and kernels run in the calling thread.
+While a command runs, SIGINT and SIGTERM only set a flag (:func:`interruptible`), and
+:func:`run_command` hands the library :func:`cancelled`, which reads it, as the cancel
+callable of :mod:`pygbs.cancel`: long computations stop within a second or two, unwind
+normally (temporary outputs are removed on the way) and the command exits with 130 or 143.
+The library itself never installs signal handlers.
 """
 
 from __future__ import annotations
@@ -32,11 +31,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from pygbs.cancel import cancellable, running_kernels
 from pygbs.errors import ClusterError, InputError, Interrupted
 
 __all__ = [
-    "call_kernel",
-    "check_interrupt",
+    "cancelled",
     "guarded",
     "interruptible",
     "run_command",
@@ -47,8 +46,6 @@ T = TypeVar("T")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received: int | None = None
 _depth = 0
-#: Kernel threads abandoned after an interrupt (the process must not wait for them).
-_abandoned: list[threading.Thread] = []
 
 
 def _on_signal(signum: int, frame: Any) -> None:
@@ -61,9 +58,9 @@ def _on_signal(signum: int, frame: Any) -> None:
 def interruptible() -> Iterator[None]:
     """Turn SIGINT and SIGTERM into a flag for the duration of the block.
 
-    Inside the block, :func:`check_interrupt` raises :class:`~pygbs.errors.Interrupted`
-    once a signal has arrived. Nested blocks share the flag; the previous handlers are
-    restored when the outermost block ends. Outside the main thread this does nothing.
+    Inside the block, :func:`cancelled` turns True once a signal has arrived. Nested
+    blocks share the flag; the previous handlers are restored when the outermost block
+    ends. Outside the main thread this does nothing.
     """
     global _received, _depth
     if threading.current_thread() is not threading.main_thread():
@@ -82,45 +79,9 @@ def interruptible() -> Iterator[None]:
                 signal.signal(s, handler)
 
 
-def check_interrupt() -> None:
-    """Raise :class:`~pygbs.errors.Interrupted` if SIGINT or SIGTERM arrived.
-
-    Call it between batches of work; outside :func:`interruptible` it never raises.
-    """
-    if _received is not None:
-        raise Interrupted(_received)
-
-
-def call_kernel(fn: Callable[..., T], *args: Any) -> T:
-    """Call ``fn(*args)``; inside :func:`interruptible`, stop waiting for it on a signal.
-
-    ``fn`` should release the GIL (a numba function compiled with ``nogil=True``). Inside
-    :func:`interruptible` it runs in a helper thread while the main thread waits and
-    handles signals: on SIGINT or SIGTERM the result is abandoned and
-    :class:`~pygbs.errors.Interrupted` is raised at once. Outside, ``fn`` runs here. The
-    result is the same either way.
-    """
-    if _depth == 0 or threading.current_thread() is not threading.main_thread():
-        return fn(*args)
-    check_interrupt()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn(*args)
-        except BaseException as err:  # handed to the main thread below
-            box["error"] = err
-
-    worker = threading.Thread(target=target, name="pygbs-kernel", daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(0.05)
-        if _received is not None and worker.is_alive():
-            _abandoned.append(worker)
-            raise Interrupted(_received)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+def cancelled() -> bool:
+    """True once SIGINT or SIGTERM arrived inside :func:`interruptible` (a cancel callable)."""
+    return _received is not None
 
 
 def _debug_requested() -> bool:
@@ -158,7 +119,7 @@ def _expected_message(err: BaseException) -> str | None:
 
 
 def _leave(code: int) -> None:
-    if any(t.is_alive() for t in _abandoned):
+    if running_kernels():
         # a kernel thread still runs: do not wait for it at interpreter shutdown
         sys.stdout.flush()
         sys.stderr.flush()
@@ -187,12 +148,15 @@ def run_command(fn: Callable[[], T], *, debug: bool | None = None) -> T:
     if debug is None:
         debug = _debug_requested()
     try:
-        with interruptible():
-            check_interrupt()  # a signal that arrived while the command was starting
+        with interruptible(), cancellable(cancelled):
+            if cancelled():  # a signal that arrived while the command was starting
+                raise Interrupted(_received)
             return fn()
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
     except Interrupted as err:
+        if err.signum is None and _received is not None:
+            err = Interrupted(_received)  # the library's cancellation: name our signal
         click.echo(f"error: interrupted by {err.signal_name}", err=True)
         _leave(err.exit_code)
     except ClusterError as err:

@@ -32,7 +32,7 @@ from esda.moran import _moran_local_crand
 from esda.significance import _permutation_significance
 from numba import njit
 
-from pygbs.runtime import call_kernel
+from pygbs.cancel import call_kernel
 
 __all__ = [
     "ESDA_SOURCE_SHA",
@@ -50,7 +50,7 @@ ESDA_SOURCE_SHA = "260cc4f0bd47ab4742060ea562a86395fd4588b9767da761bfa75ba1fe7eb
 _STATISTICS = (_g_local_crand, _g_local_star_crand, _moran_local_crand)
 
 
-@njit(cache=True, fastmath=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, fastmath=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def _engine(
     chunk_start,
     z_chunk,
@@ -142,7 +142,7 @@ def compute_chunk(
 VEC_PERMUTATIONS_SHA = "97c354d407ba38d2f7d424cd8d1cc164b8b009de34eb5af413165a8353b9d18b"
 
 
-@njit(cache=True, fastmath=True, nogil=True)  # nogil: pygbs.runtime.call_kernel
+@njit(cache=True, fastmath=True, nogil=True)  # nogil: pygbs.cancel.call_kernel
 def _vec_permutations(max_card, n, k_replications, seed):
     # esda.crand.vec_permutations, the same draws (numba's random state is per thread)
     np.random.seed(seed)  # noqa: NPY002
@@ -164,7 +164,7 @@ def _same_vec_permutations() -> bool:
 def vec_permutations(max_card: int, n: int, k_replications: int, seed: int) -> Any:
     """``esda.crand.vec_permutations`` (the same draws), interruptible under a command.
 
-    A million permutations take minutes; run through :func:`pygbs.runtime.call_kernel`,
+    A million permutations take minutes; run through :func:`pygbs.cancel.call_kernel`,
     Ctrl-C and SIGTERM stop the wait at once. With another esda than the one
     :data:`VEC_PERMUTATIONS_SHA` was taken from, esda's own function runs.
     """
