@@ -21,12 +21,13 @@ from typing import Any
 
 import click
 
+import encoders
 from encoders.dependencies import INSTALL_HINT, has_torch
 from pygbs.cli.runtime import guarded
+from pygbs.cli.usage_errors import OneLineGroup
 from pygbs.errors import InputError, Interrupted
 from pygbs.geo.scales import parse_scale
 from pygbs.outputs import files_below, workspace
-from pygbs.usage_errors import OneLineGroup
 
 __all__ = ["main"]
 
@@ -74,7 +75,6 @@ def _check_dataset(ctx: click.Context, param: click.Parameter, value: str | None
 
 
 def _encoder_name(name: str, ctx: click.Context, param: click.Parameter | None) -> str:
-    import encoders
     from encoders.train import NO_PRIOR
 
     if name == NO_PRIOR:
@@ -388,7 +388,6 @@ def list_cmd(datasets: bool, long_: bool) -> None:
             opts = ", ".join(dataset_options(name))
             click.echo(f"{name}\t{opts}" if long_ else name)
         return
-    import encoders
 
     for name in encoders.list():
         click.echo(f"{name}\t{encoders.get_spec(name).summary}" if long_ else name)
@@ -631,8 +630,6 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     except InputError as err:
         raise click.UsageError(str(err)) from err
     if hparams:
-        import encoders
-
         try:  # the hyper-parameters must suit every encoder of the zoo
             for name in encoder_names or encoders.list():
                 encoders.build(name, **{k: v for k, v in hparams.items() if k != "rbf_anchors"})

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+import encoders
 from encoders.data import GeoDataset, Split
 from encoders.datamodule import EVAL_BATCH
 from encoders.resume import NO_PRIOR
@@ -75,8 +76,6 @@ def build_model(
         :class:`GeoClassifier` / :class:`GeoRegressor`; None for the classification
         baseline (it is the image prediction alone and has nothing to train).
     """
-    import encoders
-
     hp = dict(hparams or {})
     hp.setdefault("seed", seed)
     enc = None
@@ -106,8 +105,6 @@ def model_spec(model: nn.Module, dataset: GeoDataset, head: dict[str, Any] | Non
 
 def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model saved as ``model.pt`` by :func:`train_and_evaluate`."""
-    import encoders
-
     blob = torch.load(path, map_location=map_location, weights_only=False)
     spec = blob["spec"]
     enc = None if spec["encoder"] is None else encoders.build(spec["encoder"], **spec["hparams"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from encoders.data import GeoDataset
+from pygbs.errors import InputError
 
 __all__ = [
     "CHECKPOINT",
@@ -156,8 +157,6 @@ def check_resume(run_dir: str | Path, settings: dict[str, Any]) -> dict[str, Any
     InputError
         One line naming the run folder, the first differing setting and both values.
     """
-    from pygbs.errors import InputError
-
     run = Path(run_dir)
     log_path = run / "metrics.json"
     if not log_path.is_file():
@@ -214,8 +213,6 @@ def check_checkpoint(
     InputError
         One line naming the checkpoint, the first differing option and both values.
     """
-    from pygbs.errors import InputError
-
     saved = deciding_options(jsonable(saved_config or {}))
     wanted = deciding_options(jsonable(config))
     if int(wanted["epochs"]) >= saved_epochs:

@@ -62,6 +62,8 @@ from encoders.resume import (
 from encoders.tasks import amp_dtype
 from encoders.torch_files import read_checkpoint, save_atomic
 from pygbs.cancel import check_cancelled
+from pygbs.errors import InputError
+from pygbs.geo.scales import parse_scale
 from pygbs.outputs import write_text_atomic
 
 # run settings, models and predictions come from encoders.resume and encoders.evaluation;
@@ -291,7 +293,6 @@ class Trainer:
             )
         if isinstance(self.debias_centres, bool) or int(self.debias_centres) < 1:
             raise ValueError(f"debias_centres must be >= 1; got {self.debias_centres!r}")
-        from pygbs.geo.scales import parse_scale
 
         parse_scale(self.debias_scale)
 
@@ -428,8 +429,6 @@ class Trainer:
             cbs = self.configure_callbacks(module, ckpt_dir, extra_log) + list(callbacks or [])
             last = ckpt_dir / CHECKPOINT
             if self.resume and not last.is_file() and (ckpt_dir / _OLD_CHECKPOINT).is_file():
-                from pygbs.errors import InputError
-
                 raise InputError(
                     f"{ckpt_dir / _OLD_CHECKPOINT}: cannot resume: the checkpoint was written "
                     "by an earlier version of encoders; drop resume to retrain"

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from encoders._cluster import ZooJob
+from encoders._cluster import ZooJob, train_on_cluster
 from encoders.data import GeoDataset, load_dataset
 from encoders.registry import canonical_name, list_encoders
 from encoders.tradeoff import ZooRun, run_name, tradeoff_figure, tradeoff_section, tradeoff_table
@@ -504,8 +504,6 @@ def run_zoo(
         # a further process of multi-device runs: the first one scores and writes
         return ZooResult(table=pd.DataFrame(), out_dir=out, comparison=None, report=None)
     if jobs:
-        from encoders._cluster import train_on_cluster
-
         log.info("training %d models on the Dask cluster %s", len(jobs), scheduler)
         for job, doc in zip(jobs, train_on_cluster(scheduler, ds, jobs), strict=True):
             docs[job.name] = doc

@@ -61,6 +61,7 @@ from pygbs.results.result import (
     aggregate,
     fdr_q_values,
 )
+from pygbs.stats.coincident import warning_text
 from pygbs.stats.definition import MAX_ABS_CODE
 from pygbs.stats.options import CommonOptions
 from pygbs.stats.registry import REASONS, REGISTRY
@@ -131,8 +132,6 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
 
 def _warn_coincident(source: str, aggregates: dict[str, dict[str, Any]]) -> None:
     """One warning per run when centres were skipped because their graph is order-dependent."""
-    from pygbs.stats.coincident import warning_text
-
     counts = {
         f"{col}@{scale}": agg["n_skipped_coincident"]
         for col, per_scale in aggregates.items()

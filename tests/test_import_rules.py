@@ -33,7 +33,8 @@ PACKAGES = ("pygbs", "encoders")
 #: Each entry is a list of module patterns (fnmatch on the dotted name); the first layer
 #: that matches a module is its layer. Mirrored in docs/code-map.md.
 LAYERS: list[tuple[str, list[str]]] = [
-    ("base", ["pygbs", "pygbs.errors", "pygbs.cancel"]),  # pygbs: lazy, imports nothing
+    # pygbs: lazy, imports nothing; hints: reads the running command's options
+    ("base", ["pygbs", "pygbs.errors", "pygbs.cancel", "pygbs.hints"]),
     ("kernels", ["pygbs._kernels", "pygbs._kernels.*"]),
     ("geo", ["pygbs.geo", "pygbs.geo.*"]),
     ("data", ["pygbs.coding", "pygbs.predictions", "pygbs.regression", "pygbs.duplicates"]),

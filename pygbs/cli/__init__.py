@@ -15,7 +15,7 @@ import logging
 import click
 
 from pygbs.cli.runtime import interruptible
-from pygbs.usage_errors import OneLineGroup
+from pygbs.cli.usage_errors import OneLineGroup
 
 __all__ = ["main"]
 

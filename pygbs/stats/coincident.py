@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pygbs.stats.definition import ScoreValues
+
 if TYPE_CHECKING:
     from pygbs.stats.definition import Batch, ScoreValues
 
@@ -104,8 +106,6 @@ def batch_order_dependent(batch: Batch, k: int) -> np.ndarray:
 
 def skip_order_dependent(batch: Batch, sv: ScoreValues, k: int) -> ScoreValues:
     """``sv`` without the centres whose k-NN graph depends on the row order (reason 6)."""
-    from pygbs.stats.definition import ScoreValues
-
     od = batch_order_dependent(batch, k)
     if not od.any():
         return sv
