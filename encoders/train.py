@@ -81,10 +81,17 @@ _RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume", "logger"})
 DEFAULT_DEBIAS = "performance-ssi"
 #: Trainer options of the geo-bias term; they decide nothing while ``debias_lambda`` is 0.
 _DEBIAS_OPTIONS = ("debias", "debias_lambda", "debias_scale", "debias_centres",
-                   "debias_method", "debias_cell_km", "debias_dro_step")  # fmt: skip
-#: Options of the geo-bias loss alone, and of re-weighting and group DRO alone.
+                   "debias_method", "debias_cell_km", "debias_dro_step",
+                   "debias_bandwidth_km")  # fmt: skip
+#: Options of the geo-bias loss alone, and of the other methods alone.
 _GEO_LOSS_OPTIONS = ("debias", "debias_scale", "debias_centres")
-_CELL_OPTIONS = ("debias_method", "debias_cell_km", "debias_dro_step")
+_CELL_OPTIONS = ("debias_method", "debias_cell_km", "debias_dro_step", "debias_bandwidth_km")
+#: Per method, the options of the other methods that it does not use.
+_UNUSED = {
+    "reweight": ("debias_dro_step", "debias_bandwidth_km"),
+    "group-dro": ("debias_bandwidth_km",),
+    "importance": ("debias_cell_km", "debias_dro_step"),
+}
 
 
 def _deciding(trainer: dict[str, Any]) -> dict[str, Any]:
@@ -103,8 +110,7 @@ def _deciding(trainer: dict[str, Any]) -> dict[str, Any]:
     # the other methods existed)
     method = out.get("debias_method", "geobias-loss")
     drop = _CELL_OPTIONS if method == "geobias-loss" else _GEO_LOSS_OPTIONS
-    if method == "reweight":
-        drop = (*drop, "debias_dro_step")
+    drop = (*drop, *_UNUSED.get(method, ()))
     for k in drop:
         if k != "debias_method" or method == "geobias-loss":
             out.pop(k, None)
@@ -451,14 +457,17 @@ class Trainer:
         Scale of the geo-bias term's neighbourhoods (``'<r>km'`` or ``'nn<K>'``).
     debias_centres : int, default=256
         Centres drawn per training step for the geo-bias term.
-    debias_method : {'geobias-loss', 'reweight', 'group-dro'}, default='geobias-loss'
+    debias_method : {'geobias-loss', 'reweight', 'group-dro', 'importance'}, default='geobias-loss'
         What ``debias_lambda`` weighs (docs/debiasing.md): the geo-bias loss of ``debias``,
-        the inverse-density re-weighted task loss, or group DRO over equal-area cells.
+        the inverse-density re-weighted task loss, group DRO over equal-area cells, or the
+        task loss importance-weighted towards the test split's locations (never its labels).
     debias_cell_km : float, default=1000
         Side (km) of the equal-area cells of ``reweight`` (density) and ``group-dro``
         (groups).
     debias_dro_step : float, default=0.01
         Step size η of group DRO's exponentiated-gradient weights.
+    debias_bandwidth_km : float, default=250
+        Bandwidth (km) of the kernel density estimates of ``importance``.
     devices : int, default=1
         Processes (one device each) of a run: with ``strategy='ddp'`` each takes its share
         of every batch (docs/training.md, "Several devices").
@@ -494,6 +503,7 @@ class Trainer:
     debias_method: str = "geobias-loss"
     debias_cell_km: float = 1000.0
     debias_dro_step: float = 0.01
+    debias_bandwidth_km: float = 250.0
     devices: int = 1
     strategy: str = "auto"
     precision: str | None = None
@@ -541,6 +551,9 @@ class Trainer:
             raise ValueError(f"debias_cell_km must be a finite number > 0; got {cell!r}")
         if isinstance(step, bool) or not isinstance(step, int | float) or not 0 < step < np.inf:
             raise ValueError(f"debias_dro_step must be a finite number > 0; got {step!r}")
+        bw = self.debias_bandwidth_km
+        if isinstance(bw, bool) or not isinstance(bw, int | float) or not 0 < bw < np.inf:
+            raise ValueError(f"debias_bandwidth_km must be a finite number > 0; got {bw!r}")
         if self.debias is not None:
             from encoders.losses import GEO_BIAS_KINDS
 
@@ -601,7 +614,8 @@ class Trainer:
             seed=self.seed, debias=self.debias, debias_lambda=self.debias_lambda,
             debias_scale=self.debias_scale, debias_centres=int(self.debias_centres),
             debias_method=self.debias_method, debias_cell_km=float(self.debias_cell_km),
-            debias_dro_step=float(self.debias_dro_step), progress=self._show_progress(),
+            debias_dro_step=float(self.debias_dro_step),
+            debias_bandwidth_km=float(self.debias_bandwidth_km), progress=self._show_progress(),
         )  # fmt: skip
 
     def configure_datamodule(self, dataset: GeoDataset) -> GeoDataModule:
