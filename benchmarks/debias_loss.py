@@ -48,8 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clustered_sample import generate  # noqa: E402
 
 from encoders.losses import GeoBiasLoss  # noqa: E402
-from pygbs.background import background_points  # noqa: E402
-from pygbs.neighbours import Neighbourhoods, SphereIndex  # noqa: E402
+from pygbs.geo.background import background_points  # noqa: E402
+from pygbs.geo.neighbours import Neighbourhoods, SphereIndex  # noqa: E402
 
 #: The prototype's constant in its null moments (docs/method.md, D3, method ``pygbs``).
 PROTOTYPE_K = 4.0

@@ -53,8 +53,8 @@ _SAMPLE_PROBE = """
 import json, sys, time
 import numpy as np
 import pygbs
-from pygbs._engine import BlockOptions, LocalEngine, Samples
-from pygbs.scales import parse_scale
+from pygbs.engine.base import BlockOptions, LocalEngine, Samples
+from pygbs.geo.scales import parse_scale
 paths, n_centres, scales = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3].split(",")
 seed, repeats = int(sys.argv[4]), int(sys.argv[5])
 opts = BlockOptions(scores=("unmarked", "marked"))

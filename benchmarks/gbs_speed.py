@@ -2,7 +2,7 @@
 
 For each scale, in the same process and on the same prediction file:
 
-* ``baseline``: :func:`pygbs._dense.dense_score` (a Python loop over centres, BallTree
+* ``baseline``: :func:`pygbs.testing.dense.dense_score` (a Python loop over centres, BallTree
   neighbourhoods, dense ``m x m`` k-NN weight matrices, the public PyGBS way) on a seeded
   random sample of ``--centres`` centres, unmarked + marked SSI;
 * ``ours``: ``pygbs.score(pred, scales=[scale], scores=("unmarked", "marked"),
@@ -211,7 +211,7 @@ def _time_baseline(
     rows: np.ndarray,
 ) -> tuple[float, list[float]]:
     """Median and all wall times of the dense baseline on ``rows`` at scale ``sc``."""
-    from pygbs._dense import dense_score
+    from pygbs.testing.dense import dense_score
 
     kw = {"knn": sc.k} if sc.is_knn else {"radius": sc.radius_rad}
     log.info("baseline %s: %d centres x %d", sc.name, rows.shape[0], args.repeats)
@@ -266,8 +266,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     score = _require_score()
 
     from pygbs.coding import code_performance
-    from pygbs.io import read_predictions
-    from pygbs.scales import parse_scale
+    from pygbs.geo.scales import parse_scale
+    from pygbs.io.predictions import read_predictions
 
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     parsed = {s: parse_scale(s, k_max=args.k_max, min_points=args.min_points) for s in scales}
@@ -528,8 +528,8 @@ def _reference_run(
 def _run_whole_process(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     """``pygbs score`` as a process against the dense baseline, per centre."""
     from pygbs.coding import code_performance
-    from pygbs.io import read_predictions
-    from pygbs.scales import parse_scale
+    from pygbs.geo.scales import parse_scale
+    from pygbs.io.predictions import read_predictions
 
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     parsed = {s: parse_scale(s, k_max=args.k_max, min_points=args.min_points) for s in scales}

@@ -27,11 +27,11 @@ from numba import njit
 from pygbs._kernels import background as bg
 from pygbs._kernels import cells
 from pygbs._kernels import ssi as K
-from pygbs.background import rotations
 from pygbs.coding import code_performance
-from pygbs.io import read_predictions
-from pygbs.neighbours import Neighbourhoods, SphereIndex
-from pygbs.scales import parse_scale
+from pygbs.geo.background import rotations
+from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
+from pygbs.geo.scales import parse_scale
+from pygbs.io.predictions import read_predictions
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = "../shared/data/predictions/torchspatial/eval_yfcc__test_NeRF.csv.gz"

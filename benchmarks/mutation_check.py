@@ -87,7 +87,7 @@ MUTATIONS = (
     ),
     Mutation(
         "block-mean",
-        "pygbs/uncertainty.py",
+        "pygbs/inference/bootstrap.py",
         "diameter = 2.0 * float(np.median(r))",
         "diameter = 2.0 * float(np.mean(r))",
         "block size from the mean instead of the median radius",
@@ -150,7 +150,7 @@ MUTATIONS = (
     ),
     Mutation(
         "blocks-per-diameter",
-        "pygbs/uncertainty.py",
+        "pygbs/inference/bootstrap.py",
         "BLOCKS_PER_DIAMETER = 2.0",
         "BLOCKS_PER_DIAMETER = 1.0",
         "bootstrap blocks one diameter wide instead of two",

@@ -31,7 +31,7 @@ import numpy as np
 
 from pygbs.api import compare, score
 from pygbs.datasets import EXAMPLE_MODELS, example_path
-from pygbs.io import read_predictions
+from pygbs.io.predictions import read_predictions
 from pygbs.plot import write_maps, write_report
 
 REPO = Path(__file__).resolve().parents[1]

@@ -124,12 +124,12 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
 
     Raises
     ------
-    pygbs.distributed.ClusterError
+    pygbs.engine.dask.ClusterError
         When the cluster fails; files of the models finished before stay written.
     """
     import torch
 
-    from pygbs.distributed import ClusterError, _dask, connect, result_or_interrupt
+    from pygbs.engine.dask import ClusterError, _dask, connect, result_or_interrupt
 
     distributed = _dask()
     client, cluster, _ = connect(scheduler)

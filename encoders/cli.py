@@ -107,7 +107,7 @@ def _check_scale(ctx: click.Context, param: click.Parameter, value: str | None) 
     if value is None:
         return None
     from pygbs.errors import InputError
-    from pygbs.scales import parse_scale
+    from pygbs.geo.scales import parse_scale
 
     try:
         parse_scale(value)
@@ -630,7 +630,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
         except (ValueError, TypeError) as err:
             raise click.UsageError(str(err)) from err
     if scheduler is not None:
-        from pygbs.distributed import log_level, parse_scheduler
+        from pygbs.engine.dask import log_level, parse_scheduler
 
         try:
             parse_scheduler(scheduler)

@@ -1,9 +1,10 @@
 """Debiasing methods besides the geo-bias loss: re-weighting, group DRO, importance weights.
 
 ``reweight`` and ``group-dro`` work on equal-area cells of the training locations (HEALPix
-cells at least ``cell_km`` wide, :func:`pygbs.uncertainty.make_blocks`); all three work on
-the task's per-sample loss (:meth:`encoders.tasks.Task.per_sample_loss`). A training
-step's objective is the task loss plus ``λ`` times the method's term (docs/debiasing.md):
+cells at least ``cell_km`` wide, :func:`pygbs.inference.bootstrap.make_blocks`); all three
+work on the task's per-sample loss (:meth:`encoders.tasks.Task.per_sample_loss`). A
+training step's objective is the task loss plus ``λ`` times the method's term
+(docs/debiasing.md):
 
 * ``reweight``: inverse-density re-weighting, ``mean_i w_i l_i`` over the batch with
   ``w_i = n / (K n_{cell(i)})`` (:func:`inverse_density_weights`: every occupied cell
@@ -57,7 +58,7 @@ def equal_area_cells(lonlat: np.ndarray, cell_km: float) -> np.ndarray:
     -------
     ndarray of shape (n,), int64
     """
-    from pygbs.uncertainty import make_blocks
+    from pygbs.inference.bootstrap import make_blocks
 
     lonlat = np.asarray(lonlat, dtype=np.float64)
     return make_blocks(lonlat[:, 0], lonlat[:, 1], float(cell_km)).ids
@@ -110,7 +111,7 @@ def kde_density(points: np.ndarray, at: np.ndarray, bandwidth_km: float) -> np.n
     from sklearn.neighbors import KernelDensity
 
     from encoders.data._simulate import lonlat_to_xyz
-    from pygbs.scales import EARTH_RADIUS_KM
+    from pygbs.geo.scales import EARTH_RADIUS_KM
 
     if not bandwidth_km > 0:
         raise ValueError(f"the bandwidth must be > 0 km; got {bandwidth_km!r}")

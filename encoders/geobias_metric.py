@@ -62,7 +62,7 @@ class GeoBiasMetric(torchmetrics.Metric):
         **score_options: Any,
     ) -> None:
         super().__init__()
-        from pygbs.scales import parse_scale
+        from pygbs.geo.scales import parse_scale
 
         if isinstance(scales, str) or isinstance(scores, str):
             raise ValueError("scales and scores are sequences of names, e.g. ['nn50']")

@@ -304,7 +304,7 @@ class GeoBiasLoss(torch.nn.Module):
     ``pygbs``'s score (``method='analytic'``, ``graph='strict'`` for SSI; 2 bins for SRI).
     Neighbourhoods, background points, k-NN graphs, graph constants and SRI parts depend
     on the locations only: they are computed here, once, with ``pygbs``'s kernels
-    (:mod:`pygbs.graphs`), and gathered per batch. How the formulas read and what they
+    (:mod:`pygbs.stats.graphs`), and gathered per batch. How the formulas read and what they
     cost: docs/debiasing.md.
 
     Parameters
@@ -373,7 +373,7 @@ class GeoBiasLoss(torch.nn.Module):
     ) -> None:
         super().__init__()
         from pygbs.errors import InputError
-        from pygbs.scales import parse_scale
+        from pygbs.geo.scales import parse_scale
 
         if kind not in GEO_BIAS_KINDS:
             raise InputError(
@@ -421,8 +421,8 @@ class GeoBiasLoss(torch.nn.Module):
         return starts
 
     def _build_ssi(self, lonlat: np.ndarray, rows: np.ndarray, progress: bool) -> None:
-        from pygbs.graphs import pattern_graphs
-        from pygbs.neighbours import Neighbourhoods, SphereIndex
+        from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
+        from pygbs.stats.graphs import pattern_graphs
 
         index = SphereIndex(lonlat[:, 0], lonlat[:, 1])
         parts: dict[str, list[np.ndarray]] = {
@@ -504,8 +504,8 @@ class GeoBiasLoss(torch.nn.Module):
         return np.column_stack([m, n_bg, e_bb, ei, a, b, m / s0])
 
     def _build_sri(self, lonlat: np.ndarray, rows: np.ndarray, progress: bool) -> None:
-        from pygbs.graphs import sri_parts
-        from pygbs.neighbours import Neighbourhoods, SphereIndex
+        from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
+        from pygbs.stats.graphs import sri_parts
 
         index = SphereIndex(lonlat[:, 0], lonlat[:, 1])
         out: dict[str, list[np.ndarray]] = {
@@ -748,7 +748,7 @@ def _sri_per_centre(v: Tensor, b: GeoBatch) -> Tensor:
     ``q = (v + 1) / 2`` is the soft share of "right"; ``p_G`` and ``p_P`` are the mean
     of ``q`` over the neighbourhood and over each kept part (docs/method.md, D5).
     """
-    from pygbs.sri import DEFAULT_SRI_EPS
+    from pygbs.stats.sri import DEFAULT_SRI_EPS
 
     seg = b._member_seg
     c = b._const.shape[0]

@@ -293,7 +293,7 @@ def add_region_columns(
         ``outside_top1``, ``region_gap`` (outside minus inside) and
         ``worst_region_top1`` (the lowest accuracy of a single region).
     """
-    from pygbs.uncertainty import make_blocks, paired_bootstrap
+    from pygbs.inference.bootstrap import make_blocks, paired_bootstrap
 
     inside = np.asarray(region) >= 0
     ids = np.unique(region[inside])

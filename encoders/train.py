@@ -568,7 +568,7 @@ class Trainer:
             )
         if isinstance(self.debias_centres, bool) or int(self.debias_centres) < 1:
             raise ValueError(f"debias_centres must be >= 1; got {self.debias_centres!r}")
-        from pygbs.scales import parse_scale
+        from pygbs.geo.scales import parse_scale
 
         parse_scale(self.debias_scale)
 

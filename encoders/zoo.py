@@ -195,7 +195,7 @@ def check_scales(scales: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         For no scale, a malformed scale (the parser's one-line message) or one given twice
         (``"100km"`` and ``"100 km"`` are the same scale).
     """
-    from pygbs.scales import parse_scale
+    from pygbs.geo.scales import parse_scale
 
     out = tuple(s.strip() for s in scales)
     if not out:
@@ -302,7 +302,7 @@ def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
     which the runs cannot be told apart (no centre scored, or the same value for every
     run, e.g. when a single centre could be scored) is passed over when another is not.
     """
-    from pygbs.scales import parse_scale
+    from pygbs.geo.scales import parse_scale
 
     cols = [c for c in table.columns if isinstance(c, str) and c.startswith("marked_ssi@")]
     want = f"marked_ssi@{parse_scale(trainer.debias_scale).name}"

@@ -25,46 +25,46 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.coding import Coding, code_performance
     from pygbs.datasets import copy_examples, example_files, example_path
     from pygbs.errors import InputError
-    from pygbs.io import read_predictions
-    from pygbs.neighbours import Neighbourhoods, SphereIndex
+    from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
+    from pygbs.geo.scales import EARTH_RADIUS_KM, Scale, parse_scale
+    from pygbs.io.predictions import read_predictions
     from pygbs.predictions import Predictions
-    from pygbs.region_result import RegionResult
     from pygbs.regional import regions
-    from pygbs.result import SCORE_COLUMNS, Aggregate, Comparison, GeoBiasResult
+    from pygbs.results.regions import RegionResult
+    from pygbs.results.result import SCORE_COLUMNS, Aggregate, Comparison, GeoBiasResult
     from pygbs.scale_profile import Profile, profile, scale_range
-    from pygbs.scales import EARTH_RADIUS_KM, Scale, parse_scale
-    from pygbs.sri import sri_scores
-    from pygbs.ssi import ssi_scores
+    from pygbs.stats.sri import sri_scores
+    from pygbs.stats.ssi import ssi_scores
 
 #: Public name -> the module that defines it (imported when the name is first used).
 _EXPORTS = {
-    "EARTH_RADIUS_KM": "pygbs.scales",
-    "SCORE_COLUMNS": "pygbs.result",
-    "Aggregate": "pygbs.result",
+    "EARTH_RADIUS_KM": "pygbs.geo.scales",
+    "SCORE_COLUMNS": "pygbs.results.result",
+    "Aggregate": "pygbs.results.result",
     "Coding": "pygbs.coding",
-    "Comparison": "pygbs.result",
-    "GeoBiasResult": "pygbs.result",
+    "Comparison": "pygbs.results.result",
+    "GeoBiasResult": "pygbs.results.result",
     "InputError": "pygbs.errors",
-    "Neighbourhoods": "pygbs.neighbours",
+    "Neighbourhoods": "pygbs.geo.neighbours",
     "Predictions": "pygbs.predictions",
     "Profile": "pygbs.scale_profile",
-    "RegionResult": "pygbs.region_result",
-    "Scale": "pygbs.scales",
-    "SphereIndex": "pygbs.neighbours",
+    "RegionResult": "pygbs.results.regions",
+    "Scale": "pygbs.geo.scales",
+    "SphereIndex": "pygbs.geo.neighbours",
     "code_performance": "pygbs.coding",
     "copy_examples": "pygbs.datasets",
     "compare": "pygbs.api",
     "compare_by_dataset": "pygbs.by_dataset",
     "example_files": "pygbs.datasets",
     "example_path": "pygbs.datasets",
-    "parse_scale": "pygbs.scales",
+    "parse_scale": "pygbs.geo.scales",
     "profile": "pygbs.scale_profile",
-    "read_predictions": "pygbs.io",
+    "read_predictions": "pygbs.io.predictions",
     "regions": "pygbs.regional",
     "scale_range": "pygbs.scale_profile",
     "score": "pygbs.api",
-    "sri_scores": "pygbs.sri",
-    "ssi_scores": "pygbs.ssi",
+    "sri_scores": "pygbs.stats.sri",
+    "ssi_scores": "pygbs.stats.ssi",
 }
 
 __all__ = [

@@ -6,7 +6,7 @@ parsing of every command run without pandas or numba (docs/cli.md).
 
 from __future__ import annotations
 
-from pygbs.scores import REGISTRY
+from pygbs.stats.registry import REGISTRY
 
 __all__ = [
     "DEFAULT_BOOTSTRAP",
@@ -19,7 +19,7 @@ __all__ = [
 
 SCORE_COLUMNS = {d.name: d.column for d in REGISTRY.values()}
 """Score name (CLI ``--score``) -> column of the per-centre table (from the registry of
-:mod:`pygbs.scores`)."""
+:mod:`pygbs.stats.registry`)."""
 #: Scales scored when none are given.
 DEFAULT_SCALES = ("100km", "1000km", "nn50")
 #: Scores computed when none are given.

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from pygbs import __version__
-from pygbs._engine import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.coding import code_performance
 from pygbs.duplicates import DUPLICATES, collapse
@@ -24,10 +23,18 @@ from pygbs.duplicates import collecting as collecting_repeated
 from pygbs.duplicates import note as note_repeated
 from pygbs.duplicates import summarise as dup_summary
 from pygbs.duplicates import warning_text as repeated_text
+from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
+from pygbs.geo.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
 from pygbs.grouping import unique_names
-from pygbs.io import _read_predictions, looks_encoded, read_predictions
-from pygbs.null import (
+from pygbs.inference.bootstrap import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_CI,
+    block_size_km,
+    make_blocks,
+    paired_bootstrap,
+)
+from pygbs.inference.null import (
     DEFAULT_NULL_DRAWS,
     NULLS,
     grand_variance,
@@ -36,7 +43,8 @@ from pygbs.null import (
     spread_aggregate,
     spread_pair,
 )
-from pygbs.null import null_draws as null_draws_of
+from pygbs.inference.null import null_draws as null_draws_of
+from pygbs.io.predictions import _read_predictions, looks_encoded, read_predictions
 from pygbs.predictions import Predictions
 from pygbs.regression import (
     METRIC_COLUMNS,
@@ -44,7 +52,7 @@ from pygbs.regression import (
     metric_column,
     performance_metrics,
 )
-from pygbs.result import (
+from pygbs.results.result import (
     SCORE_COLUMNS,
     TRACKS_ACCURACY,
     Comparison,
@@ -54,16 +62,8 @@ from pygbs.result import (
     fdr_q_values,
 )
 from pygbs.runtime import check_interrupt
-from pygbs.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
-from pygbs.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
-from pygbs.ssi import METHODS
-from pygbs.uncertainty import (
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_CI,
-    block_size_km,
-    make_blocks,
-    paired_bootstrap,
-)
+from pygbs.stats.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
+from pygbs.stats.ssi import METHODS
 
 __all__ = [
     "score",
@@ -158,7 +158,7 @@ def _score_scales(
     built on those arrays without a copy (docs/scale.md, "Memory"). ``stats`` holds
     ``alpha``, ``bootstrap``, ``ci`` and ``seed`` of the aggregates.
     """
-    from pygbs.scores import REASONS, REGISTRY
+    from pygbs.stats.registry import REASONS, REGISTRY
 
     nr, ns = len(rows), len(parsed)
     null = stats["null_draws"] > 0
@@ -176,7 +176,7 @@ def _score_scales(
         for name, values in block.items():
             if name.startswith("_draws:"):  # per-draw sums over centres: added up
                 key = (j, name.removeprefix("_draws:"))
-                # fixed-point Python ints: exact in any order (pygbs._engine.fixed_sum)
+                # fixed-point Python ints: exact in any order (pygbs.engine.base.fixed_sum)
                 draw_sums[key] = draw_sums[key] + values if key in draw_sums else values
                 continue
             cols[name][j * nr + pos] = values
@@ -328,14 +328,14 @@ def score(
     presence : {'all', 'good'}, default='all'
         Unmarked SSI over all samples or the good ones only.
     graph : {'reference', 'strict'}, optional
-        k-NN rule for coincident points; see :func:`pygbs.ssi.ssi_scores`.
+        k-NN rule for coincident points; see :func:`pygbs.stats.ssi.ssi_scores`.
     permutations, seed : int
         Permutation test size and seed (``method='permutation'``).
     alpha : float, default=0.05
         Level of the ``share_significant`` and ``share_significant_fdr`` aggregates.
     bootstrap : int, default=1000
         Replicates of the spatial block bootstrap of each headline mean (0: no interval);
-        see :mod:`pygbs.uncertainty`. Seeded by ``seed``.
+        see :mod:`pygbs.inference.bootstrap`. Seeded by ``seed``.
     ci : float, default=0.95
         Level of the headline intervals ``ci_low``/``ci_high``.
     sri_scale, sri_lag : float, optional
@@ -349,7 +349,7 @@ def score(
         Coordinate column names (default: detected).
     progress : bool, default=False
         Show progress bars (on a terminal only).
-    scheduler : str, distributed.Client or pygbs.distributed.Session, optional
+    scheduler : str, distributed.Client or pygbs.engine.dask.Session, optional
         Score on a Dask cluster (needs ``pip install geobias[dask]``): a scheduler address
         ``'tcp://HOST:PORT'``, ``'local:N'`` for a local cluster of N worker processes, a
         connected ``Client`` or an open ``Session``. Results are identical to the default
@@ -457,7 +457,7 @@ def score(
     if scheduler is None:
         engine: Any = LocalEngine(samples)
     else:
-        from pygbs.distributed import DaskEngine
+        from pygbs.engine.dask import DaskEngine
 
         engine = DaskEngine(samples, scheduler, chunk_size=chunk_size)
     show = bool(progress and sys.stderr.isatty())
@@ -584,7 +584,7 @@ def _one_connection(score_kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if scheduler is None:
         yield score_kwargs
         return
-    from pygbs.distributed import Session, is_connection
+    from pygbs.engine.dask import Session, is_connection
 
     if is_connection(scheduler):
         yield score_kwargs
@@ -866,7 +866,7 @@ def paired_differences(
     all_pairs : bool, default=False
         Every unordered pair of models instead of each model against ``baseline``.
     bootstrap, ci, seed
-        See :func:`pygbs.uncertainty.block_bootstrap`.
+        See :func:`pygbs.inference.bootstrap.block_bootstrap`.
 
     Returns
     -------
@@ -962,7 +962,7 @@ def accuracy_correlation(table: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         ``column`` (``<score_column>@<scale>``), ``spearman``, ``n_models`` and
-        ``tracks_accuracy`` (``|rho| >=`` :data:`pygbs.result.TRACKS_ACCURACY`); empty
+        ``tracks_accuracy`` (``|rho| >=`` :data:`pygbs.results.result.TRACKS_ACCURACY`); empty
         with fewer than three models.
     """
     from scipy.stats import spearmanr

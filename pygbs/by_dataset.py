@@ -50,10 +50,10 @@ from pygbs.errors import (
 )
 from pygbs.grouping import DatasetGroup, expand_sources, parse_eval_name
 from pygbs.grouping import group_by_dataset as group_files
-from pygbs.io import looks_encoded, read_predictions
+from pygbs.io.predictions import looks_encoded, read_predictions
 from pygbs.predictions import Predictions
 from pygbs.regression import check_relative_error, derive_value
-from pygbs.result import Comparison, GroupedComparison
+from pygbs.results.result import Comparison, GroupedComparison
 
 __all__ = ["GROUP_LOCATIONS", "InputProblems", "compare_by_dataset", "plan_datasets"]
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from pygbs.errors import InputError
-from pygbs.scales import EARTH_RADIUS_KM
+from pygbs.geo.scales import EARTH_RADIUS_KM
 
 __all__ = [
     "NEAREST_KM",

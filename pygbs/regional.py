@@ -5,7 +5,7 @@ submodule of the same name would replace it on the package once imported.)
 
 Each sample is placed in a region (:mod:`pygbs.partitions`); per region the metric is
 the mean of the sample's performance (accuracy for hit columns, the value as coded
-otherwise). Intervals come from a spatial block bootstrap (:mod:`pygbs.uncertainty`):
+otherwise). Intervals come from a spatial block bootstrap (:mod:`pygbs.inference.bootstrap`):
 samples are grouped into equal-area blocks ``block_km`` wide and whole blocks are
 resampled, once for all regions together, so that the intervals of differences between
 regions (the gap, a region against the rest) hold the regions' shared blocks.
@@ -39,6 +39,7 @@ import pandas as pd
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
 from pygbs.errors import InputError, NoCoordinatesError
+from pygbs.inference.bootstrap import block_bootstrap, make_blocks
 from pygbs.partitions import (
     NEAREST_KM,
     NONE,
@@ -49,9 +50,8 @@ from pygbs.partitions import (
     rotated_cells,
 )
 from pygbs.predictions import Predictions
-from pygbs.region_result import RegionResult
-from pygbs.result import fdr_q_values
-from pygbs.uncertainty import block_bootstrap, make_blocks
+from pygbs.results.regions import RegionResult
+from pygbs.results.result import fdr_q_values
 
 __all__ = [
     "DEFAULT_BLOCK_KM",
@@ -148,7 +148,7 @@ def _theil(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def _t_interval(
     est: float, reps: np.ndarray, ci: float, b_eff: float
 ) -> tuple[float, float, float]:
-    """``est +- t se`` and a two-sided p-value, as :func:`pygbs.uncertainty.block_bootstrap`.
+    """``est +- t se`` and a two-sided p-value (:func:`~pygbs.inference.bootstrap.block_bootstrap`).
 
     ``se`` is the replicates' spread corrected by ``sqrt(b_eff / (b_eff - 1))`` and ``t``
     has ``b_eff - 1`` degrees of freedom, ``b_eff`` being the effective number of blocks
@@ -298,7 +298,7 @@ def _read_all(
     sources: Sequence[Any], value: str | None, names: Sequence[str] | None
 ) -> dict[str, Predictions]:
     from pygbs.grouping import expand_sources, unique_names
-    from pygbs.io import looks_encoded, read_predictions
+    from pygbs.io.predictions import looks_encoded, read_predictions
 
     items: list[Any] = []
     for s in sources:
@@ -309,7 +309,7 @@ def _read_all(
     if names is not None and len(names) != len(items):
         raise InputError(f"{len(names)} names for {len(items)} prediction tables")
     preds: list[Predictions | None] = []
-    quiet = logging.getLogger("pygbs.io")
+    quiet = logging.getLogger("pygbs.io.predictions")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # encoded coordinates are replaced below, not warned about
     try:

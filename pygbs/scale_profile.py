@@ -2,7 +2,7 @@
 
 One Geo-Bias Score at 100 km says little about *where* on the scale axis a model's errors
 cluster. A profile scores the same centres at a range of scales (one neighbour search at
-the largest scale serves all of them, see :class:`pygbs.neighbours.NeighbourSearch`) and
+the largest scale serves all of them, see :class:`pygbs.geo.neighbours.NeighbourSearch`) and
 tabulates the headline mean with its block-bootstrap interval per scale
 (docs/method.md, "Geo-bias across scales").
 """
@@ -21,7 +21,7 @@ import pandas as pd
 
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, output_dir
-from pygbs.result import SCORE_COLUMNS, GeoBiasResult
+from pygbs.results.result import SCORE_COLUMNS, GeoBiasResult
 
 __all__ = [
     "PROFILE_COLUMNS",

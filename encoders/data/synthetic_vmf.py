@@ -42,7 +42,7 @@ from encoders.data._simulate import (
     xyz_to_lonlat,
 )
 from pygbs.errors import InputError
-from pygbs.scales import EARTH_RADIUS_KM
+from pygbs.geo.scales import EARTH_RADIUS_KM
 
 __all__ = [
     "BIASED_REGIONS",

@@ -1,9 +1,9 @@
 """Numba kernel of the spatial relative information (SRI, docs/method.md, D5).
 
 Arrays in, arrays out: no pandas, no ``None``, no Python objects. The validated entry
-point is :func:`pygbs.sri.sri_scores`; this module trusts its input.
+point is :func:`pygbs.stats.sri.sri_scores`; this module trusts its input.
 
-Conventions shared with :mod:`pygbs._dense` (the slow NumPy reference), so that both give
+Conventions shared with :mod:`pygbs.testing.dense` (the slow NumPy reference), so that both give
 bit-identical part memberships and histograms:
 
 - a part index is derived from the half-open interval definition by an integer guess and

@@ -240,7 +240,7 @@ def ssi_batch(
         (sorted by distance, ties by id).
     radius : (c,) radius of each neighbourhood (radians); active : (c,) bool, the centres
         to score; rot : (c, 3, 3) rotation of the background grid onto each centre.
-    k, reference_rule, method, permutations, seed : see :func:`pygbs.ssi.ssi_scores`.
+    k, reference_rule, method, permutations, seed : see :func:`pygbs.stats.ssi.ssi_scores`.
     draws : (R, n) coded values of every sample under each null draw (R may be 0): the
         marked pattern is scored under each on the same graph
         (:func:`pygbs._kernels.relabel.score_relabelled`).

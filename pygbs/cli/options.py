@@ -19,7 +19,7 @@ from pygbs._names import (
     DEFAULT_SCORES,
     SCORE_COLUMNS,
 )
-from pygbs.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
+from pygbs.geo.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
 
 __all__ = [
     "force_option",
@@ -359,7 +359,7 @@ def run_scoring(fn: Callable[[], Any], scheduler: str | None, scores: tuple[str,
     import logging
     import sys
 
-    from pygbs.distributed import ClusterError, log_level
+    from pygbs.engine.dask import ClusterError, log_level
 
     try:
         return run_or_exit(lambda: (log_level(logging.getLogger().getEffectiveLevel()), fn())[1])

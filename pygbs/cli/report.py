@@ -15,7 +15,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
-from pygbs.scores import REGISTRY
+from pygbs.stats.registry import REGISTRY
 
 __all__ = ["read_highlight", "report_cmd"]
 
@@ -152,11 +152,11 @@ def report_cmd(
         from pygbs.plot.report import REPORT_MARKER
 
         check_output_file(out, REPORT_MARKER, force=force)  # before the work
-        from pygbs.comparison_store import is_compare_output, read_comparison
+        from pygbs.io.store import is_compare_output, read_comparison
 
         regions = None
         if regions_dir is not None:
-            from pygbs.region_result import RegionResult
+            from pygbs.results.regions import RegionResult
 
             regions = RegionResult.read(regions_dir)
         outlines = read_highlight(highlight) if highlight else None

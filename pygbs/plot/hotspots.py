@@ -35,9 +35,9 @@ from matplotlib.lines import Line2D
 from scipy.spatial import cKDTree
 
 from pygbs.errors import InputError
+from pygbs.geo.scales import EARTH_RADIUS_KM
 from pygbs.plot._axes import map_axes, marker_size, resolve_frame
 from pygbs.plot.frame import MapFrame
-from pygbs.scales import EARTH_RADIUS_KM
 
 __all__ = [
     "CLUSTER_COLOURS",

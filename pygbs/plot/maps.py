@@ -23,6 +23,7 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
 from pygbs.errors import InputError
+from pygbs.geo.scales import parse_scale
 from pygbs.outputs import atomic_path
 from pygbs.plot._axes import (
     HEXBIN_ABOVE,
@@ -37,8 +38,7 @@ from pygbs.plot._axes import (
 )
 from pygbs.plot.frame import MapFrame, choose_frame
 from pygbs.runtime import check_interrupt
-from pygbs.scales import parse_scale
-from pygbs.scores import REGISTRY
+from pygbs.stats.registry import REGISTRY
 
 __all__ = [
     "SCORE_COLUMNS",
@@ -51,7 +51,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Score columns of ``GeoBiasResult.centres``: (display name, units), from the registry
-#: of :mod:`pygbs.scores`.
+#: of :mod:`pygbs.stats.registry`.
 SCORE_COLUMNS: dict[str, tuple[str, str]] = {
     d.column: (d.label, d.units) for d in REGISTRY.values()
 }

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from pygbs.outputs import atomic_path
 from pygbs.plot.maps import score_label
-from pygbs.result import SCORE_COLUMNS
+from pygbs.results.result import SCORE_COLUMNS
 
 __all__ = ["plot_profile", "write_profile_plot"]
 

@@ -493,7 +493,7 @@ def write_report(
 
     The report draws what the comparison holds; it scores nothing itself (call
     :func:`pygbs.compare` first, or read a ``pygbs compare`` folder with
-    :func:`pygbs.comparison_store.read_comparison`). It answers, in order: *which* model
+    :func:`pygbs.io.store.read_comparison`). It answers, in order: *which* model
     is geo-biased (a sorted dot-and-whisker chart of the headline scores, the
     accuracy-matched excess first when the table has it, and a compact table), *is the
     difference real* (every paired difference with its interval and its FDR q-value) and

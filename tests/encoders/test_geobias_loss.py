@@ -8,7 +8,7 @@ What is checked, and against what:
   exactly the centres pygbs scores;
 - with soft inputs, the vectorised computation equals a naive per-centre computation
   written here (a dense weight matrix and the Cliff & Ord moments as in esda; the SRI
-  histograms part by part), built from the public pattern graphs of :mod:`pygbs.graphs`;
+  histograms part by part), built from the public pattern graphs of :mod:`pygbs.stats.graphs`;
 - ``torch.autograd.gradcheck`` in float64 on small cases;
 - errors, the seeded draw of centres, the soft performance's sign and hard limit.
 """
@@ -24,9 +24,9 @@ from encoders.losses import GEO_BIAS_KINDS, GeoBatch, GeoBiasLoss, soft_performa
 from encoders.metrics import per_sample_classification
 from pygbs import Neighbourhoods, SphereIndex, parse_scale
 from pygbs.errors import InputError
-from pygbs.graphs import pattern_graphs, sri_parts
-from pygbs.sri import sri_scores
-from pygbs.ssi import performance_scores, ssi_scores
+from pygbs.stats.graphs import pattern_graphs, sri_parts
+from pygbs.stats.sri import sri_scores
+from pygbs.stats.ssi import performance_scores, ssi_scores
 
 SSI_KINDS = ["marked-ssi", "performance-ssi"]
 SRI_KINDS = ["sri-lag", "sri-sector", "sri-grid"]

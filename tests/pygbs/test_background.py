@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from pygbs.background import _polar_grid, auto_density, background_batch, background_points
+from pygbs.geo.background import _polar_grid, auto_density, background_batch, background_points
 
 #: asin/atan2 of NumPy's SIMD loops and of the C library differ by at most an ulp or two
 MAX_ULP = 4
@@ -128,7 +128,7 @@ def test_rotations_are_scipys_bit_for_bit():
     """The matrices equal scipy's ``Rotation.from_euler("yz", ...).as_matrix()`` in every
     bit (signs of zeros included), over random centres and the poles, the equator, the
     antimeridian and signed zeros."""
-    from pygbs.background import rotations
+    from pygbs.geo.background import rotations
 
     rng = np.random.default_rng(11)
     lat = rng.uniform(-np.pi / 2, np.pi / 2, 200_000)

@@ -156,12 +156,12 @@ def test_unwritable_out_is_one_line(data, tmp_path):
 
 
 def test_full_disk_is_one_line_naming_the_output(data, tmp_path, monkeypatch):
-    import pygbs.result
+    import pygbs.results.result
 
     def full(self, path):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(pygbs.result.GeoBiasResult, "to_csv", full)
+    monkeypatch.setattr(pygbs.results.result.GeoBiasResult, "to_csv", full)
     out = tmp_path / "o"
     res = CliRunner().invoke(main, ["score", str(data / "p.csv"), *QUICK, "--out", str(out)])
     _one_line_error(res, 2, f"{out}/centres.csv: No space left on device")

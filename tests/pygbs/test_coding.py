@@ -14,7 +14,7 @@ import pytest
 
 from pygbs.coding import Coding, code_performance
 from pygbs.errors import InputError
-from pygbs.io import read_predictions
+from pygbs.io.predictions import read_predictions
 from pygbs.predictions import Predictions
 
 

@@ -8,7 +8,7 @@ skip):
   written out as an exact fraction);
 - the "pygbs" p-value against its formula evaluated by scipy, ``2 Phi(min(S, 2 mu - S))``;
 - the p-value floor: a tight cluster whose SSI saturates at exactly ``-ln(1e-256)``;
-- ``pygbs.score`` against the dense NumPy implementation (pygbs._dense) on generated data;
+- ``pygbs.score`` against the dense NumPy implementation (pygbs.testing.dense) on generated data;
 - permutation p-values against an exact enumeration of every labelling of a 6-point
   pattern (ties with the observed value count);
 - the bootstrap block size on radii whose mean and median differ.
@@ -29,15 +29,15 @@ import pytest
 from scipy.stats import norm
 
 import pygbs
-from pygbs._dense import dense_score
 from pygbs._kernels.stats import (
     centred_statistic,
     permutation_pvalue,
     pygbs_moments,
     pygbs_pvalue,
 )
-from pygbs.scales import EARTH_RADIUS_KM
-from pygbs.uncertainty import block_size_km
+from pygbs.geo.scales import EARTH_RADIUS_KM
+from pygbs.inference.bootstrap import block_size_km
+from pygbs.testing.dense import dense_score
 
 
 def test_pygbs_moments_three_labels_by_hand():

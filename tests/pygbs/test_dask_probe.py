@@ -1,4 +1,4 @@
-"""``--scheduler`` at an address where no Dask scheduler listens (pygbs.dask_probe).
+"""``--scheduler`` at an address where no Dask scheduler listens (pygbs.engine.dask_probe).
 
 Servers run on 127.0.0.1 only: an HTTP server (never sends first), a peer that sends
 garbage, a closed port, and a real in-process Dask scheduler.
@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from pygbs.cli import main
-from pygbs.dask_probe import check_dask_scheduler
+from pygbs.engine.dask_probe import check_dask_scheduler
 from pygbs.errors import InputError
 
 
@@ -95,9 +95,9 @@ def test_a_real_scheduler_passes():
 
 def test_cli_scheduler_that_is_not_dask_is_one_line_exit_2(http_port, tmp_path, monkeypatch):
     pytest.importorskip("distributed")
-    import pygbs.distributed
+    import pygbs.engine.dask
 
-    monkeypatch.setattr(pygbs.distributed, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(pygbs.engine.dask, "CONNECT_TIMEOUT_S", 1)
     rng = np.random.default_rng(0)
     f = tmp_path / "m.csv"
     pd.DataFrame(

@@ -18,7 +18,7 @@ from pygbs.datasets import (
     example_path,
 )
 from pygbs.errors import InputError
-from pygbs.io import read_predictions
+from pygbs.io.predictions import read_predictions
 
 
 def _raw(path) -> pd.DataFrame:

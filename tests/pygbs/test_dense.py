@@ -1,4 +1,4 @@
-"""The dense reference implementation (pygbs._dense) against independent truth.
+"""The dense reference implementation (pygbs.testing.dense) against independent truth.
 
 Test matrix:
 - background grid: ring distances, bearings, counts, rotation = Rz(lon_c) Ry(pi/2 - lat_c);
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from pygbs._dense import (
+from pygbs.testing.dense import (
     _pygbs_moments,
     dense_background_points,
     dense_neighbourhoods,
@@ -143,7 +143,7 @@ def test_analytic_matches_esda():
     vals = rng.choice([-1.0, 1.0], 30)
     out = dense_ssi(lat, lon, vals, 0.2, -0.4, 0.012, method="analytic")
     # rebuild the same points and weights and ask esda
-    from pygbs._dense import dense_background_points as bg
+    from pygbs.testing.dense import dense_background_points as bg
 
     b_lat, b_lon = bg(0.2, -0.4, 0.012, 30)
     w = dense_weight_matrix(np.concatenate([lat, b_lat]), np.concatenate([lon, b_lon]), 4)
@@ -201,7 +201,7 @@ ULP_TRIALS = 6
 def _ulp_perturbed_scores(monkeypatch, lat, lon, vals, rows, kw):
     """Marked SSI of ``rows`` with every background coordinate moved by one ulp up or down
     (a seeded random direction per coordinate), ``ULP_TRIALS`` times."""
-    import pygbs._dense as dense
+    import pygbs.testing.dense as dense
 
     exact = dense.dense_background_points
     out = []

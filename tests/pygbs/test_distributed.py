@@ -27,9 +27,9 @@ import pytest
 from click.testing import CliRunner
 
 import pygbs
-import pygbs._engine as engine
+import pygbs.engine.base as engine
 from pygbs.cli import main
-from pygbs.scales import parse_scale
+from pygbs.geo.scales import parse_scale
 
 distributed = pytest.importorskip("distributed")
 
@@ -101,7 +101,7 @@ def test_score_never_queries_more_than_one_batch(monkeypatch):
     df = _table(1, n=300)
     whole = pygbs.score(df, **KW).centres
     seen = []
-    from pygbs.neighbours import SphereIndex
+    from pygbs.geo.neighbours import SphereIndex
 
     # every neighbour query (one search for both scales, then SRI's uncapped one per scale)
     for method in ("knn", "within"):
@@ -165,7 +165,7 @@ def test_chunk_size_must_be_positive(client):
     [("local:0", "local:N"), ("local:two", "local:N"), ("local", "address"), ("", "address")],
 )
 def test_scheduler_forms(bad, msg):
-    from pygbs.distributed import parse_scheduler
+    from pygbs.engine.dask import parse_scheduler
 
     with pytest.raises(pygbs.InputError, match=msg):
         parse_scheduler(bad)
@@ -180,7 +180,7 @@ def test_missing_dask_names_the_extra(monkeypatch):
 
 
 def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path, monkeypatch):
-    import pygbs.distributed as pd_
+    import pygbs.engine.dask as pd_
 
     monkeypatch.setattr(pd_, "CONNECT_TIMEOUT_S", 1)
     f = tmp_path / "m.csv"
@@ -219,7 +219,7 @@ def _two_models(tmp_path):
 
 
 def test_compare_connects_once_and_matches_single_process(client, tmp_path, monkeypatch):
-    import pygbs.distributed as dist
+    import pygbs.engine.dask as dist
 
     paths = _two_models(tmp_path)
     kw = dict(scales=["nn12", "150km"], scores=["unmarked", "marked"], bootstrap=50)
@@ -260,7 +260,7 @@ def test_cli_compare_on_a_cluster_writes_the_same_files(client, tmp_path):
 def test_cli_scoring_commands_take_the_scheduler(command, tmp_path, monkeypatch):
     # the address reaches the scoring: an unreachable scheduler is a clear error, exit 1,
     # and nothing is written
-    import pygbs.distributed as pd_
+    import pygbs.engine.dask as pd_
 
     monkeypatch.setattr(pd_, "CONNECT_TIMEOUT_S", 1)
     paths = _two_models(tmp_path)

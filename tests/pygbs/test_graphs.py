@@ -1,4 +1,4 @@
-"""pygbs.graphs: patterns, k-NN edges and SRI parts, against independent computations.
+"""pygbs.stats.graphs: patterns, k-NN edges and SRI parts, against independent computations.
 
 - without background points the edges are each sample's k nearest other samples by
   haversine distance (scikit-learn's BallTree; random points, so no ties);
@@ -17,7 +17,7 @@ from sklearn.neighbors import BallTree
 
 from pygbs import Neighbourhoods, SphereIndex, parse_scale
 from pygbs.errors import InputError
-from pygbs.graphs import pattern_graphs, sri_parts
+from pygbs.stats.graphs import pattern_graphs, sri_parts
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ import pytest
 from libpysal.graph import Graph
 
 from pygbs.errors import InputError
+from pygbs.geo.scales import EARTH_RADIUS_KM
 from pygbs.plot import local_hotspots, plot_hotspots, sphere_graph
 from pygbs.plot.hotspots import unit_vectors
-from pygbs.scales import EARTH_RADIUS_KM
 
 PERMS = 99
 

@@ -117,15 +117,15 @@ def test_all_lists_every_public_name_and_each_resolves():
         "score": "pygbs.api",
         "compare": "pygbs.api",
         "compare_by_dataset": "pygbs.by_dataset",
-        "GeoBiasResult": "pygbs.result",
-        "SCORE_COLUMNS": "pygbs.result",
-        "ssi_scores": "pygbs.ssi",
-        "sri_scores": "pygbs.sri",
-        "SphereIndex": "pygbs.neighbours",
-        "parse_scale": "pygbs.scales",
-        "read_predictions": "pygbs.io",
+        "GeoBiasResult": "pygbs.results.result",
+        "SCORE_COLUMNS": "pygbs.results.result",
+        "ssi_scores": "pygbs.stats.ssi",
+        "sri_scores": "pygbs.stats.sri",
+        "SphereIndex": "pygbs.geo.neighbours",
+        "parse_scale": "pygbs.geo.scales",
+        "read_predictions": "pygbs.io.predictions",
         "regions": "pygbs.regional",
-        "RegionResult": "pygbs.region_result",
+        "RegionResult": "pygbs.results.regions",
     }
     for name, module in homes.items():
         assert getattr(pygbs, name) is getattr(importlib.import_module(module), name)
@@ -143,7 +143,7 @@ def test_star_import_gives_the_public_names():
 
 def test_submodules_are_attributes_and_unknown_names_raise():
     assert pygbs.api.score is pygbs.score
-    assert pygbs.scales.parse_scale("nn7").k == 7
+    assert pygbs.geo.scales.parse_scale("nn7").k == 7
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         pygbs.no_such_name  # noqa: B018
     with pytest.raises(AttributeError):

@@ -27,7 +27,7 @@ from pygbs.by_dataset import InputProblems, compare_by_dataset
 from pygbs.cli import main
 from pygbs.errors import InputError, NearZeroLabelsError
 from pygbs.regression import near_zero_cutoff
-from pygbs.result import GroupedComparison
+from pygbs.results.result import GroupedComparison
 
 SCALE = ["nn10"]
 

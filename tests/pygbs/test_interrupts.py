@@ -95,14 +95,14 @@ def test_kernels_under_a_command_give_the_same_numbers(tmp_path, monkeypatch):
     # numbers are exactly those of a plain call (each centre has its own seed)
     import pygbs
     import pygbs.api
-    import pygbs.ssi
+    import pygbs.stats.ssi
     from pygbs.runtime import interruptible
 
     df = pd.read_csv(_table(tmp_path / "p.csv", n=120))
     kw = dict(scales=["nn10", "300km"], scores=["unmarked", "marked", "sri-lag"],
               method="permutation", permutations=99, seed=4, sri_threshold=3)  # fmt: skip
     plain = pygbs.score(df, **kw).centres
-    monkeypatch.setattr(pygbs.ssi, "CHUNK_POINTS", 20_000)  # a few centres per batch
+    monkeypatch.setattr(pygbs.stats.ssi, "CHUNK_POINTS", 20_000)  # a few centres per batch
     monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 1)  # SRI batches of one centre
     with interruptible():
         guarded = pygbs.score(df, **kw).centres

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 BOOTSTRAP = """
 import numpy as np
 from pygbs.runtime import run_command
-from pygbs.uncertainty import block_bootstrap
+from pygbs.inference.bootstrap import block_bootstrap
 
 def work():
     values = np.random.default_rng(0).normal(size=20_000)

@@ -1,4 +1,4 @@
-"""Tests of pygbs.io.read_predictions.
+"""Tests of pygbs.io.predictions.read_predictions.
 
 Covers: every input error on tiny generated tables (the message must name the file, the
 column and the row), the layouts of the shared prediction files read without options,
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError
-from pygbs.io import is_binary_name, is_lower_better_name, read_predictions
+from pygbs.io.predictions import is_binary_name, is_lower_better_name, read_predictions
 
 CLASSIF = ",lon,lat,true_class_prob,reciprocal_rank,hit@1,hit@3\n"
 
@@ -225,7 +225,7 @@ def test_geodataframe_non_point_rejected():
 
 def test_normalised_coordinates_warn(tmp_path, caplog):
     path = write(tmp_path, "w.csv", "lon,lat,hit@1\n0.5,0.2,1\n-0.9,0.99,0\n")
-    with caplog.at_level(logging.WARNING, logger="pygbs.io"):
+    with caplog.at_level(logging.WARNING, logger="pygbs.io.predictions"):
         read_predictions(path)
     assert "[-1, 1]" in caplog.text
 
@@ -621,7 +621,7 @@ def test_empty_files_raise_empty_input_error(tmp_path):
 
 def test_encoded_looking_coordinates_warn_without_coords_from(tmp_path, caplog):
     _, wrap_path, _, _ = _wrap_pair(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="pygbs.io"):
+    with caplog.at_level(logging.WARNING, logger="pygbs.io.predictions"):
         p = read_predictions(wrap_path)
     assert p.coords_source == "file"
     assert "within [-1, 1]" in caplog.text and "--coords-from" in caplog.text

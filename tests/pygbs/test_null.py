@@ -17,9 +17,9 @@ import pytest
 import pygbs
 from pygbs import Neighbourhoods, SphereIndex, parse_scale
 from pygbs.errors import InputError
-from pygbs.null import null_draws, spread_aggregate
-from pygbs.ssi import marked_null, performance_null, performance_scores, ssi_scores
-from pygbs.uncertainty import make_blocks
+from pygbs.inference.bootstrap import make_blocks
+from pygbs.inference.null import null_draws, spread_aggregate
+from pygbs.stats.ssi import marked_null, performance_null, performance_scores, ssi_scores
 
 
 def _points(n=1500, seed=0):
@@ -202,7 +202,7 @@ def test_null_options_are_checked():
 
 
 def test_null_is_deterministic_and_independent_of_batches(monkeypatch):
-    import pygbs._engine as engine
+    import pygbs.engine.base as engine
 
     lon, lat = _points(700)
     df = _frame(lon, lat, _clustered_hits(lon, lat, 0.7, 1.0))
@@ -236,7 +236,7 @@ def _adversarial_frame():
 
 @pytest.mark.parametrize("null", ["none", "accuracy"])
 def test_every_skipped_centre_has_a_reason(null):
-    from pygbs.scores import REASONS
+    from pygbs.stats.registry import REASONS
 
     res = pygbs.score(
         _adversarial_frame(), scales=["nn5", "100km", "300km", "nn60"],

@@ -108,7 +108,7 @@ def _replica_range(pred, row, scale, k_max, score, orderings=25):
     from sklearn.neighbors import BallTree
 
     from pygbs._kernels.stats import pygbs_moments
-    from pygbs.background import background_points
+    from pygbs.geo.background import background_points
 
     index = pygbs.SphereIndex(pred.lon, pred.lat)
     nb = pygbs.Neighbourhoods.from_scale(

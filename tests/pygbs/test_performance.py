@@ -12,8 +12,8 @@ from scipy.stats import norm
 import pygbs
 from pygbs import Neighbourhoods, SphereIndex, parse_scale
 from pygbs.errors import InputError
-from pygbs.scores import REGISTRY
-from pygbs.ssi import performance_scores
+from pygbs.stats.registry import REGISTRY
+from pygbs.stats.ssi import performance_scores
 
 
 def _brute_knn_weights(lat_deg, lon_deg, k=4):

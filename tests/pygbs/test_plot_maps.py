@@ -441,7 +441,7 @@ def test_hotspot_values_repeat_the_recorded_coding(tmp_path):
     # samples and their recorded coding again from the API (pygbs.api.attach_samples)
     from pygbs.api import attach_samples
     from pygbs.plot.maps import _sample_points
-    from pygbs.result import GeoBiasResult
+    from pygbs.results.result import GeoBiasResult
 
     err = np.array([0.1, 0.5, 0.2, 0.9, 0.35, 0.05])
     f = tmp_path / "p.csv"

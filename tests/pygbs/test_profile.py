@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import pygbs
 from pygbs.cli import main
 from pygbs.errors import InputError
-from pygbs.neighbours import Neighbourhoods, NeighbourSearch, SphereIndex
+from pygbs.geo.neighbours import Neighbourhoods, NeighbourSearch, SphereIndex
 from pygbs.scale_profile import PROFILE_COLUMNS, scale_range
 
 

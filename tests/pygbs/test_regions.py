@@ -27,8 +27,8 @@ from pygbs.partitions import (
     random_rotations,
     rotated_cells,
 )
-from pygbs.region_result import RegionResult
 from pygbs.regional import regions, robust_disparity
+from pygbs.results.regions import RegionResult
 
 CAP = (20.0, 5.0, 2000.0)  # lon, lat, radius km of the planted failure
 

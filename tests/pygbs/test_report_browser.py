@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import pygbs
-from pygbs.comparison_store import read_comparison
+from pygbs.io.store import read_comparison
 from pygbs.plot import write_report
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (dev extra)")

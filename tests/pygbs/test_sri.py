@@ -5,7 +5,7 @@ Test matrix:
 - the two defects of the public reference implementation, each reproduced by a tiny
   NumPy function ("what the reference does"), shown to differ from ours;
 - invariants: sample permutation, longitude shift across the antimeridian;
-- cross-check against the dense NumPy implementation (pygbs._dense) on random data;
+- cross-check against the dense NumPy implementation (pygbs.testing.dense) on random data;
 - argument validation.
 """
 
@@ -17,10 +17,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pygbs._dense import dense_neighbourhoods, dense_sri
 from pygbs.errors import InputError
-from pygbs.neighbours import Neighbourhoods
-from pygbs.sri import sri_scores
+from pygbs.geo.neighbours import Neighbourhoods
+from pygbs.stats.sri import sri_scores
+from pygbs.testing.dense import dense_neighbourhoods, dense_sri
 
 
 def sri_arrays(lat, lon, values, centres, indptr, indices, dist, radius, **kw):

@@ -12,8 +12,8 @@ import pygbs
 from pygbs._kernels import ssi as K
 from pygbs._kernels.background import bearings
 from pygbs._kernels.stats import centred_statistic, log_norm_sf, pygbs_moments
-from pygbs.background import background_points, rotations
-from pygbs.geometry import to_unit_vectors
+from pygbs.geo.background import background_points, rotations
+from pygbs.geo.geometry import to_unit_vectors
 
 
 def _with_background(lat, lon, radius):
@@ -195,7 +195,7 @@ def test_bad_options_name_the_value():
 
 def test_chunking_does_not_change_results(monkeypatch):
     import pygbs.api
-    import pygbs.ssi
+    import pygbs.stats.ssi
 
     df = _random_table(seed=11, n=160)
     kw = dict(
@@ -205,8 +205,8 @@ def test_chunking_does_not_change_results(monkeypatch):
     )
     whole = pygbs.score(df, **kw).centres
     monkeypatch.setattr(pygbs.api, "SRI_CHUNK", 7)
-    monkeypatch.setattr(pygbs.ssi, "CHUNK", 5)
-    monkeypatch.setattr(pygbs.ssi, "CHUNK_POINTS", 300)  # some batches of a single centre
+    monkeypatch.setattr(pygbs.stats.ssi, "CHUNK", 5)
+    monkeypatch.setattr(pygbs.stats.ssi, "CHUNK_POINTS", 300)  # some batches of a single centre
     chunked = pygbs.score(df, **kw).centres
     pd.testing.assert_frame_equal(whole, chunked, check_exact=True)
     assert whole["sri_lag"].notna().any()
@@ -309,7 +309,7 @@ def test_value_counts_matches_numpy_unique(n_distinct):
 
 
 def test_batches_cover_every_centre_once():
-    from pygbs.ssi import _batches
+    from pygbs.stats.ssi import _batches
 
     sizes = np.array([1, 5000, 3, 3, 700_000, 2, 2, 2] * 50)
     batches = _batches(sizes)

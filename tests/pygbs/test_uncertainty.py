@@ -10,9 +10,9 @@ import pytest
 
 import pygbs
 from pygbs.errors import InputError
-from pygbs.result import fdr_q_values
-from pygbs.scales import EARTH_RADIUS_KM
-from pygbs.uncertainty import block_bootstrap, block_size_km, make_blocks, paired_bootstrap
+from pygbs.geo.scales import EARTH_RADIUS_KM
+from pygbs.inference.bootstrap import block_bootstrap, block_size_km, make_blocks, paired_bootstrap
+from pygbs.results.result import fdr_q_values
 
 
 def test_blocks_are_equal_area_cells_at_least_as_wide_as_asked():
@@ -301,7 +301,7 @@ def test_bootstrap_interval_is_the_expanded_percentile_of_the_replicates():
     from scipy.stats import norm
     from scipy.stats import t as student_t
 
-    from pygbs.uncertainty import resampled_sums
+    from pygbs.inference.bootstrap import resampled_sums
 
     rng = np.random.default_rng(2)
     values = rng.normal(0.3, 1.0, 300)

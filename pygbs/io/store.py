@@ -1,4 +1,4 @@
-"""Reading a ``pygbs compare`` output folder back into a :class:`~pygbs.result.Comparison`.
+"""Reading a ``pygbs compare`` output folder back into a :class:`~pygbs.results.result.Comparison`.
 
 Nothing is scored again: the table, the paired tests and every model's ``summary.json`` and
 ``centres.csv`` are read as written (``pygbs report DIR`` draws from them).
@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from pygbs.errors import InputError
-from pygbs.result import Comparison, GeoBiasResult, folder_names
+from pygbs.results.result import Comparison, GeoBiasResult, folder_names
 
 __all__ = ["is_compare_output", "read_comparison"]
 

@@ -13,9 +13,9 @@ from functools import cached_property
 import numpy as np
 
 from pygbs._kernels import kdtree
-from pygbs.geometry import to_radians, to_unit_vectors
+from pygbs.geo.geometry import to_radians, to_unit_vectors
+from pygbs.geo.scales import Scale
 from pygbs.runtime import call_kernel
-from pygbs.scales import Scale
 
 __all__ = ["NeighbourSearch", "Neighbourhoods", "SphereIndex"]
 

@@ -462,7 +462,7 @@ def dense_sri(
 ) -> tuple[np.ndarray, np.ndarray]:
     """SRI of every centre, one centre and one part at a time (docs/method.md, D5).
 
-    Same semantics as :func:`pygbs.sri.sri_scores` (see its module docstring for the
+    Same semantics as :func:`pygbs.stats.sri.sri_scores` (see its module docstring for the
     choices it makes, stated in docs/method.md, D5), written with NumPy masks and
     ``numpy.histogram``.
 
@@ -511,7 +511,7 @@ def dense_sri(
         g_vals = values[idx]
         g_counts, edges = np.histogram(g_vals, bins=bins)
         p_g = g_counts / g_vals.shape[0]
-        safe_r = r if r > 0 else 1.0  # r = 0: no grid cell and no ring, as in pygbs.sri
+        safe_r = r if r > 0 else 1.0  # r = 0: no grid cell and no ring, as in pygbs.stats.sri
         sc = safe_r / 2 if scale is None else scale
         lg = safe_r / 4 if lag is None else lag
         num = den = 0.0

@@ -4,7 +4,7 @@ The centres of each scale are split into contiguous chunks, one Dask task per ch
 samples (coordinates, raw values, codes) are scattered to every worker once; each worker
 builds the k-d tree once and keeps it for the run; the per-centre columns come back in
 the order of the centres. A chunk's columns are a pure function of the samples, the
-options and the chunk's rows (:mod:`pygbs._engine`), so the table is identical, bit for
+options and the chunk's rows (:mod:`pygbs.engine.base`), so the table is identical, bit for
 bit, to the single-process run, and a task that Dask reruns after losing a worker gives
 the same numbers again. See docs/scale.md.
 
@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from pygbs._engine import BlockOptions, Samples, batch_size, score_batches
+from pygbs.engine.base import BlockOptions, Samples, batch_size, score_batches
 from pygbs.errors import InputError
-from pygbs.neighbours import SphereIndex
+from pygbs.geo.neighbours import SphereIndex
+from pygbs.geo.scales import Scale
 from pygbs.runtime import check_interrupt
-from pygbs.scales import Scale
 
 __all__ = [
     "ClusterError",
@@ -135,7 +135,7 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",  # any free port (the default 8787 may be taken)
-                preload=["pygbs.dask_worker_setup"],  # workers ignore a terminal's Ctrl-C
+                preload=["pygbs.engine.dask_worker_setup"],  # workers ignore a terminal's Ctrl-C
             )
         except Exception:
             check_interrupt()  # a Ctrl-C while the workers started: exit 130, not an error
@@ -147,7 +147,7 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
             raise
         client = distributed.Client(cluster)
         return client, cluster, max(1, (os.cpu_count() or 1) // n)
-    from pygbs.dask_probe import check_dask_scheduler
+    from pygbs.engine.dask_probe import check_dask_scheduler
 
     try:  # bounded and interruptible, unlike the client's start-up with a wrong peer
         check_dask_scheduler(str(arg), CONNECT_TIMEOUT_S)

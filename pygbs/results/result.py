@@ -15,9 +15,9 @@ import pandas as pd
 
 from pygbs._names import SCORE_COLUMNS
 from pygbs.errors import InputError
+from pygbs.inference.bootstrap import DEFAULT_BOOTSTRAP, DEFAULT_CI, Blocks, block_bootstrap
 from pygbs.outputs import atomic_path, output_dir, write_text_atomic
 from pygbs.predictions import Predictions
-from pygbs.uncertainty import DEFAULT_BOOTSTRAP, DEFAULT_CI, Blocks, block_bootstrap
 
 __all__ = [
     "SCORE_COLUMNS",

@@ -17,18 +17,18 @@ from functools import cached_property
 import numpy as np
 
 from pygbs._kernels import graphs as _k
-from pygbs.background import rotations
 from pygbs.errors import InputError
-from pygbs.neighbours import Neighbourhoods, SphereIndex
+from pygbs.geo.background import rotations
+from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
 from pygbs.runtime import call_kernel
-from pygbs.sri import (
+from pygbs.stats.sri import (
     DEFAULT_N_SPLITS,
     GRID_SCALE_FRACTION,
     LAG_FRACTION,
     PARTITIONS,
     _per_centre,
 )
-from pygbs.ssi import MIN_RADIUS
+from pygbs.stats.ssi import MIN_RADIUS
 
 __all__ = ["PatternGraphs", "pattern_graphs", "sri_parts"]
 
@@ -48,7 +48,7 @@ class PatternGraphs:
         Sample row of each centre.
     active : ndarray of bool, shape (c,)
         The centres that have a pattern: at least ``min_points`` samples and a radius
-        above :data:`pygbs.ssi.MIN_RADIUS` (the others have no edges and NaN sums).
+        above :data:`pygbs.stats.ssi.MIN_RADIUS` (the others have no edges and NaN sums).
     member_ptr : ndarray of int64, shape (c + 1,)
         CSR pointers into ``members``.
     members : ndarray of int64
@@ -119,7 +119,7 @@ def pattern_graphs(
         Neighbours per point.
     min_points : int, default=5
         Neighbourhoods with fewer samples, or with a radius at most
-        :data:`pygbs.ssi.MIN_RADIUS`, get no pattern (as they get no score).
+        :data:`pygbs.stats.ssi.MIN_RADIUS`, get no pattern (as they get no score).
 
     Returns
     -------
@@ -129,7 +129,7 @@ def pattern_graphs(
     --------
     >>> import numpy as np
     >>> from pygbs import Neighbourhoods, SphereIndex, parse_scale
-    >>> from pygbs.graphs import pattern_graphs
+    >>> from pygbs.stats.graphs import pattern_graphs
     >>> rng = np.random.default_rng(0)
     >>> index = SphereIndex(rng.uniform(0, 1, 50), rng.uniform(0, 1, 50))
     >>> nb = Neighbourhoods.from_scale(index, np.arange(3), parse_scale("nn20"))
@@ -195,7 +195,7 @@ def sri_parts(
         Scale grid, distance lag rings or direction sectors.
     scale, lag : float or ndarray, optional
         Grid cell side and ring width in radians (scalar or one per centre); default
-        ``radius / 2`` and ``radius / 4``, as :func:`pygbs.sri.sri_scores`.
+        ``radius / 2`` and ``radius / 4``, as :func:`pygbs.stats.sri.sri_scores`.
     n_splits : int, default=8
         Number of direction sectors.
 

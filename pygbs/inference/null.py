@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from pygbs._names import DEFAULT_NULL_DRAWS
-from pygbs.uncertainty import (
+from pygbs.inference.bootstrap import (
     Blocks,
     block_bootstrap,
     effective_blocks,
@@ -117,7 +117,7 @@ def null_fields(
     blocks : Blocks or None
         Equal-area blocks of the centres (None: no interval).
     bootstrap, ci, seed
-        See :func:`pygbs.uncertainty.block_bootstrap`.
+        See :func:`pygbs.inference.bootstrap.block_bootstrap`.
 
     Returns
     -------
@@ -222,7 +222,7 @@ def spread_aggregate(
         Per draw: sum and sum of squares of the local performance over scored centres,
         and their count.
     bootstrap, ci, seed
-        See :func:`pygbs.uncertainty.block_bootstrap`.
+        See :func:`pygbs.inference.bootstrap.block_bootstrap`.
 
     Returns
     -------
@@ -300,7 +300,7 @@ def spread_pair(
     grand_var : tuple of float
         Each model's variance over draws of the mean local performance.
     bootstrap, ci, seed
-        See :func:`pygbs.uncertainty.block_bootstrap`.
+        See :func:`pygbs.inference.bootstrap.block_bootstrap`.
 
     Returns
     -------

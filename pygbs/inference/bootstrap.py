@@ -20,8 +20,8 @@ import numpy as np
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
 from pygbs.errors import InputError
+from pygbs.geo.scales import EARTH_RADIUS_KM
 from pygbs.runtime import check_interrupt
-from pygbs.scales import EARTH_RADIUS_KM
 
 __all__ = [
     "BLOCKS_PER_DIAMETER",

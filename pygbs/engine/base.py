@@ -1,7 +1,7 @@
 """Per-centre scoring in bounded batches, shared by the local and the Dask engines.
 
 This is the part of :func:`pygbs.score` that is the same in one process and on a Dask
-cluster (:mod:`pygbs.distributed`).
+cluster (:mod:`pygbs.engine.dask`).
 
 Every per-centre number is a pure function of all samples (coordinates, raw values and
 codes), the options and the centre's own row: neighbourhoods are queried per centre, the
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from pygbs.neighbours import NeighbourSearch, SphereIndex
-from pygbs.scales import EARTH_RADIUS_KM, Scale
+from pygbs.geo.neighbours import NeighbourSearch, SphereIndex
+from pygbs.geo.scales import EARTH_RADIUS_KM, Scale
 
 __all__ = [
     "BlockOptions",
@@ -132,14 +132,14 @@ def column_dtypes(scores: tuple[str, ...], null: bool = False) -> dict[str, type
 
     Besides the table's columns, every score has two internal columns (dropped after the
     aggregates): ``_reason:<column>`` (why a centre is not scored, see
-    :data:`pygbs.scores.REASONS`) and ``_constant:<column>`` (a single coded value in the
+    :data:`pygbs.stats.registry.REASONS`) and ``_constant:<column>`` (a single coded value in the
     neighbourhood). With ``null``, every score that depends on performance has a column
     ``<column>_excess`` (the score minus its mean over the null draws), and the local
     performance has the internal columns ``_local:m1`` and ``_local:m2`` (its mean and
     mean square over the draws). The per-draw sums ``_draws:<column>`` that
     :func:`score_block` also returns are not per-centre columns.
     """
-    from pygbs.scores import REGISTRY
+    from pygbs.stats.registry import REGISTRY
 
     cols: dict[str, type] = {
         "n_neighbours": np.int64,
@@ -279,8 +279,8 @@ def score_block(
 ) -> list[dict[str, np.ndarray]]:
     """Per-centre columns (:func:`column_dtypes`) of the centres ``rows`` at each scale.
 
-    One neighbour search serves every scale (:class:`pygbs.neighbours.NeighbourSearch`);
-    each requested score of :data:`pygbs.scores.REGISTRY` computes its column from the
+    One neighbour search serves every scale (:class:`pygbs.geo.neighbours.NeighbourSearch`);
+    each requested score of :data:`pygbs.stats.registry.REGISTRY` computes its column from the
     neighbourhoods.
 
     Parameters
@@ -302,7 +302,7 @@ def score_block(
         Per scale, one array of length ``len(rows)`` per column.
     """
     from pygbs.runtime import check_interrupt
-    from pygbs.scores import REGISTRY, Batch
+    from pygbs.stats.registry import REGISTRY, Batch
 
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     search = NeighbourSearch(index, rows, list(scales))

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from pygbs.neighbours import Neighbourhoods, SphereIndex
-    from pygbs.scales import Scale
+    from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
+    from pygbs.geo.scales import Scale
 
 # NumPy and the kernels are imported inside the functions: this module is read by the
 # command line's option parsing, which must stay light (docs/benchmarks.md)
@@ -82,7 +82,7 @@ class Batch:
     scale : Scale
         The scale.
     opts : Any
-        The scoring options (:class:`pygbs._engine.BlockOptions`).
+        The scoring options (:class:`pygbs.engine.base.BlockOptions`).
     draws : ndarray of shape (R, n) or None
         Coded values of every sample under each draw of the accuracy-matched null
         (docs/method.md, D7); None without a null.
@@ -179,7 +179,7 @@ class ScoreDef:
 
 
 def _ssi_pair(batch: Batch) -> dict[str, np.ndarray]:
-    from pygbs.ssi import ssi_scores
+    from pygbs.stats.ssi import ssi_scores
 
     o = batch.opts
     return ssi_scores(
@@ -202,7 +202,7 @@ def _ssi_pair(batch: Batch) -> dict[str, np.ndarray]:
 def _ssi_reason(batch: Batch) -> np.ndarray:
     import numpy as np
 
-    from pygbs.ssi import MIN_RADIUS
+    from pygbs.stats.ssi import MIN_RADIUS
 
     small = batch.nb.sizes < batch.opts.min_points
     reason = np.zeros(len(small), dtype=np.int8)
@@ -227,7 +227,7 @@ def _marked(batch: Batch) -> ScoreValues:
 
 
 def _performance_all(batch: Batch) -> dict[str, np.ndarray]:
-    from pygbs.ssi import performance_scores
+    from pygbs.stats.ssi import performance_scores
 
     o = batch.opts
     # the reference's null is specific to patterns with background points: analytic by
@@ -274,7 +274,7 @@ def _moran(batch: Batch) -> ScoreValues:
 
 
 def _performance_null_all(batch: Batch, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from pygbs.ssi import performance_null
+    from pygbs.stats.ssi import performance_null
 
     o = batch.opts
     return performance_null(batch.index, batch.nb, draws, k=o.k, min_points=o.min_points)
@@ -289,13 +289,13 @@ def _moran_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
 
 
 def _marked_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
-    # scored with the observed marked SSI, on its graph (pygbs.ssi.ssi_scores)
+    # scored with the observed marked SSI, on its graph (pygbs.stats.ssi.ssi_scores)
     return batch.shared("ssi", lambda: _ssi_pair(batch))["marked_null"]
 
 
 def _sri_null(partition: str) -> Callable[[Batch, np.ndarray], np.ndarray]:
     def null(batch: Batch, draws: np.ndarray) -> np.ndarray:
-        from pygbs.sri import sri_null_for_batch
+        from pygbs.stats.sri import sri_null_for_batch
 
         wanted = [d.name.removeprefix("sri-") for d in REGISTRY.values()
                   if d.name.startswith("sri-") and d.name in batch.opts.scores]  # fmt: skip
@@ -307,7 +307,7 @@ def _sri_null(partition: str) -> Callable[[Batch, np.ndarray], np.ndarray]:
 
 def _sri(partition: str) -> Callable[[Batch], ScoreValues]:
     def compute(batch: Batch) -> ScoreValues:
-        from pygbs.sri import sri_for_batch
+        from pygbs.stats.sri import sri_for_batch
 
         wanted = [d.name.removeprefix("sri-") for d in REGISTRY.values()
                   if d.name.startswith("sri-") and d.name in batch.opts.scores]  # fmt: skip

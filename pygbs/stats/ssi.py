@@ -13,9 +13,9 @@ import numpy as np
 
 from pygbs._kernels import ssi as _k
 from pygbs._kernels.null import performance_null_batch
-from pygbs.background import rotations
 from pygbs.errors import InputError
-from pygbs.neighbours import Neighbourhoods, SphereIndex
+from pygbs.geo.background import rotations
+from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
 from pygbs.runtime import call_kernel, check_interrupt
 
 __all__ = ["METHODS", "marked_null", "performance_null", "performance_scores", "ssi_scores"]

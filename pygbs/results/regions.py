@@ -18,7 +18,7 @@ import pandas as pd
 
 from pygbs.errors import InputError
 from pygbs.outputs import atomic_path, output_dir, write_text_atomic
-from pygbs.result import jsonable
+from pygbs.results.result import jsonable
 
 __all__ = ["REGION_FILES", "RegionResult"]
 

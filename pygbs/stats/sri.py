@@ -44,7 +44,7 @@ from pygbs._kernels.sri import (
 from pygbs.errors import InputError
 
 if TYPE_CHECKING:
-    from pygbs.neighbours import Neighbourhoods
+    from pygbs.geo.neighbours import Neighbourhoods
 from pygbs.runtime import call_kernel
 
 __all__ = [
@@ -144,7 +144,7 @@ def sri_scores(
 ) -> tuple[np.ndarray, np.ndarray]:
     """SRI of every centre's neighbourhood.
 
-    Takes the same inputs as :func:`pygbs.ssi.ssi_scores`: the samples' index and the
+    Takes the same inputs as :func:`pygbs.stats.ssi.ssi_scores`: the samples' index and the
     neighbourhoods. SRI uses every sample within the radius, so pass neighbourhoods
     made with ``cap=False`` (:meth:`Neighbourhoods.from_scale`).
 
@@ -267,7 +267,7 @@ def sri_scores(
 
 
 def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
-    """Every requested SRI partition of a batch of centres (for :mod:`pygbs.scores`).
+    """Every requested SRI partition of a batch of centres (for :mod:`pygbs.stats.registry`).
 
     SRI uses every sample within the radius (no ``k_max`` cap), so the neighbourhoods are
     searched again uncapped, in chunks of centres so that large radii on dense data do
@@ -275,20 +275,20 @@ def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
 
     Parameters
     ----------
-    batch : pygbs.scores.Batch
+    batch : pygbs.stats.registry.Batch
         The centres (``batch.nb.centres``), the scale and the options.
     partitions : list of str
         Partitions to compute (``'grid'``, ``'lag'``, ``'sector'``).
 
     Returns
     -------
-    dict of str to pygbs.scores.ScoreValues
+    dict of str to pygbs.stats.registry.ScoreValues
         By partition: the values (NaN where not scored), the skip reasons (1: fewer than
         ``min_points`` samples, 3: no part reached the threshold) and the constant flags.
     """
-    from pygbs.neighbours import Neighbourhoods
+    from pygbs.geo.neighbours import Neighbourhoods
     from pygbs.runtime import check_interrupt
-    from pygbs.scores import ScoreValues, constant_neighbourhoods
+    from pygbs.stats.registry import ScoreValues, constant_neighbourhoods
 
     o = batch.opts
     rows = batch.nb.centres
@@ -334,7 +334,7 @@ def sri_null_for_batch(
 
     Parameters
     ----------
-    batch : pygbs.scores.Batch
+    batch : pygbs.stats.registry.Batch
         The centres, the scale and the options.
     partitions : list of str
         Partitions to compute (``'grid'``, ``'lag'``, ``'sector'``).
@@ -346,7 +346,7 @@ def sri_null_for_batch(
     dict of str to ndarray of shape (c, R)
         By partition: SRI per centre and labelling, NaN where not scored.
     """
-    from pygbs.neighbours import Neighbourhoods
+    from pygbs.geo.neighbours import Neighbourhoods
     from pygbs.runtime import check_interrupt
 
     o = batch.opts

@@ -1,0 +1,1 @@
+"""Reading prediction tables and reading back stored results."""

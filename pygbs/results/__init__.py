@@ -1,0 +1,1 @@
+"""Result objects: one model's scores, comparisons, per-region results."""

@@ -1,0 +1,1 @@
+"""Tools for tests and benchmarks only: the dense NumPy reference implementation."""
