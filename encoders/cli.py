@@ -262,6 +262,14 @@ def _common(f: Any) -> Any:
                           "(default 250)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True, help="auto = CUDA when available."),
+        click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Processes per model, one device each (CPU processes with --device "
+                          "cpu); with --strategy ddp each holds its shard of the training rows."),
+        click.option("--strategy", type=click.Choice(["auto", "ddp"]), default="auto",
+                     show_default=True, help="Lightning strategy: ddp for several devices."),
+        click.option("--precision", type=click.Choice(["32-true", "bf16-mixed", "16-mixed"]),
+                     help="Numeric precision (default: mixed precision on CUDA, 32-true on "
+                          "CPU)."),
         click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
                      help="Seed of the data, the model and the training."),
         click.option("--resume", is_flag=True,
@@ -392,26 +400,6 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     help="What --debias-lambda weighs: the geo-bias loss (default), the inverse-density "
     "re-weighted loss, group DRO over equal-area cells, or the loss importance-weighted "
     "towards the test locations (see Debiasing in the documentation).",
-)
-@click.option(
-    "--devices",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Processes, one device each (CPU processes with --device cpu); with "
-    "--strategy ddp each takes its share of every batch.",
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(["auto", "ddp"]),
-    default="auto",
-    show_default=True,
-    help="Lightning strategy: ddp for several devices.",
-)
-@click.option(
-    "--precision",
-    type=click.Choice(["32-true", "bf16-mixed", "16-mixed"]),
-    help="Numeric precision (default: mixed precision on CUDA, 32-true on CPU).",
 )
 @click.option(
     "--logger",
@@ -567,7 +555,8 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
             debias_scale: str | None, debias_centres: int | None,
             debias_cell_km: float | None, debias_dro_step: float | None,
             debias_bandwidth_km: float | None, device: str,
-            seed: int, resume: bool, threads: int | None, no_progress: bool, out: str,
+            devices: int, strategy: str, precision: str | None, seed: int, resume: bool,
+            threads: int | None, no_progress: bool, out: str,
             force: bool) -> None:  # fmt: skip
     """Train every encoder plus the no_prior baseline and compare accuracy and geo-bias.
 
@@ -603,8 +592,13 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
         raise click.UsageError("--debias-methods needs --debias-lambdas (the weights of the "
                                "methods), e.g. --debias-lambdas 0,0.5,1")  # fmt: skip
     tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
-                               patience=patience)  # fmt: skip
+                               patience=patience, precision=precision)  # fmt: skip
+    tr_opts.update(devices=devices, strategy=strategy)
     tr_opts.update(geo)
+    if devices > 1 and scheduler is not None:
+        raise click.UsageError("--devices trains each model in several processes of this "
+                               "machine; with --scheduler each Dask worker trains on one "
+                               "device (drop --devices or --scheduler)")  # fmt: skip
     try:
         Trainer(**tr_opts)._check()
         if device == "cuda":
@@ -641,14 +635,19 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     from pygbs.outputs import workspace
 
     t0 = time.perf_counter()
+    zoo_args = {
+        "encoders": encoder_names, "preset": preset, "trainer_options": tr_opts,
+        "hparams": hparams or None, "device": device, "seed": seed, "score": not no_score,
+        "report": not no_report, "resume": resume,
+        "progress": False if no_progress else "auto", "scheduler": scheduler,
+        "debias_lambdas": debias_lambdas, "scales": scales, "debias_methods": debias_methods,
+        "seeds": seeds,
+    }  # fmt: skip
+    if _other_process():  # a further process of multi-device runs: it trains, writes nothing
+        run_zoo(ds, Path(out), **zoo_args)
+        return
     with workspace(out, "encoders zoo", force=force) as ws:
-        result = run_zoo(
-            ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
-            hparams=hparams or None, device=device, seed=seed, score=not no_score,
-            report=not no_report, resume=resume, progress=False if no_progress else "auto",
-            scheduler=scheduler, debias_lambdas=debias_lambdas, scales=scales,
-            debias_methods=debias_methods, seeds=seeds,
-        )  # fmt: skip
+        result = run_zoo(ds, Path(out), **zoo_args)
         ws.files = output_files(out, result.table["model"])
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))
     extra = f", report {result.report}" if result.report else ""

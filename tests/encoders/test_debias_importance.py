@@ -131,7 +131,7 @@ def test_trainer_and_cli_take_the_importance_method(tmp_path) -> None:
 
     from encoders import Trainer
     from encoders.cli import main
-    from encoders.train import run_settings
+    from encoders.resume import run_settings
 
     ds = load_dataset("synthetic-vmf-sparse", n_train=200, n_val=50, n_test=100, seed=0)
     with pytest.raises(ValueError, match="debias_bandwidth_km"):
