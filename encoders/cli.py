@@ -8,16 +8,23 @@ unexpected error) are those of docs/cli.md, via :func:`pygbs.runtime.run_command
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from encoders.dependencies import INSTALL_HINT, has_torch
+from pygbs.errors import Interrupted
 from pygbs.runtime import guarded
+from pygbs.usage_errors import OneLineGroup
 
 __all__ = ["main"]
 
@@ -314,10 +321,36 @@ def _load(dataset: str, options: dict[str, Any]) -> Any:
     try:
         return load_dataset(dataset, **options)
     except InputError as err:
-        raise click.UsageError(str(err)) from err
+        raise click.BadParameter(str(err), param_hint="--data-option") from err
 
 
-class _EncodersGroup(click.Group):
+@contextlib.contextmanager
+def _stop_at_once() -> Iterator[None]:
+    """Until a command's work starts, SIGINT / SIGTERM end the process at once, one line.
+
+    Reading the options imports PyTorch, which takes seconds and cannot be cut short
+    cleanly; nothing has been written yet, so the process exits there and then with exit
+    code 130 (SIGINT) or 143 (SIGTERM). Each command's work runs under
+    :func:`pygbs.runtime.run_command`, which stops it between batches instead (docs/cli.md).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        err = Interrupted(signum)
+        os.write(2, f"error: interrupted by {err.signal_name}\n".encode())
+        os._exit(err.exit_code)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class _EncodersGroup(OneLineGroup):
     """The ``encoders`` group: without PyTorch, one line saying what to install (exit 2)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -325,7 +358,8 @@ class _EncodersGroup(click.Group):
         if not has_torch():
             click.echo(f"error: {INSTALL_HINT}", err=True)
             raise SystemExit(2)
-        return super().main(*args, **kwargs)
+        with _stop_at_once():
+            return super().main(*args, **kwargs)
 
 
 @click.group(cls=_EncodersGroup, context_settings=_CONTEXT)
@@ -342,10 +376,6 @@ def main(verbose: int, debug: bool) -> None:
     """  # noqa: D301
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    from pygbs.runtime import interruptible
-
-    # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
-    click.get_current_context().with_resource(interruptible())
 
 
 @main.command("list")

@@ -60,7 +60,8 @@ from encoders.resume import (
     run_settings,
 )
 from encoders.tasks import amp_dtype
-from pygbs.outputs import atomic_path, write_text_atomic
+from encoders.torch_files import read_checkpoint, save_atomic
+from pygbs.outputs import write_text_atomic
 from pygbs.runtime import check_interrupt
 
 # run settings, models and predictions come from encoders.resume and encoders.evaluation;
@@ -442,6 +443,8 @@ class Trainer:
                     "by an earlier version of encoders; drop resume to retrain"
                 )
             ckpt_path = str(last) if self.resume and last.is_file() else None
+            if ckpt_path is not None:
+                read_checkpoint(last)  # a damaged checkpoint: one line naming it
             with _quiet_lightning():
                 trainer = L.Trainer(
                     accelerator=accelerator, devices=devices, strategy=self._strategy(),
@@ -493,9 +496,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
     ) -> None:
         """Write ``checkpoint`` to ``path`` through a temporary file."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(Path(path)) as tmp:
-            torch.save(checkpoint, tmp)
+        save_atomic(checkpoint, Path(path))
 
 
 @contextlib.contextmanager
@@ -609,8 +610,7 @@ def train_and_evaluate(
             return {**extra, "trainer": tr.config(), "epochs": result.history, "status": "worker"}
         history = result.history
         spec = model_spec(result.model, dataset, head)
-        with atomic_path(out / "model.pt") as tmp:
-            torch.save({"spec": spec, "state_dict": result.model.state_dict()}, tmp)
+        save_atomic({"spec": spec, "state_dict": result.model.state_dict()}, out / "model.pt")
     train_s = time.perf_counter() - t0
     test_metrics, pred = evaluate(
         None if result is None else result.model, dataset.test, dataset.task,

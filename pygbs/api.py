@@ -27,6 +27,7 @@ from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes,
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.geo.scales import EARTH_RADIUS_KM, parse_scale
 from pygbs.grouping import unique_names
+from pygbs.hints import offers
 from pygbs.inference.bootstrap import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CI,
@@ -126,6 +127,20 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
         source,
         parts,
     )
+
+
+def _warn_coincident(source: str, aggregates: dict[str, dict[str, Any]]) -> None:
+    """One warning per run when centres were skipped because their graph is order-dependent."""
+    from pygbs.stats.coincident import warning_text
+
+    counts = {
+        f"{col}@{scale}": agg["n_skipped_coincident"]
+        for col, per_scale in aggregates.items()
+        for scale, agg in per_scale.items()
+        if agg.get("n_skipped_coincident")
+    }
+    if counts:
+        log.warning("%s", warning_text(source, counts))
 
 
 def _check_magnitude(pred: Predictions, marks: np.ndarray) -> None:
@@ -241,6 +256,7 @@ def _score_scales(
             seed=stats["seed"],
         )
     _warn_constant(pred.source, constant_counts)
+    _warn_coincident(pred.source, aggregates)
     moments: dict[str, dict[str, Any]] = {}
     if null:
         for j, scale in enumerate(parsed):
@@ -673,9 +689,12 @@ def compare(
             )
         except EmptyInputError as err:
             if not skip_empty:
-                raise EmptyInputError(
-                    f"{err}; pass --skip-empty (skip_empty=True) to leave it out"
-                ) from None
+                hint = (
+                    "pass --skip-empty (skip_empty=True) to leave it out"
+                    if offers("--skip-empty")
+                    else "leave the file out"
+                )
+                raise EmptyInputError(f"{err}; {hint}") from None
             reason = str(err)
         except CoordinatesError as err:
             if not skip_unlocated:
@@ -976,7 +995,11 @@ def _check_same_locations(preds: list[Predictions], labels: list[str]) -> None:
             detail = f"{int(np.sum((p.lon != ref.lon) | (p.lat != ref.lat)))} rows differ"
         else:
             detail = f"{len(p)} vs {len(ref)} rows"
-        hint = "pass --locations own (locations='own') to score each model on its own locations"
+        hint = (
+            "pass --locations own (locations='own') to score each model on its own locations"
+            if offers("--locations")
+            else "give prediction files of the same rows"
+        )
         if p.coords_source == "file" and looks_encoded(p.lon, p.lat):
             hint = (
                 "its coordinates all lie within [-1, 1] and look encoded (e.g. a TorchSpatial "
