@@ -209,10 +209,12 @@ def _method_options(
     weight: Any,
     flag: str,
     method_flag: str,
+    bandwidth_km: float | None = None,
 ) -> dict[str, Any]:
-    """Trainer options of the re-weighting and group DRO methods (refused without a weight)."""
+    """Trainer options of the methods other than the geo-bias loss (refused without a weight)."""
     given = [n for n, v in ((method_flag, method), ("--debias-cell-km", cell_km),
-                            ("--debias-dro-step", step)) if v is not None]  # fmt: skip
+                            ("--debias-dro-step", step), ("--debias-bandwidth-km", bandwidth_km))
+             if v is not None]  # fmt: skip
     if weight is None:
         if given:
             raise click.UsageError(f"{given[0]} needs {flag} (the weight of the method), "
@@ -225,6 +227,8 @@ def _method_options(
         out["debias_cell_km"] = cell_km
     if step is not None:
         out["debias_dro_step"] = step
+    if bandwidth_km is not None:
+        out["debias_bandwidth_km"] = bandwidth_km
     return out
 
 
@@ -259,6 +263,9 @@ def _common(f: Any) -> Any:
         click.option("--debias-dro-step", type=click.FloatRange(min=0, min_open=True),
                      help="Step size of group DRO's exponentiated-gradient weights "
                           "(default 0.01)."),
+        click.option("--debias-bandwidth-km", type=click.FloatRange(min=0, min_open=True),
+                     help="Kernel bandwidth (km) of the densities of the importance method "
+                          "(default 250)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True, help="auto = CUDA when available."),
         click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
@@ -416,10 +423,10 @@ def list_cmd(datasets: bool, long_: bool) -> None:
 )
 @click.option(
     "--debias-method",
-    type=click.Choice(["geobias-loss", "reweight", "group-dro"]),
+    type=click.Choice(["geobias-loss", "reweight", "group-dro", "importance"]),
     help="What --debias-lambda weighs: the geo-bias loss (default), the inverse-density "
-    "re-weighted loss, or group DRO over equal-area cells (see Debiasing in the "
-    "documentation).",
+    "re-weighted loss, group DRO over equal-area cells, or the loss importance-weighted "
+    "towards the test locations (see Debiasing in the documentation).",
 )
 @click.option(
     "--logger",
@@ -437,7 +444,8 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
               hparams: dict, epochs: int | None, lr: float | None, lr_decay: float | None,
               batch_size: int | None, patience: int | None, debias: str | None,
               debias_scale: str | None, debias_centres: int | None,
-              debias_cell_km: float | None, debias_dro_step: float | None, device: str,
+              debias_cell_km: float | None, debias_dro_step: float | None,
+              debias_bandwidth_km: float | None, device: str,
               seed: int, resume: bool, threads: int | None, no_progress: bool, out: str,
               force: bool) -> None:  # fmt: skip
     """Train one encoder on one dataset; write model.pt, metrics.json, predictions.csv.
@@ -464,7 +472,8 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
     _setup(threads)
     geo = _debias_options(debias, debias_lambda, debias_scale, debias_centres, "--debias-lambda")
     geo.update(_method_options(debias_method, debias_cell_km, debias_dro_step,
-                               debias_lambda, "--debias-lambda", "--debias-method"))  # fmt: skip
+                               debias_lambda, "--debias-lambda", "--debias-method",
+                               debias_bandwidth_km))  # fmt: skip
     if debias_lambda is not None:
         geo["debias_lambda"] = debias_lambda
     data_options.setdefault("seed", seed)
@@ -534,7 +543,7 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
     callback=_check_methods,
     metavar="M1,M2,...",
     help="With --debias-lambdas: the methods trained at each weight, from geobias-loss "
-    "(the default), reweight and group-dro.",
+    "(the default), reweight, group-dro and importance.",
 )
 @click.option(
     "--seeds",
@@ -569,7 +578,8 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
             lr_decay: float | None, batch_size: int | None, patience: int | None,
             debias: str | None,
             debias_scale: str | None, debias_centres: int | None,
-            debias_cell_km: float | None, debias_dro_step: float | None, device: str,
+            debias_cell_km: float | None, debias_dro_step: float | None,
+            debias_bandwidth_km: float | None, device: str,
             devices: int, strategy: str, precision: str | None, seed: int, resume: bool,
             threads: int | None, no_progress: bool, out: str,
             force: bool) -> None:  # fmt: skip
@@ -601,7 +611,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     top = None if debias_lambdas is None else max(debias_lambdas)
     geo = _debias_options(debias, top, debias_scale, debias_centres, "--debias-lambdas")
     geo.update(_method_options(None, debias_cell_km, debias_dro_step, top, "--debias-lambdas",
-                               "--debias-methods"))  # fmt: skip
+                               "--debias-methods", debias_bandwidth_km))  # fmt: skip
     if debias_methods and top is None:
         raise click.UsageError("--debias-methods needs --debias-lambdas (the weights of the "
                                "methods), e.g. --debias-lambdas 0,0.5,1")  # fmt: skip

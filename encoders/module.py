@@ -285,12 +285,15 @@ class LocationTask(L.LightningModule):
         Its neighbourhood scale.
     debias_centres : int, default=256
         Centres drawn per step.
-    debias_method : {'geobias-loss', 'reweight', 'group-dro'}, default='geobias-loss'
+    debias_method : {'geobias-loss', 'reweight', 'group-dro', 'importance'}, default='geobias-loss'
         The term weighted by ``debias_lambda`` (:data:`encoders.debias.DEBIAS_METHODS`).
     debias_cell_km : float, default=1000
         Side of the equal-area cells of ``reweight`` and ``group-dro``.
     debias_dro_step : float, default=0.01
         Step size of the group DRO weights.
+    debias_bandwidth_km : float, default=250
+        Kernel bandwidth of ``importance``'s densities (its target: the locations of the
+        test split of the data module's dataset, never their labels).
     progress : bool, default=False
         Show a progress bar while the geo-bias term's tables are built.
 
@@ -332,6 +335,7 @@ class LocationTask(L.LightningModule):
         debias_method: str = "geobias-loss",
         debias_cell_km: float = 1000.0,
         debias_dro_step: float = 0.01,
+        debias_bandwidth_km: float = 250.0,
         progress: bool = False,
     ) -> None:
         super().__init__()
@@ -343,6 +347,7 @@ class LocationTask(L.LightningModule):
         self.debias_scale, self.debias_centres = debias_scale, int(debias_centres)
         self.debias_method = str(debias_method)
         self.debias_cell_km, self.debias_dro_step = float(debias_cell_km), float(debias_dro_step)
+        self.debias_bandwidth_km = float(debias_bandwidth_km)
         self._pending_state: dict[str, Any] = {}
         self.progress = bool(progress)
         self.history: list[dict[str, Any]] = []
@@ -381,6 +386,13 @@ class LocationTask(L.LightningModule):
         InputError
             When no centre can be scored at ``debias_scale`` (one line, from the loss).
         """
+        if self.debias_lambda > 0 and self.debias_method == "importance":
+            from encoders.debias import density_ratio_weights
+
+            base = TaskLoss(self.task, self.generator, keep_per_sample=True)
+            target = self._datamodule().dataset.test.lonlat  # locations only, no labels
+            w = density_ratio_weights(train.lonlat, target, self.debias_bandwidth_km)
+            return [base, ReweightTerm(base, torch.from_numpy(w), self.debias_lambda)]
         if self.debias_lambda > 0 and self.debias_method in ("reweight", "group-dro"):
             from encoders.debias import equal_area_cells, inverse_density_weights
 

@@ -43,10 +43,17 @@ RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume", "logger"})
 DEFAULT_DEBIAS = "performance-ssi"
 #: Trainer options of the geo-bias term; they decide nothing while ``debias_lambda`` is 0.
 DEBIAS_OPTIONS = ("debias", "debias_lambda", "debias_scale", "debias_centres",
-                   "debias_method", "debias_cell_km", "debias_dro_step")  # fmt: skip
-#: Options of the geo-bias loss alone, and of re-weighting and group DRO alone.
+                   "debias_method", "debias_cell_km", "debias_dro_step",
+                   "debias_bandwidth_km")  # fmt: skip
+#: Options of the geo-bias loss alone, and of the other methods alone.
 _GEO_LOSS_OPTIONS = ("debias", "debias_scale", "debias_centres")
-_CELL_OPTIONS = ("debias_method", "debias_cell_km", "debias_dro_step")
+_CELL_OPTIONS = ("debias_method", "debias_cell_km", "debias_dro_step", "debias_bandwidth_km")
+#: Per method, the options of the other methods that it does not use.
+_UNUSED = {
+    "reweight": ("debias_dro_step", "debias_bandwidth_km"),
+    "group-dro": ("debias_bandwidth_km",),
+    "importance": ("debias_cell_km", "debias_dro_step"),
+}
 
 
 def deciding_options(trainer: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +72,7 @@ def deciding_options(trainer: dict[str, Any]) -> dict[str, Any]:
     # the other methods existed)
     method = out.get("debias_method", "geobias-loss")
     drop = _CELL_OPTIONS if method == "geobias-loss" else _GEO_LOSS_OPTIONS
-    if method == "reweight":
-        drop = (*drop, "debias_dro_step")
+    drop = (*drop, *_UNUSED.get(method, ()))
     for k in drop:
         if k != "debias_method" or method == "geobias-loss":
             out.pop(k, None)

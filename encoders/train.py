@@ -189,14 +189,17 @@ class Trainer:
         Scale of the geo-bias term's neighbourhoods (``'<r>km'`` or ``'nn<K>'``).
     debias_centres : int, default=256
         Centres drawn per training step for the geo-bias term.
-    debias_method : {'geobias-loss', 'reweight', 'group-dro'}, default='geobias-loss'
+    debias_method : {'geobias-loss', 'reweight', 'group-dro', 'importance'}, default='geobias-loss'
         What ``debias_lambda`` weighs (docs/debiasing.md): the geo-bias loss of ``debias``,
-        the inverse-density re-weighted task loss, or group DRO over equal-area cells.
+        the inverse-density re-weighted task loss, group DRO over equal-area cells, or the
+        task loss importance-weighted towards the test split's locations (never its labels).
     debias_cell_km : float, default=1000
         Side (km) of the equal-area cells of ``reweight`` (density) and ``group-dro``
         (groups).
     debias_dro_step : float, default=0.01
         Step size η of group DRO's exponentiated-gradient weights.
+    debias_bandwidth_km : float, default=250
+        Bandwidth (km) of the kernel density estimates of ``importance``.
     devices : int, default=1
         Processes (one device each) of a run: with ``strategy='ddp'`` each takes its share
         of every batch (docs/training.md, "Several devices").
@@ -232,6 +235,7 @@ class Trainer:
     debias_method: str = "geobias-loss"
     debias_cell_km: float = 1000.0
     debias_dro_step: float = 0.01
+    debias_bandwidth_km: float = 250.0
     devices: int = 1
     strategy: str = "auto"
     precision: str | None = None
@@ -279,6 +283,9 @@ class Trainer:
             raise ValueError(f"debias_cell_km must be a finite number > 0; got {cell!r}")
         if isinstance(step, bool) or not isinstance(step, int | float) or not 0 < step < np.inf:
             raise ValueError(f"debias_dro_step must be a finite number > 0; got {step!r}")
+        bw = self.debias_bandwidth_km
+        if isinstance(bw, bool) or not isinstance(bw, int | float) or not 0 < bw < np.inf:
+            raise ValueError(f"debias_bandwidth_km must be a finite number > 0; got {bw!r}")
         if self.debias is not None:
             from encoders.losses import GEO_BIAS_KINDS
 
@@ -338,7 +345,8 @@ class Trainer:
             seed=self.seed, debias=self.debias, debias_lambda=self.debias_lambda,
             debias_scale=self.debias_scale, debias_centres=int(self.debias_centres),
             debias_method=self.debias_method, debias_cell_km=float(self.debias_cell_km),
-            debias_dro_step=float(self.debias_dro_step), progress=self._show_progress(),
+            debias_dro_step=float(self.debias_dro_step),
+            debias_bandwidth_km=float(self.debias_bandwidth_km), progress=self._show_progress(),
         )  # fmt: skip
 
     def configure_datamodule(self, dataset: GeoDataset) -> GeoDataModule:

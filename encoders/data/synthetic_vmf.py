@@ -49,6 +49,7 @@ __all__ = [
     "load",
     "load_biased",
     "load_sparse",
+    "location_density",
     "location_posterior",
     "region_of",
     "sample_vmf",
@@ -611,7 +612,7 @@ def load_sparse(
     regions: Any = None,
     region_classes: int = 4,
     region_place: float = 0.75,
-    region_spread: float = 0.2,
+    region_spread: float = 0.05,
     region_signal: float = 0.0,
     region_group_signal: float = 3.0,
     train_region_rate: float = 1.0 / 15.0,
@@ -625,7 +626,7 @@ def load_sparse(
 
     * **The location signal in the caps is learnable.** The ``region_classes`` classes of
       a cap have their centres spread over ``region_place`` of its radius and an angular
-      spread of ``region_spread`` of it (defaults 0.75 and 0.2, against 0.25 and 0.5 in
+      spread of ``region_spread`` of it (defaults 0.75 and 0.05, against 0.25 and 0.5 in
       synthetic-vmf-biased), so the true location posterior tells them apart about as
       well as it tells apart the classes the image model confuses elsewhere.
     * **The caps are under-sampled in training.** A training or validation sample located
@@ -738,27 +739,8 @@ def load_sparse(
     )
 
 
-def location_posterior(dataset: GeoDataset, lonlat: np.ndarray) -> np.ndarray:
-    """The true P(class | location) of a synthetic-vmf-biased or -sparse dataset.
-
-    The generator's mixture is rebuilt from ``dataset.info`` (its seed and options):
-    ``P(y | x) = (1 - v) π_y f_y(x) / Σ_c π_c f_c(x) + v / C`` with ``f_c`` the vMF densities,
-    ``π`` the class priors and ``v`` the vagrant share (a vagrant's class is uniform).
-    Thinning the training caps (synthetic-vmf-sparse) changes where samples are, not the
-    class given the location.
-
-    Parameters
-    ----------
-    dataset : GeoDataset
-        A dataset made by :func:`load_biased` or :func:`load_sparse`.
-    lonlat : ndarray of shape (n, 2)
-        Locations (degrees).
-
-    Returns
-    -------
-    ndarray of shape (n, C), float64
-        Each row sums to 1.
-    """
+def _location_model(dataset: GeoDataset, lonlat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mixture density of the locations (per steradian) and ``P(class | location)``."""
     info = dataset.info
     if dataset.name == "synthetic-vmf-biased":
         place, spread = _REGION_PLACE, _REGION_SPREAD
@@ -780,10 +762,59 @@ def location_posterior(dataset: GeoDataset, lonlat: np.ndarray) -> np.ndarray:
     # log vMF density on S^2: log κ - log 2π - log(1 - e^{-2κ}) + κ (μ·x - 1)
     log_c = np.log(kappa) - np.log(2.0 * np.pi) - np.log1p(-np.exp(-2.0 * kappa))
     out = np.empty((xyz.shape[0], c))
+    density = np.empty(xyz.shape[0])
     for i in range(0, xyz.shape[0], _CHUNK):
         logp = np.log(prior) + log_c + kappa * (xyz[i : i + _CHUNK] @ mu.T - 1.0)
-        logp -= logp.max(axis=1, keepdims=True)
-        p = np.exp(logp)
-        out[i : i + _CHUNK] = p / p.sum(axis=1, keepdims=True)
+        top = logp.max(axis=1, keepdims=True)
+        p = np.exp(logp - top)
+        total = p.sum(axis=1, keepdims=True)
+        out[i : i + _CHUNK] = p / total
+        density[i : i + _CHUNK] = (total * np.exp(top))[:, 0]
     v = float(info["vagrant_fraction"])
-    return (1.0 - v) * out + v / c
+    return density, (1.0 - v) * out + v / c
+
+
+def location_density(dataset: GeoDataset, lonlat: np.ndarray) -> np.ndarray:
+    """The density of the locations of a synthetic-vmf-biased or -sparse dataset.
+
+    ``Σ_c π_c f_c(x)``, the vMF mixture the locations are drawn from (rebuilt from
+    ``dataset.info``), per steradian: the density of the test split. The training split of
+    synthetic-vmf-sparse is this density thinned in the caps (``train_region_rate``).
+
+    Parameters
+    ----------
+    dataset : GeoDataset
+        A dataset made by :func:`load_biased` or :func:`load_sparse`.
+    lonlat : ndarray of shape (n, 2)
+        Locations (degrees).
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        Integrates to 1 over the sphere.
+    """
+    return _location_model(dataset, lonlat)[0]
+
+
+def location_posterior(dataset: GeoDataset, lonlat: np.ndarray) -> np.ndarray:
+    """The true P(class | location) of a synthetic-vmf-biased or -sparse dataset.
+
+    The generator's mixture is rebuilt from ``dataset.info`` (its seed and options):
+    ``P(y | x) = (1 - v) π_y f_y(x) / Σ_c π_c f_c(x) + v / C`` with ``f_c`` the vMF densities,
+    ``π`` the class priors and ``v`` the vagrant share (a vagrant's class is uniform).
+    Thinning the training caps (synthetic-vmf-sparse) changes where samples are, not the
+    class given the location.
+
+    Parameters
+    ----------
+    dataset : GeoDataset
+        A dataset made by :func:`load_biased` or :func:`load_sparse`.
+    lonlat : ndarray of shape (n, 2)
+        Locations (degrees).
+
+    Returns
+    -------
+    ndarray of shape (n, C), float64
+        Each row sums to 1.
+    """
+    return _location_model(dataset, lonlat)[1]
