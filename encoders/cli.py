@@ -472,7 +472,7 @@ def train_cmd(encoder: str, dataset: str, debias_lambda: float | None,
     except (InputError, ValueError, TypeError) as err:
         raise click.UsageError(str(err)) from err
     from encoders.train import BEST_CHECKPOINT, CHECKPOINT
-    from pygbs.outputs import files_below, workspace
+    from pygbs.cli.outputs import files_below, workspace
 
     if _other_process():  # a further process of a multi-device run: it trains, writes nothing
         train_and_evaluate(encoder, ds, Path(out), trainer=trainer, hparams=hparams)
@@ -628,7 +628,7 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
         except InputError as err:
             raise click.UsageError(str(err)) from err
     from encoders.zoo import output_files
-    from pygbs.outputs import workspace
+    from pygbs.cli.outputs import workspace
 
     t0 = time.perf_counter()
     with workspace(out, "encoders zoo", force=force) as ws:

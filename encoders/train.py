@@ -43,7 +43,7 @@ from encoders.data import GeoDataset, Split
 from encoders.datamodule import EVAL_BATCH, GeoDataModule
 from encoders.module import LocationTask, StopRequest
 from encoders.tasks import amp_dtype, get_task
-from pygbs.outputs import atomic_path, write_text_atomic
+from pygbs.io.atomic import atomic_path, write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [

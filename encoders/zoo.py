@@ -45,8 +45,9 @@ from encoders.train import (
     run_settings,
     train_and_evaluate,
 )
+from pygbs.cli.outputs import files_below
 from pygbs.errors import InputError
-from pygbs.outputs import atomic_path, files_below, write_text_atomic
+from pygbs.io.atomic import atomic_path, write_text_atomic
 from pygbs.runtime import check_interrupt
 
 __all__ = [

@@ -53,7 +53,7 @@ from pygbs.grouping import group_by_dataset as group_files
 from pygbs.io.predictions import looks_encoded, read_predictions
 from pygbs.predictions import Predictions
 from pygbs.regression import check_relative_error, derive_value
-from pygbs.results.result import Comparison, GroupedComparison
+from pygbs.results.comparison import Comparison, GroupedComparison
 
 __all__ = ["GROUP_LOCATIONS", "InputProblems", "compare_by_dataset", "plan_datasets"]
 
@@ -420,7 +420,7 @@ def compare_by_dataset(
     InputError
         From scoring (prefixed with the dataset), or when nothing is left to compare.
     """
-    from pygbs.api import compare, paired_differences
+    from pygbs.comparing import compare, paired_differences
 
     plans, unnamed = plan_datasets(
         sources,

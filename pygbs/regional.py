@@ -39,6 +39,7 @@ import pandas as pd
 
 from pygbs._names import DEFAULT_BOOTSTRAP, DEFAULT_CI
 from pygbs.errors import InputError, NoCoordinatesError
+from pygbs.inference.aggregate import fdr_q_values
 from pygbs.inference.bootstrap import block_bootstrap, make_blocks
 from pygbs.partitions import (
     NEAREST_KM,
@@ -51,7 +52,6 @@ from pygbs.partitions import (
 )
 from pygbs.predictions import Predictions
 from pygbs.results.regions import RegionResult
-from pygbs.results.result import fdr_q_values
 
 __all__ = [
     "DEFAULT_BLOCK_KM",

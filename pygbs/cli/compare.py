@@ -14,7 +14,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 __all__ = ["compare_cmd"]
 
@@ -171,7 +171,7 @@ def compare_cmd(
         raise click.UsageError("--baseline and --profile apply to one comparison, not --group-by")
 
     def run() -> None:
-        from pygbs.api import compare_by_dataset
+        from pygbs.by_dataset import compare_by_dataset
 
         if group_by == "dataset":
             # claim --out first (a refused or unwritable --out fails before the work)
@@ -192,7 +192,7 @@ def compare_cmd(
         click.echo(cmp.to_markdown(), nl=False)
 
     def _compare(paths: list[Any]) -> Any:
-        from pygbs.api import compare
+        from pygbs.comparing import compare
 
         cmp = compare(
             paths,

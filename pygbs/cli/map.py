@@ -190,7 +190,7 @@ def map_cmd(
 
     def run() -> None:
         from pygbs.api import attach_samples, score
-        from pygbs.outputs import output_dir
+        from pygbs.cli.outputs import output_dir
         from pygbs.results.result import GeoBiasResult
 
         if extent is not None:  # a bad extent fails now, not after the scoring

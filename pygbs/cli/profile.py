@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 
 @click.command("profile", short_help="Geo-bias of one file across scales.")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pygbs.cli.options import out_option, run_or_exit
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 __all__ = ["regions_cmd"]
 

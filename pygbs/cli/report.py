@@ -148,11 +148,11 @@ def report_cmd(
         raise click.BadParameter(f"{len(names)} names for {n_models} models", param_hint="--name")
 
     def run() -> None:
-        from pygbs.outputs import check_output_file
+        from pygbs.cli.outputs import check_output_file
         from pygbs.plot.report import REPORT_MARKER
 
         check_output_file(out, REPORT_MARKER, force=force)  # before the work
-        from pygbs.io.store import is_compare_output, read_comparison
+        from pygbs.results.comparison import is_compare_output, read_comparison
 
         regions = None
         if regions_dir is not None:
@@ -171,7 +171,7 @@ def report_cmd(
             comparison = read_comparison(files[0])
             shown = dict(zip(comparison.table["model"].astype(str), names, strict=False))
         else:
-            from pygbs.api import compare
+            from pygbs.comparing import compare
 
             comparison = compare(list(files), names=list(names) or None, **kwargs)
             shown = None

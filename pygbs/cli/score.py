@@ -16,7 +16,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 
 @click.command("score", short_help="Score one prediction file.")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from pygbs.outputs import atomic_path
+from pygbs.io.atomic import atomic_path
 from pygbs.plot.maps import score_label
 from pygbs.results.result import SCORE_COLUMNS
 

@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pygbs.errors import InputError
-from pygbs.outputs import write_text_atomic
+from pygbs.io.atomic import write_text_atomic
 from pygbs.plot._axes import figure_size
 from pygbs.plot.frame import choose_frame
 from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label
@@ -493,7 +493,7 @@ def write_report(
 
     The report draws what the comparison holds; it scores nothing itself (call
     :func:`pygbs.compare` first, or read a ``pygbs compare`` folder with
-    :func:`pygbs.io.store.read_comparison`). It answers, in order: *which* model
+    :func:`pygbs.results.comparison.read_comparison`). It answers, in order: *which* model
     is geo-biased (a sorted dot-and-whisker chart of the headline scores, the
     accuracy-matched excess first when the table has it, and a compact table), *is the
     difference real* (every paired difference with its interval and its FDR q-value) and

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pygbs.results.result import fdr_q_values
+from pygbs.inference.aggregate import fdr_q_values
 
 __all__ = [
     "EXCESS_SUFFIX",
