@@ -45,7 +45,7 @@ from encoders.train import (
     run_settings,
     train_and_evaluate,
 )
-from pygbs.cli.outputs import files_below
+from pygbs.cli.outputs import files_below, output_dir
 from pygbs.errors import InputError
 from pygbs.io.atomic import atomic_path, write_text_atomic
 from pygbs.runtime import check_interrupt
@@ -251,7 +251,9 @@ def _score(
     from pygbs import compare
 
     comp = compare([str(f) for f in files], names=names, scales=scales, scores=SCORES)
-    comp.write(out / "compare", force=True)  # inside the zoo's own (claimed) output folder
+    # inside the zoo's own (claimed) output folder: replaced as a whole, like `pygbs compare`
+    with output_dir(out / "compare", "pygbs compare", force=True) as stage:
+        comp.write(stage)
     return comp, comp.table
 
 

@@ -177,7 +177,7 @@ def compare_cmd(
             # claim --out first (a refused or unwritable --out fails before the work)
             with output_dir(out, "pygbs compare", force=force) as stage:
                 grouped = compare_by_dataset(list(files), value=value, **common, **kwargs)
-                grouped.write_files(stage)
+                grouped.write(stage)
             click.echo(grouped.to_markdown(), nl=False)
             return
         paths = expand_sources(list(files))
@@ -188,7 +188,7 @@ def compare_cmd(
             )
         with output_dir(out, "pygbs compare", force=force) as stage:
             cmp = _compare(paths)
-            cmp.write_files(stage)
+            cmp.write(stage)
         click.echo(cmp.to_markdown(), nl=False)
 
     def _compare(paths: list[Any]) -> Any:

@@ -203,7 +203,7 @@ def map_cmd(
                 result = attach_samples(GeoBiasResult.read(from_dir))
             else:
                 result = score(file, progress=sys.stderr.isatty(), **kwargs)
-                result.write_files(stage)
+                result.write(stage)
             paths = write_maps(
                 result,
                 stage,

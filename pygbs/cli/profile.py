@@ -53,7 +53,7 @@ def profile_cmd(
         # claim --out first (a refused or unwritable --out fails before the work)
         with output_dir(out, "pygbs profile", force=force) as stage:
             prof = profile(file, scales=scales, **kwargs)
-            prof.write_files(stage)
+            prof.write(stage)
         shown = prof.table.assign(
             interval=[
                 f"[{lo:.4g}, {hi:.4g}]" for lo, hi in zip(prof.table.ci_low, prof.table.ci_high)

@@ -153,7 +153,7 @@ def regions_cmd(
                 rotations=rotations,
                 seed=seed,
             )
-            res.write_files(stage)
+            res.write(stage)
         click.echo(res.summary_text(), nl=False)
         click.echo(f"-> {out}")
 

@@ -62,7 +62,7 @@ def score_cmd(
                 chunk_size=chunk_size,
                 **kwargs,
             )
-            res.write_files(stage, format=fmt)
+            res.write(stage, format=fmt)
         agg = res.summary["aggregates"]
         par = res.summary["parameters"]
         click.echo(

@@ -41,6 +41,7 @@ from pygbs.plot.report_parts import (
     reproducibility_rows,
     short_names,
 )
+from pygbs.results.comparison import wide_column, wide_columns, wide_suffix
 
 __all__ = ["REPORT_MARKER", "ReportSection", "write_report"]
 
@@ -177,16 +178,18 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """(column, score, scale) for every ``<score>@<scale>`` column of a comparison table."""
-    out = []
-    for col in table.columns:
-        if isinstance(col, str) and "@" in col and not col.endswith(_CI_SUFFIXES):
-            score, scale = col.split("@", 1)
-            out.append((col, score, scale))
-    return out
+    """(column, score, panel) of every score column of a comparison table but intervals.
+
+    ``panel`` is the scale, followed by the statistic's suffix for statistics other than
+    the mean (``100km_excess``).
+    """
+    return [
+        (col, score, scale + wide_suffix(stat))
+        for col, score, scale, stat in wide_columns(table)
+        if not stat.endswith(("ci_low", "ci_high"))
+    ]
 
 
-_CI_SUFFIXES = ("_ci_low", "_ci_high")
 #: Paired differences shown before the rest is folded away (smallest q first).
 _PAIRS_SHOWN = 20
 
@@ -395,7 +398,7 @@ def _small_multiples(
 
 def _most_biased_model(table: pd.DataFrame, score: str, scale: str) -> str | None:
     """The model with the highest mean of ``score`` at ``scale`` (None without the column)."""
-    col = f"{score}@{scale}"
+    col = wide_column(score, scale, "mean")
     if col not in table.columns or table[col].isna().all():
         return None
     return str(table.loc[table[col].astype(float).idxmax(), "model"])

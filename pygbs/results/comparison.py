@@ -34,6 +34,8 @@ __all__ = [
     "read_comparison",
     "scores_long",
     "wide_column",
+    "wide_columns",
+    "wide_suffix",
 ]
 
 #: |Spearman rho| between accuracy and a score above which the score is flagged as
@@ -69,8 +71,12 @@ def wide_column(score: str, scale: str, statistic: str) -> str:
     >>> wide_column("marked_ssi", "100km", "mean")
     'marked_ssi@100km'
     """
-    suffix = _SUFFIX.get(statistic, f"_{statistic}")
-    return f"{score}@{scale}{suffix}"
+    return f"{score}@{scale}{wide_suffix(statistic)}"
+
+
+def wide_suffix(statistic: str) -> str:
+    """The suffix of ``statistic`` in a wide column name (``""`` for the mean)."""
+    return _SUFFIX.get(statistic, f"_{statistic}")
 
 
 def _split(column: str) -> tuple[str, str, str]:
@@ -79,6 +85,22 @@ def _split(column: str) -> tuple[str, str, str]:
     scale, _, tail = rest.partition("_")
     suffix = f"_{tail}" if tail else ""
     return score, scale, _FIELD.get(suffix, tail)
+
+
+def wide_columns(table: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """The score columns of a wide comparison table, read back into their parts.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A table in the layout of :meth:`Comparison.wide` (``compare.csv``).
+
+    Returns
+    -------
+    list of (column, score, scale, statistic)
+        One entry per ``<score>@<scale><suffix>`` column, in column order.
+    """
+    return [(c, *_split(c)) for c in table.columns if isinstance(c, str) and "@" in c]
 
 
 def long_from_wide(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -97,12 +119,12 @@ def long_from_wide(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     scores : DataFrame
         :data:`LONG_COLUMNS`, one row per model and score column, in the table's order.
     """
-    packed = [c for c in table.columns if isinstance(c, str) and "@" in c]
-    models = table[[c for c in table.columns if c not in packed]].reset_index(drop=True)
-    keys = [_split(c) for c in packed]
+    packed = wide_columns(table)
+    names = {c for c, *_ in packed}
+    models = table[[c for c in table.columns if c not in names]].reset_index(drop=True)
     rows = []
     for i, model in enumerate(table["model"]):
-        for c, (score, scale, stat) in zip(packed, keys, strict=True):
+        for c, score, scale, stat in packed:
             rows.append((model, score, scale, stat, table[c].iloc[i]))
     return models, _long_frame(rows)
 
@@ -386,7 +408,7 @@ def read_comparison(directory: str | Path) -> Comparison:
         results[m] = GeoBiasResult.read(folder)
     pairs = store.read_csv(d / "pairs.csv") if (d / "pairs.csv").is_file() else None
     baseline = info.get("baseline")
-    info = {k: v for k, v in info.items() if k != "baseline"}
+    info = {k: v for k, v in info.items() if k not in ("baseline", "folders")}
     return Comparison.from_wide(table, results=results, info=info, pairs=pairs, baseline=baseline)
 
 
