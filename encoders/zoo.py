@@ -48,6 +48,7 @@ from encoders.train import (
 from pygbs.cli.outputs import files_below, output_dir
 from pygbs.errors import InputError
 from pygbs.io.atomic import atomic_path, write_text_atomic
+from pygbs.io.store import markdown_table
 from pygbs.runtime import check_interrupt
 
 __all__ = [
@@ -319,42 +320,35 @@ def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
     return (varied or scored or [None])[0]
 
 
+#: Headings of the zoo table's metric columns in ``zoo.md``.
+_ZOO_HEADERS = {"top1": "top-1 (%)", "top3": "top-3 (%)", "mrr": "MRR", "r2": "R²",
+                "mae": "MAE", "rmse": "RMSE"}  # fmt: skip
+
+
+def _zoo_cell(c: str, v: Any) -> str:
+    """One cell of ``zoo.md``: accuracies in %, geo-bias with 3 decimals, ..."""
+    if c == "model" or isinstance(v, str):
+        return str(v)
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    if c in ("top1", "top3"):
+        return f"{100 * v:.2f}"
+    if c in ("mrr", "r2"):
+        return f"{v:.4f}"
+    if c in ("mae", "rmse"):
+        return f"{v:.4g}"
+    if c in ("n_test", "epochs", "best_epoch"):
+        return f"{int(v)}"
+    if c == "train_s":
+        return f"{v:.1f}"
+    return f"{v:.3f}"
+
+
 def zoo_markdown(table: pd.DataFrame, task: str, title: str = "") -> str:
     """Markdown rendering of a zoo table (accuracies in %, geo-bias with 3 decimals)."""
-    cols = list(table.columns)
-    head = []
-    for c in cols:
-        head.append(
-            {"top1": "top-1 (%)", "top3": "top-3 (%)", "mrr": "MRR", "r2": "R²", "mae": "MAE",
-             "rmse": "RMSE"}.get(c, c)
-        )  # fmt: skip
-    lines = []
-    if title:
-        lines += [f"# {title}", ""]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "|".join("---" if c == "model" else "---:" for c in cols) + "|")
-    for _, row in table.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            if c == "model" or isinstance(v, str):
-                cells.append(str(v))
-            elif v is None or (isinstance(v, float) and np.isnan(v)):
-                cells.append("–")
-            elif c in ("top1", "top3"):
-                cells.append(f"{100 * v:.2f}")
-            elif c in ("mrr", "r2"):
-                cells.append(f"{v:.4f}")
-            elif c in ("mae", "rmse"):
-                cells.append(f"{v:.4g}")
-            elif c in ("n_test", "epochs", "best_epoch"):
-                cells.append(f"{int(v)}")
-            elif c == "train_s":
-                cells.append(f"{v:.1f}")
-            else:
-                cells.append(f"{v:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    align = {str(c): "---:" for c in table.columns if c != "model"}
+    text = markdown_table(table, header=_ZOO_HEADERS, align=align, cell=_zoo_cell)
+    return f"# {title}\n\n{text}" if title else text
 
 
 def run_zoo(

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +305,11 @@ def markdown_cell(v: Any) -> str:
 
 
 def markdown_table(
-    table: pd.DataFrame, *, align: Mapping[str, str] | None = None, cell: Any = None
+    table: pd.DataFrame,
+    *,
+    header: Mapping[str, str] | None = None,
+    align: Mapping[str, str] | None = None,
+    cell: Callable[[str, Any], str] | None = None,
 ) -> str:
     """A DataFrame as a Markdown pipe table.
 
@@ -313,25 +317,31 @@ def markdown_table(
     ----------
     table : DataFrame
         The rows to show, in column order.
+    header : mapping of str to str, optional
+        Heading of a column, where not its name.
     align : mapping of str to str, optional
         Separator cell per column (``"---:"`` for right-aligned); ``"---"`` otherwise.
     cell : callable, optional
-        Text of one value (default :func:`markdown_cell`).
+        ``cell(column, value)``: the text of one value (default :func:`markdown_cell`).
 
     Returns
     -------
     str
         Header, separator and one line per row, each ending with a line break.
     """
-    fmt = cell or markdown_cell
     cols = [str(c) for c in table.columns]
+    head = [(header or {}).get(c, c) for c in cols]
     if align is None:
         sep = "|" + "---|" * len(cols)
     else:
         sep = "|" + "|".join(align.get(c, "---") for c in cols) + "|"
-    lines = ["| " + " | ".join(cols) + " |", sep]
+    lines = ["| " + " | ".join(head) + " |", sep]
     for _, row in table.iterrows():  # a row's values as pandas gives them (as written before)
-        lines.append("| " + " | ".join(fmt(row[c]) for c in table.columns) + " |")
+        if cell is None:
+            texts = [markdown_cell(row[c]) for c in table.columns]
+        else:
+            texts = [cell(str(c), row[c]) for c in table.columns]
+        lines.append("| " + " | ".join(texts) + " |")
     return "\n".join(lines) + "\n"
 
 
