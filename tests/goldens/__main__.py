@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed += 1
                 continue
             files = output_files(out, case.include)
-            got = {rel: sha256(p) for rel, p in files.items()}
+            got = {rel: sha256(p, out) for rel, p in files.items()}
             if args.action == "freeze":
                 hashes[case.name] = got
                 dest = FROZEN / case.name

@@ -186,9 +186,12 @@ def output_files(out: Path, include: tuple[str, ...] = ()) -> dict[str, Path]:
     }
 
 
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def sha256(path: Path, out: Path | None = None) -> str:
+    """Hex SHA-256 of a file's bytes, the run's output folder ``out`` written as ``<OUT>``."""
+    data = path.read_bytes()
+    if out is not None:
+        data = data.replace(str(out).encode(), b"<OUT>")
+    return hashlib.sha256(data).hexdigest()
 
 
 def api_snapshot() -> dict[str, dict[str, str]]:
