@@ -9,6 +9,7 @@ indexed by ``(score, scale)``. ``summary`` is a read-only view in the layout of
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -398,8 +399,8 @@ class GeoBiasResult:
         out: dict[str, Any] = {"schema_version": store.SCHEMA_VERSION}
         if self.pygbs_version is not None:
             out["pygbs_version"] = self.pygbs_version
-        out["parameters"] = dict(self.parameters)
-        out["input"] = self.input.to_dict()
+        out["parameters"] = copy.deepcopy(dict(self.parameters))
+        out["input"] = copy.deepcopy(self.input.to_dict())
         out["aggregates"] = nested
         return out
 
