@@ -55,9 +55,10 @@ import numpy as np
 import pygbs
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples
 from pygbs.geo.scales import parse_scale
+from pygbs.stats.scoring import ScoringOptions
 paths, n_centres, scales = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3].split(",")
 seed, repeats = int(sys.argv[4]), int(sys.argv[5])
-opts = BlockOptions(scores=("unmarked", "marked"))
+opts = BlockOptions(ScoringOptions.build(scores=("unmarked", "marked")))
 sizes = []
 for path in paths:
     t = time.perf_counter(); pred = pygbs.read_predictions(path); read_s = time.perf_counter() - t

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pygbs.stats.registry import REGISTRY
+
 __all__ = [
     "EPS",
     "GEO_BIAS_KINDS",
@@ -163,41 +165,19 @@ class GeoBiasKind:
 
 
 GEO_BIAS_KINDS: dict[str, GeoBiasKind] = {
-    d.name: d
-    for d in (
-        GeoBiasKind(
-            "marked-ssi",
-            "ssi",
-            background=True,
-            description="marked SSI: performance of the samples against background points 0",
-        ),
-        GeoBiasKind(
-            "performance-ssi",
-            "ssi",
-            background=False,
-            description="performance SSI: Moran's I of performance among the samples alone",
-        ),
-        GeoBiasKind(
-            "sri-lag",
-            "sri",
-            partition="lag",
-            description="SRI over distance rings (share of right predictions per ring)",
-        ),
-        GeoBiasKind(
-            "sri-sector",
-            "sri",
-            partition="sector",
-            description="SRI over direction sectors",
-        ),
-        GeoBiasKind(
-            "sri-grid",
-            "sri",
-            partition="grid",
-            description="SRI over square grid cells",
-        ),
+    d.surrogate.kind: GeoBiasKind(
+        d.surrogate.kind,
+        d.surrogate.family,
+        background=d.surrogate.background,
+        partition=d.surrogate.partition,
+        description=d.surrogate.description,
     )
+    for d in REGISTRY.values()
+    if d.surrogate is not None
 }
-"""The loss kinds by name (:class:`GeoBiasKind`): the one registry of kinds."""
+"""The loss kinds by name (:class:`GeoBiasKind`): every score of pygbs's registry
+(:data:`pygbs.stats.registry.REGISTRY`) that declares a differentiable counterpart
+(:class:`pygbs.stats.registry.Surrogate`), in the registry's order."""
 
 #: Labels whose sum of squared deviations ``m2`` is at most this times the number of
 #: points are treated as constant: the SSI has no z-score there and the centre

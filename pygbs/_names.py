@@ -1,11 +1,14 @@
-"""Score names and defaults shared by the API and the CLI.
+"""Score names and defaults shared by the API and the CLI, read from their one source.
 
-Kept in a module that imports nothing heavy, so that ``pygbs --help`` and the option
-parsing of every command run without pandas or numba (docs/cli.md).
+The defaults are those of the option dataclasses (:class:`pygbs.stats.options.CommonOptions`)
+and the score names those of the registry (:mod:`pygbs.stats.registry`). Kept in a module
+that imports nothing heavy, so that ``pygbs --help`` and the option parsing of every
+command run without pandas or numba (docs/cli.md).
 """
 
 from __future__ import annotations
 
+from pygbs.stats.options import DEFAULT_SCALES, DEFAULT_SCORES, CommonOptions
 from pygbs.stats.registry import REGISTRY
 
 __all__ = [
@@ -20,13 +23,9 @@ __all__ = [
 SCORE_COLUMNS = {d.name: d.column for d in REGISTRY.values()}
 """Score name (CLI ``--score``) -> column of the per-centre table (from the registry of
 :mod:`pygbs.stats.registry`)."""
-#: Scales scored when none are given.
-DEFAULT_SCALES = ("100km", "1000km", "nn50")
-#: Scores computed when none are given.
-DEFAULT_SCORES = ("unmarked", "marked")
 #: Block-bootstrap replicates of each headline interval (``--bootstrap``).
-DEFAULT_BOOTSTRAP = 1000
+DEFAULT_BOOTSTRAP: int = CommonOptions.bootstrap
 #: Confidence level of the headline intervals (``--ci``).
-DEFAULT_CI = 0.95
+DEFAULT_CI: float = CommonOptions.ci
 #: Draws of the accuracy-matched null (docs/method.md, D7).
-DEFAULT_NULL_DRAWS = 99
+DEFAULT_NULL_DRAWS: int = CommonOptions.null_draws

@@ -25,17 +25,13 @@ from pygbs.duplicates import note as note_repeated
 from pygbs.duplicates import summarise as dup_summary
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
 from pygbs.errors import InputError
-from pygbs.geo.scales import DEFAULT_K_MAX, DEFAULT_MIN_POINTS, EARTH_RADIUS_KM, parse_scale
+from pygbs.geo.scales import EARTH_RADIUS_KM, parse_scale
 from pygbs.inference.aggregate import aggregate, fdr_q_values
 from pygbs.inference.bootstrap import (
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_CI,
     block_size_km,
     make_blocks,
 )
 from pygbs.inference.null import (
-    DEFAULT_NULL_DRAWS,
-    NULLS,
     grand_variance,
     no_excess_fields,
     null_fields,
@@ -48,9 +44,12 @@ from pygbs.regression import (
     check_relative_error,
     performance_metrics,
 )
-from pygbs.results.result import SCORE_COLUMNS, GeoBiasResult
-from pygbs.stats.sri import DEFAULT_N_SPLITS, DEFAULT_SRI_THRESHOLD
-from pygbs.stats.ssi import METHODS
+from pygbs.results.result import GeoBiasResult
+from pygbs.stats.definition import MAX_ABS_CODE
+from pygbs.stats.options import CommonOptions
+from pygbs.stats.scores.sri import SRIOptions
+from pygbs.stats.scores.ssi import SSIOptions
+from pygbs.stats.scoring import ScoringOptions, ordered_parameters, with_options
 
 __all__ = [
     "score",
@@ -126,6 +125,19 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
         source,
         parts,
     )
+
+
+def _check_magnitude(pred: Predictions, marks: np.ndarray) -> None:
+    """Coded values beyond :data:`MAX_ABS_CODE` would overflow the scores' sums: refused."""
+    big = np.abs(marks) > MAX_ABS_CODE
+    if big.any():
+        row = int(np.flatnonzero(big)[0])
+        raise InputError(
+            f"{pred.source}: column {pred.value_name!r}, row {row}: coded value "
+            f"{float(marks[row])!r} is too large for the scores (their sums of powers "
+            f"overflow; at most {MAX_ABS_CODE:g} in magnitude): rescale the column or code it "
+            f"without --raw ({int(big.sum())} such rows)"
+        )
 
 
 def _select_centres(n: int, centres: int | Sequence[int] | None) -> np.ndarray:
@@ -214,7 +226,7 @@ def _score_scales(
                         seed=stats["seed"],
                     )  # fmt: skip
                 )
-            elif null and not d.uses_performance and opts.presence == "all":
+            elif null and not d.uses_performance and opts.options.of(SSIOptions).presence == "all":
                 agg.update(no_excess_fields(agg["mean"], stats["null_draws"]))
             aggregates[d.column][scale.name] = agg
         aggregates.setdefault("spread", {})[scale.name] = spread_aggregate(
@@ -254,12 +266,12 @@ def score(
     predictions: Predictions | str | Path | pd.DataFrame,
     *,
     value: str | None = None,
-    scales: Sequence[str] = DEFAULT_SCALES,
-    scores: Sequence[str] = DEFAULT_SCORES,
-    method: str = "pygbs",
-    k: int = 4,
-    k_max: int | None = DEFAULT_K_MAX,
-    min_points: int = DEFAULT_MIN_POINTS,
+    scales: Sequence[str] = CommonOptions.scales,
+    scores: Sequence[str] = CommonOptions.scores,
+    method: str = SSIOptions.method,
+    k: int = SSIOptions.k,
+    k_max: int | None = CommonOptions.k_max,
+    min_points: int = CommonOptions.min_points,
     centres: int | Sequence[int] | None = None,
     threshold: float | str | None = None,
     lower_is_better: bool | None = None,
@@ -268,28 +280,34 @@ def score(
     min_label: float | None = None,
     near_zero_labels: str | None = None,
     duplicates: str = "keep",
-    presence: str = "all",
-    graph: str | None = None,
-    permutations: int = 999,
-    seed: int = 0,
-    alpha: float = 0.05,
-    bootstrap: int = DEFAULT_BOOTSTRAP,
-    ci: float = DEFAULT_CI,
-    sri_scale: float | None = None,
-    sri_lag: float | None = None,
-    sri_sectors: int = DEFAULT_N_SPLITS,
-    sri_threshold: int = DEFAULT_SRI_THRESHOLD,
-    sri_bins: int | None = None,
+    presence: str = SSIOptions.presence,
+    graph: str | None = SSIOptions.graph,
+    permutations: int = SSIOptions.permutations,
+    seed: int = CommonOptions.seed,
+    alpha: float = CommonOptions.alpha,
+    bootstrap: int = CommonOptions.bootstrap,
+    ci: float = CommonOptions.ci,
+    sri_scale: float | None = SRIOptions.sri_scale,
+    sri_lag: float | None = SRIOptions.sri_lag,
+    sri_sectors: int = SRIOptions.sri_sectors,
+    sri_threshold: int = SRIOptions.sri_threshold,
+    sri_bins: int | None = SRIOptions.sri_bins,
     coords_from: str | Path | pd.DataFrame | None = None,
     lon: str | None = None,
     lat: str | None = None,
     progress: bool = False,
     scheduler: Any = None,
     chunk_size: int | None = None,
-    null: str = "none",
-    null_draws: int = DEFAULT_NULL_DRAWS,
+    null: str = CommonOptions.null,
+    null_draws: int = CommonOptions.null_draws,
+    **options: Any,
 ) -> GeoBiasResult:
     """Geo-bias scores of one model's per-location predictions.
+
+    The options of the statistics are validated once, before any data is read
+    (:class:`pygbs.stats.scoring.ScoringOptions`); those of statistic families that this
+    signature does not name (see :mod:`pygbs.stats.scores`) are keyword arguments too and
+    listed below.
 
     Parameters
     ----------
@@ -300,7 +318,9 @@ def score(
     scales : sequence of str, default=('100km', '1000km', 'nn50')
         ``'<r>km'`` distance scales and ``'nn<K>'`` nearest-neighbour scales.
     scores : sequence of str, default=('unmarked', 'marked')
-        Any of ``'unmarked'``, ``'marked'``, ``'sri-grid'``, ``'sri-lag'``, ``'sri-sector'``.
+        Any of the registered scores (the keys of :data:`pygbs.SCORE_COLUMNS`: ``'marked'``,
+        ``'performance'``, ``'sri-lag'``, ``'geary'``, ...; docs/method.md, "The scores and
+        their options").
     method : {'pygbs', 'analytic', 'permutation'}, default='pygbs'
         SSI null distribution (docs/method.md, D3).
     k : int, default=4
@@ -381,24 +401,14 @@ def score(
     >>> list(res.centres.columns[:4])
     ['row', 'lon', 'lat', 'scale']
     """
-    unknown = [s for s in scores if s not in SCORE_COLUMNS]
-    if unknown or not scores:
-        bad = unknown[0] if unknown else "(none)"
-        raise InputError(f"unknown score {bad!r}; choose from {list(SCORE_COLUMNS)}")
-    if method not in METHODS:
-        raise InputError(f"method must be one of {sorted(METHODS)}; got {method!r}")
-    if not scales:
-        raise InputError("give at least one scale")
-    if null not in NULLS:
-        raise InputError(f"null must be one of {list(NULLS)}; got {null!r}")
-    if null == "accuracy":
-        if int(null_draws) != null_draws or null_draws < 1:
-            raise InputError(f"null draws must be a positive integer; got {null_draws!r}")
-        if method == "permutation":
-            raise InputError(
-                "the accuracy-matched null needs method 'pygbs' or 'analytic' (a permutation "
-                "test inside every null draw would take draws x permutations passes)"
-            )
+    run = ScoringOptions.build(
+        scales=scales, scores=scores, method=method, k=k, k_max=k_max, min_points=min_points,
+        presence=presence, graph=graph, permutations=permutations, seed=seed, alpha=alpha,
+        bootstrap=bootstrap, ci=ci, sri_scale=sri_scale, sri_lag=sri_lag,
+        sri_sectors=sri_sectors, sri_threshold=sri_threshold, sri_bins=sri_bins, null=null,
+        null_draws=null_draws, **options,
+    )  # fmt: skip
+    scores = run.scores
     parsed = [parse_scale(s, k_max=k_max, min_points=min_points) for s in scales]
     if len({s.name for s in parsed}) != len(parsed):
         raise InputError(f"scales repeat: {[s.name for s in parsed]}")
@@ -413,6 +423,7 @@ def score(
     )
     basis = coding.basis(pred.value)
     marks = np.asarray(coding.values, dtype=np.float64)
+    _check_magnitude(pred, marks)
     metrics = performance_metrics(pred, basis)
     repeated = dup_summary(pred.lon, pred.lat)
     collapsed = None
@@ -421,13 +432,6 @@ def score(
     else:
         note_repeated(pred.source, repeated, log)
     rows = _select_centres(len(pred), centres)
-    if "performance" in scores and min_points < 4:
-        raise InputError(
-            f"min_points (--min-points) must be at least 4 for the performance score (its "
-            f"null distribution needs 4 samples); got {min_points}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
-        raise InputError(f"seed (--seed) must be an integer from 0 to 2**32 - 1; got {seed!r}")
     for s in parsed:  # nn999999 on a small table means "all samples": say so
         if s.is_knn and s.k > len(pred):
             log.warning(
@@ -436,21 +440,7 @@ def score(
                 pred.source, s.name, s.k, len(pred), s.name,
             )  # fmt: skip
     opts = BlockOptions(
-        scores=tuple(scores),
-        method=method,
-        k=k,
-        min_points=min_points,
-        presence=presence,
-        graph=graph,
-        permutations=permutations,
-        seed=seed,
-        sri_scale=sri_scale,
-        sri_lag=sri_lag,
-        sri_sectors=sri_sectors,
-        sri_threshold=sri_threshold,
-        sri_bins=sri_bins,
-        sri_chunk=SRI_CHUNK,
-        local_share=bool(np.isin(marks, (-1.0, 1.0)).all()),
+        run, sri_chunk=SRI_CHUNK, local_share=bool(np.isin(marks, (-1.0, 1.0)).all())
     )
     n_draws = int(null_draws) if null == "accuracy" else 0
     draws = null_draws_of(marks, n_draws, seed) if n_draws else None
@@ -470,42 +460,22 @@ def score(
     n_dup = repeated["n_rows"] - repeated["n_locations"]
     summary = {
         "pygbs_version": __version__,
-        "parameters": {
-            "scales": [s.name for s in parsed],
-            "scores": list(scores),
-            "method": method,
-            "k": k,
-            "k_max": k_max,
-            "min_points": min_points,
-            "transform": transform,
-            "min_label": min_label,
-            "near_zero_labels": near_zero_labels,
-            "duplicates": duplicates,
-            "presence": presence,
-            "graph": graph or ("reference" if method == "pygbs" else "strict"),
-            "permutations": permutations if method == "permutation" else None,
-            "seed": seed,
-            "null": null,
-            "null_draws": n_draws if n_draws else None,
-            "local_performance": "share_good" if opts.local_share else "mean_code",
-            "alpha": alpha,
-            "bootstrap": bootstrap,
-            "ci": ci,
-            "centres": "all"
-            if centres is None
-            else (int(centres) if isinstance(centres, int | np.integer) else "list"),
-            "n_centres": int(len(rows)),
-            "earth_radius_km": EARTH_RADIUS_KM,
-            "sri": {
-                "scale_rad": sri_scale,
-                "lag_rad": sri_lag,
-                "sectors": sri_sectors,
-                "threshold": sri_threshold,
-                "bins": sri_bins,
+        "parameters": ordered_parameters(
+            {
+                **run.parameters(),
+                "scales": [s.name for s in parsed],
+                "transform": transform,
+                "min_label": min_label,
+                "near_zero_labels": near_zero_labels,
+                "duplicates": duplicates,
+                "local_performance": "share_good" if opts.local_share else "mean_code",
+                "centres": "all"
+                if centres is None
+                else (int(centres) if isinstance(centres, int | np.integer) else "list"),
+                "n_centres": int(len(rows)),
+                "earth_radius_km": EARTH_RADIUS_KM,
             }
-            if any(s.startswith("sri-") for s in scores)
-            else None,
-        },
+        ),
         "input": {
             "source": pred.source,
             "model": pred.name,
@@ -526,6 +496,9 @@ def score(
     return GeoBiasResult.from_summary(
         table, summary, pred, coded=marks, null_moments=moments or None
     )
+
+
+with_options(score)
 
 
 def attach_samples(result: GeoBiasResult) -> GeoBiasResult:

@@ -11,15 +11,11 @@ from typing import Any
 
 import click
 
-from pygbs._names import (
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_CI,
-    DEFAULT_NULL_DRAWS,
-    DEFAULT_SCALES,
-    DEFAULT_SCORES,
-    SCORE_COLUMNS,
-)
-from pygbs.geo.scales import DEFAULT_K_MAX, EARTH_RADIUS_KM
+from pygbs._names import SCORE_COLUMNS
+from pygbs.geo.scales import EARTH_RADIUS_KM
+from pygbs.stats.options import SAME, CommonOptions, OptionSpec, option_fields
+from pygbs.stats.registry import option_classes
+from pygbs.stats.scoring import ScoringOptions, option_owners
 
 __all__ = [
     "force_option",
@@ -32,115 +28,98 @@ __all__ = [
 ]
 
 
-def _k_max(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+def _none_or_int(ctx: click.Context, param: click.Parameter, value: str) -> int | None:
+    """Callback of an integer option that also takes 'none' (e.g. ``--k-max``).
+
+    Its bounds are checked with the option's dataclass (one line naming the option).
+    """
     if value.lower() == "none":
         return None
     try:
-        k = int(value)
+        return int(value)
     except ValueError:
         raise click.BadParameter(f"expected a positive integer or 'none'; got {value!r}") from None
-    if k < 1:
-        raise click.BadParameter(f"expected a positive integer or 'none'; got {value!r}")
-    return k
+
+
+class _IntBounds(click.IntRange):
+    """An integer whose bounds show in the help but are checked by the option's dataclass.
+
+    A value out of bounds then stops the command with one ``error:`` line naming the
+    option (exit code 2, docs/cli.md), as every other bad value does.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return click.INT.convert(value, param, ctx)
+
+
+class _FloatBounds(click.FloatRange):
+    """A number whose bounds show in the help but are checked by the option's dataclass."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return click.FLOAT.convert(value, param, ctx)
+
+
+def _generated(name: str, default: Any, spec: OptionSpec) -> Callable[[Any], Any]:
+    """The click option of one option field (:class:`pygbs.stats.options.OptionSpec`)."""
+    kw: dict[str, Any] = {"help": spec.help}
+    if spec.multiple:
+        kw.update(multiple=True)
+        if spec.metavar:
+            kw.update(metavar=spec.metavar)
+        if name == "scores":  # the registry's names
+            kw.update(type=click.Choice(list(SCORE_COLUMNS)))
+        return click.option(spec.flag, name, **kw)
+    cli_default = default if spec.cli_default == SAME else spec.cli_default
+    if spec.choices is not None:
+        kw.update(type=click.Choice(list(spec.choices)))
+    elif spec.kind is int and spec.none and cli_default is not None:
+        kw.update(callback=_none_or_int, default=str(cli_default))
+        cli_default = str(cli_default)
+    elif spec.kind is int:
+        kw.update(type=_IntBounds(spec.low, spec.high))
+    elif spec.kind is float:
+        kw.update(
+            type=_FloatBounds(spec.low, spec.high, min_open=spec.low_open, max_open=spec.high_open)
+        )
+    kw.update(default=cli_default)
+    if cli_default is not None:
+        kw.update(show_default=True)
+    return click.option(spec.flag, name, **kw)
+
+
+def _statistics_options() -> list[Callable[[Any], Any]]:
+    """Click options of the shared options and of every statistic family, in order."""
+    out = []
+    for cls in (CommonOptions, *option_classes()):
+        for f, spec in option_fields(cls):
+            if spec.flag is not None:
+                out.append(_generated(f.name, f.default, spec))
+    return out
 
 
 def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by ``score``, ``compare``, ``map`` and ``report``."""
-    opts = [
+    """Options shared by ``score``, ``compare``, ``profile``, ``map`` and ``report``.
+
+    The options of the statistics are generated from their dataclasses
+    (:class:`pygbs.stats.options.CommonOptions` and each family's options class of
+    :func:`pygbs.stats.registry.option_classes`); those that read and code the input
+    are declared here.
+    """
+    reading = [
         click.option("--value", help="Performance column (default: detected, e.g. hit@1)."),
         click.option("--lon", help="Longitude column (default: detected)."),
         click.option("--lat", help="Latitude column (default: detected)."),
         click.option(
-            "--scale",
-            "scales",
-            multiple=True,
-            metavar="SCALE",
-            help=f"'<r>km' or 'nn<K>'; repeat for several (default: {' '.join(DEFAULT_SCALES)}).",
-        ),
-        click.option(
-            "--score",
-            "scores",
-            multiple=True,
-            type=click.Choice(list(SCORE_COLUMNS)),
-            help=f"Score to compute; repeat for several (default: {' '.join(DEFAULT_SCORES)}).",
-        ),
-        click.option(
-            "--method",
-            type=click.Choice(["pygbs", "analytic", "permutation"]),
-            default="pygbs",
-            show_default=True,
-            help="SSI null distribution.",
-        ),
-        click.option(
-            "--k-max",
-            default=str(DEFAULT_K_MAX),
-            show_default=True,
-            callback=_k_max,
-            help="Cap on distance-scale neighbourhoods ('none' for no cap).",
-        ),
-        click.option(
-            "--k",
-            "k",
-            default=4,
-            show_default=True,
-            type=click.IntRange(1),
-            help="Neighbours per point in the SSI weight graph.",
-        ),
-        click.option(
-            "--min-points",
-            default=5,
-            show_default=True,
-            type=click.IntRange(1),
-            help="Smaller neighbourhoods are not scored.",
+            "--coords-from",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Take lon/lat row by row from this prediction file (for files without "
+            "coordinates, or whose lon/lat hold the wrap encoding; compare also takes 'auto').",
         ),
         click.option(
             "--centres",
             type=click.IntRange(1),
             default=None,
             help="Score only the first N valid rows (quick looks).",
-        ),
-        click.option(
-            "--seed",
-            default=0,
-            show_default=True,
-            type=click.IntRange(0, 2**32 - 1),
-            help="Seed of permutation tests.",
-        ),
-        click.option(
-            "--permutations",
-            default=999,
-            show_default=True,
-            type=click.IntRange(1),
-            help="Permutations for --method permutation.",
-        ),
-        click.option(
-            "--bootstrap",
-            default=DEFAULT_BOOTSTRAP,
-            show_default=True,
-            type=click.IntRange(0),
-            help="Spatial block-bootstrap replicates of each headline interval (0: none).",
-        ),
-        click.option(
-            "--null",
-            type=click.Choice(["accuracy", "none"]),
-            default=None,
-            help="Accuracy-matched null: score random permutations of the model's coded "
-            "performance among its samples and report each score's excess over them "
-            "(default: accuracy for compare, profile and report; none for score and map).",
-        ),
-        click.option(
-            "--null-draws",
-            default=DEFAULT_NULL_DRAWS,
-            show_default=True,
-            type=click.IntRange(1),
-            help="Draws of the accuracy-matched null.",
-        ),
-        click.option(
-            "--ci",
-            default=DEFAULT_CI,
-            show_default=True,
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
-            help="Level of the headline intervals (ci_low, ci_high).",
         ),
         click.option(
             "--threshold",
@@ -184,52 +163,8 @@ def score_options(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Score every row, or one sample per location (its majority outcome).",
         ),
-        click.option(
-            "--presence",
-            type=click.Choice(["all", "good"]),
-            default="all",
-            show_default=True,
-            help="Unmarked SSI over all or only good samples.",
-        ),
-        click.option(
-            "--coords-from",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Take lon/lat row by row from this prediction file (for files without "
-            "coordinates, or whose lon/lat hold the wrap encoding; compare also takes 'auto').",
-        ),
-        click.option(
-            "--sri-threshold",
-            default=20,
-            show_default=True,
-            type=click.IntRange(1),
-            help="SRI: parts with fewer samples are skipped.",
-        ),
-        click.option(
-            "--sri-sectors",
-            default=8,
-            show_default=True,
-            type=click.IntRange(1),
-            help="SRI: number of direction sectors.",
-        ),
-        click.option(
-            "--sri-cell-km",
-            type=click.FloatRange(min=0, min_open=True),
-            default=None,
-            help="SRI: grid cell side in km (default: half the radius).",
-        ),
-        click.option(
-            "--sri-lag-km",
-            type=click.FloatRange(min=0, min_open=True),
-            default=None,
-            help="SRI: distance ring width in km (default: a quarter of the radius).",
-        ),
-        click.option(
-            "--sri-bins",
-            type=click.IntRange(1),
-            default=None,
-            help="SRI: histogram bins (default: 2 for +-1 codes, else 10).",
-        ),
     ]
+    opts = [*reading[:5], *_statistics_options(), *reading[5:]]
     return functools.reduce(lambda acc, opt: opt(acc), reversed(opts), f)
 
 
@@ -256,7 +191,13 @@ def out_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def scoring_kwargs(**params: Any) -> dict[str, Any]:
-    """Turn the parsed :func:`score_options` into keyword arguments of :func:`pygbs.score`."""
+    """Turn the parsed :func:`score_options` into keyword arguments of :func:`pygbs.score`.
+
+    The statistics' options are read by their field names (kilometres turned into
+    radians where the field says so); an option whose command-line default differs from
+    the library's (``--null``) is passed only when given. They are validated here, before
+    any file is read: a bad value stops the command with one line naming the option.
+    """
     threshold = params.get("threshold")
     if threshold is not None and threshold.lower() != "median":
         try:
@@ -265,21 +206,11 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
             raise click.BadParameter(
                 f"expected a number or 'median'; got {threshold!r}", param_hint="--threshold"
             ) from None
-    return {
+    out: dict[str, Any] = {
         "value": params.get("value"),
         "lon": params.get("lon"),
         "lat": params.get("lat"),
-        "scales": tuple(params.get("scales") or DEFAULT_SCALES),
-        "scores": tuple(params.get("scores") or DEFAULT_SCORES),
-        "method": params["method"],
-        "k": params["k"],
-        "k_max": params["k_max"],
-        "min_points": params["min_points"],
         "centres": params.get("centres"),
-        "seed": params["seed"],
-        "permutations": params["permutations"],
-        "bootstrap": params["bootstrap"],
-        "ci": params["ci"],
         "threshold": threshold,
         "lower_is_better": params.get("lower_is_better"),
         "raw": params.get("raw", False),
@@ -287,20 +218,27 @@ def scoring_kwargs(**params: Any) -> dict[str, Any]:
         "min_label": params.get("min_label"),
         "near_zero_labels": params.get("near_zero_labels"),
         "duplicates": params.get("duplicates", "keep"),
-        "presence": params["presence"],
         "coords_from": params.get("coords_from"),
-        "sri_threshold": params.get("sri_threshold", 20),
-        "sri_sectors": params.get("sri_sectors", 8),
-        "sri_scale": _km_to_rad(params.get("sri_cell_km")),
-        "sri_lag": _km_to_rad(params.get("sri_lag_km")),
-        "sri_bins": params.get("sri_bins"),
-        **({"null": params["null"]} if params.get("null") else {}),
-        "null_draws": params.get("null_draws", DEFAULT_NULL_DRAWS),
     }
-
-
-def _km_to_rad(km: float | None) -> float | None:
-    return None if km is None else km / EARTH_RADIUS_KM
+    for cls in (CommonOptions, *option_classes()):
+        for f, spec in option_fields(cls):
+            if spec.flag is None:
+                continue
+            value = params.get(f.name)
+            if spec.multiple:
+                out[f.name] = tuple(value or f.default)
+            elif spec.cli_default != SAME:
+                if value is not None:
+                    out[f.name] = value
+            elif f.name not in params:
+                out[f.name] = f.default
+            elif spec.km and value is not None:
+                out[f.name] = value / EARTH_RADIUS_KM
+            else:
+                out[f.name] = value
+    stats = {k: v for k, v in out.items() if k in option_owners()}
+    run_or_exit(lambda: ScoringOptions.build(**stats))  # bad values: one line, exit 2
+    return out
 
 
 def run_or_exit(fn: Callable[[], Any]) -> Any:
@@ -327,11 +265,14 @@ def first_run_notice(
 
     The note comes ``delay_s`` seconds into the block, and only if the block still runs,
     so that a command that stops early on a bad input prints its one error line alone.
-    ``scores`` adds the kernels of those scores to the ones every run needs.
+    ``scores`` adds the kernels of those scores (:attr:`pygbs.stats.registry.ScoreDef.kernels`)
+    to the ones every run needs.
     """
-    from pygbs._kernels.cache_state import kernels_for, uncached_kernels
+    from pygbs._kernels.cache_state import CORE_KERNELS, uncached_kernels
+    from pygbs.stats.registry import REGISTRY
 
-    missing, folder = uncached_kernels(kernels_for(scores))
+    own = tuple(k for s in scores if s in REGISTRY for k in REGISTRY[s].kernels)
+    missing, folder = uncached_kernels(tuple(dict.fromkeys(CORE_KERNELS + own)))
     if not missing:
         yield
         return

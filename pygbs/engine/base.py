@@ -23,6 +23,7 @@ import numpy as np
 
 from pygbs.geo.neighbours import NeighbourSearch, SphereIndex
 from pygbs.geo.scales import EARTH_RADIUS_KM, Scale
+from pygbs.stats.scoring import ScoringOptions
 
 __all__ = [
     "BlockOptions",
@@ -105,26 +106,27 @@ class Samples:
 
 @dataclass(frozen=True)
 class BlockOptions:
-    """Options of :func:`score_block` (see :func:`pygbs.score` for their meaning)."""
+    """Options of :func:`score_block`: the run's validated options and two engine settings.
 
-    scores: tuple[str, ...]
-    method: str = "pygbs"
-    k: int = 4
-    min_points: int = 5
-    presence: str = "all"
-    graph: str | None = None
-    permutations: int = 999
-    seed: int = 0
-    sri_scale: float | None = None
-    sri_lag: float | None = None
-    sri_sectors: int = 8
-    sri_threshold: int = 20
-    sri_bins: int | None = None
-    #: Centres per call of SRI, whose neighbourhoods are never capped.
+    Attributes
+    ----------
+    options : ScoringOptions
+        Scores and every option of the statistics (:class:`pygbs.stats.scoring.ScoringOptions`).
+    sri_chunk : int
+        Centres per call of SRI, whose neighbourhoods are never capped.
+    local_share : bool
+        Local performance is the share of good samples (+-1 codes) rather than the mean
+        coded value (raw values).
+    """
+
+    options: ScoringOptions
     sri_chunk: int = 2048
-    #: Local performance is the share of good samples (+-1 codes) rather than the mean
-    #: coded value (raw values).
     local_share: bool = True
+
+    @property
+    def scores(self) -> tuple[str, ...]:
+        """The ``--score`` names of the run."""
+        return self.options.scores
 
 
 def column_dtypes(scores: tuple[str, ...], null: bool = False) -> dict[str, type]:
@@ -315,7 +317,9 @@ def score_block(
             "radius_km": nb.radius * EARTH_RADIUS_KM,
             "mean_performance": nb.mean_of(samples.value),
         }
-        batch = Batch(index, samples.marks, nb, scale, opts, samples.draws)
+        batch = Batch(
+            index, samples.marks, nb, scale, opts.options, samples.draws, chunk=opts.sri_chunk
+        )
         for d in REGISTRY.values():
             if d.name not in opts.scores:
                 continue
@@ -330,7 +334,7 @@ def score_block(
             if samples.draws is not None and d.null is not None:
                 check_interrupt()
                 _null_columns(cols, d.column, res.values, d.null(batch, samples.draws))
-        _local_columns(cols, nb, samples, opts.min_points, opts.local_share)
+        _local_columns(cols, nb, samples, opts.options.common.min_points, opts.local_share)
         out.append(cols)
     return out
 

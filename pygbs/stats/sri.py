@@ -42,10 +42,11 @@ from pygbs._kernels.sri import (
     sri_kernel,
 )
 from pygbs.errors import InputError
+from pygbs.runtime import call_kernel
+from pygbs.stats.definition import Batch, ScoreValues, constant_neighbourhoods
 
 if TYPE_CHECKING:
     from pygbs.geo.neighbours import Neighbourhoods
-from pygbs.runtime import call_kernel
 
 __all__ = [
     "PARTITIONS",
@@ -266,7 +267,7 @@ def sri_scores(
     )
 
 
-def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
+def sri_for_batch(batch: Batch, partitions: list[str], options: Any) -> dict[str, Any]:
     """Every requested SRI partition of a batch of centres (for :mod:`pygbs.stats.registry`).
 
     SRI uses every sample within the radius (no ``k_max`` cap), so the neighbourhoods are
@@ -275,33 +276,35 @@ def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
 
     Parameters
     ----------
-    batch : pygbs.stats.registry.Batch
+    batch : pygbs.stats.definition.Batch
         The centres (``batch.nb.centres``), the scale and the options.
     partitions : list of str
         Partitions to compute (``'grid'``, ``'lag'``, ``'sector'``).
+    options : pygbs.stats.scores.sri.SRIOptions
+        SRI's options.
 
     Returns
     -------
-    dict of str to pygbs.stats.registry.ScoreValues
+    dict of str to pygbs.stats.definition.ScoreValues
         By partition: the values (NaN where not scored), the skip reasons (1: fewer than
         ``min_points`` samples, 3: no part reached the threshold) and the constant flags.
     """
     from pygbs.geo.neighbours import Neighbourhoods
     from pygbs.runtime import check_interrupt
-    from pygbs.stats.registry import ScoreValues, constant_neighbourhoods
 
-    o = batch.opts
+    o = options
+    min_points = batch.opts.common.min_points
     rows = batch.nb.centres
     nc = len(rows)
     out = {
         p: ScoreValues(np.full(nc, np.nan), None, np.zeros(nc, np.int8), np.zeros(nc, bool))
         for p in partitions
     }
-    for a in range(0, nc, o.sri_chunk):
+    for a in range(0, nc, batch.chunk):
         check_interrupt()
-        part = rows[a : a + o.sri_chunk]
+        part = rows[a : a + batch.chunk]
         full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
-        big = full.sizes >= o.min_points
+        big = full.sizes >= min_points
         flat = constant_neighbourhoods(batch.marks, full.indptr, full.indices)
         for p in partitions:
             vals, _ = sri_scores(
@@ -324,7 +327,7 @@ def sri_for_batch(batch: Any, partitions: list[str]) -> dict[str, Any]:
 
 
 def sri_null_for_batch(
-    batch: Any, partitions: list[str], draws: np.ndarray
+    batch: Batch, partitions: list[str], draws: np.ndarray, options: Any
 ) -> dict[str, np.ndarray]:
     """Every requested SRI partition of a batch under each labelling ``draws[r]``.
 
@@ -334,12 +337,14 @@ def sri_null_for_batch(
 
     Parameters
     ----------
-    batch : pygbs.stats.registry.Batch
+    batch : pygbs.stats.definition.Batch
         The centres, the scale and the options.
     partitions : list of str
         Partitions to compute (``'grid'``, ``'lag'``, ``'sector'``).
     draws : ndarray of shape (R, n)
         Coded values of every sample, one row per labelling.
+    options : pygbs.stats.scores.sri.SRIOptions
+        SRI's options.
 
     Returns
     -------
@@ -349,15 +354,16 @@ def sri_null_for_batch(
     from pygbs.geo.neighbours import Neighbourhoods
     from pygbs.runtime import check_interrupt
 
-    o = batch.opts
+    o = options
+    min_points = batch.opts.common.min_points
     rows = batch.nb.centres
     nc = len(rows)
     n_draws = draws.shape[0]
     out = {p: np.full((nc, n_draws), np.nan) for p in partitions}
-    for a in range(0, nc, o.sri_chunk):
-        part = rows[a : a + o.sri_chunk]
+    for a in range(0, nc, batch.chunk):
+        part = rows[a : a + batch.chunk]
         full = Neighbourhoods.from_scale(batch.index, part, batch.scale, cap=False)
-        big = full.sizes >= o.min_points
+        big = full.sizes >= min_points
         for r in range(n_draws):
             check_interrupt()
             marks = np.ascontiguousarray(draws[r])

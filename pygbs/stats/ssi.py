@@ -170,8 +170,7 @@ def ssi_scores(
     if draws is not None:
         if method == "permutation":
             raise InputError(
-                "the accuracy-matched null supports method 'pygbs' or 'analytic'; got "
-                "'permutation'"
+                "the accuracy-matched null supports method 'pygbs' or 'analytic'; got 'permutation'"
             )
         draws = _check_draws(index, draws)
     n_draws = 0 if draws is None or not marked else draws.shape[0]

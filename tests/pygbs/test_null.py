@@ -193,9 +193,9 @@ def test_spread_interval_inside_its_range_and_consistent_with_the_estimate():
 def test_null_options_are_checked():
     lon, lat = _points(200)
     df = _frame(lon, lat, _clustered_hits(lon, lat, 0.7, 0.0))
-    with pytest.raises(InputError, match="null must be one of"):
+    with pytest.raises(InputError, match=r"null \(--null\) must be one of"):
         pygbs.score(df, scales=["nn20"], null="shuffle")
-    with pytest.raises(InputError, match="null draws must be a positive integer"):
+    with pytest.raises(InputError, match=r"null_draws \(--null-draws\) must be an integer >= 1"):
         pygbs.score(df, scales=["nn20"], null="accuracy", null_draws=0)
     with pytest.raises(InputError, match="method 'pygbs' or 'analytic'"):
         pygbs.score(df, scales=["nn20"], null="accuracy", method="permutation")
