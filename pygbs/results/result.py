@@ -14,7 +14,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -267,10 +266,26 @@ def _plain(v: Any) -> Any:
     return v
 
 
+class ReadOnlyDict(dict):
+    """A dict that refuses changes (a view of a result: change the result instead).
+
+    Still a :class:`dict`, so that ``json.dumps`` and ``dict(...)`` take it as one.
+    """
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "a result's summary is read-only; change the result's typed parts "
+            "(dataclasses.replace) or copy it with summary_dict()"
+        )
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+
 def _frozen(obj: Any) -> Any:
     """A read-only view of nested mappings (lists are copies)."""
     if isinstance(obj, Mapping):
-        return MappingProxyType({k: _frozen(v) for k, v in obj.items()})
+        return ReadOnlyDict({k: _frozen(v) for k, v in obj.items()})
     if isinstance(obj, list | tuple):
         return [_frozen(v) for v in obj]
     return obj

@@ -89,6 +89,10 @@ def test_summary_is_a_read_only_view_built_from_the_typed_parts(result):
         summary["input"]["source"] = "elsewhere"  # type: ignore[index]
     with pytest.raises(TypeError):
         summary["aggregates"]["marked_ssi"]["300km"]["mean"] = 0.0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        summary["parameters"].update(seed=1)  # type: ignore[attr-defined]
+    # still JSON: the same text as summary.json
+    assert json.dumps(summary, indent=2) + "\n" == result.to_json()
     # a change goes through the typed parts
     moved = replace(result, input=replace(result.input, source="elsewhere"))
     assert moved.summary["input"]["source"] == "elsewhere"
