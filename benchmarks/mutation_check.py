@@ -42,6 +42,8 @@ TESTS = (
     "tests/pygbs/test_ssi.py::test_analytic_matches_esda",
     "tests/pygbs/test_ssi.py::test_log_norm_sf_matches_scipy_and_extends_the_tail",
     "tests/pygbs/test_performance.py",
+    # neighbourhoods whose k-NN graph depends on the row order
+    "tests/pygbs/test_coincident.py",
 )
 
 
@@ -161,6 +163,27 @@ MUTATIONS = (
         "s1 = s0 + mutual",
         "s1 = s0 + 0.5 * mutual",
         "S1 of the analytic null counts mutual edges half",
+    ),
+    Mutation(
+        "coincident-group-size",
+        "pygbs/stats/coincident.py",
+        "ambiguous = (n_in > k + 1) & mixed",
+        "ambiguous = (n_in > k + 2) & mixed",
+        "a location is ambiguous only above k + 2 samples",
+    ),
+    Mutation(
+        "coincident-share",
+        "pygbs/stats/coincident.py",
+        "return rows > share * sizes",
+        "return rows >= share * sizes",
+        "exactly half the samples at ambiguous locations counts as order-dependent",
+    ),
+    Mutation(
+        "coincident-mixed",
+        "pygbs/stats/coincident.py",
+        "mixed = np.minimum.reduceat(vals, starts) != np.maximum.reduceat(vals, starts)",
+        "mixed = np.ones(starts.size, dtype=bool)",
+        "locations with one coded value counted as order-dependent",
     ),
 )
 

@@ -8,16 +8,23 @@ unexpected error) are those of docs/cli.md, via :func:`pygbs.runtime.run_command
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from encoders.dependencies import INSTALL_HINT, has_torch
+from pygbs.errors import Interrupted
 from pygbs.runtime import guarded
+from pygbs.usage_errors import OneLineGroup
 
 __all__ = ["main"]
 
@@ -255,6 +262,14 @@ def _common(f: Any) -> Any:
                           "(default 0.01)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                      show_default=True, help="auto = CUDA when available."),
+        click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Processes per model, one device each (CPU processes with --device "
+                          "cpu); with --strategy ddp each holds its shard of the training rows."),
+        click.option("--strategy", type=click.Choice(["auto", "ddp"]), default="auto",
+                     show_default=True, help="Lightning strategy: ddp for several devices."),
+        click.option("--precision", type=click.Choice(["32-true", "bf16-mixed", "16-mixed"]),
+                     help="Numeric precision (default: mixed precision on CUDA, 32-true on "
+                          "CPU)."),
         click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
                      help="Seed of the data, the model and the training."),
         click.option("--resume", is_flag=True,
@@ -299,10 +314,36 @@ def _load(dataset: str, options: dict[str, Any]) -> Any:
     try:
         return load_dataset(dataset, **options)
     except InputError as err:
-        raise click.UsageError(str(err)) from err
+        raise click.BadParameter(str(err), param_hint="--data-option") from err
 
 
-class _EncodersGroup(click.Group):
+@contextlib.contextmanager
+def _stop_at_once() -> Iterator[None]:
+    """Until a command's work starts, SIGINT / SIGTERM end the process at once, one line.
+
+    Reading the options imports PyTorch, which takes seconds and cannot be cut short
+    cleanly; nothing has been written yet, so the process exits there and then with exit
+    code 130 (SIGINT) or 143 (SIGTERM). Each command's work runs under
+    :func:`pygbs.runtime.run_command`, which stops it between batches instead (docs/cli.md).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        err = Interrupted(signum)
+        os.write(2, f"error: interrupted by {err.signal_name}\n".encode())
+        os._exit(err.exit_code)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+class _EncodersGroup(OneLineGroup):
     """The ``encoders`` group: without PyTorch, one line saying what to install (exit 2)."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -310,7 +351,8 @@ class _EncodersGroup(click.Group):
         if not has_torch():
             click.echo(f"error: {INSTALL_HINT}", err=True)
             raise SystemExit(2)
-        return super().main(*args, **kwargs)
+        with _stop_at_once():
+            return super().main(*args, **kwargs)
 
 
 @click.group(cls=_EncodersGroup, context_settings=_CONTEXT)
@@ -327,10 +369,6 @@ def main(verbose: int, debug: bool) -> None:
     """  # noqa: D301
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    from pygbs.runtime import interruptible
-
-    # from here on Ctrl-C / SIGTERM stop the command cleanly (docs/cli.md)
-    click.get_current_context().with_resource(interruptible())
 
 
 @main.command("list")
@@ -385,26 +423,6 @@ def list_cmd(datasets: bool, long_: bool) -> None:
     help="What --debias-lambda weighs: the geo-bias loss (default), the inverse-density "
     "re-weighted loss, or group DRO over equal-area cells (see Debiasing in the "
     "documentation).",
-)
-@click.option(
-    "--devices",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Processes, one device each (CPU processes with --device cpu); with "
-    "--strategy ddp each takes its share of every batch.",
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(["auto", "ddp"]),
-    default="auto",
-    show_default=True,
-    help="Lightning strategy: ddp for several devices.",
-)
-@click.option(
-    "--precision",
-    type=click.Choice(["32-true", "bf16-mixed", "16-mixed"]),
-    help="Numeric precision (default: mixed precision on CUDA, 32-true on CPU).",
 )
 @click.option(
     "--logger",
@@ -557,7 +575,8 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
             debias: str | None,
             debias_scale: str | None, debias_centres: int | None,
             debias_cell_km: float | None, debias_dro_step: float | None, device: str,
-            seed: int, resume: bool, threads: int | None, no_progress: bool, out: str,
+            devices: int, strategy: str, precision: str | None, seed: int, resume: bool,
+            threads: int | None, no_progress: bool, out: str,
             force: bool) -> None:  # fmt: skip
     """Train every encoder plus the no_prior baseline and compare accuracy and geo-bias.
 
@@ -593,8 +612,13 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
         raise click.UsageError("--debias-methods needs --debias-lambdas (the weights of the "
                                "methods), e.g. --debias-lambdas 0,0.5,1")  # fmt: skip
     tr_opts = _trainer_options(epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size,
-                               patience=patience)  # fmt: skip
+                               patience=patience, precision=precision)  # fmt: skip
+    tr_opts.update(devices=devices, strategy=strategy)
     tr_opts.update(geo)
+    if devices > 1 and scheduler is not None:
+        raise click.UsageError("--devices trains each model in several processes of this "
+                               "machine; with --scheduler each Dask worker trains on one "
+                               "device (drop --devices or --scheduler)")  # fmt: skip
     try:
         Trainer(**tr_opts)._check()
         if device == "cuda":
@@ -631,14 +655,19 @@ def zoo_cmd(dataset: str, encoder_names: list | None, preset: str, debias_lambda
     from pygbs.cli.outputs import workspace
 
     t0 = time.perf_counter()
+    zoo_args = {
+        "encoders": encoder_names, "preset": preset, "trainer_options": tr_opts,
+        "hparams": hparams or None, "device": device, "seed": seed, "score": not no_score,
+        "report": not no_report, "resume": resume,
+        "progress": False if no_progress else "auto", "scheduler": scheduler,
+        "debias_lambdas": debias_lambdas, "scales": scales, "debias_methods": debias_methods,
+        "seeds": seeds,
+    }  # fmt: skip
+    if _other_process():  # a further process of multi-device runs: it trains, writes nothing
+        run_zoo(ds, Path(out), **zoo_args)
+        return
     with workspace(out, "encoders zoo", force=force) as ws:
-        result = run_zoo(
-            ds, Path(out), encoders=encoder_names, preset=preset, trainer_options=tr_opts,
-            hparams=hparams or None, device=device, seed=seed, score=not no_score,
-            report=not no_report, resume=resume, progress=False if no_progress else "auto",
-            scheduler=scheduler, debias_lambdas=debias_lambdas, scales=scales,
-            debias_methods=debias_methods, seeds=seeds,
-        )  # fmt: skip
+        result = run_zoo(ds, Path(out), **zoo_args)
         ws.files = output_files(out, result.table["model"])
     click.echo((Path(out) / "zoo.md").read_text(encoding="utf-8"))
     extra = f", report {result.report}" if result.report else ""

@@ -8,9 +8,11 @@ when the split has them, ``features`` ``(b, d)`` (image features) and ``image_pr
 ``(b, C)`` (image-model probabilities); evaluation batches also have ``located`` ``(b,)``
 (False where the row has no location: its ``lonlat`` is then (0, 0)).
 
-The batch order comes from one seeded :class:`torch.Generator` (:attr:`GeoDataModule.generator`):
-every process draws the same permutation of the training rows and takes its own share of
-each batch, so ``devices=N`` sees the same global batches as one device.
+The batch order comes from one seeded :class:`torch.Generator` (:attr:`GeoDataModule.generator`).
+In a run on ``N`` processes each process holds only its shard of the training split
+(:func:`shard_rows`: a seeded deal of the rows, about ``1/N`` of them), draws its own order
+of those rows from a generator of its own, and takes ``ceil(batch_size / N)`` of them per
+step; all processes make the same number of steps.
 """
 
 from __future__ import annotations
@@ -25,11 +27,55 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from encoders.data import GeoDataset, Split
 
-__all__ = ["EVAL_BATCH", "EpochBatches", "GeoDataModule", "SplitRows", "epoch_order"]
+__all__ = [
+    "EVAL_BATCH",
+    "EpochBatches",
+    "GeoDataModule",
+    "SplitRows",
+    "epoch_order",
+    "seeded_generator",
+    "shard_rows",
+]
 
 
 #: Rows per batch of the validation and test loaders (and of test-time predictions).
 EVAL_BATCH = 8192
+#: Stream numbers of the generators derived from the seed.
+_SHARD_STREAM = 3
+_BATCH_STREAM = 4
+
+
+def seeded_generator(seed: int, *key: int) -> torch.Generator:
+    """A CPU generator seeded from ``(seed, *key)`` (one independent stream per key)."""
+    seq = np.random.SeedSequence([int(seed) % 2**63, *key])
+    return torch.Generator().manual_seed(int(seq.generate_state(1, np.uint64)[0]))
+
+
+def shard_rows(n: int, world: int, seed: int) -> list[np.ndarray]:
+    """The training rows of each of ``world`` processes: a seeded deal of ``0..n-1``.
+
+    The rows are dealt in a seeded random order, one to each process in turn: the shards
+    are disjoint, hold every row between them, differ in size by at most one row and do
+    not follow the order of the file. Each shard is sorted.
+
+    Raises
+    ------
+    ValueError
+        When there are fewer rows than processes.
+    """
+    if world == 1:
+        return [np.arange(n)]
+    if n < world:
+        raise ValueError(f"{n} training rows cannot be shared among {world} processes")
+    perm = torch.randperm(n, generator=seeded_generator(seed, _SHARD_STREAM)).numpy()
+    return [np.sort(perm[r::world]) for r in range(world)]
+
+
+def rows_per_epoch(labels: np.ndarray, max_per_class: int | None) -> int:
+    """Rows of one epoch: all of them, or at most ``max_per_class`` of each class."""
+    if max_per_class is None:
+        return len(labels)
+    return int(np.minimum(np.unique(labels, return_counts=True)[1], int(max_per_class)).sum())
 
 
 def epoch_order(
@@ -119,7 +165,7 @@ def _whole_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _share(rows: np.ndarray, rank: int, world: int) -> np.ndarray:
-    """The share of process ``rank`` of one global batch (never empty: short ones wrap)."""
+    """The share of process ``rank`` of one evaluation batch (never empty: short ones wrap)."""
     if world == 1:
         return rows
     if len(rows) < world:
@@ -130,24 +176,23 @@ def _share(rows: np.ndarray, rank: int, world: int) -> np.ndarray:
 class EpochBatches(Sampler):
     """Training batches: a new seeded order every epoch, cut into ``batch_size`` rows.
 
-    With ``world > 1`` every process draws the same order and takes its share of each
-    global batch (:func:`numpy.array_split`), so all processes make the same number of
-    steps. The whole epoch's order is drawn when the epoch starts.
+    The whole epoch's order is drawn when the epoch starts.
 
     Parameters
     ----------
     n : int
         Rows in the split.
     batch_size : int
-        Rows per global batch.
+        Rows per batch.
     generator : torch.Generator
         Source of the order.
     labels : ndarray, optional
         Class labels (balanced sampling with ``max_per_class``).
     max_per_class : int, optional
         Cap per class and epoch.
-    rank, world : int, default=0, 1
-        This process and the number of processes.
+    steps : int, optional
+        Batches per epoch (default: as many as the epoch's rows fill); with more, the
+        first batches of the epoch come again (the processes of a run make equal steps).
     """
 
     def __init__(
@@ -157,26 +202,23 @@ class EpochBatches(Sampler):
         generator: torch.Generator,
         labels: np.ndarray | None = None,
         max_per_class: int | None = None,
-        rank: int = 0,
-        world: int = 1,
+        steps: int | None = None,
     ) -> None:
         self.n, self.batch_size = int(n), int(batch_size)
         self.generator = generator
-        self.labels, self.max_per_class = labels, max_per_class
-        self.rank, self.world = int(rank), int(world)
-        if max_per_class is None or labels is None:
-            self.rows_per_epoch = self.n
-        else:
-            counts = np.unique(labels, return_counts=True)[1]
-            self.rows_per_epoch = int(np.minimum(counts, int(max_per_class)).sum())
+        self.labels = labels
+        self.max_per_class = None if labels is None else max_per_class
+        rows = self.n if labels is None else rows_per_epoch(labels, self.max_per_class)
+        self.steps = -(-rows // self.batch_size) if steps is None else int(steps)
 
     def __len__(self) -> int:
-        return -(-self.rows_per_epoch // self.batch_size)
+        return self.steps
 
     def __iter__(self) -> Iterator[np.ndarray]:
         order = epoch_order(self.n, self.generator, self.labels, self.max_per_class)
-        for i in range(0, len(order), self.batch_size):
-            yield _share(order[i : i + self.batch_size], self.rank, self.world)
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        for k in range(self.steps):
+            yield batches[k % len(batches)]
 
 
 class _EvalBatches(Sampler):
@@ -217,7 +259,10 @@ class GeoDataModule(L.LightningDataModule):
     ----------
     generator : torch.Generator
         The batch order's random source (saved in checkpoints by
-        :class:`encoders.callbacks.RandomState`).
+        :class:`encoders.callbacks.RandomState`); with several processes, one per process.
+    train : Split
+        The training rows this process holds (:meth:`setup`; the whole split with one
+        process).
     """
 
     def __init__(
@@ -234,7 +279,12 @@ class GeoDataModule(L.LightningDataModule):
         self.batch_size = int(batch_size)
         self.max_per_class = None if max_per_class is None else int(max_per_class)
         self.eval_batch_size = int(eval_batch_size)
-        self.generator = torch.Generator().manual_seed(int(seed))
+        self.seed = int(seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.train = dataset.train
+        # this process's rows per step, cap per class and steps per epoch (see setup)
+        self._batch, self._cap = self.batch_size, self.max_per_class
+        self._steps: int | None = None
 
     def _ranks(self) -> tuple[int, int]:
         trainer = self.trainer
@@ -250,13 +300,35 @@ class GeoDataModule(L.LightningDataModule):
         """The generators whose state a checkpoint keeps (name -> generator)."""
         return {"batches": self.generator}
 
-    def train_dataloader(self) -> DataLoader:
-        """Seeded, reshuffled each epoch, this process's share of each batch."""
-        train = self.dataset.train
+    def setup(self, stage: str) -> None:
+        """With several processes: keep this process's shard of the training split.
+
+        Each process keeps the rows :func:`shard_rows` deals it, draws its batches from a
+        generator of its own, ``ceil(batch_size / N)`` rows per step (and at most
+        ``ceil(max_per_class / N)`` rows of each class per epoch); the number of steps per
+        epoch is that of the largest shard, for every process.
+        """
         rank, world = self._ranks()
+        if world == 1 or stage != "fit":
+            return
+        train = self.dataset.train
+        shards = shard_rows(len(train), world, self.seed)
         labels = train.label if self.dataset.task == "classification" else None
-        sampler = EpochBatches(len(train), self.batch_size, self.generator, labels,
-                               self.max_per_class, rank, world)  # fmt: skip
+        self._batch = -(-self.batch_size // world)
+        cap = self._cap = None if self.max_per_class is None else -(-self.max_per_class // world)
+        self._steps = max(
+            -(-(len(s) if labels is None else rows_per_epoch(labels[s], cap)) // self._batch)
+            for s in shards
+        )
+        self.train = train.subset(shards[rank])
+        self.generator = seeded_generator(self.seed, _BATCH_STREAM, rank)
+
+    def train_dataloader(self) -> DataLoader:
+        """The training rows of this process, seeded and reshuffled each epoch."""
+        train = self.train
+        labels = train.label if self.dataset.task == "classification" else None
+        sampler = EpochBatches(len(train), self._batch, self.generator, labels, self._cap,
+                               self._steps)  # fmt: skip
         return self._loader(SplitRows(train), sampler)
 
     def _eval_loader(self, split: Split) -> DataLoader:

@@ -25,6 +25,7 @@ import torchmetrics
 from torch import Tensor, nn
 
 from encoders.data import Split
+from encoders.datamodule import seeded_generator
 from encoders.tasks import Task, get_task
 from pygbs.errors import Interrupted
 from pygbs.runtime import check_interrupt
@@ -42,12 +43,8 @@ __all__ = [
 #: Stream numbers of the generators derived from the seed (per process where it matters).
 _GEO_STREAM = 1
 _BACKGROUND_STREAM = 2
-
-
-def _stream(seed: int, *key: int) -> torch.Generator:
-    """A CPU generator seeded from ``(seed, *key)``."""
-    seq = np.random.SeedSequence([int(seed) % 2**63, *key])
-    return torch.Generator().manual_seed(int(seq.generate_state(1, np.uint64)[0]))
+#: Training steps between two checks of the loss values (a check waits for the device).
+CHECK_EVERY = 50
 
 
 class StopRequest(Exception):
@@ -356,6 +353,7 @@ class LocationTask(L.LightningModule):
         self.val_outputs = self.configure_metrics()
         self._sums: dict[str, float] = {}
         self._count = 0
+        self._pending_steps: list[tuple[int, int, Tensor]] = []
         self._t0 = 0.0
 
     # -- the parts, torchgeo's names ---------------------------------------------------------
@@ -405,16 +403,18 @@ class LocationTask(L.LightningModule):
             )  # fmt: skip
             rank, world = self._ranks()
             gen = (
-                _stream(self.seed, _GEO_STREAM)
+                seeded_generator(self.seed, _GEO_STREAM)
                 if world == 1
-                else _stream(self.seed, _GEO_STREAM, rank)
+                else seeded_generator(self.seed, _GEO_STREAM, rank)
             )
             terms.append(GeoBiasTerm(loss, self.task, self.debias_lambda, gen))
         return terms
 
     def configure_optimizers(self) -> dict[str, Any]:
         """Adam, and the per-epoch decay ``lr * lr_decay**epoch`` (TorchSpatial's)."""
-        opt = torch.optim.Adam(self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        opt = torch.optim.Adam(
+            self.model.parameters(), lr=self.lr, weight_decay=self.weight_decay, foreach=True
+        )
         decay = self.lr_decay
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: decay**epoch)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
@@ -444,12 +444,13 @@ class LocationTask(L.LightningModule):
         if stage != "fit":
             return
         dm = self._datamodule()
-        train = dm.dataset.train
+        train = dm.train  # this process's shard with several processes
         rank, world = self._ranks()
         # one process: the background locations share the batch order's generator (the
         # stream of a run on one device); several: a stream of their own per process
-        self.generator = dm.generator if world == 1 else _stream(self.seed, _BACKGROUND_STREAM,
-                                                                 rank)  # fmt: skip
+        self.generator = (
+            dm.generator if world == 1 else seeded_generator(self.seed, _BACKGROUND_STREAM, rank)
+        )
         self.task.setup(self.model, train, self.trainer.strategy.root_device)
         self.terms = self.configure_losses(train)
         self._restore_terms()
@@ -467,7 +468,7 @@ class LocationTask(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         """Reset the epoch's loss sums."""
-        self._sums, self._count = {}, 0
+        self._sums, self._count, self._pending_steps = {}, 0, []
         self._t0 = time.perf_counter()
 
     def on_train_batch_start(self, batch: dict[str, Tensor], batch_idx: int) -> None:
@@ -482,23 +483,48 @@ class LocationTask(L.LightningModule):
             raise StopRequest(err) from None
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        """The objective: the sum of the weighted terms (:meth:`configure_losses`)."""
-        values = {t.name: t(self.model, batch) for t in self.terms}
+        """The objective: the sum of the weighted terms (:meth:`configure_losses`).
+
+        The values stay on the device; :meth:`on_train_batch_end` adds them to the epoch's
+        sums and checks them every :data:`CHECK_EVERY` steps and at the end of the epoch,
+        so a step does not wait for the device.
+        """
+        values = [t(self.model, batch) for t in self.terms]
         loss = None
-        for t in self.terms:
-            v = values[t.name] if t.weight == 1.0 else t.weight * values[t.name]
+        for t, v in zip(self.terms, values):
+            v = v if t.weight == 1.0 else t.weight * v
             loss = v if loss is None else loss + v
-        n = int(batch["rows"].numel())
-        step = {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in values.items()}}
-        check_finite_loss(step, self.current_epoch, batch_idx)
-        self._sums["loss"] = self._sums.get("loss", 0.0) + step["loss"] * n
-        if len(values) > 1:
-            for k in values:
-                self._sums[k] = self._sums.get(k, 0.0) + step[k] * n
-        self._count += n
+        kept = [loss, *values] if len(values) > 1 else [loss]
+        step = torch.stack([v.detach().double() for v in kept])
+        self._pending_steps.append((batch_idx, batch["rows"].numel(), step))
         return loss
 
+    def on_train_batch_end(self, outputs: Any, batch: dict[str, Tensor], batch_idx: int) -> None:
+        """Every :data:`CHECK_EVERY` steps and at the epoch's end: sum and check the losses."""
+        if (batch_idx + 1) % CHECK_EVERY == 0 or batch_idx + 1 >= self.trainer.num_training_batches:
+            self._flush_losses()
+
+    def _flush_losses(self) -> None:
+        """Add the pending steps' loss values to the epoch's sums (one wait for the device).
+
+        Raises
+        ------
+        InputError
+            At the first step with a non-finite value (:func:`check_finite_loss`).
+        """
+        if not self._pending_steps:
+            return
+        steps, self._pending_steps = self._pending_steps, []
+        table = torch.stack([v for _, _, v in steps]).cpu().tolist()
+        names = ["loss", *(t.name for t in self.terms)] if len(self.terms) > 1 else ["loss"]
+        for (batch_idx, n, _), row in zip(steps, table):
+            check_finite_loss(dict(zip(names, row)), self.current_epoch, batch_idx)
+            for k, v in zip(names, row):
+                self._sums[k] = self._sums.get(k, 0.0) + v * n
+            self._count += n
+
     def _epoch_losses(self) -> dict[str, float]:
+        self._flush_losses()
         sums, count = dict(self._sums), self._count
         if self._ranks()[1] > 1:  # the sums of all processes
             keys = sorted(sums)
@@ -546,8 +572,9 @@ class LocationTask(L.LightningModule):
             self.history.append(entry)
         logged = {f"val_{k}": float(v) for k, v in val.items() if k != "n"}
         logged.update({k: v for k, v in entry.items() if k.startswith("train_")})
-        # the same numbers in every process (gathered outputs, summed losses)
-        self.log_dict(logged, sync_dist=self._ranks()[1] > 1)
+        # already the same numbers in every process (gathered outputs, summed losses): no
+        # further reduction over the processes
+        self.log_dict(logged)
 
     # -- checkpoints -------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -39,16 +39,37 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
 
 from encoders.callbacks import RandomState, RunLog, SettingsGuard, best_epoch
-from encoders.data import GeoDataset, Split
-from encoders.datamodule import EVAL_BATCH, GeoDataModule
+from encoders.data import GeoDataset
+from encoders.datamodule import GeoDataModule
+from encoders.evaluation import (
+    build_model,
+    evaluate,
+    load_model,
+    model_spec,
+    predict,
+    resolve_device,
+)
 from encoders.module import LocationTask, StopRequest
-from encoders.tasks import amp_dtype, get_task
-from pygbs.io.atomic import atomic_path, write_text_atomic
+from encoders.resume import (
+    CHECKPOINT,
+    DEFAULT_DEBIAS,
+    NO_PRIOR,
+    check_checkpoint,
+    check_resume,
+    jsonable,
+    run_settings,
+)
+from encoders.tasks import amp_dtype
+from encoders.torch_files import read_checkpoint, save_atomic
+from pygbs.io.atomic import write_text_atomic
 from pygbs.runtime import check_interrupt
 
+# run settings, models and predictions come from encoders.resume and encoders.evaluation;
+# they are named here too, where the trainer's users have always found them
 __all__ = [
     "BEST_CHECKPOINT",
     "CHECKPOINT",
+    "DEFAULT_DEBIAS",
     "LOGGERS",
     "NO_PRIOR",
     "check_resume",
@@ -64,297 +85,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Name of the no-location baseline (TorchSpatial's ``no_prior`` files).
-NO_PRIOR = "no_prior"
-#: Checkpoint file written after every epoch (inside ``out_dir``).
-CHECKPOINT = "checkpoint.ckpt"
 #: The best epoch's checkpoint (inside ``out_dir``).
 BEST_CHECKPOINT = "best.ckpt"
+#: Training steps between two redraws of the progress bar.
+PROGRESS_EVERY = 10
 #: The checkpoint of earlier versions (not resumable).
 _OLD_CHECKPOINT = "checkpoint.pt"
-#: Trainer options that say where and how a run is shown, not what it computes: they may
-#: change when a run is resumed (docs/training.md, "Resuming a run").
-_RUN_ONLY = frozenset({"device", "progress", "out_dir", "resume", "logger"})
-#: Kind of geo-bias term of the command line when only a weight is given: the one whose
-#: reductions were significant at small accuracy cost (docs/debiasing.md, "The measured
-#: trade-off").
-DEFAULT_DEBIAS = "performance-ssi"
-#: Trainer options of the geo-bias term; they decide nothing while ``debias_lambda`` is 0.
-_DEBIAS_OPTIONS = ("debias", "debias_lambda", "debias_scale", "debias_centres",
-                   "debias_method", "debias_cell_km", "debias_dro_step")  # fmt: skip
-#: Options of the geo-bias loss alone, and of re-weighting and group DRO alone.
-_GEO_LOSS_OPTIONS = ("debias", "debias_scale", "debias_centres")
-_CELL_OPTIONS = ("debias_method", "debias_cell_km", "debias_dro_step")
-
-
-def _deciding(trainer: dict[str, Any]) -> dict[str, Any]:
-    """The trainer options that decide a run's result.
-
-    Leaves out those of ``_RUN_ONLY`` and, while ``debias_lambda`` is 0 (or not recorded,
-    as in runs written before the geo-bias term existed), those of the geo-bias term: such
-    a run is the plain run, whatever kind or scale is named.
-    """
-    out = {k: v for k, v in trainer.items() if k not in _RUN_ONLY}
-    if not out.get("debias_lambda"):
-        for k in _DEBIAS_OPTIONS:
-            out.pop(k, None)
-        return out
-    # only the chosen method's options decide (a geo-bias-loss run is recorded as before
-    # the other methods existed)
-    method = out.get("debias_method", "geobias-loss")
-    drop = _CELL_OPTIONS if method == "geobias-loss" else _GEO_LOSS_OPTIONS
-    if method == "reweight":
-        drop = (*drop, "debias_dro_step")
-    for k in drop:
-        if k != "debias_method" or method == "geobias-loss":
-            out.pop(k, None)
-    return out
-
-
-def _jsonable(obj: Any) -> Any:
-    """``obj`` as it reads back from ``metrics.json`` (tuples become lists, ...)."""
-    return json.loads(json.dumps(obj, default=str))
-
-
-def run_settings(
-    encoder: str | None,
-    dataset: GeoDataset,
-    trainer: Trainer,
-    hparams: dict[str, Any] | None = None,
-    head: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The settings that decide a run's result, as recorded in its ``metrics.json``.
-
-    Parameters
-    ----------
-    encoder : str or None
-        Encoder name, or None / ``"no_prior"`` for the baseline.
-    dataset : GeoDataset
-        The data (its :meth:`~encoders.data.GeoDataset.summary` is recorded).
-    trainer : Trainer
-        Training options (those in ``_RUN_ONLY`` are left out: device, progress bars,
-        folder and the resume flag do not change what is computed; so are the geo-bias
-        options while ``debias_lambda`` is 0).
-    hparams, head : dict, optional
-        Encoder hyper-parameters and regressor options.
-
-    Returns
-    -------
-    dict
-        ``model``, ``dataset``, ``hparams``, ``head`` and ``trainer``, JSON-normalised.
-    """
-    name = NO_PRIOR if encoder in (None, NO_PRIOR) else encoder
-    return _jsonable(
-        {
-            "model": name,
-            "dataset": dataset.summary(),
-            "hparams": dict(hparams or {}),
-            "head": dict(head or {}),
-            "trainer": _deciding(trainer.config()),
-        }
-    )
-
-
-def _first_difference(saved: Any, wanted: Any, key: str) -> tuple[str, Any, Any] | None:
-    """The first ``(dotted key, saved, wanted)`` that differs, or None."""
-    if isinstance(saved, dict) and isinstance(wanted, dict):
-        for k in list(wanted) + [k for k in saved if k not in wanted]:
-            sub = f"{key}.{k}" if key else str(k)
-            if k not in saved:
-                return sub, "<not recorded>", wanted[k]
-            if k not in wanted:
-                return sub, saved[k], "<not set>"
-            diff = _first_difference(saved[k], wanted[k], sub)
-            if diff is not None:
-                return diff
-        return None
-    return None if saved == wanted else (key, saved, wanted)
-
-
-def check_resume(run_dir: str | Path, settings: dict[str, Any]) -> dict[str, Any] | None:
-    """Refuse to resume a run whose saved settings differ from the requested ones.
-
-    A run may be continued with a larger ``trainer.epochs`` than it was started with (it
-    trains on from its checkpoint); every other setting of :func:`run_settings` must be
-    equal (docs/training.md, "Resuming a run").
-
-    Parameters
-    ----------
-    run_dir : path-like
-        The run's folder (holding ``metrics.json`` and ``checkpoint.pt``).
-    settings : dict
-        The requested settings, from :func:`run_settings`.
-
-    Returns
-    -------
-    dict or None
-        The saved ``metrics.json`` (None when the folder holds no run yet).
-
-    Raises
-    ------
-    InputError
-        One line naming the run folder, the first differing setting and both values.
-    """
-    from pygbs.errors import InputError
-
-    run = Path(run_dir)
-    log_path = run / "metrics.json"
-    if not log_path.is_file():
-        if (run / CHECKPOINT).is_file():
-            raise InputError(
-                f"{run}: cannot resume: {CHECKPOINT} has no metrics.json beside it, so its "
-                "settings cannot be checked; delete the folder or train without --resume"
-            )
-        return None
-    try:
-        doc = json.loads(log_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputError(f"{log_path}: cannot read the saved run: {err}") from None
-    saved = {k: doc.get(k, "<not recorded>") for k in settings}
-    wanted = dict(settings)
-    done = len(doc.get("epochs") or [])
-    saved_trainer, wanted_trainer = saved.get("trainer"), wanted.get("trainer")
-    if isinstance(saved_trainer, dict) and isinstance(wanted_trainer, dict):
-        saved["trainer"] = _deciding(saved_trainer)
-        want_epochs = wanted_trainer.get("epochs")
-        if isinstance(want_epochs, int) and want_epochs >= max(done, 1):
-            # more epochs than trained so far: the run continues from its checkpoint
-            saved["trainer"]["epochs"] = want_epochs
-    diff = _first_difference(saved, wanted, "")
-    if diff is None:
-        return doc
-    key, was, now = diff
-    extra = f" after {done} trained epoch(s)" if key == "trainer.epochs" else ""
-    raise InputError(
-        f"{run}: cannot resume: setting {key} is {was!r} in the saved run{extra} but "
-        f"{now!r} was requested; drop --resume (resume=False) to retrain, or use another "
-        "output folder"
-    )
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` (or ``"cuda:N"``) into a :class:`torch.device`.
-
-    ``"auto"`` picks CUDA when :func:`torch.cuda.is_available`, else the CPU. Asking for CUDA
-    without it raises ``ValueError``.
-    """
-    name = str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {name!r} requested but CUDA is not available; use 'cpu'")
-        return torch.device(name)
-    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]'; got {name!r}")
-
-
-def build_model(
-    encoder: str | None,
-    dataset: GeoDataset,
-    *,
-    hparams: dict[str, Any] | None = None,
-    head: dict[str, Any] | None = None,
-    seed: int = 0,
-) -> nn.Module | None:
-    """Build the geo-aware model of ``encoder`` for ``dataset``.
-
-    Parameters
-    ----------
-    encoder : str or None
-        Registered encoder name, or ``None`` / ``"no_prior"`` for the no-location baseline.
-    dataset : GeoDataset
-        Decides the head (classifier or regressor, :mod:`encoders.tasks`) and its sizes.
-    hparams : dict, optional
-        Encoder hyper-parameters (passed to :func:`encoders.build`). Encoders that take
-        hyper-parameters from the training locations get them from their registry entry
-        (:meth:`encoders.EncoderSpec.hparams_for_data`; ``rbf`` draws its anchors there,
-        seeded, unless ``rbf_anchors`` is given).
-    head : dict, optional
-        Regressor options (``loc_dim``, ``hidden_dim``, ``dropout``).
-    seed : int, default=0
-        Seed of the parameter initialisation (and of the encoder's own draws, unless
-        ``hparams`` has a ``seed``).
-
-    Returns
-    -------
-    torch.nn.Module or None
-        :class:`GeoClassifier` / :class:`GeoRegressor`; None for the classification
-        baseline (it is the image prediction alone and has nothing to train).
-    """
-    import encoders
-
-    hp = dict(hparams or {})
-    hp.setdefault("seed", seed)
-    enc = None
-    if encoder not in (None, NO_PRIOR):
-        spec = encoders.get_spec(encoder)
-        enc = encoders.build(spec.name, **spec.hparams_for_data(hp, dataset.train.lonlat))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return get_task(dataset.task).configure_model(
-            enc, num_classes=dataset.num_classes, feature_dim=dataset.image_feature_dim,
-            head=head,
-        )  # fmt: skip
-
-
-def _model_spec(model: nn.Module, dataset: GeoDataset, head: dict[str, Any] | None) -> dict:
-    enc = model.encoder
-    return {
-        "encoder": None if enc is None else enc.name,
-        "hparams": None if enc is None else enc.hparams,
-        "task": dataset.task,
-        "num_classes": dataset.num_classes,
-        "feature_dim": dataset.image_feature_dim,
-        "head": dict(head or {}),
-    }
-
-
-def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a model saved as ``model.pt`` by :func:`train_and_evaluate`."""
-    import encoders
-
-    blob = torch.load(path, map_location=map_location, weights_only=False)
-    spec = blob["spec"]
-    enc = None if spec["encoder"] is None else encoders.build(spec["encoder"], **spec["hparams"])
-    model = get_task(spec["task"]).configure_model(
-        enc, num_classes=spec["num_classes"], feature_dim=spec["feature_dim"], head=spec["head"]
-    )
-    model.load_state_dict(blob["state_dict"])
-    return model.eval()
-
-
-def predict(
-    model: nn.Module | None,
-    split: Split,
-    task: str,
-    *,
-    device: str | torch.device = "cpu",
-    amp: bool = True,
-    batch_size: int = EVAL_BATCH,
-) -> np.ndarray:
-    """Test-time predictions of a model on one split.
-
-    Classification: the fused score P(y | I) · P(y | x) ``(n, C)`` (the location prior alone
-    when the split has no image probabilities; the image prediction alone for samples
-    without a location and for ``model=None``, the no-prior baseline). Regression: ``(n,)``
-    predictions in the target's units.
-    """
-    dev = resolve_device(device)
-    if model is None:
-        if task != "classification" or split.image_probs is None:
-            raise ValueError("the no-prior baseline needs image probabilities in the split")
-        return split.image_probs.astype(np.float64)
-    return get_task(task).predict(model, split, dev, amp=amp, batch_size=batch_size)
-
-
-def evaluate(
-    model: nn.Module | None, split: Split, task: str, **kwargs: Any
-) -> tuple[dict[str, float], np.ndarray]:
-    """Metrics and predictions of :func:`predict` on ``split``."""
-    pred = predict(model, split, task, **kwargs)
-    return get_task(task).metrics(pred, split.label), pred
 
 
 @dataclass
@@ -618,7 +354,7 @@ class Trainer:
         and, with ``out_dir``, ``checkpoint.ckpt`` after every epoch; ``EarlyStopping``
         with ``patience``; :class:`~encoders.callbacks.RunLog` writes ``metrics.json``.
         """
-        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, TQDMProgressBar
 
         ckpt = ModelCheckpoint(
             dirpath=ckpt_dir, filename=Path(BEST_CHECKPOINT).stem, monitor=module.monitor,
@@ -627,10 +363,12 @@ class Trainer:
         )  # fmt: skip
         ckpt.CHECKPOINT_NAME_LAST = Path(CHECKPOINT).stem
         out: list[L.Callback] = [
-            SettingsGuard(_jsonable(self.config()), self._check_checkpoint),
+            SettingsGuard(jsonable(self.config()), self._check_checkpoint),
             RandomState(),
             ckpt,
         ]
+        if self._show_progress():  # redrawn every few steps, not every step
+            out.append(TQDMProgressBar(refresh_rate=PROGRESS_EVERY))
         if self.patience is not None:
             out.append(EarlyStopping(module.monitor, mode=module.mode, patience=int(self.patience),
                                      min_delta=float(self.min_delta)))  # fmt: skip
@@ -697,6 +435,8 @@ class Trainer:
                     "by an earlier version of encoders; drop resume to retrain"
                 )
             ckpt_path = str(last) if self.resume and last.is_file() else None
+            if ckpt_path is not None:
+                read_checkpoint(last)  # a damaged checkpoint: one line naming it
             with _quiet_lightning():
                 trainer = L.Trainer(
                     accelerator=accelerator, devices=devices, strategy=self._strategy(),
@@ -737,20 +477,8 @@ class Trainer:
 
     def _check_checkpoint(self, saved_config: dict[str, Any], saved_epochs: int) -> None:
         """Refuse a checkpoint written with other trainer settings (more epochs are fine)."""
-        from pygbs.errors import InputError
-
-        ckpt = Path(self.out_dir or ".") / CHECKPOINT
-        saved = _deciding(_jsonable(saved_config or {}))
-        wanted = _deciding(_jsonable(self.config()))
-        if int(self.epochs) >= saved_epochs:
-            saved["epochs"] = wanted["epochs"]
-        diff = _first_difference(saved, wanted, "trainer")
-        if diff is not None:
-            key, was, now = diff
-            raise InputError(
-                f"{ckpt}: cannot resume: setting {key} is {was!r} in the checkpoint (after "
-                f"epoch {saved_epochs}) but {now!r} was requested; drop resume to retrain"
-            )
+        path = Path(self.out_dir or ".") / CHECKPOINT
+        check_checkpoint(path, saved_config, saved_epochs, self.config())
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -760,9 +488,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
     ) -> None:
         """Write ``checkpoint`` to ``path`` through a temporary file."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(Path(path)) as tmp:
-            torch.save(checkpoint, tmp)
+        save_atomic(checkpoint, Path(path))
 
 
 @contextlib.contextmanager
@@ -875,9 +601,8 @@ def train_and_evaluate(
         if not result.is_global_zero:
             return {**extra, "trainer": tr.config(), "epochs": result.history, "status": "worker"}
         history = result.history
-        spec = _model_spec(result.model, dataset, head)
-        with atomic_path(out / "model.pt") as tmp:
-            torch.save({"spec": spec, "state_dict": result.model.state_dict()}, tmp)
+        spec = model_spec(result.model, dataset, head)
+        save_atomic({"spec": spec, "state_dict": result.model.state_dict()}, out / "model.pt")
     train_s = time.perf_counter() - t0
     test_metrics, pred = evaluate(
         None if result is None else result.model, dataset.test, dataset.task,

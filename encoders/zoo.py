@@ -501,6 +501,9 @@ def run_zoo(
             )  # fmt: skip
         else:
             jobs.append(job)
+    if any(d.get("status") == "worker" for d in docs.values()):
+        # a further process of multi-device runs: the first one scores and writes
+        return ZooResult(table=pd.DataFrame(), out_dir=out, comparison=None, report=None)
     if jobs:
         from encoders._cluster import train_on_cluster
 

@@ -127,6 +127,20 @@ def _warn_constant(source: str, counts: dict[str, tuple[int, int]]) -> None:
     )
 
 
+def _warn_coincident(source: str, aggregates: dict[str, dict[str, Any]]) -> None:
+    """One warning per run when centres were skipped because their graph is order-dependent."""
+    from pygbs.stats.coincident import warning_text
+
+    counts = {
+        f"{col}@{scale}": agg["n_skipped_coincident"]
+        for col, per_scale in aggregates.items()
+        for scale, agg in per_scale.items()
+        if agg.get("n_skipped_coincident")
+    }
+    if counts:
+        log.warning("%s", warning_text(source, counts))
+
+
 def _check_magnitude(pred: Predictions, marks: np.ndarray) -> None:
     """Coded values beyond :data:`MAX_ABS_CODE` would overflow the scores' sums: refused."""
     big = np.abs(marks) > MAX_ABS_CODE
@@ -240,6 +254,7 @@ def _score_scales(
             seed=stats["seed"],
         )
     _warn_constant(pred.source, constant_counts)
+    _warn_coincident(pred.source, aggregates)
     moments: dict[str, dict[str, Any]] = {}
     if null:
         for j, scale in enumerate(parsed):

@@ -27,6 +27,7 @@ from pygbs.duplicates import collecting as collecting_repeated
 from pygbs.duplicates import warning_text as repeated_text
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
 from pygbs.grouping import unique_names
+from pygbs.hints import offers
 from pygbs.inference.bootstrap import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CI,
@@ -226,9 +227,12 @@ def compare(
             )
         except EmptyInputError as err:
             if not skip_empty:
-                raise EmptyInputError(
-                    f"{err}; pass --skip-empty (skip_empty=True) to leave it out"
-                ) from None
+                hint = (
+                    "pass --skip-empty (skip_empty=True) to leave it out"
+                    if offers("--skip-empty")
+                    else "leave the file out"
+                )
+                raise EmptyInputError(f"{err}; {hint}") from None
             reason = str(err)
         except CoordinatesError as err:
             if not skip_unlocated:
@@ -528,7 +532,11 @@ def _check_same_locations(preds: list[Predictions], labels: list[str]) -> None:
             detail = f"{int(np.sum((p.lon != ref.lon) | (p.lat != ref.lat)))} rows differ"
         else:
             detail = f"{len(p)} vs {len(ref)} rows"
-        hint = "pass --locations own (locations='own') to score each model on its own locations"
+        hint = (
+            "pass --locations own (locations='own') to score each model on its own locations"
+            if offers("--locations")
+            else "give prediction files of the same rows"
+        )
         if p.coords_source == "file" and looks_encoded(p.lon, p.lat):
             hint = (
                 "its coordinates all lie within [-1, 1] and look encoded (e.g. a TorchSpatial "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 
 __all__ = [
+    "ClusterError",
     "CoordinatesError",
     "EmptyInputError",
     "InputError",
@@ -21,6 +22,17 @@ __all__ = [
     "NearZeroLabelsError",
     "NoCoordinatesError",
 ]
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster failed (unreachable scheduler, workers lost too often, ...).
+
+    Not a bug of the program nor bad input: the command line ends with exit code 3 and
+    one line (docs/cli.md).
+    """
+
+    #: The command line's exit code for a failed cluster.
+    exit_code = 3
 
 
 class InputError(ValueError):

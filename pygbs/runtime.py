@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from pygbs.errors import InputError, Interrupted
+from pygbs.errors import ClusterError, InputError, Interrupted
 
 __all__ = [
     "call_kernel",
@@ -194,6 +194,11 @@ def run_command(fn: Callable[[], T], *, debug: bool | None = None) -> T:
         raise
     except Interrupted as err:
         click.echo(f"error: interrupted by {err.signal_name}", err=True)
+        _leave(err.exit_code)
+    except ClusterError as err:
+        if debug:
+            raise
+        click.echo(f"error: {_first_line(err)}", err=True)
         _leave(err.exit_code)
     except Exception as err:
         if debug:

@@ -49,9 +49,9 @@ PROFILE_COLUMNS = [
     "share_capped",
 ]
 
-_RANGE = re.compile(
-    r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*km\s*:\s*(\d+(?:\.\d*)?|\.\d+)\s*km\s*:\s*(\d+)\s*$", re.I
-)
+#: A radius in km as :func:`pygbs.parse_scale` reads it (``100``, ``2.5``, ``1e3``).
+_NUMBER = r"((?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)"
+_RANGE = re.compile(rf"^\s*{_NUMBER}\s*km\s*:\s*{_NUMBER}\s*km\s*:\s*(\d+)\s*$", re.I)
 
 
 def scale_range(spec: str) -> list[str]:
@@ -78,7 +78,7 @@ def scale_range(spec: str) -> list[str]:
             f"scale range {spec!r}: expected '<from>km:<to>km:<n>', e.g. 10km:2000km:12"
         )
     lo, hi, n = float(m.group(1)), float(m.group(2)), int(m.group(3))
-    if not (0 < lo < hi) or n < 2:
+    if not (0 < lo < hi < np.inf) or n < 2:
         raise InputError(f"scale range {spec!r}: need 0 < from < to and at least 2 scales")
     radii = np.geomspace(lo, hi, n)
     names = [f"{float(f'{r:.3g}'):g}km" for r in radii]

@@ -5,12 +5,14 @@ and one option set, valid or not (:data:`OPTION_FAULTS`). It runs the command in
 process with a time limit and sorts the outcome into one class:
 
 - ``ok``: exit 0, a complete output whose summary adds up (scored + skipped = centres,
-  finite means where something was scored);
+  the reasons of the skips add up to the skipped, finite means where something was
+  scored);
 - ``input-error``: exit 2 with one line starting with ``error:`` and no output directory;
-- ``usage-error``: exit 2 in click's usage format (``Usage: ...`` and ``Error: ...``);
+- ``usage-error``: exit 2 with one line starting with ``error:`` and naming the command's
+  help (``(see 'pygbs score --help')``): a bad option;
 - ``silently-wrong``: exit 0 but a summary that does not add up, or a damaged file
   accepted where it must be refused;
-- ``unexpected``: exit 1 (an internal error);
+- ``unexpected``: exit 1 (an internal error), or a usage error over several lines;
 - ``traceback``: a Python traceback on stderr;
 - ``partial-output``: a failure that left the output directory behind;
 - ``hang``: no exit within the time limit.
@@ -98,6 +100,9 @@ OPTION_FAULTS: dict[str, list[str]] = {
     "threshold-nan": ["--threshold", "nan"],
     "permutation-small": ["--method", "permutation", "--permutations", "19"],
     "k-zero": ["--k", "0"],
+    "km-100-marked": ["--scale", "100km", "--score", "marked", "--score", "performance"],
+    "scheduler-bogus": ["--scheduler", "bogus"],
+    "unknown-option": ["--no-such-option"],
 }
 
 
@@ -142,6 +147,9 @@ def _summary_adds_up(out: Path) -> str | None:
         for scale, agg in by_scale.items():
             if agg["n_scored"] + agg["n_skipped"] != n:
                 return f"{score} {scale}: scored + skipped != {n}"
+            reasons = sum(v for k, v in agg.items() if k.startswith("n_skipped_"))
+            if reasons != agg["n_skipped"]:
+                return f"{score} {scale}: {agg['n_skipped']} skipped, {reasons} explained"
             mean = agg["mean"]
             if agg["n_scored"] and (mean is None or not math.isfinite(mean)):
                 return f"{score} {scale}: {agg['n_scored']} scored but mean {mean}"
@@ -178,10 +186,9 @@ def run_case(case: Case, workdir: Path) -> Outcome:
         return Outcome(case, "silently-wrong" if problem else "ok", problem or "")
     if out.exists():
         return Outcome(case, "partial-output", first)
-    if res.returncode == 2 and first.startswith("Usage:"):
-        return Outcome(case, "usage-error", lines[-1])
     if res.returncode == 2 and len(lines) == 1 and first.startswith("error:"):
-        return Outcome(case, "input-error", first)
+        usage = first.endswith("--help')")
+        return Outcome(case, "usage-error" if usage else "input-error", first)
     return Outcome(case, "unexpected", f"exit {res.returncode}: {first}")
 
 

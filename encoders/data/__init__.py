@@ -84,4 +84,32 @@ def load_dataset(name: str, **options: Any) -> GeoDataset:
     missing = [k for k, v in valid.items() if v is inspect.Parameter.empty and k not in options]
     if missing:
         raise InputError(f"dataset {name!r} needs option {missing[0]!r}")
+    options = {k: _typed(name, k, v, valid[k]) for k, v in options.items()}
     return loader(**options)
+
+
+def _typed(dataset: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` of option ``key``, checked against the type of its default.
+
+    A whole-number float is accepted for an integer option (``1e3``); options without a
+    default, or with a default of None, are passed on as given.
+    """
+    if default is inspect.Parameter.empty or default is None:
+        return value
+    kind = type(default)
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind is str:
+        ok = isinstance(value, str)
+    else:
+        return value
+    if not ok:
+        expected = {bool: "true or false", int: "an integer", float: "a number", str: "text"}[kind]
+        raise InputError(f"dataset {dataset!r}: option {key}={value!r} must be {expected}")
+    return value

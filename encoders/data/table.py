@@ -64,6 +64,40 @@ def _numeric_block(
     return arr
 
 
+def _coordinates(
+    df: pd.DataFrame, lon: str, lat: str, source: str, file_rows: np.ndarray
+) -> np.ndarray:
+    """(n, 2) float32 lon/lat in degrees, NaN where missing; a bad entry raises.
+
+    Text, infinite values, longitudes outside [-180, 360) and latitudes outside [-90, 90]
+    are refused, naming the column, the row of the file (0-based data row) and the value.
+    """
+    out = np.empty((len(df), 2), dtype=np.float32)
+    for j, (col, kind, lo, hi) in enumerate(
+        ((lon, "longitude", -180.0, 360.0), (lat, "latitude", -90.0, 90.0))
+    ):
+        raw = df[col]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64)
+        with np.errstate(invalid="ignore"):
+            problems = (
+                (raw.notna().to_numpy() & np.isnan(values), "is not a number"),
+                (np.isinf(values), "is not finite"),
+                ((values < lo) | (values > hi) | ((values == hi) & (j == 0)),
+                 f"is outside {'[-180, 360)' if j == 0 else '[-90, 90]'}"),
+            )  # fmt: skip
+        for bad, why in problems:
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                value = raw.iloc[i]
+                shown = value if isinstance(value, str) else f"{float(values[i]):g}"
+                raise InputError(
+                    f"{source}: column {col!r}, row {int(file_rows[i])}: {kind} {shown!r} "
+                    f"{why} ({int(bad.sum())} such rows)"
+                )
+        out[:, j] = values
+    return out
+
+
 def _prefixed(df: pd.DataFrame, prefix: str) -> list[str]:
     return [c for c in df.columns if isinstance(c, str) and c.startswith(prefix)]
 
@@ -149,7 +183,7 @@ def load(
         except (TypeError, ValueError) as err:
             raise InputError(f"column {label!r}: regression labels must be numbers") from err
         c = None
-    lonlat = df[[lon, lat]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float32, copy=True)
+    lonlat = _coordinates(df, lon, lat, source, file_rows)
     feat_cols = _prefixed(df, feature_prefix)
     prob_cols = _prefixed(df, prob_prefix) if task == "classification" else []
     feats = _numeric_block(df, feat_cols, source, file_rows) if feat_cols else None

@@ -15,6 +15,7 @@ from pygbs.cli.options import (
     scoring_kwargs,
 )
 from pygbs.cli.outputs import output_dir
+from pygbs.hints import refuse
 
 __all__ = ["compare_cmd"]
 
@@ -140,6 +141,7 @@ def compare_cmd(
     kwargs = scoring_kwargs(**params)
     value = kwargs.pop("value")
     coords_from = kwargs.pop("coords_from")
+    refuse("--lon", "--lat")  # shared options that compare does not support: no hint names them
     if kwargs.pop("lon") or kwargs.pop("lat"):
         raise click.UsageError("--lon/--lat are not supported by compare; rename the columns")
     if group_by is not None and names:

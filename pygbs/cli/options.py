@@ -290,7 +290,7 @@ def first_run_notice(
 def run_scoring(fn: Callable[[], Any], scheduler: str | None, scores: tuple[str, ...] = ()) -> Any:
     """:func:`run_or_exit` for a command that scores, on a Dask cluster with ``scheduler``.
 
-    A cluster that fails exits with code 1 and one line (docs/cli.md); Dask's own INFO
+    A cluster that fails exits with code 3 and one line (docs/cli.md); Dask's own INFO
     logs (every worker start and stop) show only with -v. Scoring here (no ``scheduler``)
     first says when the numba kernels (of ``scores`` too) are compiled for the first time.
     """
@@ -298,15 +298,10 @@ def run_scoring(fn: Callable[[], Any], scheduler: str | None, scores: tuple[str,
         with first_run_notice(scores):
             return run_or_exit(fn)
     import logging
-    import sys
 
-    from pygbs.engine.dask import ClusterError, log_level
+    from pygbs.engine.dask import log_level
 
-    try:
-        return run_or_exit(lambda: (log_level(logging.getLogger().getEffectiveLevel()), fn())[1])
-    except ClusterError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(1)
+    return run_or_exit(lambda: (log_level(logging.getLogger().getEffectiveLevel()), fn())[1])
 
 
 def cluster_options(f: Callable[..., Any]) -> Callable[..., Any]:

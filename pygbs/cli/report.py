@@ -15,6 +15,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
+from pygbs.hints import refuse
 from pygbs.stats.registry import REGISTRY
 
 __all__ = ["read_highlight", "report_cmd"]
@@ -136,6 +137,7 @@ def report_cmd(
     from pygbs.plot.report import write_report
 
     kwargs = {"null": "accuracy", **scoring_kwargs(**params)}
+    refuse("--lon", "--lat")  # shared options that report does not support: no hint names them
     if kwargs.pop("lon") or kwargs.pop("lat"):
         raise click.UsageError("--lon/--lat are not supported by report; rename the columns")
     kwargs.update(scheduler=scheduler, chunk_size=chunk_size)

@@ -101,6 +101,12 @@ def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:
         )
     if agg.get("n_skipped_one_location"):
         reasons.append(f"{agg['n_skipped_one_location']} with every sample at one location")
+    if agg.get("n_skipped_coincident"):
+        reasons.append(
+            f"{agg['n_skipped_coincident']} where most samples share a few locations, so that "
+            "their nearest neighbours depend on the row order (--duplicates collapse scores "
+            "one sample per location)"
+        )
     if agg.get("n_skipped_no_part"):
         part = {"sri_grid": "grid cell", "sri_lag": "distance ring", "sri_sector": "sector"}
         sri = par.get("sri") or {}
@@ -120,7 +126,8 @@ def _why_skipped(col: str, agg: dict[str, Any], par: dict[str, Any]) -> str:
     if not reasons:
         return ""
     text = " - skipped: " + "; ".join(reasons)
-    if agg.get("n_scored") == 0 and agg.get("n_skipped_one_location") == agg.get("n_skipped"):
+    at_one_place = (agg.get("n_skipped_one_location") or 0) + (agg.get("n_skipped_coincident") or 0)
+    if agg.get("n_scored") == 0 and at_one_place == agg.get("n_skipped"):
         text += " (no scale helps: the samples need more than one location)"
     elif agg.get("n_scored") == 0:
         text += " (a larger scale puts more samples in each neighbourhood and part)"

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from pygbs.engine.base import BlockOptions, Samples, batch_size, score_batches
-from pygbs.errors import InputError
+from pygbs.errors import ClusterError, InputError
 from pygbs.geo.neighbours import SphereIndex
 from pygbs.geo.scales import Scale
 from pygbs.runtime import check_interrupt
@@ -49,10 +49,6 @@ CONNECT_TIMEOUT_S = 10
 TASKS_PER_WORKER = 8
 #: ... with at least this many centres per task (per-task overhead).
 MIN_CHUNK = 1024
-
-
-class ClusterError(RuntimeError):
-    """The Dask cluster failed (unreachable scheduler, workers lost too often, ...)."""
 
 
 def _dask() -> Any:

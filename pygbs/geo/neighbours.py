@@ -53,6 +53,14 @@ class SphereIndex:
         return int(self.xyz.shape[0])
 
     @cached_property
+    def location_ids(self) -> np.ndarray:
+        """Id of each sample's location: samples with equal coordinates share one id."""
+        import pandas as pd
+
+        ids, _ = pd.factorize(self.lat_rad + 1j * self.lon_rad)  # hashed: linear time
+        return np.ascontiguousarray(ids, dtype=np.int64)
+
+    @cached_property
     def leaf_rank(self) -> np.ndarray:
         """Position of each sample in the tree's leaf order (nearby samples, nearby ranks)."""
         perm = self.tree[0]

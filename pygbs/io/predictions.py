@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pygbs.errors import CoordinatesError, EmptyInputError, InputError, NoCoordinatesError
+from pygbs.hints import offers
 from pygbs.predictions import Predictions
 from pygbs.regression import derive_value
 
@@ -448,6 +449,20 @@ def _load_geodataframe(gdf: Any) -> _Loaded:
 # --------------------------------------------------------------------------- columns
 
 
+def _coordinates_hint() -> str:
+    """How to give coordinates, naming only the options the running command has."""
+    lonlat = offers("--lon") and offers("--lat")
+    text = (
+        "pass lon=/lat= (--lon/--lat)" if lonlat else "rename the coordinate columns to lon and lat"
+    )
+    if offers("--coords-from"):
+        text += (
+            f", or {'' if lonlat else 'pass '}coords_from=OTHER_FILE (--coords-from OTHER_FILE) to "
+            "take them from a row-aligned prediction file of the same dataset"
+        )
+    return text
+
+
 def _columns_text(columns: Iterable[Any]) -> str:
     return ", ".join(repr(str(c)) for c in columns) or "(none)"
 
@@ -540,9 +555,7 @@ def _coordinates(
     if lon_col is None and lat_col is None:
         raise NoCoordinatesError(
             f"{label}: no coordinate columns (looked for {'/'.join(LON_NAMES)} and "
-            f"{'/'.join(LAT_NAMES)}; columns: {_columns_text(cols)}); pass lon=/lat= "
-            "(--lon/--lat), or coords_from=OTHER_FILE (--coords-from OTHER_FILE) to take them "
-            "from a row-aligned prediction file of the same dataset"
+            f"{'/'.join(LAT_NAMES)}; columns: {_columns_text(cols)}); {_coordinates_hint()}"
         )
     if lon_col is None or lat_col is None:
         missing = "longitude" if lon_col is None else "latitude"

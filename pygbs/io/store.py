@@ -37,6 +37,7 @@ __all__ = [
     "PARQUET_ROW_GROUP",
     "SCHEMA_VERSION",
     "SUMMARY_FILE",
+    "TABLE_FILES",
     "centres_path",
     "folder_names",
     "json_text",
@@ -347,6 +348,9 @@ def markdown_table(
 
 #: Characters kept in a model's output folder name; others become ``_``.
 _UNSAFE = re.compile(r"[^\w .+@=,()-]")
+#: Files of a comparison's output folder: no model folder takes one of these names.
+TABLE_FILES = ("compare.csv", "compare.md", "compare.json", "compare_long.csv", "pairs.csv",
+               "profile.csv", "profile.png", "summary.json")  # fmt: skip
 
 
 def folder_names(models: list[str]) -> dict[str, str]:
@@ -361,10 +365,11 @@ def folder_names(models: list[str]) -> dict[str, str]:
     -------
     dict
         Model name -> folder name; distinct, never hidden (a leading ``.`` becomes ``_``),
-        a ``-2``, ``-3``, ... suffix where two names would give the same folder.
+        a ``-2``, ``-3``, ... suffix where two names would give the same folder or the
+        name of one of the tables (:data:`TABLE_FILES`).
     """
     out: dict[str, str] = {}
-    used: set[str] = set()
+    used: set[str] = {t.lower() for t in TABLE_FILES}
     for m in models:
         base = _UNSAFE.sub("_", m).strip() or "_"
         if base.startswith("."):

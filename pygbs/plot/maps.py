@@ -489,7 +489,10 @@ def write_maps(
         logger.warning("no per-sample performance available: hotspot maps skipped")
     elif hotspots and lon_s.size <= int((hotspot_options or {}).get("k", 8)):
         logger.warning(
-            "only %d samples: hotspot maps skipped (the k-NN graph needs more)", lon_s.size
+            "only %d samples: hotspot maps skipped (the k-NN graph needs more samples than "
+            "its %d neighbours per sample, hotspot_options k, --hotspot-k)",
+            lon_s.size,
+            int((hotspot_options or {}).get("k", 8)),
         )
     elif hotspots:
         options = dict(hotspot_options or {})

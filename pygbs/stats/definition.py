@@ -45,6 +45,7 @@ REASONS = {
     3: "n_skipped_no_part",
     4: "n_skipped_constant",
     5: "n_skipped_zero_variance",
+    6: "n_skipped_coincident",
 }
 
 

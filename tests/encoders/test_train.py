@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 import encoders
 from encoders.data import load_dataset
-from encoders.datamodule import EpochBatches, epoch_order
+from encoders.datamodule import EpochBatches, GeoDataModule, epoch_order, shard_rows
 from encoders.losses import full_loss, random_lonlat
 from encoders.metrics import classification_metrics, regression_metrics, true_class_rank
 from encoders.models import GeoClassifier, GeoRegressor
@@ -208,17 +209,45 @@ def test_balanced_sampling_caps_each_class(tiny):
     assert len(list(batches)) == len(batches) == -(-len(order) // 8)
 
 
-def test_processes_share_every_batch(tiny):
-    """Two processes draw the same order and split each global batch between them: together
-    they see the one-process batches, row for row; each makes the same number of steps."""
+@pytest.mark.parametrize("cap", [None, 7])
+def test_each_process_holds_its_shard(tiny, cap):
+    """Two processes hold disjoint shards that cover the training split (sizes within one
+    row), take half a batch per step from their own rows only, and make equal steps; one
+    process keeps the whole split and the batches of the seeded order."""
     n, bs = len(tiny.train), 30
-    one = list(EpochBatches(n, bs, torch.Generator().manual_seed(4)))
-    two = [list(EpochBatches(n, bs, torch.Generator().manual_seed(4), rank=r, world=2))
-           for r in (0, 1)]  # fmt: skip
-    assert len(two[0]) == len(two[1]) == len(one) == -(-n // bs)
-    for whole, a, b in zip(one, *two):
-        np.testing.assert_array_equal(np.concatenate([a, b]), whole)
-        assert abs(len(a) - len(b)) <= 1
+    shards = shard_rows(n, 2, seed=4)
+    assert sorted(np.concatenate(shards).tolist()) == list(range(n))
+    assert abs(len(shards[0]) - len(shards[1])) <= 1
+    assert not np.array_equal(shards[0], np.arange(len(shards[0])))  # dealt, not cut in two
+    one = GeoDataModule(tiny, batch_size=bs, max_per_class=cap, seed=4)
+    one.setup("fit")  # no trainer: one process, the whole split
+    assert one.train is tiny.train
+    ref = EpochBatches(n, bs, torch.Generator().manual_seed(4), tiny.train.label, cap)
+    got = list(one.train_dataloader())
+    assert len(got) == len(ref)
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a["rows"].numpy(), b)
+    runs = [GeoDataModule(tiny, batch_size=bs, max_per_class=cap, seed=4) for _ in range(2)]
+    for r, dm in enumerate(runs):
+        dm.trainer = SimpleNamespace(global_rank=r, world_size=2)
+        dm.setup("fit")
+    two = [list(dm.train_dataloader()) for dm in runs]
+    assert len(two[0]) == len(two[1])
+    for r, dm in enumerate(runs):
+        np.testing.assert_array_equal(dm.train.lonlat, tiny.train.lonlat[shards[r]])
+        assert all(0 < len(b["rows"]) <= bs // 2 for b in two[r])
+        # one epoch of this process's order: its rows, at most ceil(cap / 2) per class
+        per_class = None if cap is None else -(-cap // 2)
+        rows = (
+            len(dm.train)
+            if cap is None
+            else int(np.minimum(np.bincount(dm.train.label), per_class).sum())
+        )
+        epoch = np.concatenate([b["rows"].numpy() for b in two[r][: -(-rows // (bs // 2))]])
+        assert len(epoch) == len(set(epoch.tolist())) == rows
+        assert epoch.max() < len(dm.train)
+        if cap is not None:
+            assert np.bincount(dm.train.label[epoch]).max() <= per_class
 
 
 @pytest.mark.filterwarnings("ignore:scales='max_only'")

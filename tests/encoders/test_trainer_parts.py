@@ -5,6 +5,7 @@ encoder registry supplies data-dependent hyper-parameters (rbf anchors)."""
 
 from __future__ import annotations
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -12,10 +13,13 @@ from torch import nn
 
 import encoders
 from encoders.data import load_dataset
+from encoders.datamodule import GeoDataModule
 from encoders.losses import full_loss, random_lonlat
 from encoders.metrics import classification_metrics, regression_metrics
+from encoders.module import CHECK_EVERY, LocationTask, LossTerm
 from encoders.tasks import TASKS, get_task
 from encoders.train import Trainer, build_model, predict
+from pygbs.errors import InputError
 
 TINY = {"spa_embed_dim": 16, "hidden_dim": 16, "num_hidden_layer": 1}
 
@@ -159,3 +163,37 @@ def test_rbf_anchors_come_from_the_registry(cls_data):
     # build_model uses them: the encoder's anchors are the drawn ones
     model = build_model("rbf", cls_data, hparams={**TINY, "num_rbf_anchor_pts": 7}, seed=2)
     assert model.encoder.hparams["num_rbf_anchor_pts"] == 7
+
+
+class _NaNAfter(LossTerm):
+    """A term that is 0 for ``good`` steps, then NaN; counts the steps it saw."""
+
+    name = "probe"
+
+    def __init__(self, good: int) -> None:
+        self.good, self.calls = good, 0
+
+    def __call__(self, model, batch):
+        self.calls += 1
+        return torch.tensor(0.0 if self.calls <= self.good else float("nan"))
+
+
+@pytest.mark.parametrize(("good", "steps"), [(3, 10), (30, 70)])
+def test_a_diverged_step_is_named_when_the_losses_are_checked(good, steps):
+    """The loss values stay on the device between checks (every CHECK_EVERY steps and at
+    the epoch's end); the first non-finite one is still named, epoch and batch."""
+    ds = load_dataset("synthetic-vmf", n_train=steps * 4, n_val=20, n_test=10, num_classes=3)
+    probe = _NaNAfter(good)
+
+    class Probed(LocationTask):
+        def configure_losses(self, train):
+            return [*super().configure_losses(train), probe]
+
+    task = Probed(build_model("xyz", ds, hparams=TINY), ds.task)
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, num_sanity_val_steps=0)  # fmt: skip
+    with pytest.raises(InputError, match=rf"epoch 1, batch {good + 1} \(loss nan"):
+        trainer.fit(task, datamodule=GeoDataModule(ds, batch_size=4))
+    # checked at the end of the epoch, or at the first check after the bad step
+    assert probe.calls == min(steps, -(-(good + 1) // CHECK_EVERY) * CHECK_EVERY)

@@ -202,7 +202,7 @@ def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path, mon
             str(out),
         ],
     )
-    assert r.exit_code == 1
+    assert r.exit_code == 3, r.output
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in r.output
     assert not out.exists()
 
@@ -272,7 +272,7 @@ def test_cli_scoring_commands_take_the_scheduler(command, tmp_path, monkeypatch)
         [command, *files, "--scale", "nn12", "--scheduler", f"tcp://127.0.0.1:{port}"]
         + ["--out", str(out)],
     )
-    assert r.exit_code == 1, r.output
+    assert r.exit_code == 3, r.output
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in r.output
     assert not out.exists()
 

@@ -24,8 +24,12 @@ ACCEPTABLE = ("ok", "input-error", "usage-error")
         ("none", "nn-too-large"),  # a warning, then scores over all samples
         ("none", "seed-huge"),
         ("none", "performance-min-points-2"),
+        ("all-one-location", "km-100-marked"),  # order-dependent scores skipped, counted
+        ("none", "unknown-option"),
     ],
 )
 def test_fuzz_cases(tmp_path, file_fault, option_fault):
     outcome = run_case(Case(file_fault, option_fault, seed=0), tmp_path)
     assert outcome.kind in ACCEPTABLE, outcome
+    if option_fault == "unknown-option":
+        assert outcome.kind == "usage-error", outcome

@@ -165,6 +165,8 @@ def geary_null(
 
 
 def _geary(batch: Batch) -> ScoreValues:
+    from pygbs.stats.coincident import skip_order_dependent
+
     res = geary_scores(
         batch.index,
         batch.nb,
@@ -174,12 +176,16 @@ def _geary(batch: Batch) -> ScoreValues:
         variance=batch.opts.of(GearyOptions).geary_variance,
     )
     values = res["geary_c"]
-    return ScoreValues(values, res["geary_p"], scored_reason(batch, values, 4), None)
+    sv = ScoreValues(values, res["geary_p"], scored_reason(batch, values, 4), None)
+    return skip_order_dependent(batch, sv, batch.opts.of(SSIOptions).k)
 
 
 def _geary_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
+    from pygbs.stats.coincident import null_without_order_dependent
+
     k = batch.opts.of(SSIOptions).k
-    return geary_null(batch.index, batch.nb, draws, k=k, min_points=batch.opts.common.min_points)
+    null = geary_null(batch.index, batch.nb, draws, k=k, min_points=batch.opts.common.min_points)
+    return null_without_order_dependent(batch, null, k)
 
 
 SCORES = (

@@ -62,20 +62,26 @@ def _performance_all(batch: Batch) -> dict[str, np.ndarray]:
 def _performance(batch: Batch) -> ScoreValues:
     import numpy as np
 
+    from pygbs.stats.coincident import skip_order_dependent
+
     res = batch.shared("performance", lambda: _performance_all(batch))
     values = res["performance_ssi"]
-    return ScoreValues(
+    sv = ScoreValues(
         values,
         res["performance_ssi_p"],
         scored_reason(batch, values, 5),
         batch.constant & np.isfinite(values),
     )
+    return skip_order_dependent(batch, sv, batch.opts.of(SSIOptions).k)
 
 
 def _moran(batch: Batch) -> ScoreValues:
+    from pygbs.stats.coincident import skip_order_dependent
+
     res = batch.shared("performance", lambda: _performance_all(batch))
     values = res["performance_moran"]
-    return ScoreValues(values, None, scored_reason(batch, values, 4), None)
+    sv = ScoreValues(values, None, scored_reason(batch, values, 4), None)
+    return skip_order_dependent(batch, sv, batch.opts.of(SSIOptions).k)
 
 
 def _performance_null_all(batch: Batch, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,11 +93,17 @@ def _performance_null_all(batch: Batch, draws: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _performance_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
-    return batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[0]
+    from pygbs.stats.coincident import null_without_order_dependent
+
+    null = batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[0]
+    return null_without_order_dependent(batch, null, batch.opts.of(SSIOptions).k)
 
 
 def _moran_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
-    return batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[1]
+    from pygbs.stats.coincident import null_without_order_dependent
+
+    null = batch.shared("performance_null", lambda: _performance_null_all(batch, draws))[1]
+    return null_without_order_dependent(batch, null, batch.opts.of(SSIOptions).k)
 
 
 SCORES = (

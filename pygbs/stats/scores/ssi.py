@@ -146,16 +146,25 @@ def _unmarked(batch: Batch) -> ScoreValues:
 def _marked(batch: Batch) -> ScoreValues:
     import numpy as np
 
+    from pygbs.stats.coincident import skip_order_dependent
+
     res = batch.shared("ssi", lambda: _ssi_pair(batch))
     values = res["marked_ssi"]
-    return ScoreValues(
-        values, res["marked_ssi_p"], sample_reason(batch), batch.constant & np.isfinite(values)
+    return skip_order_dependent(
+        batch,
+        ScoreValues(
+            values, res["marked_ssi_p"], sample_reason(batch), batch.constant & np.isfinite(values)
+        ),
+        batch.opts.of(SSIOptions).k,
     )
 
 
 def _marked_null(batch: Batch, draws: np.ndarray) -> np.ndarray:
+    from pygbs.stats.coincident import null_without_order_dependent
+
     # scored with the observed marked SSI, on its graph (pygbs.stats.ssi.ssi_scores)
-    return batch.shared("ssi", lambda: _ssi_pair(batch))["marked_null"]
+    null = batch.shared("ssi", lambda: _ssi_pair(batch))["marked_null"]
+    return null_without_order_dependent(batch, null, batch.opts.of(SSIOptions).k)
 
 
 SCORES = (
