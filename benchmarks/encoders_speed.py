@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 import encoders
-from pygbs.outputs import write_text_atomic
+from pygbs.io.atomic import write_text_atomic
 
 log = logging.getLogger("encoders_speed")
 

@@ -372,7 +372,7 @@ def _report(results: dict[str, Any], fmt: Any, json_path: Path | None) -> dict[s
     """Print ``results`` with ``fmt``; also write them as JSON to ``json_path``."""
     print(fmt(results))
     if json_path is not None:
-        from pygbs.outputs import write_text_atomic
+        from pygbs.io.atomic import write_text_atomic
 
         json_path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(json_path, json.dumps(results, indent=2) + "\n")

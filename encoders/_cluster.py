@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pygbs.outputs import atomic_path
+from pygbs.io.atomic import atomic_path
 
 __all__ = ["ZooJob", "gpu_slots", "train_on_cluster"]
 

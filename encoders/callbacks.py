@@ -25,7 +25,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from pygbs.outputs import write_text_atomic
+from pygbs.io.atomic import write_text_atomic
 
 __all__ = ["RandomState", "RunLog", "SettingsGuard"]
 

@@ -23,11 +23,11 @@ import click
 
 import encoders
 from encoders.dependencies import INSTALL_HINT, has_torch
+from pygbs.cli.outputs import files_below, workspace
 from pygbs.cli.runtime import guarded
 from pygbs.cli.usage_errors import OneLineGroup
 from pygbs.errors import InputError, Interrupted
 from pygbs.geo.scales import parse_scale
-from pygbs.outputs import files_below, workspace
 
 __all__ = ["main"]
 

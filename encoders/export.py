@@ -28,7 +28,7 @@ import pandas as pd
 
 from encoders.data import Split
 from encoders.metrics import per_sample_classification
-from pygbs.outputs import atomic_path
+from pygbs.io.atomic import atomic_path
 
 __all__ = ["CLASSIFICATION_COLUMNS", "REGRESSION_COLUMNS", "ZERO_LABEL", "export_predictions",
            "predictions_frame"]  # fmt: skip

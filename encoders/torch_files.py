@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from pygbs.errors import InputError
-from pygbs.outputs import atomic_path
+from pygbs.io.atomic import atomic_path
 
 __all__ = ["read_checkpoint", "save_atomic"]
 

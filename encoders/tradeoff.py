@@ -4,7 +4,7 @@ The zoo trains every encoder at each weight λ of the geo-bias term (docs/debias
 scores all runs with one :func:`pygbs.compare`. :func:`tradeoff_table` turns that into one
 row per encoder and weight: the accuracy, the marked and performance SSI per scale, the
 paired block-bootstrap difference of each score against the same encoder at λ = 0 (with
-its interval and p-value, :func:`pygbs.api.paired_differences`), whether the run is on the
+its interval and p-value, :func:`pygbs.comparing.paired_differences`), whether the run is on the
 Pareto front (higher accuracy, lower marked SSI) and the path of its predictions.
 :func:`tradeoff_section` draws it (:func:`pygbs.plot.plot_tradeoff`) for the HTML report.
 """
@@ -141,7 +141,7 @@ def tradeoff_table(
         λ = 0), ``pareto`` and ``predictions``.
     """
     from pygbs import SCORE_COLUMNS
-    from pygbs.api import paired_differences
+    from pygbs.comparing import paired_differences
 
     by_run = zoo_table.set_index("model")
     geo = [

@@ -64,7 +64,7 @@ from encoders.torch_files import read_checkpoint, save_atomic
 from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
 from pygbs.geo.scales import parse_scale
-from pygbs.outputs import write_text_atomic
+from pygbs.io.atomic import write_text_atomic
 
 # run settings, models and predictions come from encoders.resume and encoders.evaluation;
 # they are named here too, where the trainer's users have always found them

@@ -47,9 +47,11 @@ from encoders.train import (
     train_and_evaluate,
 )
 from pygbs.cancel import check_cancelled
+from pygbs.cli.outputs import files_below, output_dir
 from pygbs.errors import InputError
 from pygbs.geo.scales import parse_scale
-from pygbs.outputs import atomic_path, files_below, write_text_atomic
+from pygbs.io.atomic import atomic_path, write_text_atomic
+from pygbs.io.store import markdown_table
 
 __all__ = [
     "DEMO_SCALES",
@@ -248,7 +250,9 @@ def _score(
     from pygbs import compare
 
     comp = compare([str(f) for f in files], names=names, scales=scales, scores=SCORES)
-    comp.write(out / "compare", force=True)  # inside the zoo's own (claimed) output folder
+    # inside the zoo's own (claimed) output folder: replaced as a whole, like `pygbs compare`
+    with output_dir(out / "compare", "pygbs compare", force=True) as stage:
+        comp.write(stage)
     return comp, comp.table
 
 
@@ -312,42 +316,35 @@ def _bias_column(table: pd.DataFrame, trainer: Trainer) -> str | None:
     return (varied or scored or [None])[0]
 
 
+#: Headings of the zoo table's metric columns in ``zoo.md``.
+_ZOO_HEADERS = {"top1": "top-1 (%)", "top3": "top-3 (%)", "mrr": "MRR", "r2": "R²",
+                "mae": "MAE", "rmse": "RMSE"}  # fmt: skip
+
+
+def _zoo_cell(c: str, v: Any) -> str:
+    """One cell of ``zoo.md``: accuracies in %, geo-bias with 3 decimals, ..."""
+    if c == "model" or isinstance(v, str):
+        return str(v)
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    if c in ("top1", "top3"):
+        return f"{100 * v:.2f}"
+    if c in ("mrr", "r2"):
+        return f"{v:.4f}"
+    if c in ("mae", "rmse"):
+        return f"{v:.4g}"
+    if c in ("n_test", "epochs", "best_epoch"):
+        return f"{int(v)}"
+    if c == "train_s":
+        return f"{v:.1f}"
+    return f"{v:.3f}"
+
+
 def zoo_markdown(table: pd.DataFrame, task: str, title: str = "") -> str:
     """Markdown rendering of a zoo table (accuracies in %, geo-bias with 3 decimals)."""
-    cols = list(table.columns)
-    head = []
-    for c in cols:
-        head.append(
-            {"top1": "top-1 (%)", "top3": "top-3 (%)", "mrr": "MRR", "r2": "R²", "mae": "MAE",
-             "rmse": "RMSE"}.get(c, c)
-        )  # fmt: skip
-    lines = []
-    if title:
-        lines += [f"# {title}", ""]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "|".join("---" if c == "model" else "---:" for c in cols) + "|")
-    for _, row in table.iterrows():
-        cells = []
-        for c in cols:
-            v = row[c]
-            if c == "model" or isinstance(v, str):
-                cells.append(str(v))
-            elif v is None or (isinstance(v, float) and np.isnan(v)):
-                cells.append("–")
-            elif c in ("top1", "top3"):
-                cells.append(f"{100 * v:.2f}")
-            elif c in ("mrr", "r2"):
-                cells.append(f"{v:.4f}")
-            elif c in ("mae", "rmse"):
-                cells.append(f"{v:.4g}")
-            elif c in ("n_test", "epochs", "best_epoch"):
-                cells.append(f"{int(v)}")
-            elif c == "train_s":
-                cells.append(f"{v:.1f}")
-            else:
-                cells.append(f"{v:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    align = {str(c): "---:" for c in table.columns if c != "model"}
+    text = markdown_table(table, header=_ZOO_HEADERS, align=align, cell=_zoo_cell)
+    return f"# {title}\n\n{text}" if title else text
 
 
 def run_zoo(

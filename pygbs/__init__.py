@@ -20,9 +20,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from pygbs.api import compare, score
+    from pygbs.api import score
     from pygbs.by_dataset import compare_by_dataset
     from pygbs.coding import Coding, code_performance
+    from pygbs.comparing import compare
     from pygbs.datasets import copy_examples, example_files, example_path
     from pygbs.errors import InputError
     from pygbs.geo.neighbours import Neighbourhoods, SphereIndex
@@ -30,8 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from pygbs.io.predictions import read_predictions
     from pygbs.predictions import Predictions
     from pygbs.regional import regions
+    from pygbs.results.comparison import Comparison
     from pygbs.results.regions import RegionResult
-    from pygbs.results.result import SCORE_COLUMNS, Aggregate, Comparison, GeoBiasResult
+    from pygbs.results.result import SCORE_COLUMNS, Aggregate, GeoBiasResult
     from pygbs.scale_profile import Profile, profile, scale_range
     from pygbs.stats.sri import sri_scores
     from pygbs.stats.ssi import ssi_scores
@@ -42,7 +44,7 @@ _EXPORTS = {
     "SCORE_COLUMNS": "pygbs.results.result",
     "Aggregate": "pygbs.results.result",
     "Coding": "pygbs.coding",
-    "Comparison": "pygbs.results.result",
+    "Comparison": "pygbs.results.comparison",
     "GeoBiasResult": "pygbs.results.result",
     "InputError": "pygbs.errors",
     "Neighbourhoods": "pygbs.geo.neighbours",
@@ -53,7 +55,7 @@ _EXPORTS = {
     "SphereIndex": "pygbs.geo.neighbours",
     "code_performance": "pygbs.coding",
     "copy_examples": "pygbs.datasets",
-    "compare": "pygbs.api",
+    "compare": "pygbs.comparing",
     "compare_by_dataset": "pygbs.by_dataset",
     "example_files": "pygbs.datasets",
     "example_path": "pygbs.datasets",

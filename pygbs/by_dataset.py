@@ -54,7 +54,7 @@ from pygbs.io.torchspatial import DatasetGroup, looks_encoded, parse_eval_name
 from pygbs.io.torchspatial import group_by_dataset as group_files
 from pygbs.predictions import Predictions
 from pygbs.regression import check_relative_error, derive_value
-from pygbs.results.result import Comparison, GroupedComparison
+from pygbs.results.comparison import Comparison, GroupedComparison
 
 __all__ = ["GROUP_LOCATIONS", "InputProblems", "compare_by_dataset", "plan_datasets"]
 
@@ -421,7 +421,7 @@ def compare_by_dataset(
     InputError
         From scoring (prefixed with the dataset), or when nothing is left to compare.
     """
-    from pygbs.api import compare, paired_differences
+    from pygbs.comparing import compare, paired_differences
 
     plans, unnamed = plan_datasets(
         sources,

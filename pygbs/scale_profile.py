@@ -22,7 +22,7 @@ import pandas as pd
 from pygbs.api import score
 from pygbs.cancel import Cancel, honours_cancel
 from pygbs.errors import InputError
-from pygbs.outputs import atomic_path, output_dir
+from pygbs.io import store
 from pygbs.plot.profile import write_profile_plot
 from pygbs.results.result import SCORE_COLUMNS, GeoBiasResult
 
@@ -109,29 +109,28 @@ def profile_table(result: GeoBiasResult) -> pd.DataFrame:
     centres = result.centres
     k_max = result.parameters.get("k_max")
     rows = []
-    for col, per_scale in result.summary["aggregates"].items():
-        for scale, agg in per_scale.items():
-            at = centres[centres["scale"] == scale]
-            capped = 0.0
-            if k_max is not None and not scale.startswith("nn") and len(at):
-                capped = float((at["n_neighbours"] >= k_max).mean())
-            rows.append(
-                {
-                    "scale": scale,
-                    "radius_km": float(at["radius_km"].median()) if len(at) else math.nan,
-                    "score": by_column.get(col, col),
-                    "mean": agg.get("mean"),
-                    "ci_low": agg.get("ci_low"),
-                    "ci_high": agg.get("ci_high"),
-                    "n_scored": agg.get("n_scored"),
-                    "median_neighbours": float(at["n_neighbours"].median()) if len(at) else 0,
-                    "null_mean": agg.get("null_mean"),
-                    "excess": agg.get("excess"),
-                    "excess_ci_low": agg.get("excess_ci_low"),
-                    "excess_ci_high": agg.get("excess_ci_high"),
-                    "share_capped": capped,
-                }
-            )
+    for (col, scale), agg in result.aggregate_records().items():
+        at = centres[centres["scale"] == scale]
+        capped = 0.0
+        if k_max is not None and not scale.startswith("nn") and len(at):
+            capped = float((at["n_neighbours"] >= k_max).mean())
+        rows.append(
+            {
+                "scale": scale,
+                "radius_km": float(at["radius_km"].median()) if len(at) else math.nan,
+                "score": by_column.get(col, col),
+                "mean": agg.get("mean"),
+                "ci_low": agg.get("ci_low"),
+                "ci_high": agg.get("ci_high"),
+                "n_scored": agg.get("n_scored"),
+                "median_neighbours": float(at["n_neighbours"].median()) if len(at) else 0,
+                "null_mean": agg.get("null_mean"),
+                "excess": agg.get("excess"),
+                "excess_ci_low": agg.get("excess_ci_low"),
+                "excess_ci_high": agg.get("excess_ci_high"),
+                "share_capped": capped,
+            }
+        )
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     floats = ["mean", "ci_low", "ci_high", "null_mean", "excess", "excess_ci_low",
               "excess_ci_high", "share_capped"]  # fmt: skip
@@ -154,31 +153,37 @@ class Profile:
     table: pd.DataFrame
     results: dict[str, GeoBiasResult]
 
-    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
-        """Write ``profile.csv``, ``profile.png`` and the results into ``out_dir``.
-
-        All or nothing, following the output-directory contract of docs/cli.md.
-        """
-        with output_dir(out_dir, "pygbs profile", force=force) as tmp:
-            self.write_files(tmp)
-        return Path(out_dir)
-
-    def write_files(self, directory: str | Path) -> None:
-        """Write the files of :meth:`write` into an existing ``directory``.
+    def write(self, directory: str | Path) -> Path:
+        """Write ``profile.csv``, ``profile.png`` and the results into ``directory``.
 
         Each model's ``summary.json`` and ``centres.csv`` go to the directory itself for
-        one model, or to one folder per model for several.
+        one model, or to one folder per model for several. Each file is written
+        atomically (``pygbs profile --out`` applies the output-directory rules of
+        docs/cli.md).
+
+        Returns
+        -------
+        Path
+            ``directory``.
         """
         d = Path(directory)
-        with atomic_path(d / "profile.csv") as f:
-            self.table.to_csv(f, index=False)
-        write_profile_plot(self, d / "profile.png")
+        self.write_table(d)
         if len(self.results) == 1:
-            next(iter(self.results.values())).write_files(d)
+            next(iter(self.results.values())).write(d)
         else:
             for name, res in self.results.items():
-                (d / name).mkdir(exist_ok=True)
-                res.write_files(d / name)
+                res.write(d / name)
+        return d
+
+    def write_files(self, directory: str | Path) -> None:
+        """The same as :meth:`write` (kept for code written against earlier versions)."""
+        self.write(directory)
+
+    def write_table(self, directory: str | Path) -> None:
+        """Write ``profile.csv`` and its plot ``profile.png`` into ``directory``."""
+        d = Path(directory)
+        store.write_csv(d / "profile.csv", self.table)
+        write_profile_plot(self, d / "profile.png")
 
 
 @honours_cancel
@@ -214,7 +219,7 @@ def profile(
     if len(scales) < 2:
         raise InputError("a profile needs at least two scales (e.g. --scales 10km:2000km:12)")
     res = score(predictions, scales=list(scales), scores=list(scores), **score_kwargs)
-    name = str(res.summary["input"]["model"])
+    name = str(res.input.model)
     return Profile(profile_table(res), {name: res})
 
 

@@ -51,7 +51,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "pygbs.io.predictions",
             "pygbs.datasets",
             "pygbs.datasets.*",
-            "pygbs.outputs",
+            "pygbs.io.atomic",
             "pygbs.countries",
             "pygbs.partitions",
         ],

@@ -14,9 +14,9 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
+from pygbs.cli.outputs import output_dir
 from pygbs.hints import refuse
 from pygbs.io.sources import expand_sources
-from pygbs.outputs import output_dir
 
 __all__ = ["compare_cmd"]
 
@@ -178,7 +178,7 @@ def compare_cmd(
             # claim --out first (a refused or unwritable --out fails before the work)
             with output_dir(out, "pygbs compare", force=force) as stage:
                 grouped = compare_by_dataset(list(files), value=value, **common, **kwargs)
-                grouped.write_files(stage)
+                grouped.write(stage)
             click.echo(grouped.to_markdown(), nl=False)
             return
         paths = expand_sources(list(files))
@@ -189,11 +189,11 @@ def compare_cmd(
             )
         with output_dir(out, "pygbs compare", force=force) as stage:
             cmp = _compare(paths)
-            cmp.write_files(stage)
+            cmp.write(stage)
         click.echo(cmp.to_markdown(), nl=False)
 
     def _compare(paths: list[Any]) -> Any:
-        from pygbs.api import compare
+        from pygbs.comparing import compare
 
         cmp = compare(
             paths,

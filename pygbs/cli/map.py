@@ -15,7 +15,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 __all__ = ["map_cmd"]
 
@@ -203,7 +203,7 @@ def map_cmd(
                 result = attach_samples(GeoBiasResult.read(from_dir))
             else:
                 result = score(file, progress=sys.stderr.isatty(), **kwargs)
-                result.write_files(stage)
+                result.write(stage)
             paths = write_maps(
                 result,
                 stage,

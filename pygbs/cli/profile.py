@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from pygbs.cli.options import out_option, run_or_exit, score_options, scoring_kwargs
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 
 @click.command("profile", short_help="Geo-bias of one file across scales.")
@@ -53,7 +53,7 @@ def profile_cmd(
         # claim --out first (a refused or unwritable --out fails before the work)
         with output_dir(out, "pygbs profile", force=force) as stage:
             prof = profile(file, scales=scales, **kwargs)
-            prof.write_files(stage)
+            prof.write(stage)
         shown = prof.table.assign(
             interval=[
                 f"[{lo:.4g}, {hi:.4g}]" for lo, hi in zip(prof.table.ci_low, prof.table.ci_high)

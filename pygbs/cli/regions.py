@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pygbs.cli.options import out_option, run_or_exit
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 __all__ = ["regions_cmd"]
 
@@ -153,7 +153,7 @@ def regions_cmd(
                 rotations=rotations,
                 seed=seed,
             )
-            res.write_files(stage)
+            res.write(stage)
         click.echo(res.summary_text(), nl=False)
         click.echo(f"-> {out}")
 

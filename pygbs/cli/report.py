@@ -15,9 +15,9 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
+from pygbs.cli.outputs import check_output_file
 from pygbs.errors import InputError
 from pygbs.hints import refuse
-from pygbs.outputs import check_output_file
 from pygbs.stats.registry import REGISTRY
 
 __all__ = ["read_highlight", "report_cmd"]
@@ -153,7 +153,7 @@ def report_cmd(
         from pygbs.plot.report import REPORT_MARKER
 
         check_output_file(out, REPORT_MARKER, force=force)  # before the work
-        from pygbs.io.store import is_compare_output, read_comparison
+        from pygbs.results.comparison import is_compare_output, read_comparison
 
         regions = None
         if regions_dir is not None:
@@ -170,7 +170,7 @@ def report_cmd(
             comparison = read_comparison(files[0])
             shown = dict(zip(comparison.table["model"].astype(str), names, strict=False))
         else:
-            from pygbs.api import compare
+            from pygbs.comparing import compare
 
             comparison = compare(list(files), names=list(names) or None, **kwargs)
             shown = None

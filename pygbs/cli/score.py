@@ -16,7 +16,7 @@ from pygbs.cli.options import (
     score_options,
     scoring_kwargs,
 )
-from pygbs.outputs import output_dir
+from pygbs.cli.outputs import output_dir
 
 
 @click.command("score", short_help="Score one prediction file.")
@@ -62,7 +62,7 @@ def score_cmd(
                 chunk_size=chunk_size,
                 **kwargs,
             )
-            res.write_files(stage, format=fmt)
+            res.write(stage, format=fmt)
         agg = res.summary["aggregates"]
         par = res.summary["parameters"]
         click.echo(

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
 from pygbs.geo.scales import parse_scale
-from pygbs.outputs import atomic_path
+from pygbs.io.atomic import atomic_path
 from pygbs.plot._axes import (
     HEXBIN_ABOVE,
     clip_to_globe,

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from pygbs._names import SCORE_COLUMNS
-from pygbs.outputs import atomic_path
+from pygbs.io.atomic import atomic_path
 from pygbs.plot.maps import score_label
 
 __all__ = ["plot_profile", "write_profile_plot"]

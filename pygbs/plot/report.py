@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 import pygbs
 from pygbs.errors import InputError
-from pygbs.outputs import write_text_atomic
+from pygbs.io.atomic import write_text_atomic
 from pygbs.plot._axes import figure_size
 from pygbs.plot.frame import choose_frame
 from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label
@@ -42,6 +42,7 @@ from pygbs.plot.report_parts import (
     reproducibility_rows,
     short_names,
 )
+from pygbs.results.comparison import wide_column, wide_columns, wide_suffix
 
 __all__ = ["REPORT_MARKER", "ReportSection", "write_report"]
 
@@ -178,16 +179,18 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """(column, score, scale) for every ``<score>@<scale>`` column of a comparison table."""
-    out = []
-    for col in table.columns:
-        if isinstance(col, str) and "@" in col and not col.endswith(_CI_SUFFIXES):
-            score, scale = col.split("@", 1)
-            out.append((col, score, scale))
-    return out
+    """(column, score, panel) of every score column of a comparison table but intervals.
+
+    ``panel`` is the scale, followed by the statistic's suffix for statistics other than
+    the mean (``100km_excess``).
+    """
+    return [
+        (col, score, scale + wide_suffix(stat))
+        for col, score, scale, stat in wide_columns(table)
+        if not stat.endswith(("ci_low", "ci_high"))
+    ]
 
 
-_CI_SUFFIXES = ("_ci_low", "_ci_high")
 #: Paired differences shown before the rest is folded away (smallest q first).
 _PAIRS_SHOWN = 20
 
@@ -396,7 +399,7 @@ def _small_multiples(
 
 def _most_biased_model(table: pd.DataFrame, score: str, scale: str) -> str | None:
     """The model with the highest mean of ``score`` at ``scale`` (None without the column)."""
-    col = f"{score}@{scale}"
+    col = wide_column(score, scale, "mean")
     if col not in table.columns or table[col].isna().all():
         return None
     return str(table.loc[table[col].astype(float).idxmax(), "model"])
@@ -494,7 +497,7 @@ def write_report(
 
     The report draws what the comparison holds; it scores nothing itself (call
     :func:`pygbs.compare` first, or read a ``pygbs compare`` folder with
-    :func:`pygbs.io.store.read_comparison`). It answers, in order: *which* model
+    :func:`pygbs.results.comparison.read_comparison`). It answers, in order: *which* model
     is geo-biased (a sorted dot-and-whisker chart of the headline scores, the
     accuracy-matched excess first when the table has it, and a compact table), *is the
     difference real* (every paired difference with its interval and its FDR q-value) and

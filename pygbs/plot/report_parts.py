@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from pygbs.inference.fdr import fdr_q_values
 from pygbs.partitions import assign_regions
+from pygbs.results.comparison import wide_columns
 
 __all__ = [
     "EXCESS_SUFFIX",
@@ -42,7 +43,6 @@ __all__ = [
 
 #: Suffix of the accuracy-matched excess columns of ``compare.csv`` (when present).
 EXCESS_SUFFIX = "_excess"
-_CI = ("_ci_low", "_ci_high")
 _SEPARATORS = "_-. "
 
 
@@ -94,18 +94,14 @@ def headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str, bool]]:
         out: they cannot tell models apart.
     """
     raw, excess = [], []
-    for col in table.columns:
-        if not isinstance(col, str) or "@" not in col or col.endswith(_CI):
-            continue
-        if col.endswith(("_p_excess", "_null")):  # p-values and null means: not headlines
+    for col, score, scale, stat in wide_columns(table):
+        if stat not in ("mean", "excess"):  # intervals, p-values and null means
             continue
         values = pd.to_numeric(table[col], errors="coerce").to_numpy(np.float64)
         finite = values[np.isfinite(values)]
         if len(table) > 1 and (finite.size == 0 or np.ptp(finite) == 0):
             continue
-        is_excess = col.endswith(EXCESS_SUFFIX)
-        base = col[: -len(EXCESS_SUFFIX)] if is_excess else col
-        score, scale = base.split("@", 1)
+        is_excess = stat == "excess"
         (excess if is_excess else raw).append((col, score, scale, is_excess))
     return excess + raw
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from pygbs.errors import InputError
-from pygbs.outputs import atomic_path, output_dir, write_text_atomic
-from pygbs.results.result import jsonable
+from pygbs.io import store
+from pygbs.io.atomic import atomic_path
 
 __all__ = ["REGION_FILES", "RegionResult"]
 
@@ -185,39 +185,37 @@ class RegionResult:
                 )
         return "\n".join(lines) + "\n"
 
-    def write_files(self, directory: str | Path) -> None:
-        """Write ``regions.csv``, ``disparity.csv``, ``regions.json`` (``robust.csv``, ``.png``)."""
-        d = Path(directory)
-        with atomic_path(d / "regions.csv") as f:
-            self.table.to_csv(f, index=False)
-        with atomic_path(d / "disparity.csv") as f:
-            self.disparity.to_csv(f, index=False)
-        if self.robust is not None:
-            with atomic_path(d / "robust.csv") as f:
-                self.robust.to_csv(f, index=False)
-            from pygbs.plot.regions import plot_robust
+    def write(self, directory: str | Path) -> Path:
+        """Write ``regions.csv``, ``disparity.csv``, ``regions.json`` (``robust.csv``, ``.png``).
 
-            with atomic_path(d / "robust.png") as f:
-                plot_robust(self).savefig(f, format="png", dpi=110)
-        write_text_atomic(d / "regions.json", json.dumps(jsonable(self.info), indent=2) + "\n")
-
-    def write(self, out_dir: str | Path, *, force: bool = False) -> Path:
-        """Write the files into ``out_dir``, all or nothing (the contract of docs/cli.md).
+        Each file is written atomically into ``directory`` (``pygbs regions --out``
+        applies the output-directory rules of docs/cli.md).
 
         Parameters
         ----------
-        out_dir : path-like
-            Output folder.
-        force : bool, default=False
-            Write into a non-empty folder that is not an earlier ``pygbs regions`` output.
+        directory : path-like
+            Output folder (created if missing).
 
         Returns
         -------
         Path
+            ``directory``.
         """
-        with output_dir(out_dir, "pygbs regions", force=force) as tmp:
-            self.write_files(tmp)
-        return Path(out_dir)
+        d = Path(directory)
+        store.write_csv(d / "regions.csv", self.table)
+        store.write_csv(d / "disparity.csv", self.disparity)
+        if self.robust is not None:
+            store.write_csv(d / "robust.csv", self.robust)
+            from pygbs.plot.regions import plot_robust
+
+            with atomic_path(d / "robust.png") as f:
+                plot_robust(self).savefig(f, format="png", dpi=110)
+        store.write_json(d / "regions.json", self.info)
+        return d
+
+    def write_files(self, directory: str | Path) -> None:
+        """The same as :meth:`write` (kept for code written against earlier versions)."""
+        self.write(directory)
 
     @classmethod
     def read(cls, directory: str | Path) -> RegionResult:

@@ -20,7 +20,7 @@ import torch
 from click.testing import CliRunner
 
 from encoders.cli import main
-from pygbs.outputs import MANIFEST
+from pygbs.cli.outputs import MANIFEST
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from pygbs.cli import main
-from pygbs.outputs import MANIFEST
+from pygbs.cli.outputs import MANIFEST
 
 QUICK = ["--scale", "nn8", "--score", "unmarked"]
 

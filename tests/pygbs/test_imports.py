@@ -115,7 +115,7 @@ def test_all_lists_every_public_name_and_each_resolves():
     assert expected <= set(dir(pygbs))
     homes = {
         "score": "pygbs.api",
-        "compare": "pygbs.api",
+        "compare": "pygbs.comparing",
         "compare_by_dataset": "pygbs.by_dataset",
         "GeoBiasResult": "pygbs.results.result",
         "SCORE_COLUMNS": "pygbs.results.result",

@@ -27,7 +27,7 @@ from pygbs.by_dataset import InputProblems, compare_by_dataset
 from pygbs.cli import main
 from pygbs.errors import InputError, NearZeroLabelsError
 from pygbs.regression import near_zero_cutoff
-from pygbs.results.result import GroupedComparison
+from pygbs.results.comparison import GroupedComparison
 
 SCALE = ["nn10"]
 
@@ -351,9 +351,11 @@ def test_long_table_carries_any_aggregate_field():
     a, b = _hits(seed=1), _hits(seed=2)
     cmp = pygbs.compare([a, b.assign(lon=a["lon"], lat=a["lat"])], names=["m1", "m2"],
                         scales=SCALE, null="none")  # fmt: skip
-    for i, res in enumerate(cmp.results.values()):  # a field added by a later version
-        res.summary["aggregates"]["marked_ssi"]["nn10"]["excess"] = float(i) + 0.5
-        res.summary["aggregates"]["marked_ssi"]["nn10"]["p_excess"] = 0.01
+    for i, (name, res) in enumerate(cmp.results.items()):  # a field added by a later version
+        doc = res.summary_dict()
+        doc["aggregates"]["marked_ssi"]["nn10"]["excess"] = float(i) + 0.5
+        doc["aggregates"]["marked_ssi"]["nn10"]["p_excess"] = 0.01
+        cmp.results[name] = pygbs.GeoBiasResult.from_summary(res.centres, doc)
     grouped = GroupedComparison.combine({"ds": cmp})
     long = grouped.long_table()
     marked = long[long["score"] == "marked_ssi"].set_index("model")

@@ -1,7 +1,7 @@
 """The output-directory contract of docs/cli.md ("Output directories and exit codes").
 
-Library level (:mod:`pygbs.outputs`): a manifest names the command and its files; a
-non-empty directory that is not the same command's output is refused unless ``force``;
+The command line's policy (:mod:`pygbs.cli.outputs`): a manifest names the command and its
+files; a non-empty directory that is not the same command's output is refused unless ``force``;
 a re-run replaces our files and removes stale ones; user files are never read, copied or
 touched; a failure leaves everything as it was; temporaries of dead processes are removed.
 """
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from pygbs.errors import InputError
-from pygbs.outputs import (
+from pygbs.cli.outputs import (
     MANIFEST,
     check_output_file,
     clean_stale_temps,
     output_dir,
     workspace,
 )
+from pygbs.errors import InputError
 
 
 def _write(stage: Path, files: dict[str, str]) -> None:
@@ -211,7 +211,7 @@ def test_directory_that_cannot_be_renamed_gets_the_files_moved_in(tmp_path, monk
     # a mount point cannot be renamed: the files are moved in one by one instead
     import errno
 
-    import pygbs.outputs as atomic
+    import pygbs.cli.outputs as atomic
 
     out = tmp_path / "mnt"
     with output_dir(out, "pygbs score") as stage:

@@ -12,6 +12,7 @@ give uniform counts), and a coarse regression fingerprint of one small fixed ima
 from __future__ import annotations
 
 import types
+from dataclasses import replace
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -449,9 +450,9 @@ def test_hotspot_values_repeat_the_recorded_coding(tmp_path):
         f, index=False
     )
     coding = {"rule": "threshold", "threshold": 0.3, "lower_is_better": True}
-    result = GeoBiasResult(
-        centres=_centres(np.arange(6.0), np.zeros(6)),
-        summary={
+    result = GeoBiasResult.from_summary(
+        _centres(np.arange(6.0), np.zeros(6)),
+        {
             "input": {"coding": coding, "source": str(f), "value_name": "abs_error"},
             "parameters": {},
         },
@@ -460,7 +461,7 @@ def test_hotspot_values_repeat_the_recorded_coding(tmp_path):
     assert kind == "samples"
     np.testing.assert_array_equal(coded, np.where(err < 0.3, 1.0, -1.0))
     # no predictions and an unreadable source: centres only, no coded values
-    result.summary["input"]["source"] = "/nonexistent/file.csv"
+    result = replace(result, input=replace(result.input, source="/nonexistent/file.csv"))
     lon, lat, coded, kind = _sample_points(attach_samples(result))
     assert coded is None and kind == "centres" and lon.size == 6
 

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import pygbs
-from pygbs.io.store import read_comparison
 from pygbs.plot import write_report
+from pygbs.results.comparison import read_comparison
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium not installed (dev extra)")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -43,7 +43,7 @@ def test_nn_scale_larger_than_the_table_says_so(tmp_path, caplog):
 
 
 def test_a_link_in_place_of_an_output_subfolder_is_not_written_through(tmp_path):
-    from pygbs.outputs import output_dir
+    from pygbs.cli.outputs import output_dir
 
     def write(stage, files):
         for rel, text in files.items():

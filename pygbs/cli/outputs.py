@@ -1,9 +1,13 @@
-"""Output files and directories: complete or absent, and never at the expense of user data.
+"""Output directories of the commands: complete or absent, never at the expense of user data.
+
+This is the command line's policy (``pygbs`` and ``encoders`` commands apply it); the
+library itself only writes plain atomic files into a folder it is given
+(:mod:`pygbs.io.atomic`).
 
 The contract is described in docs/cli.md ("Output directories and exit codes"):
 
 - Files are written to a temporary sibling ``.<name>.<pid>.<random>.tmp`` and renamed into
-  place (:func:`atomic_path`).
+  place (:func:`pygbs.io.atomic.atomic_path`).
 - An output directory carries a manifest, :data:`MANIFEST`, naming the command that wrote
   it and the files it wrote. A command refuses an existing non-empty directory that is
   not its own earlier output unless ``force`` is given (:class:`~pygbs.errors.InputError`).
@@ -24,7 +28,6 @@ import contextlib
 import errno
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -33,86 +36,29 @@ from pathlib import Path
 
 from pygbs.cancel import check_cancelled
 from pygbs.errors import InputError
+from pygbs.io.atomic import (
+    atomic_path,
+    is_temp_name,
+    named_error,
+    temp_pid,
+    temp_prefix,
+    umask,
+    write_text_atomic,
+)
 
 __all__ = [
     "MANIFEST",
     "Workspace",
-    "atomic_path",
     "check_output_file",
     "clean_stale_temps",
     "files_below",
     "output_dir",
     "workspace",
-    "write_text_atomic",
 ]
 
 #: Name of the manifest file of an output directory.
 MANIFEST = ".geobias-output.json"
 _GENERATOR = "geobias"
-#: Temporaries are ``.<name>.<pid>.<random>.tmp`` (``...<random>.old.tmp`` for a directory
-#: being replaced).
-_RANDOM = re.compile(r"^[A-Za-z0-9_]+$")
-
-
-def _temp_prefix(name: str) -> str:
-    return f".{name}.{os.getpid()}."
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it onto ``path`` on success.
-
-    Parameters
-    ----------
-    path : path-like
-        Final location of the file.
-
-    Yields
-    ------
-    Path
-        Where to write. Removed if the block raises (also on an interrupt).
-    """
-    final = Path(path)
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(final.name), suffix=".tmp", dir=final.parent)
-    except OSError as err:
-        raise _named(err, final) from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp creates 0600; use the usual mode
-        os.replace(tmp_path, final)
-    except OSError as err:
-        tmp_path.unlink(missing_ok=True)
-        raise _named(err, final, tmp_path) from err
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def _named(err: OSError, final: Path, temp: Path | None = None) -> OSError:
-    """``err`` naming the output path the user gave rather than one of our temporaries."""
-    name = os.fsdecode(err.filename) if err.filename is not None else None
-    if name is not None and temp is not None and name.startswith(str(temp)):
-        name = str(final) + name[len(str(temp)) :]
-    elif name is None or is_temp_name(Path(name).name) or temp is None:
-        name = str(final)
-    new = OSError(err.errno, err.strerror or str(err), name)
-    return new
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (UTF-8)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -125,23 +71,6 @@ def _pid_alive(pid: int) -> bool:
     except OSError:  # exists but belongs to someone else
         return True
     return True
-
-
-def _temp_pid(name: str) -> int | None:
-    """The process id in one of our temporary names, else None."""
-    if not (name.startswith(".") and name.endswith(".tmp")):
-        return None
-    stem = name[: -len(".tmp")]
-    stem = stem.removesuffix(".old")
-    parts = stem.rsplit(".", 2)
-    if len(parts) != 3 or not parts[0] or not parts[1].isdigit() or not _RANDOM.match(parts[2]):
-        return None
-    return int(parts[1])
-
-
-def is_temp_name(name: str) -> bool:
-    """Whether ``name`` is one of our temporaries (``.<name>.<pid>.<random>.tmp``)."""
-    return _temp_pid(name) is not None
 
 
 def clean_stale_temps(directory: str | os.PathLike[str]) -> list[Path]:
@@ -162,7 +91,7 @@ def clean_stale_temps(directory: str | os.PathLike[str]) -> list[Path]:
     except OSError:
         return removed
     for entry in entries:
-        pid = _temp_pid(entry.name)
+        pid = temp_pid(entry.name)
         if pid is None or _pid_alive(pid):
             continue
         path = Path(entry.path)
@@ -377,17 +306,17 @@ def output_dir(
             created = _make_dirs(final.parent)
             parent = final.parent
             try:
-                stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(name), suffix=".tmp", dir=parent))
+                stage = Path(tempfile.mkdtemp(prefix=temp_prefix(name), suffix=".tmp", dir=parent))
             except PermissionError:
                 if not claim.exists:
                     raise
                 claim.only_ours = False  # read-only parent: move the files in one by one
         if stage is None:
             parent = final
-            stage = Path(tempfile.mkdtemp(prefix=_temp_prefix(name), suffix=".tmp", dir=parent))
+            stage = Path(tempfile.mkdtemp(prefix=temp_prefix(name), suffix=".tmp", dir=parent))
     except OSError as err:
         _remove_dirs(created)
-        raise _named(err, final) from None
+        raise named_error(err, final) from None
     done = False
     try:
         yield stage
@@ -395,12 +324,12 @@ def output_dir(
         new = _files_in(stage)
         if claim.only_ours:
             _write_manifest(stage, command, new, complete=True)
-            os.chmod(stage, 0o777 & ~_umask())  # mkdtemp creates 0700
+            os.chmod(stage, 0o777 & ~umask())  # mkdtemp creates 0700
             if not claim.exists:
                 os.replace(stage, final)
                 done = True
                 return
-            old = parent / f"{_temp_prefix(name)}{stage.name.split('.')[-2]}.old.tmp"
+            old = parent / f"{temp_prefix(name)}{stage.name.split('.')[-2]}.old.tmp"
             try:
                 os.replace(final, old)
             except OSError:  # e.g. a mount point: move the files in one by one below
@@ -430,7 +359,7 @@ def output_dir(
         _write_manifest(final, command, new, complete=True)
         done = True
     except OSError as err:
-        raise _named(err, final, stage) from err
+        raise named_error(err, final, stage) from err
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         if not done:
@@ -485,7 +414,7 @@ def workspace(
         created = _make_dirs(final)
         _write_manifest(final, command, claim.own_files, complete=False)
     except OSError as err:
-        raise _named(err, final) from None
+        raise named_error(err, final) from None
     ws = Workspace(final)
     try:
         yield ws
@@ -551,9 +480,9 @@ def check_output_file(path: str | os.PathLike[str], marker: str, *, force: bool 
     if not final.parent.is_dir():
         return final  # created when the file is written
     try:  # fail now, not after the work, where nothing can be written
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(final.name), suffix=".tmp", dir=final.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(final.name), suffix=".tmp", dir=final.parent)
     except OSError as err:
-        raise _named(err, final) from None
+        raise named_error(err, final) from None
     os.close(fd)
     os.unlink(tmp)
     return final
