@@ -27,6 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pygbs.geo.geometry import unit_vectors
+from pygbs.geo.scales import EARTH_RADIUS_KM
+
 __all__ = [
     "DEBIAS_METHODS",
     "GroupDRO",
@@ -110,17 +113,16 @@ def kde_density(points: np.ndarray, at: np.ndarray, bandwidth_km: float) -> np.n
     """
     from sklearn.neighbors import KernelDensity
 
-    from encoders.data._simulate import lonlat_to_xyz
-    from pygbs.geo.scales import EARTH_RADIUS_KM
-
     if not bandwidth_km > 0:
         raise ValueError(f"the bandwidth must be > 0 km; got {bandwidth_km!r}")
     kde = KernelDensity(
         bandwidth=float(bandwidth_km) / EARTH_RADIUS_KM, kernel="gaussian",
         algorithm="kd_tree", rtol=0.01,
     )  # fmt: skip
-    kde.fit(lonlat_to_xyz(np.asarray(points, dtype=np.float64)))
-    return np.exp(kde.score_samples(lonlat_to_xyz(np.asarray(at, dtype=np.float64))))
+    points = np.asarray(points, dtype=np.float64)
+    kde.fit(unit_vectors(points[:, 0], points[:, 1]))
+    at = np.asarray(at, dtype=np.float64)
+    return np.exp(kde.score_samples(unit_vectors(at[:, 0], at[:, 1])))
 
 
 def density_ratio_weights(

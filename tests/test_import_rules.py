@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("kernels", ["pygbs._kernels", "pygbs._kernels.*"]),
     ("geo", ["pygbs.geo", "pygbs.geo.*"]),
     ("data", ["pygbs.coding", "pygbs.predictions", "pygbs.regression", "pygbs.duplicates"]),
-    ("stats", ["pygbs.stats", "pygbs.stats.*", "pygbs._names"]),
+    ("stats", ["pygbs.stats", "pygbs.stats.*", "pygbs._names", "pygbs.tables"]),
     ("inference", ["pygbs.inference", "pygbs.inference.*"]),
     ("engine", ["pygbs.engine", "pygbs.engine.*"]),
     (
@@ -62,7 +62,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "api",
         [
             "pygbs.api",
-            "pygbs.compare",
+            "pygbs.comparing",
             "pygbs.scale_profile",
             "pygbs.regional",
             "pygbs.by_dataset",

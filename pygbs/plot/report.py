@@ -42,7 +42,7 @@ from pygbs.plot.report_parts import (
     reproducibility_rows,
     short_names,
 )
-from pygbs.results.comparison import wide_column, wide_columns, wide_suffix
+from pygbs.tables import wide_column, wide_columns, wide_suffix
 
 __all__ = ["REPORT_MARKER", "ReportSection", "write_report"]
 

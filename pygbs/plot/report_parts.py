@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from pygbs.inference.fdr import fdr_q_values
 from pygbs.partitions import assign_regions
-from pygbs.results.comparison import wide_columns
+from pygbs.tables import wide_columns
 
 __all__ = [
     "EXCESS_SUFFIX",

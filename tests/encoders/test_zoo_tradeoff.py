@@ -213,7 +213,7 @@ def test_zoo_cli_scales_replace_the_presets(geo_stub, tmp_path):
     ):
         res = runner.invoke(main, ["zoo", *data, "--encoders", "xyz", "--scales", value,
                                    "--out", str(tmp_path / "bad")])  # fmt: skip
-        errors = [line for line in res.output.splitlines() if line.startswith("Error")]
+        errors = [line for line in res.output.splitlines() if line.lower().startswith("error")]
         assert res.exit_code == 2 and len(errors) == 1, (value, res.output)
         assert word in errors[0] and "--scales" in errors[0], (value, res.output)
     assert not (tmp_path / "bad").exists()
