@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pygbs.tables import wide_columns
+
 __all__ = [
     "REGION_BLOCK_KM",
     "TRADEOFF_SCORES",
@@ -144,13 +146,12 @@ def tradeoff_table(
     from pygbs.comparing import paired_differences
 
     by_run = zoo_table.set_index("model")
+    packed = wide_columns(zoo_table)
     geo = [
         c
         for score in TRADEOFF_SCORES
-        for c in zoo_table.columns
-        if isinstance(c, str)
-        and c.startswith(f"{score}@")
-        and "_" not in c.partition("@")[2].removesuffix("_excess")
+        for c, column_score, _, statistic in packed
+        if column_score == score and statistic in ("mean", "excess")
     ]
     rows = []
     for run in runs:
