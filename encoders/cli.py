@@ -8,14 +8,10 @@ unexpected error) are those of docs/cli.md, via :func:`pygbs.cli.runtime.run_com
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import signal
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +22,8 @@ from encoders.dependencies import INSTALL_HINT, has_torch
 from pygbs.cli.outputs import files_below, workspace
 from pygbs.cli.runtime import guarded
 from pygbs.cli.usage_errors import OneLineGroup
-from pygbs.errors import InputError, Interrupted
+from pygbs.console import exit_on_signal
+from pygbs.errors import InputError
 from pygbs.geo.scales import parse_scale
 
 __all__ = ["main"]
@@ -301,8 +298,6 @@ def _trainer_options(**kw: Any) -> dict[str, Any]:
 
 def _other_process() -> bool:
     """True in the processes a multi-device run starts beside the first (they write nothing)."""
-    import os
-
     return any(int(os.environ.get(k, "0") or 0) > 0 for k in ("LOCAL_RANK", "NODE_RANK", "RANK"))
 
 
@@ -322,32 +317,6 @@ def _load(dataset: str, options: dict[str, Any]) -> Any:
         raise click.BadParameter(str(err), param_hint="--data-option") from err
 
 
-@contextlib.contextmanager
-def _stop_at_once() -> Iterator[None]:
-    """Until a command's work starts, SIGINT / SIGTERM end the process at once, one line.
-
-    Reading the options imports PyTorch, which takes seconds and cannot be cut short
-    cleanly; nothing has been written yet, so the process exits there and then with exit
-    code 130 (SIGINT) or 143 (SIGTERM). Each command's work runs under
-    :func:`pygbs.cli.runtime.run_command`, which stops it between batches instead (docs/cli.md).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        err = Interrupted(signum)
-        os.write(2, f"error: interrupted by {err.signal_name}\n".encode())
-        os._exit(err.exit_code)
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
 class _EncodersGroup(OneLineGroup):
     """The ``encoders`` group: without PyTorch, one line saying what to install (exit 2)."""
 
@@ -356,7 +325,7 @@ class _EncodersGroup(OneLineGroup):
         if not has_torch():
             click.echo(f"error: {INSTALL_HINT}", err=True)
             raise SystemExit(2)
-        with _stop_at_once():
+        with exit_on_signal():
             return super().main(*args, **kwargs)
 
 

@@ -70,7 +70,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "pygbs.testing.*",
         ],
     ),
-    ("cli", ["pygbs.cli", "pygbs.cli.*"]),
+    ("cli", ["pygbs.cli", "pygbs.cli.*", "pygbs.console"]),
     ("encoders", ["encoders", "encoders.*"]),
 ]
 
@@ -84,6 +84,11 @@ HEAVY = frozenset(
         "healpy", "tqdm",
     }
 )  # fmt: skip
+
+
+#: The installed commands' entry points: they import the command line inside a function on
+#: purpose, after setting the handler that turns a Ctrl-C during those imports into one line.
+ENTRY_POINTS = frozenset({"pygbs.console", "encoders.console"})
 
 
 @dataclass(frozen=True)
@@ -330,7 +335,7 @@ def needless_deferred(found: list[Import]) -> list[str]:
     heavy = heavy_closure(found)
     out = []
     for imp in found:
-        if not imp.in_function or imp.module not in heavy:
+        if not imp.in_function or imp.module not in heavy or imp.importer in ENTRY_POINTS:
             continue
         if imp.module in PACKAGES and imp.name is not None:
             continue  # a public name of the lazy package root: it loads its module on use
