@@ -129,11 +129,18 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
     """
     import torch
 
-    from pygbs.engine.dask import ClusterError, connect, distributed_module, result_or_interrupt
+    from pygbs.engine.dask import (
+        ClusterError,
+        connect,
+        disconnect,
+        distributed_module,
+        result_or_interrupt,
+    )
 
     distributed = distributed_module()
     client, cluster, _ = connect(scheduler)
     own = not isinstance(scheduler, distributed.Client)
+    interrupted = False
     try:
         data = client.scatter(dataset, broadcast=True, hash=False)
         threads = torch.get_num_threads()
@@ -173,8 +180,8 @@ def train_on_cluster(scheduler: Any, dataset: Any, jobs: list[ZooJob]) -> list[d
             _write(job.pred_path, pred)
             docs.append(doc)
         return docs
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
-        if own:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        disconnect(client, cluster, own, interrupted)

@@ -13,9 +13,11 @@ Dask is an optional dependency (``pip install 'geobias[dask]'``), imported only 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import signal
 import threading
 import uuid
 import weakref
@@ -36,6 +38,7 @@ __all__ = [
     "DaskEngine",
     "Session",
     "connect",
+    "disconnect",
     "distributed_module",
     "log_level",
     "parse_scheduler",
@@ -69,6 +72,68 @@ def log_level(level: int) -> None:
     distributed_module()
     for name in ("distributed", "dask"):
         logging.getLogger(name).setLevel(level)
+
+
+def _silence() -> None:
+    """Quiet Dask's loggers in this process: after an interrupt, its reports are expected."""
+    for name in ("distributed", "dask"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+async def _end_worker_now(dask_worker: Any) -> None:
+    """Run on each local nanny after an interrupt: end its worker now, without a restart.
+
+    A worker in the middle of a long task answers slowly and would report the task's
+    cancellation; its result is not wanted any more. The nanny (responsive, as it runs no
+    task) is silenced and ends the worker process.
+    """
+    _silence()
+    dask_worker.close_gracefully(reason="interrupted")
+    pid = getattr(dask_worker.process, "pid", None)
+    if pid is not None:  # at once: a worker asked to stop reports its cancelled task first
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    await dask_worker.kill(timeout=0.5, reason="interrupted")
+
+
+def disconnect(client: Any, cluster: Any, own_client: bool, interrupted: bool = False) -> None:
+    """Close ``client`` (when this process opened it) and the local ``cluster``, if any.
+
+    After an interrupt the tasks that were running are cancelled while the workers shut
+    down, which Dask reports as warnings from every worker; a command that was stopped
+    says so in one line, so those reports are silenced first, in this process and in the
+    local workers (whose output goes to the same terminal), and the local workers are
+    ended at once rather than after their running task. A remote cluster's workers are
+    left as they are (closing the client releases its tasks there).
+
+    Parameters
+    ----------
+    client : distributed.Client or None
+        The client.
+    cluster : distributed.LocalCluster or None
+        The local cluster this process started, if any.
+    own_client : bool
+        Whether this process opened ``client`` (a client passed in by the caller stays open).
+    interrupted : bool, optional
+        Whether the work was stopped by Ctrl-C / SIGTERM.
+    """
+    if interrupted:
+        levels = {n: logging.getLogger(n).level for n in ("distributed", "dask")}
+        _silence()
+        if cluster is not None and client is not None:
+            try:
+                client.run(_end_worker_now, nanny=True, wait=True)
+            except Exception:  # workers already gone: nothing left to silence or end
+                pass
+    try:
+        if own_client and client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    finally:
+        if interrupted:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
 
 
 def parse_scheduler(scheduler: str) -> tuple[str, int | str]:
@@ -185,10 +250,8 @@ class Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._own_client and self.client is not None:
-            self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        interrupted = isinstance(exc[1] if len(exc) > 1 else None, KeyboardInterrupt)
+        disconnect(self.client, self._cluster, self._own_client, interrupted)
         self.client = self._cluster = None
 
 
@@ -305,11 +368,15 @@ class DaskEngine:
             except Exception:  # the cluster may already be gone
                 pass
             self._data = None
-        if self._own_client and self.client is not None:
-            self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        interrupted = isinstance(exc[1] if len(exc) > 1 else None, KeyboardInterrupt)
+        disconnect(self.client, self._cluster, self._own_client, interrupted)
         self.client = self._cluster = None
+
+    def _local_workers(self) -> bool:
+        """Whether the workers are local processes started for this run (or its session)."""
+        if isinstance(self.scheduler, Session):
+            return self.scheduler._cluster is not None
+        return self._cluster is not None
 
     def n_workers(self) -> int:
         """Workers connected to the scheduler now."""
@@ -373,6 +440,10 @@ class DaskEngine:
                     if any(len(v) != b - a for n, v in cols.items() if not n.startswith("_draws:")):
                         raise ClusterError(f"scales {names}: chunk at centre {a} came back short")
                     yield j, np.arange(a, b), cols
+        except KeyboardInterrupt:
+            if self._local_workers():
+                futures = []  # no cancelling: the workers are ended on the way out, quietly
+            raise
         finally:
             left = [f for f in futures if f is not None]
             if left:

@@ -162,8 +162,6 @@ def test_local_cluster_ctrl_c_to_the_process_group_exits_130(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     assert proc.returncode == 130, err
-    assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == "error: interrupted by SIGINT"
-    assert len(err.strip().splitlines()) <= 3, err
+    assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
     assert took < 15.0
     assert sorted(os.listdir(tmp_path)) == ["p.csv"]

@@ -1,0 +1,64 @@
+"""A command run in its own process group, as a terminal runs it, for Ctrl-C tests.
+
+A terminal's Ctrl-C reaches every process of the foreground group: the command and the
+local Dask workers it started. :func:`start` runs a command in a new session (its own
+group), :func:`session_processes` lists the group's processes and :func:`ctrl_c_group`
+sends SIGINT to all of them and waits for the command.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["ctrl_c_group", "session_processes", "start", "wait_until"]
+
+
+def session_processes(sid: int) -> list[int]:
+    """The ids of the processes of session ``sid`` (read from ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def start(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Run ``args`` in its own session and process group, with stdout and stderr piped."""
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)  # fmt: skip
+
+
+def wait_until(
+    proc: subprocess.Popen, ready: Callable[[], bool], what: str, timeout: float
+) -> None:
+    """Poll ``ready`` until it holds; fail (killing the group) if the command ends or stalls."""
+    end = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > end:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise AssertionError(f"{what} did not happen (exit {proc.returncode}): {out}{err}")
+        time.sleep(0.1)
+
+
+def ctrl_c_group(proc: subprocess.Popen, timeout: float = 60) -> tuple[str, float]:
+    """SIGINT to the whole group of ``proc``; its stderr and the seconds it took to exit."""
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return err, time.monotonic() - t0
