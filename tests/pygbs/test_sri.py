@@ -29,6 +29,7 @@ def sri_arrays(lat, lon, values, centres, indptr, indices, dist, radius, **kw):
     nb = Neighbourhoods(None, centres, indptr, indices, dist, radius)
     return sri_scores(index, nb, values, **kw)
 
+
 EPS = 1e-8
 
 
