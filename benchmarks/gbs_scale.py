@@ -115,7 +115,7 @@ if __name__ == "__main__":
     for w in workers:
         t = time.perf_counter()
         cluster = distributed.LocalCluster(
-            n_workers=w, threads_per_worker=1, dashboard_address=":0",
+            n_workers=w, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0",
             env={"NUMBA_NUM_THREADS": str(max(1, cores // w))})
         clients[w] = distributed.Client(cluster)
         pygbs.score(pred, centres=64, scheduler=clients[w], **kw)  # numba load + k-d tree

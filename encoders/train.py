@@ -41,6 +41,7 @@ from torch import nn
 from encoders.callbacks import RandomState, RunLog, SettingsGuard, best_epoch
 from encoders.data import GeoDataset
 from encoders.datamodule import GeoDataModule
+from encoders.ddp import LocalDDPStrategy
 from encoders.evaluation import (
     build_model,
     evaluate,
@@ -323,11 +324,16 @@ class Trainer:
             return "gpu", [dev.index + i for i in range(int(self.devices))]
         return "gpu", int(self.devices)
 
-    def _strategy(self) -> str:
-        """``strategy``; ``'auto'`` with several devices is ``'ddp'``."""
-        if self.strategy == "auto" and int(self.devices) > 1:
-            return "ddp"
-        return str(self.strategy)
+    def _strategy(self) -> Any:
+        """``strategy``; ``'auto'`` with several devices is ``'ddp'``.
+
+        ``'ddp'`` is Lightning's, with its rendezvous on the loopback interface when the
+        processes run on this machine (:class:`encoders.ddp.LocalDDPStrategy`).
+        """
+        name = "ddp" if self.strategy == "auto" and int(self.devices) > 1 else str(self.strategy)
+        if name == "ddp":
+            return LocalDDPStrategy()
+        return name
 
     def _precision(self, accelerator: str) -> str:
         if self.precision is not None:

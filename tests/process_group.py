@@ -15,7 +15,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ctrl_c_group", "session_processes", "start", "wait_until"]
+__all__ = [
+    "ctrl_c_group",
+    "listening_addresses",
+    "session_processes",
+    "start",
+    "wait_until",
+]
 
 
 def session_processes(sid: int) -> list[int]:
@@ -62,3 +68,38 @@ def ctrl_c_group(proc: subprocess.Popen, timeout: float = 60) -> tuple[str, floa
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     return err, time.monotonic() - t0
+
+
+def _hex_address(text: str) -> str:
+    """``0100007F:1F90`` (``/proc/net/tcp``) -> ``127.0.0.1``; IPv6 likewise."""
+    import ipaddress
+
+    host = bytes.fromhex(text.split(":")[0])
+    if len(host) == 4:
+        return str(ipaddress.IPv4Address(host[::-1]))
+    words = b"".join(host[i : i + 4][::-1] for i in range(0, 16, 4))
+    return str(ipaddress.IPv6Address(words))
+
+
+def listening_addresses(pids: list[int]) -> set[str]:
+    """The local addresses on which the processes ``pids`` listen for TCP connections."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                found.add(_hex_address(cols[1]))
+    return found

@@ -198,7 +198,8 @@ def connect(scheduler: Any) -> tuple[Any, Any, int | None]:
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=":0",  # any free port (the default 8787 may be taken)
+                host="127.0.0.1",  # scheduler and workers reachable from this machine only
+                dashboard_address="127.0.0.1:0",  # any free port (8787 may be taken), loopback
                 preload=["pygbs.engine.dask_worker_setup"],  # workers ignore a terminal's Ctrl-C
             )
         except Exception:

@@ -180,7 +180,7 @@ def test_zoo_on_a_dask_cluster_matches_the_local_run(tiny, tmp_path):
     local = run_zoo(tiny, tmp_path / "local", **kw)
     # one worker thread: models train one after the other, as in the local run
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, \
+                                  dashboard_address="127.0.0.1:0") as cluster, \
             distributed.Client(cluster) as client:  # fmt: skip
         remote = run_zoo(tiny, tmp_path / "remote", scheduler=client, **kw)
     cols = [c for c in local.table.columns if c != "train_s"]

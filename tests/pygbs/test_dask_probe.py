@@ -88,7 +88,11 @@ def test_other_protocols_are_left_to_dask():
 def test_a_real_scheduler_passes():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=":0"
+        n_workers=0,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
     ) as cluster:
         check_dask_scheduler(cluster.scheduler_address, timeout=10.0)
 

@@ -64,7 +64,7 @@ KW = dict(
 def client():
     """Two in-process workers of one thread each (quick to start)."""
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
     )
     c = distributed.Client(cluster)
     yield c
@@ -378,6 +378,8 @@ def real_cluster(tmp_path):
                 "--nthreads",
                 "1",
                 "--no-nanny",
+                "--host",
+                "127.0.0.1",
                 "--name",
                 f"w{i}",
                 "--no-dashboard",
