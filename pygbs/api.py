@@ -21,7 +21,7 @@ from pygbs import __version__
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.cancel import Cancel, honours_cancel
 from pygbs.coding import code_performance
-from pygbs.duplicates import DUPLICATES, collapse
+from pygbs.duplicates import DUPLICATES, WARN_SHARE, collapse, order_sensitive
 from pygbs.duplicates import note as note_repeated
 from pygbs.duplicates import summarise as dup_summary
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
@@ -48,7 +48,7 @@ from pygbs.regression import (
     performance_metrics,
 )
 from pygbs.results.result import GeoBiasResult
-from pygbs.stats.coincident import warning_text
+from pygbs.stats.coincident import ORDER_DEPENDENT, warning_text
 from pygbs.stats.definition import MAX_ABS_CODE
 from pygbs.stats.options import CommonOptions
 from pygbs.stats.registry import REASONS, REGISTRY
@@ -450,8 +450,11 @@ def score(
     collapsed = None
     if duplicates == "collapse":
         pred, marks, basis, collapsed = collapse(pred, marks, basis, coding.rule)
-    else:
-        note_repeated(pred.source, repeated, log)
+    elif repeated["share_rows_at_repeated"] > WARN_SHARE:
+        mixed = {}
+        if ORDER_DEPENDENT.intersection(scores):
+            mixed = order_sensitive(pred.lon, pred.lat, marks)
+        note_repeated(pred.source, {**repeated, **mixed}, log)
     rows = _select_centres(len(pred), centres)
     for s in parsed:  # nn999999 on a small table means "all samples": say so
         if s.is_knn and s.k > len(pred):

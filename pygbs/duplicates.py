@@ -11,10 +11,11 @@ locations"):
 - its coordinates are the location's, its row the location's first row in the file;
 - its mark is the sign of the mean coded performance at the location for the +1/-1
   codings (the majority outcome). A tie (as many +1 as -1: mean 0, which is reserved for
-  background points) takes the mark of the location's first sample in file order, so the
-  set of locations stays the same for every model of a comparison (paired tests keep
-  working); ties are counted as ``n_ties``. For raw marks the mark is the mean raw value
-  (a mean of exactly 0 also takes the first sample's value);
+  background points) takes the location's worst mark (-1), so that the result does not
+  depend on the order of the rows and the set of locations stays the same for every
+  model of a comparison (paired tests keep working); ties are counted as ``n_ties``. For
+  raw marks the mark is the mean raw value (a mean of exactly 0 also takes the lowest
+  value at the location);
 - its performance value (``mean_performance`` of the centres) is the mean at the location.
 
 The model's accuracy (or R², MAE) is computed on all rows before collapsing.
@@ -34,7 +35,15 @@ import pandas as pd
 from pygbs.errors import InputError
 from pygbs.predictions import Predictions
 
-__all__ = ["DUPLICATES", "WARN_SHARE", "collapse", "collecting", "summarise", "warning_text"]
+__all__ = [
+    "DUPLICATES",
+    "WARN_SHARE",
+    "collapse",
+    "collecting",
+    "order_sensitive",
+    "summarise",
+    "warning_text",
+]
 
 #: ``duplicates=`` policies.
 DUPLICATES = ("keep", "collapse")
@@ -82,14 +91,61 @@ def summarise(lon: np.ndarray, lat: np.ndarray) -> dict[str, Any]:
     }
 
 
+def order_sensitive(lon: np.ndarray, lat: np.ndarray, marks: np.ndarray) -> dict[str, int]:
+    """Repeated locations whose rows have different coded values.
+
+    A neighbourhood's nearest neighbours break ties among rows at one location by row;
+    where those rows differ in outcome, which of them are taken depends on the order of
+    the rows, and so do the scores built on that graph (marked SSI, performance SSI,
+    Moran's I, Geary's C; :data:`pygbs.stats.coincident.ORDER_DEPENDENT`).
+
+    Parameters
+    ----------
+    lon, lat : ndarray
+        Coordinates of the rows.
+    marks : ndarray
+        Coded value of every row.
+
+    Returns
+    -------
+    dict
+        ``n_mixed_locations`` (locations with rows of different coded values) and
+        ``n_rows_at_mixed`` (the rows there).
+    """
+    codes, n_loc = _groups(np.asarray(lon), np.asarray(lat))
+    marks = np.asarray(marks, dtype=np.float64)
+    lo = np.full(n_loc, np.inf)
+    hi = np.full(n_loc, -np.inf)
+    np.minimum.at(lo, codes, marks)
+    np.maximum.at(hi, codes, marks)
+    mixed = lo != hi
+    counts = np.bincount(codes, minlength=n_loc)
+    return {"n_mixed_locations": int(mixed.sum()), "n_rows_at_mixed": int(counts[mixed].sum())}
+
+
 def warning_text(source: str, info: dict[str, Any]) -> str:
-    """The warning for many repeated locations (one line)."""
-    return (
+    """The warning for many repeated locations (one line).
+
+    With ``info["n_mixed_locations"]`` (from :func:`order_sensitive`, given when a score
+    that depends on it was asked for) the line also says that those scores can change
+    when the rows are shuffled.
+    """
+    text = (
         f"{source}: {100 * info['share_rows_at_repeated']:.1f} % of the rows "
         f"({info['n_rows_at_repeated']} of {info['n_rows']}) share their location with "
         f"another row ({info['n_repeated_locations']} locations with 2 rows or more); samples "
-        "of one site are rarely independent and inflate scores that count neighbours; pass "
-        "--duplicates collapse (duplicates='collapse') to score one sample per location"
+        "of one site are rarely independent and inflate scores that count neighbours"
+    )
+    if info.get("n_mixed_locations"):
+        text += (
+            f"; {info['n_mixed_locations']} of those locations hold rows with different "
+            f"outcomes ({info['n_rows_at_mixed']} rows): which of them count as nearest "
+            "neighbours follows the order of the rows, so marked SSI, performance SSI, "
+            "Moran's I and Geary's C can change when the rows are shuffled"
+        )
+    return (
+        text + "; pass --duplicates collapse (duplicates='collapse') to score one sample per "
+        "location"
     )
 
 
@@ -143,10 +199,12 @@ def collapse(
     np.minimum.at(first, codes, np.arange(codes.size, dtype=np.int64))
     mean_mark = np.bincount(codes, weights=marks, minlength=n_loc) / counts
     tie = mean_mark == 0.0
+    worst = np.full(n_loc, np.inf)
+    np.minimum.at(worst, codes, marks)  # a tie's mark, whatever the order of the rows
     if rule == "raw":
-        new_marks = np.where(tie, marks[first], mean_mark)
+        new_marks = np.where(tie, worst, mean_mark)
     else:
-        new_marks = np.where(tie, marks[first], np.sign(mean_mark))
+        new_marks = np.where(tie, worst, np.sign(mean_mark))
     new_basis = np.bincount(codes, weights=basis, minlength=n_loc) / counts
     new_value = np.bincount(codes, weights=pred.value, minlength=n_loc) / counts
     if np.any(new_marks == 0.0):  # pragma: no cover - marks are never 0

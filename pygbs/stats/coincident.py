@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pygbs.stats.definition import Batch, ScoreValues
 
 __all__ = [
+    "ORDER_DEPENDENT",
     "ORDER_SHARE",
     "batch_order_dependent",
     "null_without_order_dependent",
@@ -28,6 +29,11 @@ __all__ = [
     "skip_order_dependent",
     "warning_text",
 ]
+
+#: The scores built on the k-NN graph of the samples: where rows share a location with
+#: differently coded rows, ties among them are broken by row, so these can change when the
+#: rows are shuffled (the others cannot).
+ORDER_DEPENDENT = frozenset({"marked", "performance", "moran", "geary"})
 
 #: Neighbourhoods where more than this share of the samples lie at locations with
 #: ambiguous, mixed neighbours are not scored by the order-dependent scores.

@@ -1,11 +1,15 @@
 """Neighbourhoods whose k-NN graph depends on the row order are not scored by the scores
-built on that graph (marked SSI, performance SSI, Moran's I).
+built on that graph (marked SSI, performance SSI, Moran's I, Geary's C).
 
 - hand-built neighbourhoods: which are order-dependent (group sizes around ``k + 1``,
   mixed or equal coded values, the share of samples at such locations);
 - every sample at one location at a km scale: the same output for shuffled rows, the
   skips counted (``n_skipped_coincident``), explained and warned about; unmarked SSI and
-  the SRI, which do not depend on the order, still scored.
+  the SRI, which do not depend on the order, still scored;
+- fewer rows at repeated locations (not skipped): exactly the scores of
+  ``ORDER_DEPENDENT`` change when the rows are shuffled, the repeated-locations warning
+  says so, and ``duplicates='collapse'`` does not depend on the order (a tie takes the
+  worst mark).
 """
 
 from __future__ import annotations
@@ -133,3 +137,85 @@ def test_cli_explains_the_skip(tmp_path):
     assert "(0 scored, 80 skipped)" in line
     assert "80 where most samples share a few locations" in line
     assert "--duplicates collapse" in line
+
+
+# ------------------------------------------------- repeated rows below the skipping share
+
+
+def _mixed_sites(seed: int = 4) -> pd.DataFrame:
+    """300 scattered samples, 40 of whose locations get 1-3 more rows of the other outcome."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    df = pd.DataFrame({"lon": rng.uniform(0, 20, n), "lat": rng.uniform(30, 50, n),
+                       "hit@1": rng.integers(0, 2, n),
+                       "reciprocal_rank": rng.uniform(0.05, 1, n)})  # fmt: skip
+    extra = df.iloc[np.repeat(np.arange(40), rng.integers(1, 4, 40))].copy()
+    extra["hit@1"] = 1 - extra["hit@1"]
+    extra["reciprocal_rank"] = rng.uniform(0.05, 1, len(extra))
+    return pd.concat([df, extra], ignore_index=True)
+
+
+NEIGHBOURHOOD_COLUMNS = {"row", "lon", "lat", "scale", "n_neighbours", "radius_km",
+                         "mean_performance", "local_performance"}  # fmt: skip
+
+
+def _by_original_row(res, perm: np.ndarray) -> pd.DataFrame:
+    c = res.centres.copy()
+    c["row"] = perm[c["row"].to_numpy()]
+    return c.sort_values(["scale", "row"]).reset_index(drop=True)
+
+
+def test_the_order_dependent_scores_are_those_that_change_with_shuffled_rows():
+    from pygbs.stats.coincident import ORDER_DEPENDENT
+    from pygbs.stats.registry import REGISTRY
+
+    df = _mixed_sites()
+    perm = np.random.default_rng(9).permutation(len(df))
+    kw = {"scales": ["nn20", "300km"], "bootstrap": 0, "value": "reciprocal_rank"}
+    changed = set()
+    for name in REGISTRY:
+        a = pygbs.score(df, scores=[name], **kw)
+        b = pygbs.score(df.iloc[perm].reset_index(drop=True), scores=[name], **kw)
+        ca, cb = _by_original_row(a, np.arange(len(df))), _by_original_row(b, perm)
+        # the score's own columns (a k-NN neighbourhood's members, and so its mean
+        # performance, also follow the row order where ties cut through a site)
+        cols = [c for c in ca.columns if c not in NEIGHBOURHOOD_COLUMNS]
+        diff = ~np.isclose(ca[cols].to_numpy(float), cb[cols].to_numpy(float),
+                           rtol=1e-9, atol=1e-12, equal_nan=True)  # fmt: skip
+        if diff.any():
+            changed.add(name)
+    assert changed == set(ORDER_DEPENDENT)
+
+
+def test_the_warning_says_which_scores_follow_the_row_order(caplog):
+    df = _mixed_sites()
+    with caplog.at_level("WARNING", logger="pygbs.api"):
+        pygbs.score(df, scales=["nn20"], scores=["marked"], bootstrap=0)
+    sites = df.groupby(["lon", "lat"])["hit@1"].agg(["nunique", "size"])
+    mixed = sites[sites["nunique"] > 1]
+    assert (f"{len(mixed)} of those locations hold rows with different outcomes "
+            f"({int(mixed['size'].sum())} rows)") in caplog.text  # fmt: skip
+    assert "can change when the rows are shuffled" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pygbs.api"):
+        pygbs.score(df, scales=["nn20"], scores=["unmarked"], bootstrap=0)
+    assert "share their location" in caplog.text and "shuffled" not in caplog.text
+
+
+def test_collapse_does_not_depend_on_the_row_order():
+    df = _mixed_sites()
+    perm = np.random.default_rng(5).permutation(len(df))
+    kw = {"scales": ["nn20"], "scores": ["marked"], "bootstrap": 0, "duplicates": "collapse"}
+    a = pygbs.score(df, **kw)
+    b = pygbs.score(df.iloc[perm].reset_index(drop=True), **kw)
+    key = ["lon", "lat"]
+    ca = a.centres.sort_values(key).reset_index(drop=True)
+    cb = b.centres.sort_values(key).reset_index(drop=True)
+    np.testing.assert_allclose(ca["marked_ssi"], cb["marked_ssi"], rtol=1e-9)
+    # a tie (one +1 and one -1 at a site) takes the worst mark, whichever row comes first
+    two = pd.DataFrame({"lon": [1.0, 1.0, 2.0, 3.0, 4.0, 5.0], "lat": [0.0] * 6,
+                        "hit@1": [1, 0, 1, 1, 0, 1]})  # fmt: skip
+    for rows in ([0, 1, 2, 3, 4, 5], [1, 0, 2, 3, 4, 5]):
+        r = pygbs.score(two.iloc[rows].reset_index(drop=True), scales=["nn3"],
+                        scores=["unmarked"], bootstrap=0, duplicates="collapse")  # fmt: skip
+        assert r.coded.tolist()[0] == -1.0

@@ -199,12 +199,12 @@ def test_collapse_equals_scoring_the_hand_collapsed_table():
     df = pd.concat([base, extra, extra.iloc[:5]], ignore_index=True)
     df = df.sample(frac=1.0, random_state=3).reset_index(drop=True)  # sites interleaved
     res = pygbs.score(df, scales=SCALE, scores=["unmarked", "marked"], duplicates="collapse")
-    # by hand: mean of the +1/-1 codes per site, its sign, a tie takes the first row's code
+    # by hand: mean of the +1/-1 codes per site, its sign, a tie takes the worst code (-1)
     codes = np.where(df["hit@1"] > 0, 1.0, -1.0)
     rows = []
     for (lon, lat), idx in df.groupby(["lon", "lat"], sort=False).indices.items():
         m = codes[idx].mean()
-        rows.append((min(idx), lon, lat, np.sign(m) if m != 0 else codes[min(idx)]))
+        rows.append((min(idx), lon, lat, np.sign(m) if m != 0 else -1.0))
     rows.sort()
     hand = pd.DataFrame(
         {"lon": [r[1] for r in rows], "lat": [r[2] for r in rows],
