@@ -537,7 +537,7 @@ _HINTS = (
     r".*does not have many workers.*",
     r".*Checkpoint directory .* exists and is not empty.*",
     r".*The number of training batches .* is smaller than the logging interval.*",
-    r".*It is recommended to use `self.log\(.*sync_dist=True`.*",
+    r".*It is recommended to use `self.log\(.*sync_dist=True.*",  # already equal in all
     r".*Experiment logs directory .* exists and is not empty.*",
     r".*isinstance\(treespec, LeafSpec\)",
 )

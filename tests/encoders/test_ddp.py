@@ -48,6 +48,7 @@ def test_two_processes_train_like_one(tmp_path):
     res, two = _train(tmp_path / "ddp", "--devices", "2", "--strategy", "ddp")
     _, one = _train(tmp_path / "one")
     assert res.stdout.count("xyz on synthetic-vmf") == 1  # one process reports and writes
+    assert "sync_dist" not in res.stderr  # the logged numbers are equal in all processes
     assert two["trainer"]["devices"] == 2 and one["trainer"]["devices"] == 1
     assert len(two["epochs"]) == len(one["epochs"]) == 3
     for a, b in zip(two["epochs"], one["epochs"]):
