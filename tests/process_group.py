@@ -17,6 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "ctrl_c_group",
+    "interrupt",
     "listening_addresses",
     "session_processes",
     "start",
@@ -55,6 +56,17 @@ def wait_until(
             out, err = proc.communicate()
             raise AssertionError(f"{what} did not happen (exit {proc.returncode}): {out}{err}")
         time.sleep(0.1)
+
+
+def interrupt(proc: subprocess.Popen, timeout: float = 120) -> str:
+    """SIGINT to ``proc`` alone; its stderr once it has exited (killed after ``timeout`` s)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise AssertionError(f"no exit {timeout:.0f} s after the signal") from None
 
 
 def ctrl_c_group(proc: subprocess.Popen, timeout: float = 60) -> tuple[str, float]:

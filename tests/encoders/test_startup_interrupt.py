@@ -8,7 +8,6 @@ interrupt then ends it with one line and exit code 130 rather than a traceback
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.process_group import interrupt
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs /proc")
 
@@ -41,12 +42,7 @@ def _interrupt_when(out: Path, ready: Callable[[subprocess.Popen], bool]) -> tup
             out_text, err = proc.communicate()
             pytest.fail(f"never got ready (exit {proc.returncode}): {out_text}{err}")
         time.sleep(0.002)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("no exit 120 s after the signal")
+    err = interrupt(proc)
     return proc.returncode, err
 
 

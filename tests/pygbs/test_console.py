@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import pygbs
+from tests.process_group import interrupt
 
 BIN = Path(sys.executable).parent
 SIGTERM_BIT = 1 << (signal.SIGTERM - 1)
@@ -84,12 +85,7 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path, command, dela
             pytest.fail(f"the handler never arrived (exit {proc.returncode})")
         time.sleep(0.001)
     time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("no exit 120 s after the signal")
+    err = interrupt(proc)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["error: interrupted by SIGINT"]
     assert not out.exists()

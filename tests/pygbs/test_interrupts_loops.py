@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.process_group import session_processes
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,18 +104,6 @@ def test_hotspot_permutations_stop_on_sigint(tmp_path):
     assert took < 5.0
 
 
-def _session_processes(sid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == sid:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="lists processes through /proc")
 def test_local_cluster_ctrl_c_to_the_process_group_exits_130(tmp_path):
     # a terminal's Ctrl-C reaches every process of the group, the workers included
@@ -148,7 +138,7 @@ def test_local_cluster_ctrl_c_to_the_process_group_exits_130(tmp_path):
             assert time.monotonic() < end, "the command did not start scoring in time"
             time.sleep(0.1)
         # both workers started (the group has three processes), then a few seconds more
-        while len(_session_processes(proc.pid)) < 3:
+        while len(session_processes(proc.pid)) < 3:
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < end, "the workers did not start in time"
             time.sleep(0.1)
