@@ -1,16 +1,25 @@
-"""Forward+backward throughput of every encoder against a per-sample NumPy PE baseline.
+"""Forward+backward throughput of every encoder against TorchSpatial-style baselines.
 
 For each encoder (TorchSpatial trainer defaults: 1 hidden layer x 512, leakyrelu, dropout 0.5,
 LN, skip, embedding 256; ``frequency_num=32``, ``num_rbf_anchor_pts=200``; train mode) we time
 one forward + backward pass over a batch of random locations:
 
-* ``ours``: ``encoders`` (vectorised torch PE on the input's device, float64 angles);
+* ``ours``: ``encoders`` (vectorised torch PE on the input's device, float64 angles, the
+  networks of ``encoders.nets`` with their ``FastDropout``);
 * ``loop``: per-sample reference style: a Python loop over samples computing
   the PE in NumPy (float64), then ``torch.FloatTensor`` (and a copy to the device), then the
   same network;
 * ``numpy``: the PE in NumPy vectorised over the batch (what TorchSpatial's PE classes do),
-  then the same network.
+  then the same network;
+* ``reference``: the same NumPy PE, then TorchSpatial's layers at the same widths built from
+  plain ``torch.nn`` modules (``nn.Linear``, the activation, ``nn.Dropout``, ``nn.LayerNorm``
+  in the order of its ``SingleFeedForwardNN`` / ``MultiLayerFeedForwardNN``; Mac Aodha's
+  residual network with ``nn.Dropout`` for ``wrap``): what a TorchSpatial training step
+  costs.
 
+Ratios (above 1: ours is faster): ``x loop`` = loop / ours, ``x numpy`` = numpy / ours (the
+PE alone differs), ``x reference`` = reference / ours (PE and layers differ; its geometric
+mean and minimum over the encoders are printed under the table), ``x PE`` = PE loop / PE ours.
 The table also gives the PE alone (``PE ours``: ``position_encoding`` without autograd;
 ``PE loop``: the per-sample NumPy loop plus ``torch.FloatTensor``), where the two differ most;
 at TorchSpatial sizes the network (two dropouts on 4096 x 512) dominates fwd+bwd on a CPU.
@@ -24,11 +33,13 @@ same process. Example::
 
 ``--trainer`` times whole training runs instead (``--trainer-epochs`` epochs on
 ``--trainer-rows`` rows of synthetic-vmf, batch 1024, validation after every epoch, best
-epoch kept) of ``encoders.Trainer`` (Lightning) and of the hand-written loop it replaced
-(``benchmarks/previous_trainer.py``), alternating the two in each repeat, and prints the
-ratio ``previous time / Lightning time`` per encoder (above 1: Lightning is faster), the
-same ratio of the process's CPU time (less sensitive to other jobs on a shared machine) and
-their geometric means.
+epoch kept) of ``encoders.Trainer`` (Lightning, the networks as they are) and of the
+hand-written loop it replaced (``benchmarks/previous_trainer.py``) on the same networks with
+``nn.Dropout`` in place of ``FastDropout`` (the networks before the faster CPU dropout), so
+that the ratio measures today's training against the earlier one. The two alternate in each
+repeat; printed are the ratio ``previous time / Lightning time`` per encoder (above 1:
+today's training is faster), the same ratio of the process's CPU time (less sensitive to
+other jobs on a shared machine) and their geometric means.
 """
 
 from __future__ import annotations
@@ -48,8 +59,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 import encoders
+from encoders.nets import FastDropout, FCNet
 from pygbs.io.atomic import write_text_atomic
 
 log = logging.getLogger("encoders_speed")
@@ -176,6 +189,96 @@ def _np_pe(enc: encoders.LocationEncoder) -> Callable[[np.ndarray], np.ndarray]:
     return table.get(name, sphere)
 
 
+# ------------------------------------------------------------------ TorchSpatial's layers
+#: TorchSpatial's ``get_activation_function`` names as plain ``torch.nn`` modules.
+_REF_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "leakyrelu": lambda: nn.LeakyReLU(negative_slope=0.2),
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+}
+
+
+class _RefSingleFeedForwardNN(nn.Module):
+    """TorchSpatial's ``SingleFeedForwardNN``: Linear, act, ``nn.Dropout``, (+x), LayerNorm."""
+
+    def __init__(self, d_in: int, d_out: int, p: float, act: str, layn: bool, skip: bool):
+        super().__init__()
+        self.linear = nn.Linear(d_in, d_out)
+        nn.init.xavier_uniform_(self.linear.weight)
+        self.act = _REF_ACTIVATIONS[act.lower()]()
+        self.dropout = nn.Dropout(p=p)
+        self.skip_connection = skip and d_in == d_out
+        self.layernorm = nn.LayerNorm(d_out) if layn else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.dropout(self.act(self.linear(x)))
+        if self.skip_connection:
+            out = out + x
+        return out if self.layernorm is None else self.layernorm(out)
+
+
+class _RefMultiLayerFeedForwardNN(nn.Module):
+    """TorchSpatial's ``MultiLayerFeedForwardNN``: hidden blocks, then a last act+dropout one."""
+
+    def __init__(self, d_in: int, d_out: int, hp: dict):
+        super().__init__()
+        h, width, p, act = hp["num_hidden_layer"], hp["hidden_dim"], hp["dropout"], hp["spa_f_act"]
+        layn, skip = bool(hp["use_layn"]), bool(hp["skip_connection"])
+        layers = []
+        if h <= 0:
+            layers.append(_RefSingleFeedForwardNN(d_in, d_out, p, act, False, False))
+        else:
+            layers.append(_RefSingleFeedForwardNN(d_in, width, p, act, layn, skip))
+            for _ in range(h - 1):
+                layers.append(_RefSingleFeedForwardNN(width, width, p, act, layn, skip))
+            layers.append(_RefSingleFeedForwardNN(width, d_out, p, act, False, False))
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class _RefResLayer(nn.Module):
+    """Mac Aodha et al.'s ``ResLayer``: two Linear + ReLU with ``nn.Dropout`` between."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.w1, self.w2 = nn.Linear(width, width), nn.Linear(width, width)
+        self.nonlin1, self.nonlin2 = nn.ReLU(inplace=True), nn.ReLU(inplace=True)
+        self.dropout1 = nn.Dropout(p=0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.dropout1(self.nonlin1(self.w1(x)))
+        return x + self.nonlin2(self.w2(y))
+
+
+def reference_net(enc: encoders.LocationEncoder, d_in: int) -> nn.Module:
+    """TorchSpatial's network for ``enc`` at ``enc``'s widths, from plain ``torch.nn`` modules.
+
+    ``wrap`` gets Mac Aodha et al.'s FCNet (input layer, ReLU, four residual layers), every
+    other encoder ``MultiLayerFeedForwardNN`` with ``enc``'s FFN hyper-parameters.
+    """
+    if isinstance(enc.net, FCNet):
+        width = enc.embed_dim
+        return nn.Sequential(
+            nn.Linear(d_in, width), nn.ReLU(inplace=True), *[_RefResLayer(width) for _ in range(4)]
+        )
+    return _RefMultiLayerFeedForwardNN(d_in, enc.embed_dim, enc.hparams)
+
+
+def _swap_in_nn_dropout(model: nn.Module) -> nn.Module:
+    """Replace every ``FastDropout`` of ``model`` by ``nn.Dropout`` (same p, same mode)."""
+    for parent in list(model.modules()):
+        for child_name, child in parent.named_children():
+            if isinstance(child, FastDropout):
+                setattr(parent, child_name, nn.Dropout(child.p).train(child.training))
+    return model
+
+
 # ------------------------------------------------------------------ timing
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
@@ -201,8 +304,9 @@ def _median_ms(fn: Callable[[], None], device: torch.device, warmup: int, repeat
 
 
 def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats: int) -> dict:
-    """Time ours / loop baseline / batched-NumPy baseline for one encoder on one device."""
+    """Time ours and the loop / batched-NumPy / reference-layers baselines for one encoder."""
     enc = encoders.build(name, **BENCH_HPARAMS).to(device).train()
+    ref = reference_net(enc, enc.pe_dim).to(device).train()
     gen = torch.Generator().manual_seed(0)
     u = torch.rand(batch, 2, generator=gen, dtype=torch.float64)
     lonlat64 = torch.stack([360 * u[:, 0] - 180, torch.rad2deg(torch.asin(2 * u[:, 1] - 1))], -1)
@@ -210,11 +314,11 @@ def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats:
     x_np = lonlat64.numpy()
     pe_np = _np_pe(enc)
 
-    def net_on(pe_array: np.ndarray) -> torch.Tensor:
+    def net_on(pe_array: np.ndarray, net: nn.Module = enc.net) -> torch.Tensor:
         feats = torch.FloatTensor(pe_array).to(device)
         if name == "tile_ffn":
             feats = enc.pe.table(feats[:, 0].long())
-        return enc.net(feats)
+        return net(feats)
 
     def ours() -> None:
         enc.zero_grad(set_to_none=True)
@@ -228,6 +332,11 @@ def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats:
     def batched() -> None:
         enc.zero_grad(set_to_none=True)
         net_on(pe_np(x_np)).sum().backward()
+
+    def reference() -> None:
+        enc.zero_grad(set_to_none=True)
+        ref.zero_grad(set_to_none=True)
+        net_on(pe_np(x_np), ref).sum().backward()
 
     # the NumPy PE must be the same encoding
     check = pe_np(x_np[:64])
@@ -253,6 +362,7 @@ def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats:
     t_ours = _median_ms(ours, device, warmup, repeats)
     t_loop = _median_ms(loop, device, min(warmup, 1), repeats)
     t_np = _median_ms(batched, device, warmup, repeats)
+    t_ref = _median_ms(reference, device, warmup, repeats)
     return {
         "encoder": name,
         "device": str(device),
@@ -262,6 +372,7 @@ def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats:
         "ours_ms": t_ours,
         "loop_ms": t_loop,
         "numpy_ms": t_np,
+        "reference_ms": t_ref,
         "ours_samples_per_s": batch / t_ours * 1e3,
         "loop_samples_per_s": batch / t_loop * 1e3,
         "numpy_samples_per_s": batch / t_np * 1e3,
@@ -270,6 +381,7 @@ def bench_one(name: str, device: torch.device, batch: int, warmup: int, repeats:
         "speedup_vs_loop": t_loop / t_ours,
         "pe_speedup_vs_loop": t_loop_pe / t_ours_pe,
         "speedup_vs_numpy": t_np / t_ours,
+        "speedup_vs_reference": t_ref / t_ours,
         "pe_max_abs_diff": max_diff,
     }
 
@@ -279,7 +391,7 @@ def format_table(rows: list[dict]) -> str:
     head = (
         f"{'encoder':<20} {'dev':<5} {'PE':>5} {'params':>9} {'ours ms':>9} {'ours s/s':>10} "
         f"{'loop ms':>9} {'loop s/s':>9} {'x loop':>7} {'numpy ms':>9} {'x numpy':>8} "
-        f"{'PE ours':>8} {'PE loop':>8} {'x PE':>7}"
+        f"{'ref ms':>8} {'x reference':>11} {'PE ours':>8} {'PE loop':>8} {'x PE':>7}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -288,9 +400,22 @@ def format_table(rows: list[dict]) -> str:
             f"{r['ours_ms']:>9.1f} {r['ours_samples_per_s']:>10,.0f} {r['loop_ms']:>9.1f} "
             f"{r['loop_samples_per_s']:>9,.0f} {r['speedup_vs_loop']:>7.1f} "
             f"{r['numpy_ms']:>9.1f} {r['speedup_vs_numpy']:>8.2f} "
+            f"{r['reference_ms']:>8.1f} {r['speedup_vs_reference']:>11.2f} "
             f"{r['ours_pe_ms']:>8.2f} {r['loop_pe_ms']:>8.1f} {r['pe_speedup_vs_loop']:>7.0f}"
         )
+    if rows:
+        slowest = min(rows, key=lambda r: r["speedup_vs_reference"])
+        geo = _geomean([r["speedup_vs_reference"] for r in rows])
+        lines.append(
+            f"x reference (reference layers / ours): geometric mean {geo:.2f}, "
+            f"minimum {slowest['speedup_vs_reference']:.2f} ({slowest['encoder']})"
+        )
     return "\n".join(lines)
+
+
+def _geomean(values: list[float]) -> float:
+    """Geometric mean of positive numbers."""
+    return math.exp(statistics.mean(math.log(v) for v in values))
 
 
 def time_zoo(extra: list[str]) -> dict:
@@ -315,7 +440,10 @@ def time_zoo(extra: list[str]) -> dict:
 def bench_trainer(
     names: list[str], rows: int, epochs: int, repeats: int, batch: int = 1024
 ) -> list[dict]:
-    """Whole-run training time of the Lightning trainer and of the previous loop."""
+    """Whole-run training time of the Lightning trainer and of the previous loop.
+
+    The previous loop trains the networks with ``nn.Dropout`` (as before ``FastDropout``).
+    """
     from previous_trainer import previous_fit
 
     from encoders.data import load_dataset
@@ -337,6 +465,8 @@ def bench_trainer(
         for _ in range(repeats):
             for kind in ("previous", "lightning"):
                 model = build_model(name, ds, hparams=hp)
+                if kind == "previous":  # the networks as they were before FastDropout
+                    _swap_in_nn_dropout(model)
                 t0, c0 = time.perf_counter(), time.process_time()
                 if kind == "previous":
                     previous_fit(model, ds, epochs=epochs, batch_size=batch, lr=1e-3)
@@ -360,15 +490,16 @@ def bench_trainer(
 def format_trainer_table(rows: list[dict]) -> str:
     """Markdown table of :func:`bench_trainer` with the geometric mean of the ratios."""
     lines = [
-        "| encoder | previous loop s | Lightning s | Lightning samples/s | ratio | CPU ratio |",
+        "| encoder | previous loop (nn.Dropout) s | Lightning s | Lightning samples/s | ratio "
+        "| CPU ratio |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r['encoder']} | {r['previous_s']:.2f} | {r['lightning_s']:.2f} | "
                      f"{r['lightning_samples_per_s']:,.0f} | {r['ratio']:.2f}x | "
                      f"{r['cpu_ratio']:.2f}x |")  # fmt: skip
-    geo = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows))
-    geo_cpu = math.exp(statistics.mean(math.log(r["cpu_ratio"]) for r in rows))
+    geo = _geomean([r["ratio"] for r in rows])
+    geo_cpu = _geomean([r["cpu_ratio"] for r in rows])
     lines.append(f"| geometric mean | | | | **{geo:.2f}x** | **{geo_cpu:.2f}x** |")
     return "\n".join(lines)
 

@@ -5,6 +5,9 @@
 * :class:`FCNet`: Mac Aodha et al.'s residual network (ICCV 2019), used by ``wrap``.
 * :class:`SirenNet`: a SIREN (sine-activated MLP), offered as an option for ``Siren(SH)``;
   TorchSpatial itself uses the plain FFN there (Q3).
+
+Their dropout is :class:`FastDropout`: inverted dropout like ``nn.Dropout``, with a faster
+mask on the CPU.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from torch import Tensor, nn
 __all__ = [
     "ACTIVATIONS",
     "FCNet",
+    "FastDropout",
     "LEAKY_RELU_SLOPE",
     "MultiLayerFeedForwardNN",
     "SingleFeedForwardNN",
@@ -59,6 +63,44 @@ def make_activation(name: str) -> nn.Module:
     raise ValueError(f"spa_f_act must be one of {ACTIVATIONS}; got {name!r}")
 
 
+class FastDropout(nn.Module):
+    """Inverted dropout, as ``nn.Dropout``, with a faster mask on the CPU.
+
+    In training each element is kept with probability ``1 - p`` and the kept ones are scaled
+    by ``1 / (1 - p)``, so the expected value is unchanged; in evaluation mode, or for
+    ``p == 0``, the input is returned as is. On the CPU the mask is
+    ``torch.rand_like(x) >= p``, about three times faster than the Bernoulli sampling of
+    ``nn.Dropout`` at 4096 x 512; on other devices it calls ``torch.nn.functional.dropout``
+    (a fused kernel there). Both draw from the global torch generator, so seeded runs are
+    reproducible; the CPU mask comes from a different random stream than ``nn.Dropout``'s.
+    Like ``nn.Dropout`` it has no parameters or buffers.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability of zeroing an element, in ``[0, 1]``.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1]; got {p!r}")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply dropout to ``x`` (any shape)."""
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu" or self.p == 1.0:
+            return nn.functional.dropout(x, self.p, training=True)
+        mask = torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))
+        return x * mask
+
+    def extra_repr(self) -> str:
+        """``p=...`` as in ``nn.Dropout``'s repr."""
+        return f"p={self.p}"
+
+
 class SingleFeedForwardNN(nn.Module):
     """One block: ``Linear -> act -> Dropout -> (+x if skip and in == out) -> LayerNorm``.
 
@@ -93,7 +135,7 @@ class SingleFeedForwardNN(nn.Module):
         self.linear = nn.Linear(input_dim, output_dim)
         nn.init.xavier_uniform_(self.linear.weight)
         self.act = make_activation(activation)
-        self.dropout = nn.Dropout(p=dropout)
+        self.dropout = FastDropout(dropout)
         self.skip = bool(skip_connection) and input_dim == output_dim
         self.norm = nn.LayerNorm(output_dim) if use_layernormalize else None
 
@@ -185,7 +227,7 @@ class _ResLayer(nn.Module):
         super().__init__()
         self.w1 = nn.Linear(width, width)
         self.w2 = nn.Linear(width, width)
-        self.dropout = nn.Dropout(p=dropout)
+        self.dropout = FastDropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.dropout(torch.relu(self.w1(x)))
@@ -273,7 +315,7 @@ class SirenNet(nn.Module):
         dim = input_dim
         for i in range(n):
             layers.append(_SineLayer(dim, hidden_dim, w0_initial if i == 0 else w0, i == 0, True))
-            layers.append(nn.Dropout(p=dropout))
+            layers.append(FastDropout(dropout))
             dim = hidden_dim
         layers.append(_SineLayer(dim, output_dim, w0, False, False))
         self.layers = nn.Sequential(*layers)
