@@ -63,8 +63,8 @@ _SCORE_DEFAULTS = {
     type=float,
     default=None,
     metavar="LON0 LON1 LAT0 LAT1",
-    help="Map extent in degrees; LON0 > LON1 crosses the antimeridian "
-    "(default: the data's extent with padding).",
+    help="Map extent in degrees; LON0 > LON1 crosses the antimeridian, LON0 = LON1 goes all "
+    "the way round (default: the data's extent with padding).",
 )
 @click.option("--world", is_flag=True, help="Whole-world maps.")
 @click.option(
