@@ -96,7 +96,7 @@ MUTATIONS = (
     ),
     Mutation(
         "soft-temperature",
-        "encoders/losses.py",
+        "encoders/losses/surrogate.py",
         "scale = 2.0 * temperature * t.clamp_min(",
         "scale = 4.0 * temperature * t.clamp_min(",
         "regression soft-performance temperature off by 2x",
