@@ -21,7 +21,7 @@ from pygbs import __version__
 from pygbs._names import DEFAULT_SCALES, DEFAULT_SCORES
 from pygbs.cancel import Cancel, honours_cancel
 from pygbs.coding import code_performance
-from pygbs.duplicates import DUPLICATES, WARN_SHARE, collapse, order_sensitive
+from pygbs.duplicates import DUPLICATES, collapse
 from pygbs.duplicates import note as note_repeated
 from pygbs.duplicates import summarise as dup_summary
 from pygbs.engine.base import BlockOptions, LocalEngine, Samples, column_dtypes, from_fixed
@@ -446,15 +446,13 @@ def score(
     marks = np.asarray(coding.values, dtype=np.float64)
     _check_magnitude(pred, marks)
     metrics = performance_metrics(pred, basis)
-    repeated = dup_summary(pred.lon, pred.lat)
+    repeated = dup_summary(pred.lon, pred.lat, marks)
     collapsed = None
     if duplicates == "collapse":
         pred, marks, basis, collapsed = collapse(pred, marks, basis, coding.rule)
-    elif repeated["share_rows_at_repeated"] > WARN_SHARE:
-        mixed = {}
-        if ORDER_DEPENDENT.intersection(scores):
-            mixed = order_sensitive(pred.lon, pred.lat, marks)
-        note_repeated(pred.source, {**repeated, **mixed}, log)
+    else:  # the row order matters only to some scores: the warning names it for those
+        order = bool(ORDER_DEPENDENT.intersection(scores))
+        note_repeated(pred.source, {**repeated, **({} if order else {"n_mixed_locations": 0})}, log)
     rows = _select_centres(len(pred), centres)
     for s in parsed:  # nn999999 on a small table means "all samples": say so
         if s.is_knn and s.k > len(pred):

@@ -40,7 +40,6 @@ __all__ = [
     "WARN_SHARE",
     "collapse",
     "collecting",
-    "order_sensitive",
     "summarise",
     "warning_text",
 ]
@@ -63,72 +62,57 @@ def _groups(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, int]:
     return codes, int(codes.max()) + 1 if codes.size else 0
 
 
-def summarise(lon: np.ndarray, lat: np.ndarray) -> dict[str, Any]:
+def summarise(lon: np.ndarray, lat: np.ndarray, marks: np.ndarray | None = None) -> dict[str, Any]:
     """How many rows share their location with another row.
 
     Parameters
     ----------
     lon, lat : ndarray
         Coordinates of the rows.
+    marks : ndarray, optional
+        Coded value of every row: then also the repeated locations whose rows differ in
+        it. A point's nearest neighbours break ties among rows at one location by row;
+        where those rows differ in outcome, which of them are taken depends on the order
+        of the rows, and so do the scores built on that graph (marked SSI, performance
+        SSI, Moran's I, Geary's C; :data:`pygbs.stats.coincident.ORDER_DEPENDENT`).
 
     Returns
     -------
     dict
         ``n_rows``, ``n_locations`` (distinct), ``n_repeated_locations`` (locations with
         two rows or more), ``n_rows_at_repeated`` (rows at such locations) and
-        ``share_rows_at_repeated``.
+        ``share_rows_at_repeated``; with ``marks`` also ``n_mixed_locations`` (locations
+        with rows of different coded values) and ``n_rows_at_mixed`` (the rows there).
     """
     codes, n_loc = _groups(np.asarray(lon), np.asarray(lat))
     counts = np.bincount(codes, minlength=n_loc)
     at_rep = int(counts[counts > 1].sum())
     n = int(codes.size)
-    return {
+    out: dict[str, Any] = {
         "n_rows": n,
         "n_locations": n_loc,
         "n_repeated_locations": int((counts > 1).sum()),
         "n_rows_at_repeated": at_rep,
         "share_rows_at_repeated": at_rep / n if n else 0.0,
     }
-
-
-def order_sensitive(lon: np.ndarray, lat: np.ndarray, marks: np.ndarray) -> dict[str, int]:
-    """Repeated locations whose rows have different coded values.
-
-    A neighbourhood's nearest neighbours break ties among rows at one location by row;
-    where those rows differ in outcome, which of them are taken depends on the order of
-    the rows, and so do the scores built on that graph (marked SSI, performance SSI,
-    Moran's I, Geary's C; :data:`pygbs.stats.coincident.ORDER_DEPENDENT`).
-
-    Parameters
-    ----------
-    lon, lat : ndarray
-        Coordinates of the rows.
-    marks : ndarray
-        Coded value of every row.
-
-    Returns
-    -------
-    dict
-        ``n_mixed_locations`` (locations with rows of different coded values) and
-        ``n_rows_at_mixed`` (the rows there).
-    """
-    codes, n_loc = _groups(np.asarray(lon), np.asarray(lat))
-    marks = np.asarray(marks, dtype=np.float64)
-    lo = np.full(n_loc, np.inf)
-    hi = np.full(n_loc, -np.inf)
-    np.minimum.at(lo, codes, marks)
-    np.maximum.at(hi, codes, marks)
-    mixed = lo != hi
-    counts = np.bincount(codes, minlength=n_loc)
-    return {"n_mixed_locations": int(mixed.sum()), "n_rows_at_mixed": int(counts[mixed].sum())}
+    if marks is not None:
+        marks = np.asarray(marks, dtype=np.float64)
+        lo = np.full(n_loc, np.inf)
+        hi = np.full(n_loc, -np.inf)
+        np.minimum.at(lo, codes, marks)
+        np.maximum.at(hi, codes, marks)
+        mixed = lo != hi
+        out["n_mixed_locations"] = int(mixed.sum())
+        out["n_rows_at_mixed"] = int(counts[mixed].sum())
+    return out
 
 
 def warning_text(source: str, info: dict[str, Any]) -> str:
     """The warning for many repeated locations (one line).
 
-    With ``info["n_mixed_locations"]`` (from :func:`order_sensitive`, given when a score
-    that depends on it was asked for) the line also says that those scores can change
-    when the rows are shuffled.
+    With ``info["n_mixed_locations"]`` (from :func:`summarise`; pass 0 when no score that
+    depends on the row order was asked for) the line also says that those scores can
+    change when the rows are shuffled.
     """
     text = (
         f"{source}: {100 * info['share_rows_at_repeated']:.1f} % of the rows "

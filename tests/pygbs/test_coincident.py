@@ -190,9 +190,15 @@ def test_the_order_dependent_scores_are_those_that_change_with_shuffled_rows():
 def test_the_warning_says_which_scores_follow_the_row_order(caplog):
     df = _mixed_sites()
     with caplog.at_level("WARNING", logger="pygbs.api"):
-        pygbs.score(df, scales=["nn20"], scores=["marked"], bootstrap=0)
+        res = pygbs.score(df, scales=["nn20"], scores=["marked"], bootstrap=0)
     sites = df.groupby(["lon", "lat"])["hit@1"].agg(["nunique", "size"])
     mixed = sites[sites["nunique"] > 1]
+    rep = res.summary["input"]["repeated_locations"]
+    assert (rep["n_mixed_locations"], rep["n_rows_at_mixed"]) == (
+        len(mixed),
+        int(mixed["size"].sum()),
+    )
+    assert len(mixed) > 0
     assert (f"{len(mixed)} of those locations hold rows with different outcomes "
             f"({int(mixed['size'].sum())} rows)") in caplog.text  # fmt: skip
     assert "can change when the rows are shuffled" in caplog.text
