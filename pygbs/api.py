@@ -450,9 +450,10 @@ def score(
     collapsed = None
     if duplicates == "collapse":
         pred, marks, basis, collapsed = collapse(pred, marks, basis, coding.rule)
-    else:  # the row order matters only to some scores: the warning names it for those
-        order = bool(ORDER_DEPENDENT.intersection(scores))
-        note_repeated(pred.source, {**repeated, **({} if order else {"n_mixed_locations": 0})}, log)
+    elif ORDER_DEPENDENT.intersection(scores):  # the warning names the row order's effect
+        note_repeated(pred.source, repeated, log)
+    else:  # ... only where a score that depends on it was asked for
+        note_repeated(pred.source, {**repeated, "n_mixed_locations": 0}, log)
     rows = _select_centres(len(pred), centres)
     for s in parsed:  # nn999999 on a small table means "all samples": say so
         if s.is_knn and s.k > len(pred):

@@ -1,11 +1,12 @@
 """Entry point of the ``pygbs`` command, and the guard it shares with ``encoders``.
 
-The installed ``pygbs`` command starts here rather than in its click group, so that a Ctrl-C (or
-SIGTERM) that arrives while the command line's modules are still being imported (click,
-and for ``encoders`` PyTorch, which takes a second or more) ends the process at once
-with one line and the exit code of docs/cli.md, instead of a traceback. Nothing has been
-written at that point. Once a command's work starts, its own handling takes over (the work
-stops between batches, temporaries are removed) and this one is back in place when it ends.
+The installed ``pygbs`` command starts here rather than in its click group, so that a
+Ctrl-C (or SIGTERM) that arrives while the command line's modules are still being
+imported (click, and for ``encoders`` PyTorch, which takes a second or more) ends the
+process at once with one line and the exit code of docs/cli.md, instead of a traceback.
+Nothing has been written at that point. Once a command's work starts, its own handling
+takes over (the work stops between batches, temporaries are removed) and this one is back
+in place when it ends.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from pygbs.errors import Interrupted
+
 __all__ = ["exit_on_signal", "main"]
 
-#: The signals that stop a command, with their exit codes (128 + the signal number).
-_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+#: The signals that stop a command.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _exit_now(signum: int, frame: Any) -> None:
-    name = signal.Signals(signum).name
-    os.write(2, f"error: interrupted by {name}\n".encode())
-    os._exit(_EXIT_CODES.get(signum, 128 + signum))
+    err = Interrupted(signum)
+    os.write(2, f"error: interrupted by {err.signal_name}\n".encode())
+    os._exit(err.exit_code)
 
 
 @contextlib.contextmanager
@@ -42,7 +45,7 @@ def exit_on_signal() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, _exit_now) for s in _EXIT_CODES}
+    previous = {s: signal.signal(s, _exit_now) for s in _SIGNALS}
     try:
         yield
     finally:

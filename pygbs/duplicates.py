@@ -35,14 +35,7 @@ import pandas as pd
 from pygbs.errors import InputError
 from pygbs.predictions import Predictions
 
-__all__ = [
-    "DUPLICATES",
-    "WARN_SHARE",
-    "collapse",
-    "collecting",
-    "summarise",
-    "warning_text",
-]
+__all__ = ["DUPLICATES", "WARN_SHARE", "collapse", "collecting", "summarise", "warning_text"]
 
 #: ``duplicates=`` policies.
 DUPLICATES = ("keep", "collapse")

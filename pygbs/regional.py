@@ -42,6 +42,13 @@ from pygbs.cancel import Cancel, check_cancelled, honours_cancel
 from pygbs.coding import code_performance
 from pygbs.errors import InputError, NoCoordinatesError
 from pygbs.inference.bootstrap import block_bootstrap, make_blocks
+from pygbs.inference.disparity import (
+    gap_null,
+    percentile_interval,
+    replicate_means,
+    t_interval,
+    theil_index,
+)
 from pygbs.inference.fdr import fdr_q_values
 from pygbs.io.predictions import read_predictions
 from pygbs.io.sources import expand_sources, unique_names
@@ -137,64 +144,6 @@ class _Joint:
         return sums, counts
 
 
-def _theil(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Between-group Theil index along the last axis (NaN with negative means)."""
-    w = weights / weights.sum(axis=-1, keepdims=True)
-    mu = np.sum(w * means, axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = means / mu
-        term = np.where(r > 0, r * np.log(np.where(r > 0, r, 1.0)), 0.0)
-        t = np.sum(w * term, axis=-1)
-    bad = np.any(means < 0, axis=-1) | ~np.isfinite(t) | (mu[..., 0] <= 0)
-    return np.where(bad, np.nan, t)
-
-
-def _t_interval(
-    est: float, reps: np.ndarray, ci: float, b_eff: float
-) -> tuple[float, float, float]:
-    """``est +- t se`` and a two-sided p-value (:func:`~pygbs.inference.bootstrap.block_bootstrap`).
-
-    ``se`` is the replicates' spread corrected by ``sqrt(b_eff / (b_eff - 1))`` and ``t``
-    has ``b_eff - 1`` degrees of freedom, ``b_eff`` being the effective number of blocks
-    the estimate rests on (few blocks: a wider interval).
-    """
-    from scipy.special import stdtr, stdtrit
-
-    reps = reps[np.isfinite(reps)]
-    if len(reps) < 2 or not b_eff >= 1.5:
-        return math.nan, math.nan, math.nan
-    dof = b_eff - 1.0
-    se = float(np.std(reps, ddof=1)) * math.sqrt(b_eff / dof)
-    q = float(stdtrit(dof, 0.5 + ci / 2.0))
-    p = float(2.0 * stdtr(dof, -abs(est) / se)) if se > 0 else (1.0 if est == 0 else 0.0)
-    return est - q * se, est + q * se, p
-
-
-def _percentile(reps: np.ndarray, ci: float) -> tuple[float, float]:
-    reps = reps[np.isfinite(reps)]
-    if len(reps) < 2:
-        return math.nan, math.nan
-    lo, hi = np.quantile(reps, [0.5 - ci / 2.0, 0.5 + ci / 2.0])
-    return float(lo), float(hi)
-
-
-def _replicate_means(sums: np.ndarray, counts: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """Region means of the replicates; a region none of whose blocks was drawn keeps its mean.
-
-    A region inside one block has the same mean in every replicate that draws that block,
-    so keeping its mean where the block was not drawn leaves its replicate distribution
-    as it is; regions over several blocks are missed rarely (``exp(-blocks)``).
-    """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), means[None, :])
-
-
-def _gap_null(rep_means: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """Gap of each replicate after centring every region on its own mean."""
-    dev = rep_means - means[None, :]
-    return dev.max(axis=1) - dev.min(axis=1)
-
-
 def _one_model(
     model: str,
     values: np.ndarray,
@@ -215,7 +164,7 @@ def _one_model(
     eligible = (n_r >= min_n) & (names != NONE)
     joint = _Joint(values, reg, blocks, len(names))
     rs, rc = joint.replicates(n_boot, seed) if n_boot else (np.zeros((0, len(names))),) * 2
-    rep_means = _replicate_means(rs, rc, means)
+    rep_means = replicate_means(rs, rc, means)
     with np.errstate(invalid="ignore", divide="ignore"):
         rest_n = len(values) - n_r
         rest = (sums.sum() - sums) / np.where(rest_n > 0, rest_n, np.nan)
@@ -236,7 +185,7 @@ def _one_model(
         iv = block_bootstrap(values[reg == j], blocks[reg == j], n_boot=n_boot, ci=ci, seed=seed)
         vs = means[j] - rest[j]
         # the comparison rests on the fewer blocks of the region and of the rest
-        lo, hi, p = _t_interval(vs, rep_means[:, j] - rep_rest[:, j], ci, float(b_eff_all[j]))
+        lo, hi, p = t_interval(vs, rep_means[:, j] - rep_rest[:, j], ci, float(b_eff_all[j]))
         rows.append(
             {
                 "model": model,
@@ -268,13 +217,13 @@ def _one_model(
         rm = rep_means[:, e]
         gap = float(m.max() - m.min())
         rep_gap = rm.max(axis=1) - rm.min(axis=1)
-        null = _gap_null(rm, m)
+        null = gap_null(rm, m)
         p_gap = float((1 + np.sum(null >= gap)) / (1 + len(null))) if len(null) else math.nan
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = float(m.min() / m.max()) if m.max() > 0 else math.nan
             rep_ratio = rm.min(axis=1) / rm.max(axis=1)
-        theil = float(_theil(m, n_r[e].astype(float)))
-        rep_theil = _theil(rm, np.maximum(rc[:, e], 1.0))
+        theil = float(theil_index(m, n_r[e].astype(float)))
+        rep_theil = theil_index(rm, np.maximum(rc[:, e], 1.0))
         worst_j = e[np.argmin(m) if higher_is_better else np.argmax(m)]
         best_j = e[np.argmax(m) if higher_is_better else np.argmin(m)]
         for stat, val, reps, p in (
@@ -282,7 +231,7 @@ def _one_model(
             ("ratio", ratio, rep_ratio, math.nan),
             ("theil", theil, rep_theil, math.nan),
         ):
-            lo, hi = _percentile(reps, ci)
+            lo, hi = percentile_interval(reps, ci)
             disp.append({"statistic": stat, "value": val, "ci_low": lo, "ci_high": hi,
                          "p_value": p, "region": ""})  # fmt: skip
         for stat, j in (("worst_region", worst_j), ("best_region", best_j)):
