@@ -6,28 +6,38 @@ row per encoder and weight: the accuracy, the marked and performance SSI per sca
 paired block-bootstrap difference of each score against the same encoder at λ = 0 (with
 its interval and p-value, :func:`pygbs.comparing.paired_differences`), whether the run is on the
 Pareto front (higher accuracy, lower marked SSI) and the path of its predictions.
-:func:`tradeoff_section` draws it (:func:`pygbs.plot.plot_tradeoff`) for the HTML report.
+:func:`tradeoff_section` draws it (:func:`pygbs.plot.plot_tradeoff`) for the HTML report;
+:func:`write_tradeoff` writes ``tradeoff.csv`` and ``tradeoff.png`` of a zoo run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from encoders.resume import NO_PRIOR
+from pygbs.io.atomic import atomic_path
 from pygbs.tables import wide_columns
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from encoders.data import GeoDataset
 
 __all__ = [
     "REGION_BLOCK_KM",
     "TRADEOFF_SCORES",
     "ZooRun",
     "add_region_columns",
+    "first_seed_curves",
     "pareto_front",
+    "region_hits",
     "run_name",
     "tradeoff_section",
     "tradeoff_table",
+    "write_tradeoff",
 ]
 
 #: Score columns of the trade-off table (``<column>@<scale>``).
@@ -323,3 +333,67 @@ def add_region_columns(
         out.loc[i, "region_top1_diff_ci_high"] = est.ci_high
         out.loc[i, "region_top1_diff_p_value"] = est.p_value
     return out
+
+
+def region_hits(out: Path, runs: list[ZooRun], ds: GeoDataset) -> dict[str, np.ndarray] | None:
+    """hit@1 of every run's test predictions, for a dataset with planted regions."""
+    if ds.task != "classification" or not (ds.info or {}).get("regions"):
+        return None
+    return {
+        r.name: pd.read_csv(out / "predictions" / f"{r.name}.csv", usecols=["hit@1"])[
+            "hit@1"
+        ].to_numpy(np.float64)
+        for r in runs
+    }
+
+
+def first_seed_curves(trade: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the first seed, one curve per encoder and method (untreated in each)."""
+    first = trade[trade["seed"] == trade["seed"].min()]
+    methods = [m for m in dict.fromkeys(first["method"]) if m != "none"]
+    if len(methods) <= 1:
+        return first
+    parts = []
+    for m in methods:
+        part = first[first["method"].isin(["none", m])].copy()
+        plain = part["model"] == NO_PRIOR
+        part.loc[~plain, "model"] = part.loc[~plain, "model"] + f" ({m})"
+        parts.append(part if not parts else part[~plain])
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_tradeoff(
+    out: Path,
+    runs: list[ZooRun],
+    table: pd.DataFrame,
+    comparison: Any,
+    ds: GeoDataset,
+    bias: str | None,
+    accuracy: str,
+) -> Any:
+    """Write ``tradeoff.csv`` and, with a ``bias`` column, ``tradeoff.png``; the report section.
+
+    ``accuracy`` is the accuracy column (``top1``, or ``r2`` for regression); with planted
+    regions (synthetic-vmf-biased, -sparse) the table also gets the accuracy inside and
+    outside them (:func:`add_region_columns`).
+    """
+    from encoders.data.synthetic_vmf import region_of
+
+    preds = {r.name: f"predictions/{r.name}.csv" for r in runs}
+    trade = tradeoff_table(runs, table, comparison, accuracy=accuracy, pareto_column=bias,
+                           predictions=preds)  # fmt: skip
+    hits = region_hits(out, runs, ds)
+    if hits is not None:
+        region = region_of(ds.test.lonlat, ds.info["regions"])
+        trade = add_region_columns(trade, runs, hits, ds.test.lonlat.astype(np.float64), region)
+        # the predictions path last, as before
+        trade = trade[[c for c in trade.columns if c != "predictions"] + ["predictions"]]
+    with atomic_path(out / "tradeoff.csv") as tmp:
+        trade.to_csv(tmp, index=False)
+    if bias is None:
+        return None
+    trade = first_seed_curves(trade)
+    fig = tradeoff_figure(trade, accuracy=accuracy, bias=bias)
+    with atomic_path(out / "tradeoff.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    return tradeoff_section(trade, accuracy=accuracy, bias=bias)

@@ -18,15 +18,11 @@ predict the test split, write ``model.pt``, ``metrics.json`` and ``predictions.c
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
 import sys
-import tempfile
 import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +30,6 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
 
@@ -50,6 +45,7 @@ from encoders.evaluation import (
     predict,
     resolve_device,
 )
+from encoders.lightning_setup import AtomicCheckpointIO, checkpoint_dir, quiet_lightning
 from encoders.module import LocationTask, StopRequest
 from encoders.resume import (
     CHECKPOINT,
@@ -439,7 +435,7 @@ class Trainer:
         np.random.seed(self.seed % 2**32)  # noqa: NPY002
         module = self.configure_module(model, dataset)
         dm = self.configure_datamodule(dataset)
-        with _checkpoint_dir(self.out_dir) as ckpt_dir:
+        with checkpoint_dir(self.out_dir) as ckpt_dir:
             cbs = self.configure_callbacks(module, ckpt_dir, extra_log) + list(callbacks or [])
             last = ckpt_dir / CHECKPOINT
             if self.resume and not last.is_file() and (ckpt_dir / _OLD_CHECKPOINT).is_file():
@@ -450,7 +446,7 @@ class Trainer:
             ckpt_path = str(last) if self.resume and last.is_file() else None
             if ckpt_path is not None:
                 read_checkpoint(last)  # a damaged checkpoint: one line naming it
-            with _quiet_lightning():
+            with quiet_lightning():
                 trainer = L.Trainer(
                     accelerator=accelerator, devices=devices, strategy=self._strategy(),
                     precision=self._precision(accelerator), max_epochs=int(self.epochs),
@@ -492,55 +488,6 @@ class Trainer:
         """Refuse a checkpoint written with other trainer settings (more epochs are fine)."""
         path = Path(self.out_dir or ".") / CHECKPOINT
         check_checkpoint(path, saved_config, saved_epochs, self.config())
-
-
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, writing each file atomically (never half-written)."""
-
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
-    ) -> None:
-        """Write ``checkpoint`` to ``path`` through a temporary file."""
-        save_atomic(checkpoint, Path(path))
-
-
-@contextlib.contextmanager
-def _checkpoint_dir(out_dir: str | Path | None) -> Iterator[Path]:
-    """``out_dir`` (created), or a temporary folder removed afterwards."""
-    if out_dir is not None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        yield Path(out_dir)
-        return
-    with tempfile.TemporaryDirectory(prefix="encoders_fit_") as tmp:
-        yield Path(tmp)
-
-
-@contextlib.contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    """Lightning's start-up notes and hints off (our log says what runs); warnings kept."""
-    names = ("lightning.pytorch", "lightning.fabric", "lightning_utilities")
-    levels = {n: logging.getLogger(n).level for n in names}
-    for n in names:
-        logging.getLogger(n).setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            for pattern in _HINTS:
-                warnings.filterwarnings("ignore", message=pattern)
-            yield
-    finally:
-        for n, level in levels.items():
-            logging.getLogger(n).setLevel(level)
-
-
-#: Lightning hints that do not apply here (the data are in memory; loading takes no worker).
-_HINTS = (
-    r".*does not have many workers.*",
-    r".*Checkpoint directory .* exists and is not empty.*",
-    r".*The number of training batches .* is smaller than the logging interval.*",
-    r".*It is recommended to use `self.log\(.*sync_dist=True.*",  # already equal in all
-    r".*Experiment logs directory .* exists and is not empty.*",
-    r".*isinstance\(treespec, LeafSpec\)",
-)
 
 
 def train_and_evaluate(

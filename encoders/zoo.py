@@ -37,7 +37,7 @@ import pandas as pd
 from encoders._cluster import ZooJob, train_on_cluster
 from encoders.data import GeoDataset, load_dataset
 from encoders.registry import canonical_name, list_encoders
-from encoders.tradeoff import ZooRun, run_name, tradeoff_figure, tradeoff_section, tradeoff_table
+from encoders.tradeoff import ZooRun, run_name, write_tradeoff
 from encoders.train import (
     DEFAULT_DEBIAS,
     NO_PRIOR,
@@ -567,7 +567,8 @@ def run_zoo(
     sections = []
     if debias_lambdas and comparison is not None:
         bias = _bias_column(table, Trainer(**base_trainer))
-        sections.append(_write_tradeoff(out, runs, table, comparison, ds, bias))
+        accuracy = _metric_columns(ds.task)[0]  # top1, or r2 for regression
+        sections.append(write_tradeoff(out, runs, table, comparison, ds, bias, accuracy))
         meta["tradeoff"] = {"accuracy": _metric_columns(ds.task)[0], "geo_bias": bias}
         write_text_atomic(out / "zoo.json", json.dumps(meta, indent=2, default=str) + "\n")
     # the report last: the tables are already written if it fails
@@ -575,66 +576,6 @@ def run_zoo(
     caps = (getattr(ds, "info", None) or {}).get("regions")
     report_path = _report(out, comparison, sections, caps) if (score and report) else None
     return ZooResult(table=table, out_dir=out, comparison=comparison, report=report_path)
-
-
-def _region_hits(out: Path, runs: list[ZooRun], ds: GeoDataset) -> dict[str, np.ndarray] | None:
-    """hit@1 of every run's test predictions, for a dataset with planted regions."""
-    if ds.task != "classification" or not (ds.info or {}).get("regions"):
-        return None
-    return {
-        r.name: pd.read_csv(out / "predictions" / f"{r.name}.csv", usecols=["hit@1"])[
-            "hit@1"
-        ].to_numpy(np.float64)
-        for r in runs
-    }
-
-
-def _plot_table(trade: pd.DataFrame) -> pd.DataFrame:
-    """The runs of the first seed, one curve per encoder and method (untreated in each)."""
-    first = trade[trade["seed"] == trade["seed"].min()]
-    methods = [m for m in dict.fromkeys(first["method"]) if m != "none"]
-    if len(methods) <= 1:
-        return first
-    parts = []
-    for m in methods:
-        part = first[first["method"].isin(["none", m])].copy()
-        plain = part["model"] == NO_PRIOR
-        part.loc[~plain, "model"] = part.loc[~plain, "model"] + f" ({m})"
-        parts.append(part if not parts else part[~plain])
-    return pd.concat(parts, ignore_index=True)
-
-
-def _write_tradeoff(
-    out: Path,
-    runs: list[ZooRun],
-    table: pd.DataFrame,
-    comparison: Any,
-    ds: GeoDataset,
-    bias: str | None,
-) -> Any:
-    """Write ``tradeoff.csv`` and ``tradeoff.png``; the report section."""
-    from encoders.data.synthetic_vmf import region_of
-    from encoders.tradeoff import add_region_columns
-
-    accuracy = _metric_columns(ds.task)[0]  # top1, or r2 for regression
-    preds = {r.name: f"predictions/{r.name}.csv" for r in runs}
-    trade = tradeoff_table(runs, table, comparison, accuracy=accuracy, pareto_column=bias,
-                           predictions=preds)  # fmt: skip
-    hits = _region_hits(out, runs, ds)
-    if hits is not None:
-        region = region_of(ds.test.lonlat, ds.info["regions"])
-        trade = add_region_columns(trade, runs, hits, ds.test.lonlat.astype(np.float64), region)
-        # the predictions path last, as before
-        trade = trade[[c for c in trade.columns if c != "predictions"] + ["predictions"]]
-    with atomic_path(out / "tradeoff.csv") as tmp:
-        trade.to_csv(tmp, index=False)
-    if bias is None:
-        return None
-    trade = _plot_table(trade)
-    fig = tradeoff_figure(trade, accuracy=accuracy, bias=bias)
-    with atomic_path(out / "tradeoff.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    return tradeoff_section(trade, accuracy=accuracy, bias=bias)
 
 
 def output_files(out_dir: str | Path, models: Any) -> set[str]:
