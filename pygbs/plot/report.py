@@ -10,10 +10,7 @@ file opens offline and can be mailed or archived as it is.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +26,14 @@ from pygbs.errors import InputError
 from pygbs.io.atomic import write_text_atomic
 from pygbs.plot._axes import figure_size
 from pygbs.plot.frame import choose_frame
+from pygbs.plot.html_parts import (
+    READING_GUIDE,
+    REPORT_CSS,
+    figure_html,
+    format_value,
+    png_data_uri,
+    table_html,
+)
 from pygbs.plot.maps import SCORE_COLUMNS, plot_centres, plot_density, score_label
 from pygbs.plot.report_parts import (
     compact_pairs,
@@ -39,59 +44,17 @@ from pygbs.plot.report_parts import (
     html_rows,
     input_checksums,
     most_biased_places,
+    region_sections,
     reproducibility_rows,
+    score_panels,
     short_names,
 )
-from pygbs.tables import wide_column, wide_columns, wide_suffix
+from pygbs.tables import wide_column
 
 __all__ = ["REPORT_MARKER", "ReportSection", "write_report"]
 
 #: Written into every report; ``pygbs report`` replaces an existing file only if it has it.
 REPORT_MARKER = "pygbs report"
-
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
-       max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-top: 1.8em;
-     border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
-table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f2f2f2; } td.text, th.text { text-align: left; }
-figure { margin: 1em 0; } figcaption { font-size: 0.88em; color: #555; }
-img { max-width: 100%; height: auto; } .note { color: #555; font-size: 0.9em; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 0.5em; }
-.grid figure { margin: 0; } .grid img { width: 100%; aspect-ratio: auto; }
-.scroll { overflow-x: auto; max-width: 100%; } code { background: #f5f5f5; padding: 0 0.2em; }
-code { overflow-wrap: anywhere; }
-"""
-
-_GUIDE = """
-<ul>
-<li><b>Geo-Bias Score.</b> For each centre (a sample) the scores look at its neighbourhood at a
-scale (all samples within a radius such as 100 km, or its K nearest samples, "nn50"). The
-headline number of a model at a scale is the mean over centres. Higher means more
-geographic structure.</li>
-<li><b>Marked SSI</b> (spatial self-information, in nats: -ln p) asks whether the model's
-successes and failures are arranged in space less randomly than chance would give. A high
-value means errors (or successes) come in geographic clusters: the model is worse in some
-places than in others.</li>
-<li><b>Unmarked SSI</b> measures how clustered the samples themselves are. It depends only
-on the locations, so it is the same for every model on one dataset; use it as the baseline
-against which marked SSI is read.</li>
-<li><b>SRI</b> (spatial relative information, nats) compares the distribution of performance
-in parts of a neighbourhood (grid cells, distance rings, direction sectors) with the whole
-neighbourhood: high values mean performance changes within a short distance.</li>
-<li><b>Comparing models</b> is meaningful only on the same locations, scales and
-parameters, which this report uses for every model. A model can be more accurate and more
-geo-biased at the same time: the scatter plot shows both axes.</li>
-<li><b>Maps.</b> Each dot is a centre coloured by its score at one scale, on one colour scale
-shared by all models. Bright regions are where performance is most spatially structured;
-look there for regions the model gets systematically wrong. The density map shows where the
-data is: a pattern where there are few samples is weak evidence.</li>
-<li>Hotspot maps (local Getis-Ord Gi* and local Moran) of one model are made with
-<code>pygbs map</code>; see the guide to reading hotspot maps in the documentation.</li>
-</ul>
-"""
 
 
 @dataclass(frozen=True)
@@ -124,71 +87,10 @@ class ReportSection:
         if self.note:
             parts.append(f'<p class="note">{html.escape(self.note)}</p>')
         if self.figure is not None:
-            parts.append(_figure(_png(self.figure), self.caption))
+            parts.append(figure_html(png_data_uri(self.figure), self.caption))
         if self.table is not None:
-            parts.append(_table(self.table))
+            parts.append(table_html(self.table))
         return "".join(parts)
-
-
-def _png(fig: Figure, dpi: int = 100) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _figure(src: str, caption: str) -> str:
-    return (
-        f'<figure><img src="{src}" alt="{html.escape(caption)}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        return "–" if not math.isfinite(float(value)) else f"{float(value):.4g}"
-    if isinstance(value, list | tuple):
-        return ", ".join(_fmt(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}={_fmt(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _table(frame: pd.DataFrame) -> str:
-    head = "".join(
-        f'<th class="{"text" if frame[c].dtype == object else ""}">{html.escape(str(c))}</th>'
-        for c in frame.columns
-    )
-    rows = []
-    for _, row in frame.iterrows():
-        cells = "".join(
-            f'<td class="{"text" if isinstance(row[c], str) else ""}">'
-            f"{html.escape(_fmt(row[c]))}</td>"
-            for c in frame.columns
-        )
-        rows.append(f"<tr>{cells}</tr>")
-    return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-def _headline_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """(column, score, panel) of every score column of a comparison table but intervals.
-
-    ``panel`` is the scale, followed by the statistic's suffix for statistics other than
-    the mean (``100km_excess``).
-    """
-    return [
-        (col, score, scale + wide_suffix(stat))
-        for col, score, scale, stat in wide_columns(table)
-        if not stat.endswith(("ci_low", "ci_high"))
-    ]
 
 
 #: Paired differences shown before the rest is folded away (smallest q first).
@@ -209,7 +111,7 @@ def _error_bars(table: pd.DataFrame, col: str, rows: Any = None) -> np.ndarray |
 
 
 def _bar_chart(table: pd.DataFrame) -> str:
-    cols = _headline_columns(table)
+    cols = score_panels(table)
     scores = list(dict.fromkeys(s for _, s, _ in cols))
     scales = list(dict.fromkeys(sc for _, _, sc in cols))
     models = table["model"].astype(str).tolist()
@@ -244,7 +146,7 @@ def _bar_chart(table: pd.DataFrame) -> str:
         ax.grid(axis="y", color="#e5e5e5")
         ax.set_axisbelow(True)
     _legend(fig, axes[-1], models)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def _model_colours(n: int) -> list[Any]:
@@ -292,7 +194,7 @@ def _label_points(ax: Any, x: np.ndarray, y: np.ndarray, names: pd.Series) -> No
 
 
 def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
-    cols = _headline_columns(table)
+    cols = score_panels(table)
     scores = list(dict.fromkeys(s for _, s, _ in cols))
     scales = list(dict.fromkeys(sc for _, _, sc in cols))
     markers = "osD^v<>p*h"
@@ -331,7 +233,7 @@ def _accuracy_scatter(table: pd.DataFrame, results: Mapping[str, Any]) -> str:
         ax.grid(color="#e5e5e5")
         ax.set_axisbelow(True)
     axes[-1].legend(fontsize=7, frameon=False, title="scale", title_fontsize=7)
-    return _png(fig)
+    return png_data_uri(fig)
 
 
 def _small_multiples(
@@ -393,7 +295,7 @@ def _small_multiples(
                      cmap=cmap)  # fmt: skip
         if highlight is not None:
             draw_outlines(ax, frame, *highlight)
-        out.append((title, _png(fig, dpi=90)))
+        out.append((title, png_data_uri(fig, dpi=90)))
     return out
 
 
@@ -410,55 +312,12 @@ def _varying(table: pd.DataFrame) -> pd.DataFrame:
     keep = {c for c, _, _, _ in headline_columns(table)}
     drop = [
         c
-        for c, _, _ in _headline_columns(table)
+        for c, _, _ in score_panels(table)
         if c not in keep
         for c in (c, f"{c}_ci_low", f"{c}_ci_high")
         if c in table.columns
     ]
     return table.drop(columns=drop)
-
-
-def _region_sections(regions: Any, shown: Mapping[str, str]) -> list[str]:
-    """The per-region disparity summary and table of a :class:`~pygbs.RegionResult`."""
-    metric = regions.metric
-    parts = [
-        f"<h2>Where? {html.escape(metric)} per region "
-        f"({html.escape(str(regions.info.get('by', '')))})</h2>",
-        '<p class="note">Per model: the gap between its best and worst region, its '
-        "interval and p-value against the gap that sampling noise alone gives, and the "
-        "worst region with its p-value against all other samples. The table lists each "
-        "region's value with its block-bootstrap interval, worst regions first.</p>",
-    ]
-    rows = []
-    for model in regions.models:
-        d = regions.disparity[regions.disparity["model"] == model].set_index("statistic")
-        row = {"model": shown.get(model, model)}
-        if "gap" in d.index:
-            g, w = d.loc["gap"], d.loc["worst_region"]
-            row["gap"] = f"{g.value:.3g} [{g.ci_low:.3g}, {g.ci_high:.3g}]"
-            row["p (gap)"] = f"{g.p_value:.2g}"
-            row["worst region"] = str(w.region)
-            row["p (worst vs rest)"] = f"{w.p_value:.2g}"
-        rows.append(row)
-    parts.append(_table(pd.DataFrame(rows)))
-    t = regions.table[regions.table["eligible"].astype(bool)]
-    wide = t.pivot(index="region", columns="model", values=metric)
-    lo = t.pivot(index="region", columns="model", values=f"{metric}_ci_low")
-    hi = t.pivot(index="region", columns="model", values=f"{metric}_ci_high")
-    n = t.groupby("region")["n"].max()
-    order = wide.mean(axis=1).sort_values(ascending=regions.higher_is_better).index
-    cells = pd.DataFrame({"region": list(order), "n": [int(n[r]) for r in order]})
-    for model in regions.models:
-        if model not in wide.columns:
-            continue
-        cells[shown.get(model, model)] = [
-            f"{wide.at[r, model]:.3g} [{lo.at[r, model]:.3g}, {hi.at[r, model]:.3g}]"
-            if np.isfinite(lo.at[r, model])
-            else f"{wide.at[r, model]:.3g}"
-            for r in order
-        ]
-    parts.append(_table(cells.head(30)))
-    return parts
 
 
 def _pick_map_score(
@@ -559,11 +418,12 @@ def write_report(
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="{REPORT_MARKER}">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{html.escape(title)}</title><style>{REPORT_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="note">pygbs {html.escape(str(summary.get("pygbs_version", "")))}; '
         f"value column <code>{html.escape(str((summary.get('input') or {}).get('value_name', '')))}"
-        f"</code>; {_fmt((summary.get('parameters') or {}).get('n_centres'))} centres per model"
+        f"</code>; {format_value((summary.get('parameters') or {}).get('n_centres'))} "
+        "centres per model"
         + (
             f"; baseline <code>{html.escape(shown.get(baseline, baseline))}</code>"
             if baseline
@@ -571,7 +431,7 @@ def write_report(
         )
         + ".</p>",
         "<h2>How to read this report</h2>",
-        _GUIDE,
+        READING_GUIDE,
         "<h2>Which model is geo-biased?</h2>",
         '<p class="note">Each dot is a model\'s mean score over centres, each whisker its '
         "spatial block-bootstrap interval; models are sorted, the baseline is grey. "
@@ -582,11 +442,13 @@ def write_report(
     ]
     fig = dot_whisker(table, shown, baseline)
     if fig is not None:
-        parts.append(_figure(_png(fig), "Headline scores per model, sorted, with intervals."))
-    parts.append(_table(compact_table(table, shown)))
-    if _headline_columns(table) and len(table) > 1:
         parts.append(
-            _figure(
+            figure_html(png_data_uri(fig), "Headline scores per model, sorted, with intervals.")
+        )
+    parts.append(table_html(compact_table(table, shown)))
+    if score_panels(table) and len(table) > 1:
+        parts.append(
+            figure_html(
                 _accuracy_scatter(
                     _varying(table).assign(model=[shown[m] for m in models]), results
                 ),
@@ -606,13 +468,13 @@ def write_report(
             "are left out.</p>"
         )
         if len(cp) > _PAIRS_SHOWN:
-            parts.append(_table(cp.head(_PAIRS_SHOWN)))
+            parts.append(table_html(cp.head(_PAIRS_SHOWN)))
             parts.append(
                 f"<details><summary>all {len(cp)} paired differences</summary>"
-                f"{_table(cp)}</details>"
+                f"{table_html(cp)}</details>"
             )
         else:
-            parts.append(_table(cp))
+            parts.append(table_html(cp))
     corr = getattr(comparison, "accuracy_correlation", None)
     if corr is not None and len(corr):
         parts.append("<h2>Does a score only track accuracy?</h2>")
@@ -621,7 +483,7 @@ def write_report(
             "across the models; <code>tracks_accuracy</code> marks scores that rank the "
             "models almost as accuracy does.</p>"
         )
-        parts.append(_table(corr))
+        parts.append(table_html(corr))
     for section in extra_sections:
         if not isinstance(section, ReportSection):
             raise TypeError(
@@ -650,7 +512,7 @@ def write_report(
     )
     parts.append('<div class="grid">')
     for name, src in maps:
-        parts.append(_figure(src, name))
+        parts.append(figure_html(src, name))
     parts.append("</div>")
     worst_model = _most_biased_model(table, score, scale)
     if worst_model in results:
@@ -663,9 +525,9 @@ def write_report(
             f"{html.escape(score_label(score, scale))} of the model with the highest mean, "
             "named by the country they lie in.</p>"
         )
-        parts.append(_table(places))
+        parts.append(table_html(places))
     if regions is not None:
-        parts.extend(_region_sections(regions, shown))
+        parts.extend(region_sections(regions, shown))
     pred = getattr(first, "predictions", None)
     if pred is not None:
         lon, lat, what = np.asarray(pred.lon), np.asarray(pred.lat), "samples"
@@ -675,7 +537,7 @@ def write_report(
     fig = Figure(figsize=figure_size(choose_frame(lon, lat), width=7.5), layout="constrained")
     plot_density(lon, lat, fig.add_subplot())
     parts.append("<h2>Where the data is</h2>")
-    parts.append(_figure(_png(fig), f"Density of the {what} (equal-area hexagons)."))
+    parts.append(figure_html(png_data_uri(fig), f"Density of the {what} (equal-area hexagons)."))
     parts.append("<h2>Inputs</h2>")
     inputs = []
     for name, res in results.items():
@@ -695,7 +557,7 @@ def write_report(
                 "bad": coding.get("n_bad"),
             }
         )
-    parts.append(_table(pd.DataFrame(inputs)))
+    parts.append(table_html(pd.DataFrame(inputs)))
     parts.append("<h2>Parameters</h2>")
     params = summary.get("parameters") or {}
     differ = [
@@ -709,9 +571,12 @@ def write_report(
             f"{html.escape(', '.join(differ))}; their scores are not comparable.</p>"
         )
     parts.append(
-        _table(
+        table_html(
             pd.DataFrame(
-                {"parameter": [str(k) for k in params], "value": [_fmt(v) for v in params.values()]}
+                {
+                    "parameter": [str(k) for k in params],
+                    "value": [format_value(v) for v in params.values()],
+                }
             )
         )
     )
@@ -721,7 +586,7 @@ def write_report(
     sources = {
         m: ((r.summary or {}).get("input") or {}).get("source", "") for m, r in results.items()
     }
-    parts.append(_table(input_checksums(sources).assign(model=lambda d: d.model.map(shown))))
+    parts.append(table_html(input_checksums(sources).assign(model=lambda d: d.model.map(shown))))
     parts.append("</body></html>\n")
     path = Path(out)
     write_text_atomic(path, "\n".join(parts))

@@ -25,9 +25,12 @@ from matplotlib.figure import Figure
 
 from pygbs.inference.fdr import fdr_q_values
 from pygbs.partitions import assign_regions
-from pygbs.tables import wide_columns
+from pygbs.plot.html_parts import table_html
+from pygbs.tables import wide_columns, wide_suffix
 
 __all__ = [
+    "region_sections",
+    "score_panels",
     "EXCESS_SUFFIX",
     "compact_pairs",
     "compact_table",
@@ -366,3 +369,59 @@ def most_biased_places(centres: pd.DataFrame, score: str, scale: str, n: int = 1
             score: top[score].to_numpy(np.float64),
         }
     )
+
+
+def score_panels(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(column, score, panel) of every score column of a comparison table but intervals.
+
+    ``panel`` is the scale, followed by the statistic's suffix for statistics other than
+    the mean (``100km_excess``).
+    """
+    return [
+        (col, score, scale + wide_suffix(stat))
+        for col, score, scale, stat in wide_columns(table)
+        if not stat.endswith(("ci_low", "ci_high"))
+    ]
+
+
+def region_sections(regions: Any, shown: Mapping[str, str]) -> list[str]:
+    """The per-region disparity summary and table of a :class:`~pygbs.RegionResult`."""
+    metric = regions.metric
+    parts = [
+        f"<h2>Where? {html.escape(metric)} per region "
+        f"({html.escape(str(regions.info.get('by', '')))})</h2>",
+        '<p class="note">Per model: the gap between its best and worst region, its '
+        "interval and p-value against the gap that sampling noise alone gives, and the "
+        "worst region with its p-value against all other samples. The table lists each "
+        "region's value with its block-bootstrap interval, worst regions first.</p>",
+    ]
+    rows = []
+    for model in regions.models:
+        d = regions.disparity[regions.disparity["model"] == model].set_index("statistic")
+        row = {"model": shown.get(model, model)}
+        if "gap" in d.index:
+            g, w = d.loc["gap"], d.loc["worst_region"]
+            row["gap"] = f"{g.value:.3g} [{g.ci_low:.3g}, {g.ci_high:.3g}]"
+            row["p (gap)"] = f"{g.p_value:.2g}"
+            row["worst region"] = str(w.region)
+            row["p (worst vs rest)"] = f"{w.p_value:.2g}"
+        rows.append(row)
+    parts.append(table_html(pd.DataFrame(rows)))
+    t = regions.table[regions.table["eligible"].astype(bool)]
+    wide = t.pivot(index="region", columns="model", values=metric)
+    lo = t.pivot(index="region", columns="model", values=f"{metric}_ci_low")
+    hi = t.pivot(index="region", columns="model", values=f"{metric}_ci_high")
+    n = t.groupby("region")["n"].max()
+    order = wide.mean(axis=1).sort_values(ascending=regions.higher_is_better).index
+    cells = pd.DataFrame({"region": list(order), "n": [int(n[r]) for r in order]})
+    for model in regions.models:
+        if model not in wide.columns:
+            continue
+        cells[shown.get(model, model)] = [
+            f"{wide.at[r, model]:.3g} [{lo.at[r, model]:.3g}, {hi.at[r, model]:.3g}]"
+            if np.isfinite(lo.at[r, model])
+            else f"{wide.at[r, model]:.3g}"
+            for r in order
+        ]
+    parts.append(table_html(cells.head(30)))
+    return parts
